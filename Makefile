@@ -1,0 +1,50 @@
+# The README's two commands: `make run` and `make test`. Everything else is set up from here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WEB_PORT ?= 8000
+SANDBOX_PORT ?= 8765
+export WEB_PORT SANDBOX_PORT
+
+.PHONY: run test lint install setup migrate seed browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+# A local .env with a generated SECRET_KEY and encryption key, written once, never committed.
+.env: | $(VENV)/.installed
+	$(BIN)/python scripts/write_dev_env.py .env
+
+setup: install .env
+	DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	DEBUG=1 $(BIN)/python manage.py migrate --no-input --database sandbox
+	DEBUG=1 $(BIN)/python manage.py collectstatic --no-input --verbosity 0
+
+run: setup
+	DEBUG=1 $(BIN)/honcho start -f Procfile
+
+# Chromium for the browser tests comes from Debian's package (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: browser tests will be skipped"; \
+	  else echo "chromium is not installed (apt-get install chromium): browser tests will be skipped"; fi; }
+
+test: install browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check config cdp integrations onboarding salesforce_sandbox tests bench
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

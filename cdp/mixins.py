@@ -1,0 +1,41 @@
+"""The one way a view gets the current workspace: login required, membership required."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
+
+
+def _missing_workspace(request):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.workspace:
+        return redirect("cdp:workspace_create")
+    return None
+
+
+class WorkspaceRequiredMixin(LoginRequiredMixin):
+    """Views that show or change workspace data. `self.workspace` is the user's current workspace."""
+
+    def dispatch(self, request, *args, **kwargs):
+        response = _missing_workspace(request)
+        if response is not None:
+            return response
+        self.workspace = request.workspace._wrapped if hasattr(request.workspace, "_wrapped") else request.workspace
+        return super().dispatch(request, *args, **kwargs)
+
+
+def workspace_required(view):
+    """Function-view twin of WorkspaceRequiredMixin; passes the workspace as `request.workspace`."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = _missing_workspace(request)
+        if response is not None:
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
