@@ -14,6 +14,9 @@ path.write_text(
     "DEBUG=1\n"
     f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
     f"ENCRYPTION_KEYS={Fernet.generate_key().decode()}\n"
+    "# The local sandbox org's documented connected app (docs/architecture.md); use a real one in production.\n"
+    "SALESFORCE_CLIENT_ID=inflow-local-dev\n"
+    "SALESFORCE_CLIENT_SECRET=inflow-local-dev-secret\n"
 )
 path.chmod(0o600)
 print(f"wrote {path}")

@@ -1,0 +1,1 @@
+"""Data-source models, one module per area. Import models from here: `from integrations.models import X`."""
