@@ -1,1 +1,2 @@
 """Data-source models, one module per area. Import models from here: `from integrations.models import X`."""
+from integrations.models.connection import Connection  # noqa: F401

@@ -1,0 +1,146 @@
+"""One Salesforce org linked to a workspace: identity, encrypted tokens, status and sync settings.
+
+Fields a user may see are plain columns; the tokens are Fernet ciphertext (integrations.crypto) and are
+only ever decrypted through `access_token` / `refresh_token`, never shown by `str()`/`repr()`.
+Writes go through integrations.services.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from integrations import crypto
+
+
+class Connection(models.Model):
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        NEEDS_REAUTH = "needs_reauth", "Needs reconnecting"
+        PAUSED = "paused", "Paused"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    class LoginKind(models.TextChoices):
+        PRODUCTION = "production", "Production"
+        SANDBOX = "sandbox", "Sandbox"
+        MY_DOMAIN = "my_domain", "My Domain"
+
+    class MergeStrategy(models.TextChoices):
+        # DESIGN "Merge strategies": Ortto's append-only (1), overwrite (2, default), ignore (3).
+        APPEND = "append", "Import and merge new data only"
+        OVERWRITE = "overwrite", "Import and overwrite any data that exist"
+        IGNORE = "ignore", "Import new records only"
+
+    class FindStrategy(models.TextChoices):
+        ANY = "any", "Merge with any key match"
+        NEXT_IF_EMPTY = "next_if_empty", "Match only if previous merge key is empty"
+
+    class ScheduleInterval(models.IntegerChoices):
+        EVERY_MINUTE = 1, "Every minute"
+        EVERY_5_MINUTES = 5, "Every 5 minutes"
+        EVERY_15_MINUTES = 15, "Every 15 minutes"
+        HOURLY = 60, "Every hour"
+
+    workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="connections")
+
+    # --- Who and where (visible) -------------------------------------------------------------
+    org_id = models.CharField("Organization id", max_length=18)
+    sf_user_id = models.CharField("Salesforce user id", max_length=18)
+    username = models.CharField(max_length=255)
+    display_name = models.CharField(max_length=255, blank=True)
+    instance_url = models.URLField(max_length=255)
+    login_url = models.URLField("Login host", max_length=255)
+    login_kind = models.CharField(max_length=12, choices=LoginKind.choices, default=LoginKind.PRODUCTION)
+    identity_url = models.URLField(max_length=500, blank=True)
+    scopes = models.CharField("Granted scopes", max_length=500, blank=True)
+    api_version = models.CharField("API version", max_length=8, blank=True)
+
+    # --- Sensitive: Fernet ciphertext only ----------------------------------------------------
+    access_token_encrypted = models.TextField(blank=True, editable=False)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+
+    # --- Status ----------------------------------------------------------------------------------
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED, db_index=True)
+    status_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    token_issued_at = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    refresh_count = models.PositiveIntegerField(default=0)
+    # From the last `Sforce-Limit-Info: api-usage=N/M` header: Salesforce's rolling 24-hour count.
+    api_usage_used = models.PositiveIntegerField(null=True, blank=True)
+    api_usage_max = models.PositiveIntegerField(null=True, blank=True)
+    api_usage_seen_at = models.DateTimeField(null=True, blank=True)
+
+    # --- Sync settings (used by the sync engine; docs/architecture.md §3) ------------------------
+    merge_strategy = models.CharField(max_length=16, choices=MergeStrategy.choices, default=MergeStrategy.OVERWRITE)
+    find_strategy = models.CharField(max_length=16, choices=FindStrategy.choices, default=FindStrategy.ANY)
+    # The "... for existing records only" variants: update people already in the CDP, never create.
+    skip_non_existing = models.BooleanField(default=False)
+    merge_converted_leads = models.BooleanField(
+        default=True, help_text="Merge a lead that converts into its contact (Salesforce only option)."
+    )
+    # Advanced option "Modify system CDP fields (default)".
+    modify_system_fields = models.BooleanField(default=True)
+    schedule_interval_minutes = models.PositiveSmallIntegerField(
+        choices=ScheduleInterval.choices, default=ScheduleInterval.EVERY_5_MINUTES
+    )
+    api_budget_percent = models.PositiveSmallIntegerField(
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Share of the org's daily API requests Inflow may use.",
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workspace", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "org_id"],
+                name="connection_unique_org_per_workspace",
+                violation_error_message="This Salesforce org is already connected to this workspace.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(api_budget_percent__gte=1) & models.Q(api_budget_percent__lte=100),
+                name="connection_api_budget_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username or 'Salesforce'} ({self.org_id})"
+
+    def __repr__(self) -> str:
+        # Spelled out so no future field (or a debug toolbar) can put a token into a log line.
+        return f"<Connection id={self.pk} workspace={self.workspace_id} org={self.org_id} status={self.status}>"
+
+    # Decryption on demand; the plaintext is never cached on the instance.
+    @property
+    def access_token(self) -> str:
+        return crypto.decrypt(self.access_token_encrypted) if self.access_token_encrypted else ""
+
+    @property
+    def refresh_token(self) -> str:
+        return crypto.decrypt(self.refresh_token_encrypted) if self.refresh_token_encrypted else ""
+
+    def set_tokens(self, *, access_token: str | None = None, refresh_token: str | None = None) -> None:
+        """Encrypts into the ciphertext columns; saving is the caller's (a service's) job."""
+        if access_token is not None:
+            self.access_token_encrypted = crypto.encrypt(access_token) if access_token else ""
+        if refresh_token is not None:
+            self.refresh_token_encrypted = crypto.encrypt(refresh_token) if refresh_token else ""
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    @property
+    def api_usage_percent(self) -> float | None:
+        if not self.api_usage_max or self.api_usage_used is None:
+            return None
+        return round(100 * self.api_usage_used / self.api_usage_max, 1)
