@@ -1,0 +1,220 @@
+"""Sync configuration and sync history (docs/architecture.md §4).
+
+`SyncedObject` / `FieldSelection` say *what* to sync; `SyncRun` / `SyncError` record *what happened*;
+`SourceRecord` keeps the last payload of every synced Salesforce record so a run can tell what changed
+(activities) and skip rows it already applied. Writes go through `integrations.sync_settings` and the
+engine (`integrations.salesforce.sync`); reads through `integrations.sync_selectors`.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+# Salesforce's own per-object limit in Ortto, kept here so the form, the service and the docs agree.
+MAX_ACTIVE_FIELDS_PER_OBJECT = 50
+
+
+class SyncedObject(models.Model):
+    class Becomes(models.TextChoices):
+        PERSON = "person", "People"
+        ORGANIZATION = "organization", "Organizations"
+        CUSTOM_OBJECT = "custom_object", "Custom object records"
+        ACTIVITY_SOURCE = "activity_source", "Activities on people"
+
+    class IdentifierKind(models.TextChoices):
+        # Default objects link on their own (Contact/Lead email, Contact.AccountId, lookups).
+        AUTOMATIC = "automatic", "Automatic (standard lookups)"
+        UNIQUE_IDENTIFIER = "unique_identifier", "Unique identifier"
+        PARENT = "parent", "Relationship to a parent object"
+        REFERENCE_ID = "reference_id", "Reference ID"
+        JUNCTION = "junction", "Relationship via junction object (many-to-many)"
+
+    workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="synced_objects")
+    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="synced_objects")
+    api_name = models.CharField(max_length=80)
+    label = models.CharField(max_length=120)
+    is_custom = models.BooleanField(default=False)
+    becomes = models.CharField(max_length=20, choices=Becomes.choices)
+    enabled = models.BooleanField(default=True)
+
+    identifier_kind = models.CharField(max_length=20, choices=IdentifierKind.choices, default=IdentifierKind.AUTOMATIC)
+    # Shape per kind, validated by integrations.sync_settings.identifier_rule_set:
+    #   unique_identifier {"field": "Email__c", "cdp_field": "str::email"}
+    #   parent            {"field": "Loan__c", "parent_object": "Loan__c"}   (the parent has its own rule: chains)
+    #   reference_id      {"field": "Contact__c", "object": "Contact"}
+    #   junction          {"junction_object": "OpportunityContactRole", "ref_field": "OpportunityId",
+    #                      "person_field": "ContactId", "primary_field": "IsPrimary"}
+    identifier_config = models.JSONField(default=dict, blank=True)
+
+    # Permission rules: {"field": "HasOptedOutOfEmail", "subscribed": false, "unsubscribed": true}; {} = no rule.
+    email_permission = models.JSONField(default=dict, blank=True)
+    sms_permission = models.JSONField(default=dict, blank=True)
+
+    # The watermark comes from the data: the (SystemModstamp, Id) of the last applied row.
+    watermark_modstamp = models.DateTimeField(null=True, blank=True)
+    watermark_id = models.CharField(max_length=18, blank=True)
+    backfill_completed_at = models.DateTimeField(null=True, blank=True)
+    # Where an unfinished Bulk API backfill stands: {"job_id", "locator", "offset", "max_modstamp", "max_id"}.
+    checkpoint = models.JSONField(default=dict, blank=True)
+    records_synced = models.PositiveIntegerField(default=0)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_reconciled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["connection", "api_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "api_name"], name="syncedobject_unique_per_connection"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.api_name})"
+
+
+class FieldSelection(models.Model):
+    synced_object = models.ForeignKey(SyncedObject, on_delete=models.CASCADE, related_name="fields")
+    sf_field = models.CharField("Salesforce field", max_length=80)
+    label = models.CharField(max_length=120, blank=True)
+    sf_type = models.CharField("Salesforce type", max_length=30)
+    # Ortto-style CDP field id, e.g. "str::email" or "str:sfc:lead-source".
+    target_field = models.CharField("CDP field", max_length=120)
+    is_formula = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    # Why a field stopped syncing (e.g. deleted in Salesforce), shown next to it.
+    inactive_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["synced_object", "sf_field"]
+        constraints = [
+            models.UniqueConstraint(fields=["synced_object", "sf_field"], name="fieldselection_unique_field"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sf_field} -> {self.target_field}"
+
+
+class SyncRun(models.Model):
+    class Kind(models.TextChoices):
+        INITIAL = "initial", "Initial sync"
+        INCREMENTAL = "incremental", "Incremental sync"
+        RESYNC = "resync", "Resync"
+        RECONCILE = "reconcile", "Reconcile"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="sync_runs")
+    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    # Plain words for paused/failed/skipped runs, e.g. "paused: API budget".
+    state_reason = models.CharField(max_length=300, blank=True)
+    # Restrict a run to some objects (resync of one object); empty = every enabled object.
+    only_objects = models.JSONField(default=list, blank=True)
+    # {"Contact": {"total": 120, "done": 40, "api_calls": 2, "state": "running"|"done"|"pending"}, ...}
+    progress = models.JSONField(default=dict, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    ignored = models.PositiveIntegerField(default=0)
+    archived = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    activities_recorded = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            # One queued-or-running run per connection: a second "sync now" joins the existing one.
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(state__in=["queued", "running"]),
+                name="syncrun_one_active_per_connection",
+            ),
+        ]
+        indexes = [models.Index(fields=["connection", "-queued_at"], name="syncrun_conn_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+    @property
+    def seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or self.heartbeat_at or self.started_at
+        return (end - self.started_at).total_seconds()
+
+
+class SyncError(models.Model):
+    class Type(models.TextChoices):
+        MAPPING = "mapping", "Value could not be mapped"
+        INVALID = "invalid", "Record rejected by the CDP"
+        MALFORMED = "malformed", "Malformed response"
+        FIELD_DELETED = "field_deleted", "Field deleted in Salesforce"
+        OBJECT_UNAVAILABLE = "object_unavailable", "Object not available"
+        DUPLICATE = "duplicate", "Duplicate record in a page"
+        UNLINKED = "unlinked", "Record could not be linked to a person"
+        API = "api", "Salesforce API error"
+        AUTH = "auth", "Authorization lost"
+
+    workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="sync_errors")
+    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="sync_errors")
+    run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="errors")
+    object_name = models.CharField(max_length=80)
+    sf_id = models.CharField("Salesforce id", max_length=18, blank=True)
+    error_type = models.CharField(max_length=20, choices=Type.choices)
+    message = models.TextField()
+    fix = models.TextField(blank=True)
+    payload_excerpt = models.TextField(blank=True)
+    retryable = models.BooleanField(default=True)
+    resolved = models.BooleanField(default=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["connection", "resolved", "error_type"], name="syncerror_open_by_type")]
+
+    def __str__(self) -> str:
+        return f"{self.object_name} {self.sf_id}: {self.get_error_type_display()}"
+
+
+class SourceRecord(models.Model):
+    """The last payload seen of one Salesforce record. Written for every record: keep it lean."""
+
+    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="+")
+    object_name = models.CharField(max_length=80)
+    sf_id = models.CharField(max_length=18)
+    system_modstamp = models.DateTimeField()
+    payload = models.JSONField()
+    # blake2b of the canonical payload: equal hash at equal SystemModstamp means "already applied".
+    hash = models.CharField(max_length=32)
+    # The lookup a child/junction row is found by (OpportunityContactRole.OpportunityId, a custom child's parent).
+    ref_id = models.CharField(max_length=18, blank=True, default="")
+    deleted = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "object_name", "sf_id"], name="sourcerecord_unique"),
+        ]
+        indexes = [models.Index(fields=["connection", "object_name", "ref_id"], name="sourcerecord_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.object_name} {self.sf_id}"
