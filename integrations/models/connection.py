@@ -73,7 +73,9 @@ class Connection(models.Model):
     api_usage_seen_at = models.DateTimeField(null=True, blank=True)
 
     # --- Sync settings (used by the sync engine; docs/architecture.md §3) ------------------------
-    merge_strategy = models.CharField(max_length=16, choices=MergeStrategy.choices, default=MergeStrategy.OVERWRITE)
+    merge_strategy = models.CharField(
+        max_length=16, choices=MergeStrategy.choices, default=MergeStrategy.OVERWRITE
+    )
     find_strategy = models.CharField(max_length=16, choices=FindStrategy.choices, default=FindStrategy.ANY)
     # The "... for existing records only" variants: update people already in the CDP, never create.
     skip_non_existing = models.BooleanField(default=False)
@@ -113,7 +115,9 @@ class Connection(models.Model):
 
     def __repr__(self) -> str:
         # Spelled out so no future field (or a debug toolbar) can put a token into a log line.
-        return f"<Connection id={self.pk} workspace={self.workspace_id} org={self.org_id} status={self.status}>"
+        return (
+            f"<Connection id={self.pk} workspace={self.workspace_id} org={self.org_id} status={self.status}>"
+        )
 
     # Decryption on demand; the plaintext is never cached on the instance.
     @property

@@ -1,0 +1,348 @@
+"""From Salesforce describes to what Inflow offers for sync: objects, fields, default mappings.
+
+Pure functions over describe JSON (WIRE §2) returning plain dataclasses; `build_catalog` fetches the
+describes through a client. The sync engine persists the user's selections (SyncedObject /
+FieldSelection); nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+# The seed's "Default objects": selected automatically, in this order.
+DEFAULT_OBJECTS: tuple[str, ...] = ("Campaign", "Contact", "Lead", "Opportunity", "Task")
+EXCLUDED_SUFFIXES: tuple[str, ...] = ("ChangeEvent", "History", "Share", "Feed")
+MAX_FIELDS_PER_OBJECT = 50
+# Always fetched by the engine (identity, watermark, deletes); never offered and never counted.
+SYSTEM_FIELDS: frozenset[str] = frozenset(
+    {"Id", "IsDeleted", "SystemModstamp", "CreatedDate", "LastModifiedDate"}
+)
+# Compound and binary fields are not selectable: their parts are (MailingCity, ...), Bulk cannot read them.
+UNSELECTABLE_TYPES: frozenset[str] = frozenset({"address", "location", "base64"})
+# Objects a non-default object can be linked to people through.
+LINK_TARGETS: tuple[str, ...] = ("Contact", "Lead", "Account")
+
+# Salesforce field -> built-in CDP field it feeds by default (Ortto ids, docs/architecture.md §2).
+PERSON_FIELDS: dict[str, str] = {
+    "Email": "str::email",
+    "FirstName": "str::first",
+    "LastName": "str::last",
+    "Phone": "phn::phone",
+    "MobilePhone": "phn::phone",
+    "MailingCity": "geo::city",
+    "City": "geo::city",
+    "MailingState": "geo::region",
+    "State": "geo::region",
+    "MailingCountry": "geo::country",
+    "Country": "geo::country",
+    "MailingPostalCode": "str::postal",
+    "PostalCode": "str::postal",
+    "Birthdate": "dtz::b",
+}
+ORGANIZATION_FIELDS: dict[str, str] = {
+    "Name": "str:o:name",
+    "Website": "str:o:website",
+    "Industry": "str:o:industry",
+    "NumberOfEmployees": "int:o:employees",
+    "BillingStreet": "str:o:address",
+    "BillingCity": "geo:o:city",
+    "BillingState": "geo:o:region",
+    "BillingCountry": "geo:o:country",
+    "BillingPostalCode": "str:o:postal",
+    "AccountSource": "str:o:source",
+}
+# A lead carries its company: these feed the person's organization.
+LEAD_ORGANIZATION_FIELDS: dict[str, str] = {
+    "Company": "str:o:name",
+    "Website": "str:o:website",
+    "Industry": "str:o:industry",
+    "NumberOfEmployees": "int:o:employees",
+}
+
+# Beyond the mapped fields, what a default object starts with selected (all within 50).
+DEFAULT_SELECTIONS: dict[str, tuple[str, ...]] = {
+    "Contact": (
+        "Title",
+        "Department",
+        "AccountId",
+        "LeadSource",
+        "HasOptedOutOfEmail",
+        "DoNotCall",
+        "OwnerId",
+    ),
+    "Lead": (
+        "Company",
+        "Title",
+        "Status",
+        "LeadSource",
+        "Industry",
+        "Website",
+        "NumberOfEmployees",
+        "IsConverted",
+        "ConvertedDate",
+        "ConvertedContactId",
+        "ConvertedAccountId",
+        "ConvertedOpportunityId",
+        "HasOptedOutOfEmail",
+        "DoNotCall",
+        "OwnerId",
+    ),
+    "Opportunity": (
+        "Name",
+        "StageName",
+        "Amount",
+        "CloseDate",
+        "Probability",
+        "Type",
+        "LeadSource",
+        "IsClosed",
+        "IsWon",
+        "AccountId",
+        "ContactId",
+        "CampaignId",
+        "OwnerId",
+    ),
+    "Campaign": ("Name", "Type", "Status", "StartDate", "EndDate", "IsActive", "ParentId"),
+    "Task": (
+        "Subject",
+        "Status",
+        "Priority",
+        "ActivityDate",
+        "WhoId",
+        "WhatId",
+        "IsClosed",
+        "CompletedDateTime",
+        "TaskSubtype",
+        "Description",
+    ),
+}
+
+# What each object becomes in the CDP unless the user says otherwise.
+KIND_PERSON, KIND_ORGANIZATION, KIND_ACTIVITY, KIND_CUSTOM = (
+    "person",
+    "organization",
+    "activity",
+    "custom_object",
+)
+OBJECT_KINDS: dict[str, str] = {
+    "Contact": KIND_PERSON,
+    "Lead": KIND_PERSON,
+    "Account": KIND_ORGANIZATION,
+    "Campaign": KIND_ACTIVITY,
+    "CampaignMember": KIND_ACTIVITY,
+    "Opportunity": KIND_ACTIVITY,
+    "OpportunityContactRole": KIND_ACTIVITY,
+    "Task": KIND_ACTIVITY,
+    "Event": KIND_ACTIVITY,
+}
+
+
+@dataclass(frozen=True)
+class CatalogField:
+    name: str
+    label: str
+    type: str
+    custom: bool
+    cdp_field: str | None
+    reference_to: tuple[str, ...] = ()
+    selected_by_default: bool = False
+    length: int = 0
+    nillable: bool = True
+    picklist_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    """How a non-default object reaches people on its own."""
+
+    kind: str  # "reference" (a lookup field) or "email" (an email field matched against str::email)
+    field: str
+    target: str  # Contact / Lead / Account, or "str::email"
+
+    @property
+    def description(self) -> str:
+        if self.kind == "reference":
+            return f"through its {self.field} lookup to {self.target}"
+        return f"by its email field {self.field}"
+
+
+@dataclass(frozen=True)
+class CatalogObject:
+    name: str
+    label: str
+    label_plural: str
+    custom: bool
+    default: bool
+    kind: str
+    key_prefix: str | None = None
+    # None until the object's describe was read (see `build_catalog(describe=...)`).
+    fields: tuple[CatalogField, ...] | None = None
+    link: Link | None = None
+    system_fields: tuple[str, ...] = ()
+
+    @property
+    def described(self) -> bool:
+        return self.fields is not None
+
+    @property
+    def needs_identifiers(self) -> bool | None:
+        """True when Inflow cannot link the object to people on its own ("Set identifiers")."""
+        if self.fields is None:
+            return None
+        if self.default or self.kind in (KIND_PERSON, KIND_ORGANIZATION):
+            return False
+        return self.link is None
+
+    @property
+    def default_selection(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields or () if f.selected_by_default)
+
+    def field(self, name: str) -> CatalogField | None:
+        return next((f for f in self.fields or () if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    default_objects: tuple[CatalogObject, ...]
+    other_objects: tuple[CatalogObject, ...]
+
+    def get(self, name: str) -> CatalogObject | None:
+        return next((o for o in (*self.default_objects, *self.other_objects) if o.name == name), None)
+
+    @property
+    def needing_identifiers(self) -> tuple[CatalogObject, ...]:
+        return tuple(o for o in self.other_objects if o.needs_identifiers)
+
+
+def is_offered(sobject: dict[str, Any]) -> bool:
+    """Objects offered for sync: queryable, replicateable, and not change events, history, shares or feeds."""
+    name = sobject.get("name") or ""
+    return (
+        bool(sobject.get("queryable"))
+        and bool(sobject.get("replicateable"))
+        and not sobject.get("deprecatedAndHidden", False)
+        and not name.endswith(EXCLUDED_SUFFIXES)
+    )
+
+
+def _object_summary(sobject: dict[str, Any]) -> CatalogObject:
+    name = sobject["name"]
+    custom = bool(sobject.get("custom"))
+    return CatalogObject(
+        name=name,
+        label=sobject.get("label") or name,
+        label_plural=sobject.get("labelPlural") or sobject.get("label") or name,
+        custom=custom,
+        default=name in DEFAULT_OBJECTS,
+        kind=OBJECT_KINDS.get(name, KIND_CUSTOM),
+        key_prefix=sobject.get("keyPrefix"),
+    )
+
+
+def offered_objects(describe_global: dict[str, Any]) -> list[CatalogObject]:
+    return [
+        _object_summary(s)
+        for s in describe_global.get("sobjects", [])
+        if isinstance(s, dict) and is_offered(s)
+    ]
+
+
+def default_cdp_field(object_name: str, field_name: str) -> str | None:
+    if object_name == "Account":
+        return ORGANIZATION_FIELDS.get(field_name)
+    if object_name == "Lead" and field_name in LEAD_ORGANIZATION_FIELDS:
+        return LEAD_ORGANIZATION_FIELDS[field_name]
+    if object_name in ("Contact", "Lead"):
+        return PERSON_FIELDS.get(field_name)
+    return None
+
+
+def _is_selectable(raw: dict[str, Any]) -> bool:
+    return (
+        raw.get("name") not in SYSTEM_FIELDS
+        and raw.get("type") not in UNSELECTABLE_TYPES
+        and not raw.get("deprecatedAndHidden", False)
+    )
+
+
+def _find_link(fields: Iterable[dict[str, Any]]) -> Link | None:
+    fields = list(fields)
+    for target in LINK_TARGETS:
+        for raw in fields:
+            if raw.get("type") == "reference" and target in (raw.get("referenceTo") or []):
+                return Link(kind="reference", field=raw["name"], target=target)
+    for raw in fields:
+        if raw.get("type") == "email":
+            return Link(kind="email", field=raw["name"], target="str::email")
+    return None
+
+
+def catalog_object(describe: dict[str, Any]) -> CatalogObject:
+    """One object with its selectable fields, default mappings and default selection (≤ 50)."""
+    summary = _object_summary(describe)
+    raw_fields = [f for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name")]
+    wanted: set[str] = set()
+    if summary.default:
+        wanted = {n for f in raw_fields if default_cdp_field(summary.name, n := f["name"])}
+        wanted |= set(DEFAULT_SELECTIONS.get(summary.name, ()))
+    fields: list[CatalogField] = []
+    selected = 0
+    for raw in raw_fields:
+        if not _is_selectable(raw):
+            continue
+        name = raw["name"]
+        pick = name in wanted and selected < MAX_FIELDS_PER_OBJECT
+        selected += pick
+        fields.append(
+            CatalogField(
+                name=name,
+                label=raw.get("label") or name,
+                type=raw.get("type") or "string",
+                custom=bool(raw.get("custom")),
+                cdp_field=default_cdp_field(summary.name, name),
+                reference_to=tuple(raw.get("referenceTo") or ()),
+                selected_by_default=pick,
+                length=int(raw.get("length") or 0),
+                nillable=bool(raw.get("nillable", True)),
+                picklist_values=tuple(
+                    str(p.get("value"))
+                    for p in raw.get("picklistValues") or ()
+                    if isinstance(p, dict) and p.get("active", True)
+                ),
+            )
+        )
+    link = None if summary.default else _find_link(f for f in raw_fields if _is_selectable(f))
+    return CatalogObject(
+        name=summary.name,
+        label=summary.label,
+        label_plural=summary.label_plural,
+        custom=summary.custom,
+        default=summary.default,
+        kind=summary.kind,
+        key_prefix=summary.key_prefix,
+        fields=tuple(fields),
+        link=link,
+        system_fields=tuple(sorted(n for n in SYSTEM_FIELDS if any(f["name"] == n for f in raw_fields))),
+    )
+
+
+def _order(objects: Iterable[CatalogObject]) -> tuple[CatalogObject, ...]:
+    return tuple(sorted(objects, key=lambda o: (o.custom, o.label.lower(), o.name)))
+
+
+def build_catalog(client, *, describe: Iterable[str] | None = None) -> Catalog:
+    """The org's catalogue. Describes the default objects, Account and every custom object (or the
+    names given); other standard objects are listed from the global describe only (fields=None).
+    Costs 1 + (objects described) API calls; the client caches describes for the run.
+    """
+    summaries = offered_objects(client.describe_global())
+    names = {o.name for o in summaries}
+    if describe is None:
+        to_describe = {o.name for o in summaries if o.default or o.custom or o.name == "Account"}
+    else:
+        to_describe = set(describe) & names
+    objects = [catalog_object(client.describe(o.name)) if o.name in to_describe else o for o in summaries]
+    defaults = sorted((o for o in objects if o.default), key=lambda o: DEFAULT_OBJECTS.index(o.name))
+    return Catalog(default_objects=tuple(defaults), other_objects=_order(o for o in objects if not o.default))
