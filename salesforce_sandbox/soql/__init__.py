@@ -13,6 +13,7 @@ from .nodes import (
     SoqlError,
 )
 from .parser import parse
+from .validate import ObjectSchema, validate
 
 __all__ = [
     "And",
@@ -21,6 +22,7 @@ __all__ = [
     "DateLiteral",
     "FieldRef",
     "Not",
+    "ObjectSchema",
     "Or",
     "OrderItem",
     "Query",
@@ -31,4 +33,5 @@ __all__ = [
     "matches",
     "parse",
     "sort_key",
+    "validate",
 ]

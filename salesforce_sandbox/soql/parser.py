@@ -1,6 +1,6 @@
 """SOQL text -> `Query`, with Salesforce's MALFORMED_QUERY messages for everything it cannot read.
 
-The grammar lives in `soql.lark`; Lark's LALR parser runs the transformer below inline (no parse tree),
+The grammar lives in `grammar.py`; Lark's LALR parser runs the transformer below inline (no parse tree),
 which keeps a 100 KB query fast and never recurses, so hostile nesting cannot reach RecursionError.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
 from .dates import FIXED_NAMES, N_NAMES
+from .grammar import GRAMMAR
 from .nodes import (
     And,
     Comparison,
@@ -291,7 +291,7 @@ class _ToQuery(Transformer):
 
 
 _PARSER = Lark(
-    Path(__file__).with_name("soql.lark").read_text(encoding="utf-8"),
+    GRAMMAR,
     parser="lalr",
     lexer="contextual",
     transformer=_ToQuery(),

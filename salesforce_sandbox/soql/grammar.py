@@ -1,3 +1,6 @@
+"""The SOQL grammar, in Lark's EBNF; kept in Python so it ships wherever the package does."""
+
+GRAMMAR = r"""
 // SOQL as the sandbox org accepts it: the subset real clients send (see WIRE.md §3.4).
 // LALR(1); keywords are case-insensitive; AND and OR never mix without parentheses, as in Salesforce.
 
@@ -69,3 +72,4 @@ NUMBER.2: /[+-]?([0-9]+(\.[0-9]+)?|\.[0-9]+)/
 INT: /[0-9]+/
 
 %ignore /[ \t\r\n\f]+/
+"""
