@@ -7,6 +7,7 @@ FieldSelection); nothing here writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +120,12 @@ DEFAULT_SELECTIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+ORGANIZATION_HINTS = re.compile(r"website|domain|industry|employees|company|revenue", re.IGNORECASE)
+
+# Standard objects worth offering beyond the defaults; an org has hundreds more, described on request.
+ALSO_DESCRIBED: tuple[str, ...] = ("Account", "CampaignMember", "OpportunityContactRole", "Event", "Case")
+CATALOG_CACHE_SECONDS = 600
+
 # What each object becomes in the CDP unless the user says otherwise.
 KIND_PERSON, KIND_ORGANIZATION, KIND_ACTIVITY, KIND_CUSTOM = (
     "person",
@@ -151,6 +158,16 @@ class CatalogField:
     length: int = 0
     nillable: bool = True
     picklist_values: tuple[str, ...] = ()
+    calculated: bool = False
+
+    # Names the onboarding pages read.
+    @property
+    def default_selected(self) -> bool:
+        return self.selected_by_default
+
+    @property
+    def target_field(self) -> str:
+        return self.cdp_field or ""
 
 
 @dataclass(frozen=True)
@@ -201,6 +218,20 @@ class CatalogObject:
 
     def field(self, name: str) -> CatalogField | None:
         return next((f for f in self.fields or () if f.name == name), None)
+
+    @property
+    def api_name(self) -> str:
+        return self.name
+
+    @property
+    def organization_like(self) -> bool:
+        """An object that describes companies rather than people (Ortto's "Organization" example):
+        nothing links it to people, and it has company-ish fields. It can become an organization."""
+        if not self.needs_identifiers:
+            return False
+        return any(
+            f.type == "url" or ORGANIZATION_HINTS.search(f"{f.name} {f.label}") for f in self.fields or ()
+        )
 
 
 @dataclass(frozen=True)
@@ -306,6 +337,7 @@ def catalog_object(describe: dict[str, Any]) -> CatalogObject:
                 selected_by_default=pick,
                 length=int(raw.get("length") or 0),
                 nillable=bool(raw.get("nillable", True)),
+                calculated=bool(raw.get("calculated")),
                 picklist_values=tuple(
                     str(p.get("value"))
                     for p in raw.get("picklistValues") or ()
@@ -333,16 +365,31 @@ def _order(objects: Iterable[CatalogObject]) -> tuple[CatalogObject, ...]:
 
 
 def build_catalog(client, *, describe: Iterable[str] | None = None) -> Catalog:
-    """The org's catalogue. Describes the default objects, Account and every custom object (or the
+    """The org's catalogue. Describes the default objects, ALSO_DESCRIBED and every custom object (or the
     names given); other standard objects are listed from the global describe only (fields=None).
     Costs 1 + (objects described) API calls; the client caches describes for the run.
     """
     summaries = offered_objects(client.describe_global())
     names = {o.name for o in summaries}
     if describe is None:
-        to_describe = {o.name for o in summaries if o.default or o.custom or o.name == "Account"}
+        to_describe = {o.name for o in summaries if o.default or o.custom or o.name in ALSO_DESCRIBED}
     else:
         to_describe = set(describe) & names
     objects = [catalog_object(client.describe(o.name)) if o.name in to_describe else o for o in summaries]
     defaults = sorted((o for o in objects if o.default), key=lambda o: DEFAULT_OBJECTS.index(o.name))
     return Catalog(default_objects=tuple(defaults), other_objects=_order(o for o in objects if not o.default))
+
+
+def objects_for(*, connection, refresh: bool = False) -> list[CatalogObject]:
+    """The described objects of a connection's org (defaults first), cached for ten minutes."""
+    from django.core.cache import cache
+
+    from integrations.salesforce.client import SalesforceClient
+
+    key = f"integrations:catalog:{connection.pk}:{connection.api_version}"
+    catalog = None if refresh else cache.get(key)
+    if catalog is None:
+        with SalesforceClient.for_connection(connection) as client:
+            catalog = build_catalog(client)
+        cache.set(key, catalog, CATALOG_CACHE_SECONDS)
+    return [o for o in (*catalog.default_objects, *catalog.other_objects) if o.described]
