@@ -1,6 +1,36 @@
 from django.urls import path
 
+from onboarding import source_views, views
+
 app_name = "onboarding"
 
-urlpatterns: list = [
+urlpatterns = [
+    path("onboarding/", views.OnboardingStartView.as_view(), name="start"),
+    path("onboarding/sync-progress/", source_views.OnboardingProgressView.as_view(), name="sync_progress"),
+    path("onboarding/<slug:key>/", views.StepView.as_view(), name="step"),
+    path("settings/", views.SettingsView.as_view(), name="settings"),
+    path("settings/<slug:section>/", views.SettingsView.as_view(), name="settings_section"),
+    path("sources/salesforce/<int:connection_id>/", source_views.OverviewView.as_view(), name="source_overview"),
+    path(
+        "sources/salesforce/<int:connection_id>/progress.json",
+        source_views.ProgressJsonView.as_view(),
+        name="source_progress",
+    ),
+    path(
+        "sources/salesforce/<int:connection_id>/chart.svg",
+        source_views.ChartView.as_view(),
+        name="source_chart",
+    ),
+    path("sources/salesforce/<int:connection_id>/sync-now/", source_views.SyncNowView.as_view(), name="source_sync_now"),
+    path("sources/salesforce/<int:connection_id>/health/", source_views.HealthView.as_view(), name="source_health"),
+    path(
+        "sources/salesforce/<int:connection_id>/health/<int:error_id>/<slug:action>/",
+        source_views.ErrorActionView.as_view(),
+        name="source_error_action",
+    ),
+    path(
+        "sources/salesforce/<int:connection_id>/<slug:page>/",
+        source_views.SourceSettingsView.as_view(),
+        name="source_page",
+    ),
 ]

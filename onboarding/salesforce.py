@@ -1,0 +1,196 @@
+"""The onboarding's reads of the Salesforce side: the workspace's connection, the catalogue of objects and
+fields with their current selection, and a sample value per field.
+
+Only reads live here (selectors over `integrations`); writes go through `integrations.sync_settings`
+and friends, called from the steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.http import Http404
+
+from cdp.models import Workspace
+from integrations.models import Connection, FieldSelection, SyncedObject
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_CACHE_SECONDS = 600
+API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+# Field types a permission can be read from (DESIGN "Permissions": non-boolean picklists allowed).
+PERMISSION_FIELD_TYPES = {"boolean", "picklist", "string"}
+
+
+def onboarding_connection(*, workspace: Workspace) -> Connection | None:
+    """The connection the onboarding configures: the workspace's newest one that is not disconnected."""
+    return (
+        Connection.objects.filter(workspace=workspace)
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def connection_get(*, workspace: Workspace, connection_id: int) -> Connection:
+    """A connection of this workspace, or 404: another workspace's id looks exactly like a missing one."""
+    connection = Connection.objects.filter(workspace=workspace, pk=connection_id).first()
+    if connection is None:
+        raise Http404("No such data source.")
+    return connection
+
+
+@dataclass
+class FieldOffer:
+    name: str
+    label: str
+    type: str
+    custom: bool
+    calculated: bool = False
+    default_selected: bool = False
+    selected: bool = False
+    sample: str = ""
+    target_field: str = ""
+    picklist_values: tuple[str, ...] = ()
+    reference_to: tuple[str, ...] = ()
+
+
+@dataclass
+class ObjectOffer:
+    api_name: str
+    label: str
+    custom: bool
+    default: bool
+    fields: list[FieldOffer] = field(default_factory=list)
+    selected: bool = False
+    needs_identifiers: bool = False
+    organization_like: bool = False
+    synced: SyncedObject | None = None
+
+    @property
+    def selected_count(self) -> int:
+        return sum(1 for f in self.fields if f.selected)
+
+    def field(self, name: str) -> FieldOffer | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+def _catalog_objects(connection: Connection) -> list[Any]:
+    from integrations.salesforce import catalog
+
+    return list(catalog.objects_for(connection=connection))
+
+
+def object_offers(*, workspace: Workspace, connection: Connection, samples: bool = False) -> list[ObjectOffer]:
+    """Every object the org offers, with its fields, marked with what is selected now (or by default)."""
+    if connection.workspace_id != workspace.pk:
+        raise Http404("No such data source.")
+    synced = {
+        obj.api_name: obj
+        for obj in SyncedObject.objects.filter(connection=connection, workspace=workspace).prefetch_related("fields")
+    }
+    offers = []
+    for item in _catalog_objects(connection):
+        obj = synced.get(item.api_name)
+        chosen = (
+            {sel.sf_field for sel in obj.fields.all() if sel.active} if obj is not None and obj.enabled else None
+        )
+        fields = [
+            FieldOffer(
+                name=f.name,
+                label=f.label,
+                type=f.type,
+                custom=f.custom,
+                calculated=getattr(f, "calculated", False),
+                default_selected=f.default_selected,
+                selected=(f.name in chosen) if chosen is not None else (item.default and f.default_selected),
+                target_field=getattr(f, "target_field", "") or "",
+                picklist_values=tuple(getattr(f, "picklist_values", ()) or ()),
+                reference_to=tuple(getattr(f, "reference_to", ()) or ()),
+            )
+            for f in item.fields
+        ]
+        offers.append(
+            ObjectOffer(
+                api_name=item.api_name,
+                label=item.label,
+                custom=item.custom,
+                default=item.default,
+                fields=fields,
+                selected=(obj is not None and obj.enabled) if synced else item.default,
+                needs_identifiers=item.needs_identifiers,
+                organization_like=getattr(item, "organization_like", False),
+                synced=obj,
+            )
+        )
+    if samples:
+        for offer in offers:
+            if offer.default or offer.selected:
+                _attach_samples(connection, offer)
+    return offers
+
+
+def _attach_samples(connection: Connection, offer: ObjectOffer) -> None:
+    key = f"onboarding:samples:{connection.pk}:{offer.api_name}"
+    values = cache.get(key)
+    if values is None:
+        values = _read_samples(connection, offer)
+        cache.set(key, values, SAMPLE_CACHE_SECONDS)
+    for f in offer.fields:
+        f.sample = values.get(f.name, "")
+
+
+def _read_samples(connection: Connection, offer: ObjectOffer) -> dict[str, str]:
+    """One cheap query per object: the newest few rows, the first non-empty value of each field."""
+    from integrations.salesforce.client import SalesforceClient
+    from integrations.salesforce.errors import SalesforceError
+
+    names = [
+        f.name for f in offer.fields if f.type not in ("address", "location", "base64") and API_NAME.fullmatch(f.name)
+    ]
+    if not names or not API_NAME.fullmatch(offer.api_name):
+        return {}
+    # Names come from the org's describe and are checked against Salesforce's identifier syntax above.
+    soql = f"SELECT {', '.join(names)} FROM {offer.api_name} ORDER BY SystemModstamp DESC LIMIT 5"  # noqa: S608
+    try:
+        client = SalesforceClient.for_connection(connection)
+        page = next(iter(client.query_pages(soql, batch_size=200)), None)
+    except SalesforceError as error:
+        # Samples are a convenience: a failure here must never block choosing fields.
+        logger.info("No sample values for %s: %s", offer.api_name, type(error).__name__)
+        return {}
+    values: dict[str, str] = {}
+    for record in page.records if page else []:
+        for name in names:
+            value = record.get(name)
+            if name not in values and value not in (None, "", [], {}):
+                text = str(value)
+                values[name] = text if len(text) <= 60 else text[:57] + "…"
+    return values
+
+
+def selected_objects(*, workspace: Workspace, connection: Connection) -> list[SyncedObject]:
+    return list(
+        SyncedObject.objects.filter(workspace=workspace, connection=connection, enabled=True).order_by("api_name")
+    )
+
+
+def person_objects(*, workspace: Workspace, connection: Connection) -> list[SyncedObject]:
+    return [o for o in selected_objects(workspace=workspace, connection=connection) if o.becomes == "person"]
+
+
+def active_field_names(*, synced_object: SyncedObject) -> list[str]:
+    return list(
+        FieldSelection.objects.filter(synced_object=synced_object, active=True).values_list("sf_field", flat=True)
+    )
+
+
+def progress(*, workspace: Workspace, connection: Connection) -> dict[str, Any]:
+    """The newest run of the connection as the progress bars show it: per object done/total, and an ETA."""
+    from integrations.sync_selectors import sync_progress
+
+    return sync_progress(workspace=workspace, connection=connection)

@@ -1,0 +1,448 @@
+"""Forms for the Salesforce steps; the data source's settings pages reuse them unchanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from integrations.models import Connection, SyncedObject
+from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
+from onboarding.salesforce import PERMISSION_FIELD_TYPES, ObjectOffer
+
+
+class ConnectForm(forms.Form):
+    environment = forms.ChoiceField(
+        label="Which Salesforce do you log in to?",
+        choices=[
+            ("production", "Production — login.salesforce.com"),
+            ("sandbox", "Sandbox — test.salesforce.com"),
+            ("my_domain", "My Domain — your company's own Salesforce address"),
+        ],
+        initial="production",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose where you log in to Salesforce."},
+    )
+    my_domain = forms.CharField(
+        label="Your My Domain address",
+        required=False,
+        max_length=200,
+        help_text="For example acme.my.salesforce.com. Only needed for My Domain.",
+        widget=forms.TextInput(attrs={"placeholder": "yourcompany.my.salesforce.com", "inputmode": "url"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("environment") == "my_domain":
+            domain = (data.get("my_domain") or "").strip().lower()
+            domain = domain.removeprefix("https://").removeprefix("http://").rstrip("/")
+            if not domain:
+                self.add_error("my_domain", "Enter your My Domain address, e.g. acme.my.salesforce.com.")
+            elif "/" in domain or " " in domain or not domain.endswith((".salesforce.com", ".force.com")):
+                self.add_error("my_domain", "That is not a Salesforce address: it should end in .my.salesforce.com.")
+            else:
+                data["my_domain"] = domain
+        return data
+
+
+def _field_key(api_name: str) -> str:
+    return f"fields__{api_name}"
+
+
+def _object_key(api_name: str) -> str:
+    return f"object__{api_name}"
+
+
+class FieldPickerForm(forms.Form):
+    """Objects with their fields, each object limited to 50 fields (the service checks again under a lock)."""
+
+    def __init__(self, *args, offers: list[ObjectOffer], locked: tuple[str, ...] = ("Contact",), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offers = offers
+        self.locked = locked
+        for offer in offers:
+            self.fields[_object_key(offer.api_name)] = forms.BooleanField(
+                label=f"Sync {offer.label}", required=False, initial=offer.selected,
+                disabled=offer.api_name in locked,
+            )
+            self.fields[_field_key(offer.api_name)] = forms.MultipleChoiceField(
+                label=f"{offer.label} fields",
+                required=False,
+                choices=[(f.name, f.label) for f in offer.fields],
+                initial=[f.name for f in offer.fields if f.selected],
+                widget=forms.CheckboxSelectMultiple,
+            )
+
+    def clean(self):
+        data = super().clean()
+        for offer in self.offers:
+            chosen = data.get(_field_key(offer.api_name)) or []
+            selected = offer.api_name in self.locked or data.get(_object_key(offer.api_name))
+            if selected and len(chosen) > MAX_ACTIVE_FIELDS_PER_OBJECT:
+                self.add_error(
+                    _field_key(offer.api_name),
+                    f"{offer.label} has {len(chosen)} fields selected, but at most {MAX_ACTIVE_FIELDS_PER_OBJECT} "
+                    f"can sync. Deselect {len(chosen) - MAX_ACTIVE_FIELDS_PER_OBJECT} to continue.",
+                )
+            if selected and not chosen:
+                self.add_error(_field_key(offer.api_name), f"Choose at least one {offer.label} field, or stop syncing it.")
+        return data
+
+    def choices(self) -> list[tuple[ObjectOffer, bool, list[str]]]:
+        """(object, selected?, field names) for every object on the form."""
+        out = []
+        for offer in self.offers:
+            selected = offer.api_name in self.locked or bool(self.cleaned_data.get(_object_key(offer.api_name)))
+            out.append((offer, selected, list(self.cleaned_data.get(_field_key(offer.api_name)) or [])))
+        return out
+
+    def rows(self) -> list[dict[str, Any]]:
+        """What the template needs per object: the bound fields and which fields are ticked now."""
+        rows = []
+        for offer in self.offers:
+            object_field = self[_object_key(offer.api_name)]
+            fields_field = self[_field_key(offer.api_name)]
+            ticked = {str(v) for v in (fields_field.value() or [])}
+            selected = offer.api_name in self.locked or bool(object_field.value())
+            rows.append(
+                {
+                    "offer": offer,
+                    "object_field": object_field,
+                    "fields_field": fields_field,
+                    "ticked": ticked,
+                    "selected": selected,
+                    "count": len(ticked),
+                    "locked": offer.api_name in self.locked,
+                }
+            )
+        return rows
+
+
+PERMISSION_MODES = [
+    ("field", "Read it from a Salesforce field"),
+    ("default", "Don't read it from Salesforce"),
+]
+
+
+def _parse_value(raw: str, field_type: str) -> Any:
+    text = (raw or "").strip()
+    if field_type == "boolean":
+        lowered = text.lower()
+        if lowered in ("true", "1", "yes", "checked"):
+            return True
+        if lowered in ("false", "0", "no", "unchecked"):
+            return False
+        raise ValidationError("For a checkbox field, enter true or false.")
+    return text
+
+
+class PermissionsForm(forms.Form):
+    """Per person object: the email and SMS permission field and its values, or no rule."""
+
+    sticky_unsubscribe = forms.BooleanField(
+        label="Keep unsubscribes sticky",
+        required=False,
+        help_text="When someone unsubscribes, a later “subscribed” value from Salesforce does not subscribe them again.",
+    )
+
+    def __init__(self, *args, objects: list[SyncedObject], field_types: dict[str, dict[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.objects = objects
+        self.field_types = field_types
+        for obj in objects:
+            options = [("", "Choose a field…")] + [
+                (name, f"{name} ({ftype})")
+                for name, ftype in sorted(field_types.get(obj.api_name, {}).items())
+                if ftype in PERMISSION_FIELD_TYPES
+            ]
+            for channel in ("email", "sms"):
+                rule = getattr(obj, f"{channel}_permission") or {}
+                prefix = f"{obj.api_name}__{channel}"
+                self.fields[f"{prefix}__mode"] = forms.ChoiceField(
+                    label=f"{obj.label}: {'email' if channel == 'email' else 'SMS'} permission",
+                    choices=PERMISSION_MODES,
+                    initial="field" if rule else "default",
+                    widget=forms.RadioSelect,
+                )
+                self.fields[f"{prefix}__field"] = forms.ChoiceField(
+                    label="Permission field", choices=options, required=False, initial=rule.get("field", "")
+                )
+                self.fields[f"{prefix}__subscribed"] = forms.CharField(
+                    label="Value meaning subscribed", required=False, max_length=100,
+                    initial=_show(rule.get("subscribed")),
+                )
+                self.fields[f"{prefix}__unsubscribed"] = forms.CharField(
+                    label="Value meaning unsubscribed", required=False, max_length=100,
+                    initial=_show(rule.get("unsubscribed")),
+                )
+
+    def clean(self):
+        data = super().clean()
+        self.rules: dict[str, dict[str, dict]] = {}
+        for obj in self.objects:
+            self.rules[obj.api_name] = {}
+            for channel in ("email", "sms"):
+                prefix = f"{obj.api_name}__{channel}"
+                if data.get(f"{prefix}__mode") != "field":
+                    self.rules[obj.api_name][channel] = {}
+                    continue
+                field_name = data.get(f"{prefix}__field")
+                if not field_name:
+                    self.add_error(f"{prefix}__field", "Choose the Salesforce field that holds this permission.")
+                    continue
+                ftype = self.field_types.get(obj.api_name, {}).get(field_name, "string")
+                rule: dict[str, Any] = {"field": field_name}
+                for key in ("subscribed", "unsubscribed"):
+                    raw = data.get(f"{prefix}__{key}", "")
+                    if raw.strip():
+                        try:
+                            rule[key] = _parse_value(raw, ftype)
+                        except ValidationError as error:
+                            self.add_error(f"{prefix}__{key}", error)
+                if "subscribed" not in rule and "unsubscribed" not in rule:
+                    self.add_error(f"{prefix}__unsubscribed", "Give the value meaning subscribed, unsubscribed, or both.")
+                elif rule.get("subscribed", object()) == rule.get("unsubscribed", object()):
+                    self.add_error(f"{prefix}__unsubscribed", "The two values must differ.")
+                self.rules[obj.api_name][channel] = rule
+        return data
+
+    def sections(self) -> list[dict[str, Any]]:
+        out = []
+        for obj in self.objects:
+            channels = []
+            for channel, title in (("email", "Email"), ("sms", "SMS")):
+                prefix = f"{obj.api_name}__{channel}"
+                channels.append(
+                    {
+                        "key": channel,
+                        "title": title,
+                        "mode": self[f"{prefix}__mode"],
+                        "field": self[f"{prefix}__field"],
+                        "subscribed": self[f"{prefix}__subscribed"],
+                        "unsubscribed": self[f"{prefix}__unsubscribed"],
+                    }
+                )
+            out.append({"object": obj, "channels": channels})
+        return out
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+IDENTIFIER_KINDS = [
+    (SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER, "Unique identifier",
+     "A field on this object holds a value such as an email address that matches a person."),
+    (SyncedObject.IdentifierKind.PARENT, "Relationship to a parent object",
+     "A lookup field points to another synced object, which is linked in turn (chains allowed)."),
+    (SyncedObject.IdentifierKind.REFERENCE_ID, "Reference id",
+     "A field holds the Salesforce id of a Contact, Lead or Account."),
+    (SyncedObject.IdentifierKind.JUNCTION, "Junction object",
+     "Records link to people through a many-to-many object, like Opportunity Contact Role."),
+]
+
+CDP_MATCH_FIELDS = [("str::email", "Email"), ("phn::phone", "Phone number")]
+BECOMES_CHOICES = [
+    (SyncedObject.Becomes.ORGANIZATION, "Sync as organizations"),
+    (SyncedObject.Becomes.PERSON, "Sync as contacts (people)"),
+]
+
+
+class IdentifiersForm(forms.Form):
+    """For each object Inflow cannot link by itself: how its records find their person or organization."""
+
+    def __init__(self, *args, objects: list[ObjectOffer], synced_names: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.objects = objects
+        for offer in objects:
+            obj = offer.synced
+            config = obj.identifier_config if obj is not None else {}
+            kind = obj.identifier_kind if obj is not None else ""
+            p = offer.api_name
+            field_choices = [("", "Choose a field…")] + [(f.name, f"{f.label} ({f.name})") for f in offer.fields]
+            lookup_choices = [("", "Choose a lookup field…")] + [
+                (f.name, f"{f.label} ({f.name} → {', '.join(f.reference_to)})") for f in offer.fields if f.reference_to
+            ]
+            parents = [("", "Choose the parent object…")] + [(n, n) for n in synced_names if n != p]
+            self.fields[f"{p}__kind"] = forms.ChoiceField(
+                label=f"Identify {offer.label} by",
+                choices=[(k, label) for k, label, _ in IDENTIFIER_KINDS],
+                initial=kind if kind != SyncedObject.IdentifierKind.AUTOMATIC else None,
+                widget=forms.RadioSelect,
+                error_messages={"required": f"Choose how {offer.label} records are identified."},
+            )
+            self.fields[f"{p}__field"] = forms.ChoiceField(
+                label="Object field", choices=field_choices, required=False,
+                initial=config.get("field", "") if kind == "unique_identifier" else "",
+            )
+            self.fields[f"{p}__cdp_field"] = forms.ChoiceField(
+                label="Matches this Inflow field", choices=CDP_MATCH_FIELDS, required=False,
+                initial=config.get("cdp_field", "str::email"),
+            )
+            self.fields[f"{p}__parent_field"] = forms.ChoiceField(
+                label="Lookup field", choices=lookup_choices, required=False,
+                initial=config.get("field", "") if kind == "parent" else "",
+            )
+            self.fields[f"{p}__parent_object"] = forms.ChoiceField(
+                label="Parent object", choices=parents, required=False, initial=config.get("parent_object", ""),
+            )
+            self.fields[f"{p}__ref_id_field"] = forms.ChoiceField(
+                label="Field holding the id", choices=field_choices, required=False,
+                initial=config.get("field", "") if kind == "reference_id" else "",
+            )
+            self.fields[f"{p}__ref_object"] = forms.ChoiceField(
+                label="The id is of a", choices=[("Contact", "Contact"), ("Lead", "Lead"), ("Account", "Account")],
+                required=False, initial=config.get("object", "Contact"),
+            )
+            self.fields[f"{p}__junction_object"] = forms.CharField(
+                label="Junction object", required=False, max_length=80, initial=config.get("junction_object", ""),
+                help_text="API name, e.g. OpportunityContactRole.",
+            )
+            self.fields[f"{p}__ref_field"] = forms.CharField(
+                label="Junction field pointing to this object", required=False, max_length=80,
+                initial=config.get("ref_field", ""),
+            )
+            self.fields[f"{p}__person_field"] = forms.CharField(
+                label="Junction field pointing to the contact", required=False, max_length=80,
+                initial=config.get("person_field", ""),
+            )
+            if offer.organization_like:
+                self.fields[f"{p}__becomes"] = forms.ChoiceField(
+                    label=f"Sync {offer.label} as",
+                    choices=BECOMES_CHOICES,
+                    initial=obj.becomes if obj is not None and obj.becomes in dict(BECOMES_CHOICES) else "organization",
+                    widget=forms.RadioSelect,
+                )
+
+    def clean(self):
+        data = super().clean()
+        self.rules: dict[str, tuple[str, dict[str, str], str]] = {}
+        for offer in self.objects:
+            p = offer.api_name
+            kind = data.get(f"{p}__kind")
+            if not kind:
+                continue
+            need: dict[str, str]
+            if kind == SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER:
+                need = {"field": data.get(f"{p}__field", ""), "cdp_field": data.get(f"{p}__cdp_field", "")}
+                names = {"field": f"{p}__field", "cdp_field": f"{p}__cdp_field"}
+            elif kind == SyncedObject.IdentifierKind.PARENT:
+                need = {"field": data.get(f"{p}__parent_field", ""), "parent_object": data.get(f"{p}__parent_object", "")}
+                names = {"field": f"{p}__parent_field", "parent_object": f"{p}__parent_object"}
+            elif kind == SyncedObject.IdentifierKind.REFERENCE_ID:
+                need = {"field": data.get(f"{p}__ref_id_field", ""), "object": data.get(f"{p}__ref_object", "")}
+                names = {"field": f"{p}__ref_id_field", "object": f"{p}__ref_object"}
+            else:
+                need = {
+                    "junction_object": (data.get(f"{p}__junction_object") or "").strip(),
+                    "ref_field": (data.get(f"{p}__ref_field") or "").strip(),
+                    "person_field": (data.get(f"{p}__person_field") or "").strip(),
+                }
+                names = {k: f"{p}__{k}" for k in need}
+            for key, value in need.items():
+                if not value:
+                    self.add_error(names[key], "Required for this way of identifying records.")
+            self.rules[p] = (kind, need, data.get(f"{p}__becomes", ""))
+        return data
+
+    def sections(self) -> list[dict[str, Any]]:
+        out = []
+        for offer in self.objects:
+            p = offer.api_name
+            out.append(
+                {
+                    "offer": offer,
+                    "kind": self[f"{p}__kind"],
+                    "kinds": IDENTIFIER_KINDS,
+                    "becomes": self[f"{p}__becomes"] if f"{p}__becomes" in self.fields else None,
+                    "unique": [self[f"{p}__field"], self[f"{p}__cdp_field"]],
+                    "parent": [self[f"{p}__parent_field"], self[f"{p}__parent_object"]],
+                    "reference": [self[f"{p}__ref_id_field"], self[f"{p}__ref_object"]],
+                    "junction": [self[f"{p}__junction_object"], self[f"{p}__ref_field"], self[f"{p}__person_field"]],
+                }
+            )
+        return out
+
+
+# The seed's exact labels (step 7), each mapped to Ortto's strategy (DESIGN "Merge strategies").
+MERGE_CHOICES = [
+    (Connection.MergeStrategy.APPEND, "Import and merge new records only",
+     "New people are added. For people already in Inflow, only fields that are empty are filled in; "
+     "nothing you already have is changed. (Ortto's “Append only”.)"),
+    (Connection.MergeStrategy.OVERWRITE, "Import and overwrite any records that exist",
+     "New people are added. For people already in Inflow, Salesforce's values replace the ones you have. "
+     "Recommended when Salesforce is your source of truth. (Ortto's “Overwrite existing”.)"),
+    (Connection.MergeStrategy.IGNORE, "Import new records only",
+     "New people are added. People already in Inflow are left exactly as they are. (Ortto's “Ignore”.)"),
+]
+RECORD_SCOPE = [
+    ("all", "New and existing records"),
+    ("existing", "Existing records only — update people already in Inflow, never add new ones"),
+]
+
+
+class MergeForm(forms.Form):
+    merge_strategy = forms.ChoiceField(
+        label="How should Salesforce data merge into Inflow?",
+        choices=[(value, label) for value, label, _ in MERGE_CHOICES],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how Salesforce data merges into Inflow."},
+    )
+    record_scope = forms.ChoiceField(
+        label="Which records", choices=RECORD_SCOPE, initial="all", widget=forms.RadioSelect,
+        help_text="“Existing records only” gives the “… for existing records only” variants of the first two options.",
+    )
+    find_strategy = forms.ChoiceField(
+        label="Merge key strategy",
+        choices=Connection.FindStrategy.choices,
+        initial=Connection.FindStrategy.ANY,
+        widget=forms.RadioSelect,
+        help_text="People are found by Salesforce id, then email (unique identifier), then phone (fallback).",
+    )
+    merge_converted_leads = forms.BooleanField(
+        label="Merge a lead that converts into its contact",
+        required=False,
+        initial=True,
+        help_text="Off: the converted lead stays a separate person.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("record_scope") == "existing" and data.get("merge_strategy") == Connection.MergeStrategy.IGNORE:
+            self.add_error(
+                "record_scope",
+                "“Import new records only” with “Existing records only” would import nothing. Choose another option.",
+            )
+        return data
+
+    def settings(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "merge_strategy": data["merge_strategy"],
+            "find_strategy": data["find_strategy"],
+            "skip_non_existing": data["record_scope"] == "existing",
+            "merge_converted_leads": bool(data.get("merge_converted_leads")),
+        }
+
+    def choices_with_help(self):
+        return MERGE_CHOICES
+
+
+class ScheduleForm(forms.Form):
+    schedule_interval_minutes = forms.TypedChoiceField(
+        label="Sync changes from Salesforce",
+        choices=Connection.ScheduleInterval.choices,
+        coerce=int,
+        widget=forms.RadioSelect,
+    )
+    api_budget_percent = forms.IntegerField(
+        label="API budget (% of the org's daily API requests)",
+        min_value=1,
+        max_value=100,
+        help_text="Inflow pauses syncing when it has used this share of the org's daily requests.",
+    )

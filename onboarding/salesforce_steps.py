@@ -1,0 +1,242 @@
+"""The Salesforce steps of the onboarding (seed steps 1–9). Each saves through the integration services.
+
+They apply only to a B2B business on Salesforce. The Allow Access page (seed step 2) is Salesforce's own;
+the Connect step hands over to it through the connection's OAuth view and gets the user back here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from integrations import sync_settings
+from onboarding import salesforce as sf
+from onboarding import salesforce_forms as sf_forms
+from onboarding import services
+from onboarding.steps import Step, StepContext
+
+LOCKED_OBJECTS = ("Contact",)
+
+
+class SalesforceStep(Step):
+    group = "Salesforce"
+
+    def applies(self, ctx: StepContext) -> bool:
+        return ctx.profile.uses_salesforce
+
+    def is_complete(self, ctx: StepContext) -> bool:
+        return ctx.connection is not None and self.key in ctx.profile.completed_steps
+
+
+class ConnectStep(SalesforceStep):
+    key = "salesforce-connect"
+    title = "Connect to Salesforce"
+    nav_label = "Connect"
+    lead = (
+        "Inflow reads your Salesforce data through a secure OAuth connection. Click Next and Salesforce asks "
+        "you to log in (with a System Administrator user) and to allow access."
+    )
+    form_class = sf_forms.ConnectForm
+    template_name = "onboarding/step_connect.html"
+
+    def is_complete(self, ctx):
+        return ctx.connection is not None and ctx.connection.is_connected
+
+    def get_initial(self, ctx):
+        connection = ctx.connection
+        if connection is not None:
+            return {"environment": connection.login_kind}
+        return {"environment": "production"}
+
+    def get_context(self, ctx):
+        return {
+            "connection": ctx.connection,
+            "default_login_url": settings.SALESFORCE_DEFAULT_LOGIN_URL,
+            "oauth_error": ctx.request.GET.get("error", "") if ctx.request is not None else "",
+        }
+
+    def save(self, ctx, form):
+        data = form.cleaned_data
+        query = {"next": reverse("onboarding:start"), "login": data["environment"]}
+        if data["environment"] == "my_domain":
+            query["domain"] = data["my_domain"]
+        return redirect(reverse("integrations:salesforce_connect") + "?" + urlencode(query))
+
+
+class _PickerStep(SalesforceStep):
+    form_class = sf_forms.FieldPickerForm
+    template_name = "onboarding/step_fields.html"
+    locked: tuple[str, ...] = ()
+    defaults_only = True
+
+    def offers(self, ctx: StepContext) -> list[sf.ObjectOffer]:
+        if "offers" not in ctx._extra:
+            offers = sf.object_offers(workspace=ctx.workspace, connection=ctx.connection, samples=True)
+            ctx._extra["offers"] = offers
+        return [o for o in ctx._extra["offers"] if o.default == self.defaults_only]
+
+    def get_form_kwargs(self, ctx):
+        return {"offers": self.offers(ctx), "locked": self.locked}
+
+    def get_context(self, ctx):
+        return {"max_fields": sync_settings.MAX_ACTIVE_FIELDS_PER_OBJECT, "connection": ctx.connection}
+
+    def save(self, ctx, form):
+        # All objects or none: a refused 51st field on one object must not leave the others half-saved.
+        with transaction.atomic():
+            for offer, selected, names in form.choices():
+                if selected:
+                    obj = sync_settings.synced_object_ensure(
+                        connection=ctx.connection, api_name=offer.api_name, label=offer.label, is_custom=offer.custom
+                    )
+                    chosen = [f for f in offer.fields if f.name in set(names)]
+                    sync_settings.field_selection_save(synced_object=obj, fields=chosen)
+                elif offer.synced is not None and offer.synced.enabled:
+                    sync_settings.synced_object_disable(synced_object=offer.synced)
+        return None
+
+
+class FieldsStep(_PickerStep):
+    key = "salesforce-fields"
+    title = "Sync custom fields"
+    nav_label = "Fields"
+    lead = (
+        "Choose the Salesforce objects and fields to bring into Inflow. The default objects are selected for "
+        "you; expand one to change its fields. Each object can sync at most 50 fields."
+    )
+    locked = LOCKED_OBJECTS
+    defaults_only = True
+
+
+class PermissionsStep(SalesforceStep):
+    key = "salesforce-permissions"
+    title = "Email and SMS permissions"
+    nav_label = "Permissions"
+    lead = (
+        "Tell Inflow which Salesforce fields say whether a contact may receive email and SMS, so new people "
+        "arrive with the right permissions."
+    )
+    form_class = sf_forms.PermissionsForm
+    template_name = "onboarding/step_permissions.html"
+
+    def get_form_kwargs(self, ctx):
+        objects = sf.person_objects(workspace=ctx.workspace, connection=ctx.connection)
+        offers = {o.api_name: o for o in sf.object_offers(workspace=ctx.workspace, connection=ctx.connection)}
+        field_types = {
+            obj.api_name: {f.name: f.type for f in offers[obj.api_name].fields} if obj.api_name in offers else {}
+            for obj in objects
+        }
+        return {
+            "objects": objects,
+            "field_types": field_types,
+            "initial": {"sticky_unsubscribe": ctx.workspace.sticky_unsubscribe},
+        }
+
+    def save(self, ctx, form):
+        with transaction.atomic():
+            for obj in form.objects:
+                rules = form.rules[obj.api_name]
+                sync_settings.permission_rules_set(synced_object=obj, email=rules.get("email"), sms=rules.get("sms"))
+            services.workspace_sticky_unsubscribe_set(
+                workspace=ctx.workspace, sticky=bool(form.cleaned_data.get("sticky_unsubscribe"))
+            )
+        return None
+
+
+class CustomObjectsStep(_PickerStep):
+    key = "salesforce-custom-objects"
+    title = "Custom objects"
+    nav_label = "Custom objects"
+    lead = (
+        "These other objects were found in your Salesforce org. Tick any you want in Inflow and choose their "
+        "fields; you can skip this and add them later."
+    )
+    locked = ()
+    defaults_only = False
+
+
+class IdentifiersStep(SalesforceStep):
+    key = "salesforce-identifiers"
+    title = "Set identifiers"
+    nav_label = "Identifiers"
+    lead = (
+        "Some objects have no direct link to a contact. Tell Inflow how their records find the person or "
+        "organization they belong to."
+    )
+    form_class = sf_forms.IdentifiersForm
+    template_name = "onboarding/step_identifiers.html"
+
+    def _objects(self, ctx: StepContext) -> tuple[list[sf.ObjectOffer], list[str]]:
+        offers = sf.object_offers(workspace=ctx.workspace, connection=ctx.connection)
+        selected = [o for o in offers if o.synced is not None and o.synced.enabled]
+        return [o for o in selected if o.needs_identifiers], [o.api_name for o in selected]
+
+    def get_form_kwargs(self, ctx):
+        objects, names = self._objects(ctx)
+        return {"objects": objects, "synced_names": names}
+
+    def save(self, ctx, form):
+        with transaction.atomic():
+            # Parents before children, so a chain's parent has its own rule when the child's is checked.
+            for offer in form.objects:
+                rule = form.rules.get(offer.api_name)
+                if rule is None:
+                    continue
+                kind, config, becomes = rule
+                obj = offer.synced
+                if becomes and becomes != obj.becomes:
+                    obj = sync_settings.synced_object_becomes_set(synced_object=obj, becomes=becomes)
+                sync_settings.identifier_rule_set(synced_object=obj, kind=kind, config=config)
+        return None
+
+
+class MergeStep(SalesforceStep):
+    key = "salesforce-merge"
+    title = "Merge"
+    nav_label = "Merge"
+    lead = (
+        "Choose how people and organizations from Salesforce merge with the ones already in Inflow. "
+        "Use Preview to see what the first sync would do before you start it."
+    )
+    form_class = sf_forms.MergeForm
+    template_name = "onboarding/step_merge.html"
+    next_label = "Start the first sync"
+
+    def get_initial(self, ctx):
+        connection = ctx.connection
+        return {
+            "merge_strategy": connection.merge_strategy,
+            "record_scope": "existing" if connection.skip_non_existing else "all",
+            "find_strategy": connection.find_strategy,
+            "merge_converted_leads": connection.merge_converted_leads,
+        }
+
+    def get_context(self, ctx):
+        return {"merge_choices": sf_forms.MERGE_CHOICES, "connection": ctx.connection}
+
+    def save(self, ctx, form):
+        sf.merge_settings_save_and_start(connection=ctx.connection, settings=form.settings())
+        return None
+
+
+class CongratulationsStep(SalesforceStep):
+    key = "salesforce-congratulations"
+    title = "Congratulations — Salesforce is connected"
+    nav_label = "First sync"
+    lead = (
+        "Your first sync has started. It keeps running in the background: carry on with the next steps "
+        "whenever you like."
+    )
+    template_name = "onboarding/step_congratulations.html"
+
+    def get_context(self, ctx) -> dict[str, Any]:
+        return {
+            "connection": ctx.connection,
+            "progress": sf.progress(workspace=ctx.workspace, connection=ctx.connection),
+            "progress_url": reverse("onboarding:source_progress", kwargs={"connection_id": ctx.connection.pk}),
+        }

@@ -1,0 +1,116 @@
+"""Writes on the onboarding profile and progress. Views and steps call these, never `.save()`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from cdp.models import Workspace
+from onboarding.models import WorkspaceProfile
+from onboarding.plans import PLANS_BY_KEY, TRIAL_DAYS
+
+# The workspace fields each step or settings form may write; anything else is refused.
+PROFILE_FIELDS = frozenset(
+    f.name
+    for f in WorkspaceProfile._meta.get_fields()
+    if getattr(f, "concrete", False)
+    and f.name not in {"workspace", "completed_steps", "drafts", "current_step", "launched_at", "updated_at"}
+)
+
+
+def profile_ensure(*, workspace: Workspace) -> WorkspaceProfile:
+    """The workspace's profile, created on first use (the primary key makes a race create one row)."""
+    profile, _ = WorkspaceProfile.objects.get_or_create(workspace=workspace)
+    return profile
+
+
+def _locked(workspace: Workspace) -> WorkspaceProfile:
+    profile_ensure(workspace=workspace)
+    return WorkspaceProfile.objects.select_for_update().get(workspace=workspace)
+
+
+@transaction.atomic
+def profile_update(*, workspace: Workspace, data: dict[str, Any]) -> WorkspaceProfile:
+    unknown = set(data) - PROFILE_FIELDS
+    if unknown:
+        raise ValueError(f"Not profile fields: {sorted(unknown)}")
+    if "logo" in data:
+        # A file form gives None for "unchanged" and False for "cleared".
+        if data["logo"] is None:
+            data = {k: v for k, v in data.items() if k != "logo"}
+        elif data["logo"] is False:
+            data = {**data, "logo": ""}
+    if "plan" in data and data["plan"] not in PLANS_BY_KEY:
+        raise ValidationError({"plan": "Choose one of the plans shown."})
+    profile = _locked(workspace)
+    for name, value in data.items():
+        setattr(profile, name, value)
+    # A trial starts once: choosing the trial again (or going back) does not extend it.
+    if data.get("plan") == WorkspaceProfile.Plan.PREMIUM_TRIAL and profile.trial_ends_at is None:
+        profile.trial_ends_at = timezone.now() + timedelta(days=TRIAL_DAYS)
+        data = {**data, "trial_ends_at": profile.trial_ends_at}
+    profile.full_clean()
+    profile.save(update_fields=[*data.keys(), "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def onboarding_step_complete(*, workspace: Workspace, key: str, next_key: str = "") -> WorkspaceProfile:
+    """Record that the user confirmed step `key`; drop its draft. Idempotent: a double submit is a no-op."""
+    profile = _locked(workspace)
+    if key not in profile.completed_steps:
+        profile.completed_steps = [*profile.completed_steps, key]
+    profile.drafts = {k: v for k, v in profile.drafts.items() if k != key}
+    profile.current_step = next_key
+    profile.save(update_fields=["completed_steps", "drafts", "current_step", "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def onboarding_step_reopen(*, workspace: Workspace, keys: list[str]) -> WorkspaceProfile:
+    """Forget confirmations, e.g. of the Salesforce steps after the connection they configured is gone."""
+    profile = _locked(workspace)
+    profile.completed_steps = [k for k in profile.completed_steps if k not in keys]
+    profile.save(update_fields=["completed_steps", "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def onboarding_draft_save(*, workspace: Workspace, key: str, data: dict[str, list[str]]) -> WorkspaceProfile:
+    """Keep what the user typed on a step they left with Back, unvalidated, to show it again."""
+    profile = _locked(workspace)
+    profile.drafts = {**profile.drafts, key: data}
+    profile.current_step = key
+    profile.save(update_fields=["drafts", "current_step", "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def onboarding_visit(*, workspace: Workspace, key: str) -> None:
+    WorkspaceProfile.objects.filter(workspace=workspace).exclude(current_step=key).update(current_step=key)
+
+
+@transaction.atomic
+def onboarding_launch(*, workspace: Workspace) -> WorkspaceProfile:
+    profile = _locked(workspace)
+    if profile.launched_at is None:
+        profile.launched_at = timezone.now()
+    if "launch" not in profile.completed_steps:
+        profile.completed_steps = [*profile.completed_steps, "launch"]
+    profile.drafts = {}
+    profile.current_step = ""
+    profile.save(update_fields=["launched_at", "completed_steps", "drafts", "current_step", "updated_at"])
+    return profile
+
+
+def workspace_sticky_unsubscribe_set(*, workspace: Workspace, sticky: bool) -> None:
+    """The workspace-wide sticky-unsubscribe switch, offered on the permissions step.
+
+    `cdp` has no service for this one flag; a filtered update is atomic and touches nothing else.
+    """
+    Workspace.objects.filter(pk=workspace.pk).update(sticky_unsubscribe=sticky)
+    workspace.sticky_unsubscribe = sticky
