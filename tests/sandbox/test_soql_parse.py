@@ -244,7 +244,9 @@ def test_limit_and_offset_alone():
 
 
 def test_field_names_that_start_like_keywords():
-    query = parse("SELECT Notes__c, Selected__c, Order__c, Limit__c FROM Account WHERE Notes__c = 'x' AND Or__c = 1")
+    query = parse(
+        "SELECT Notes__c, Selected__c, Order__c, Limit__c FROM Account WHERE Notes__c = 'x' AND Or__c = 1"
+    )
     assert [f.path[0] for f in query.select] == ["Notes__c", "Selected__c", "Order__c", "Limit__c"]
     assert conjunct_names(query.where) == ["Notes__c", "Or__c"]
 
