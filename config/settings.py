@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cdp.context_processors.workspace",
+                "integrations.context_processors.workspace_banners",
             ],
         },
     },
@@ -253,4 +254,4 @@ LOGGING = {
 }
 
 # Callables whose dicts are merged into /healthz (see config/health.py).
-HEALTH_CHECKS: list[str] = []
+HEALTH_CHECKS: list[str] = ["integrations.health.salesforce_connections"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -27,6 +28,31 @@ def connection_needing_reauth_list(*, workspace: Workspace) -> list[Connection]:
         .only("id", "username", "org_id", "status_reason", "workspace_id")
         .order_by("created_at")
     )
+
+
+def connection_delete_summary(*, workspace: Workspace, connection: Connection) -> list[tuple[str, int]]:
+    """What deleting the connection removes with it: (label, count) per cascaded model, counted in SQL.
+
+    Generic over the models that point at Connection, so new sync tables are listed without edits here.
+    """
+    if connection.workspace_id != workspace.pk:
+        raise ValueError("connection is not in this workspace")
+    counts: list[tuple[str, int]] = []
+
+    def walk(model, queryset, depth: int) -> None:
+        if depth > 2:
+            return
+        for relation in model._meta.related_objects:
+            if relation.on_delete is not models.CASCADE or relation.many_to_many:
+                continue
+            related = relation.related_model.objects.filter(**{f"{relation.field.name}__in": queryset})
+            count = related.count()
+            if count:
+                counts.append((str(relation.related_model._meta.verbose_name_plural).capitalize(), count))
+                walk(relation.related_model, related.values("pk"), depth + 1)
+
+    walk(Connection, Connection.objects.filter(pk=connection.pk).values("pk"), 1)
+    return counts
 
 
 @dataclass
