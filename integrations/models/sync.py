@@ -31,14 +31,18 @@ class SyncedObject(models.Model):
         JUNCTION = "junction", "Relationship via junction object (many-to-many)"
 
     workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="synced_objects")
-    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="synced_objects")
+    connection = models.ForeignKey(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="synced_objects"
+    )
     api_name = models.CharField(max_length=80)
     label = models.CharField(max_length=120)
     is_custom = models.BooleanField(default=False)
     becomes = models.CharField(max_length=20, choices=Becomes.choices)
     enabled = models.BooleanField(default=True)
 
-    identifier_kind = models.CharField(max_length=20, choices=IdentifierKind.choices, default=IdentifierKind.AUTOMATIC)
+    identifier_kind = models.CharField(
+        max_length=20, choices=IdentifierKind.choices, default=IdentifierKind.AUTOMATIC
+    )
     # Shape per kind, validated by integrations.sync_settings.identifier_rule_set:
     #   unique_identifier {"field": "Email__c", "cdp_field": "str::email"}
     #   parent            {"field": "Loan__c", "parent_object": "Loan__c"}   (the parent has its own rule: chains)
@@ -65,7 +69,9 @@ class SyncedObject(models.Model):
     class Meta:
         ordering = ["connection", "api_name"]
         constraints = [
-            models.UniqueConstraint(fields=["connection", "api_name"], name="syncedobject_unique_per_connection"),
+            models.UniqueConstraint(
+                fields=["connection", "api_name"], name="syncedobject_unique_per_connection"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,7 +118,9 @@ class SyncRun(models.Model):
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 
     workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="sync_runs")
-    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="sync_runs")
+    connection = models.ForeignKey(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="sync_runs"
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     # Plain words for paused/failed/skipped runs, e.g. "paused: API budget".
@@ -130,6 +138,8 @@ class SyncRun(models.Model):
     activities_recorded = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # host:pid of the worker running it; with the heartbeat, how a dead run is told from a slow one.
+    worker = models.CharField(max_length=120, blank=True)
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -175,7 +185,9 @@ class SyncError(models.Model):
         AUTH = "auth", "Authorization lost"
 
     workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="sync_errors")
-    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="sync_errors")
+    connection = models.ForeignKey(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="sync_errors"
+    )
     run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="errors")
     object_name = models.CharField(max_length=80)
     sf_id = models.CharField("Salesforce id", max_length=18, blank=True)
@@ -190,7 +202,9 @@ class SyncError(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["connection", "resolved", "error_type"], name="syncerror_open_by_type")]
+        indexes = [
+            models.Index(fields=["connection", "resolved", "error_type"], name="syncerror_open_by_type")
+        ]
 
     def __str__(self) -> str:
         return f"{self.object_name} {self.sf_id}: {self.get_error_type_display()}"
@@ -212,7 +226,9 @@ class SourceRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["connection", "object_name", "sf_id"], name="sourcerecord_unique"),
+            models.UniqueConstraint(
+                fields=["connection", "object_name", "sf_id"], name="sourcerecord_unique"
+            ),
         ]
         indexes = [models.Index(fields=["connection", "object_name", "ref_id"], name="sourcerecord_ref")]
 

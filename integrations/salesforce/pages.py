@@ -1,0 +1,435 @@
+"""Apply one page: map it, merge it into the CDP, and commit it with its SourceRecords, activities, errors,
+counters and the object's new checkpoint in ONE transaction (DESIGN "One sync, as data flows").
+
+A fixed number of queries per page whatever its size: one to read the previous payloads of the page's ids,
+a few for context (campaign names, contact roles, parent links), then the set-based merges and bulk writes.
+Re-applying a page is idempotent and, for unchanged records, write-free: a record already applied at the
+same (SystemModstamp, Id) with the same content is skipped before anything is merged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from cdp import merge as cdp_merge
+from integrations.models import SourceRecord, SyncedObject, SyncError
+from integrations.salesforce import mapping
+
+# Objects whose activities are derived from the previous payload (the others only need to know it existed).
+DIFFED_OBJECTS = {"Lead", "Opportunity", "CampaignMember", "Task", "OpportunityContactRole"}
+_FIELD_PROBLEM_RE = re.compile(r"(?:^|; )([a-z0-9]{2,4}:[a-z0-9]{0,8}:[a-z0-9][a-z0-9_\-!]*): ")
+
+MERGE_STRATEGIES = {
+    "append": cdp_merge.MergeStrategy.APPEND_ONLY,
+    "overwrite": cdp_merge.MergeStrategy.OVERWRITE,
+    "ignore": cdp_merge.MergeStrategy.IGNORE,
+}
+FIND_STRATEGIES = {"any": cdp_merge.FindStrategy.ANY, "next_if_empty": cdp_merge.FindStrategy.NEXT_IF_EMPTY}
+
+
+@dataclass
+class PageCounts:
+    fetched: int = 0
+    created: int = 0
+    merged: int = 0
+    ignored: int = 0
+    archived: int = 0
+    failed: int = 0
+    activities: int = 0
+    skipped: int = 0
+    applied: int = 0
+
+    def add(self, other: PageCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class ObjectContext:
+    """Everything one object needs across its pages in one run."""
+
+    workspace: Any
+    connection: Any
+    synced_object: SyncedObject
+    mapper: mapping.ObjectMapper
+    custom_object: Any = None  # cdp CustomObject when the object becomes custom object records
+    all_objects: Sequence[SyncedObject] = ()
+    run: Any = None
+    dry_run: bool = False
+    fields: list[str] = field(default_factory=list)  # the SOQL field list (describe-filtered)
+    error_rows: list[SyncError] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return self.mapper.source
+
+
+def _key(k: mapping.Key | None) -> cdp_merge.IdentityKey | None:
+    return None if k is None else cdp_merge.IdentityKey(k.source, k.object, k.external_id)
+
+
+def _previous(ctx: ObjectContext, ids: list[str]) -> dict[str, tuple]:
+    rows = SourceRecord.objects.filter(
+        connection_id=ctx.connection.pk, object_name=ctx.synced_object.api_name, sf_id__in=ids
+    )
+    if ctx.synced_object.api_name in DIFFED_OBJECTS:
+        return {
+            sf_id: (ms, h, payload)
+            for sf_id, ms, h, payload in rows.values_list("sf_id", "system_modstamp", "hash", "payload")
+        }
+    return {sf_id: (ms, h, {}) for sf_id, ms, h in rows.values_list("sf_id", "system_modstamp", "hash")}
+
+
+def _payloads(connection_id: int, object_name: str, ids) -> dict[str, dict]:
+    ids = [i for i in set(ids) if i]
+    if not ids:
+        return {}
+    return dict(
+        SourceRecord.objects.filter(
+            connection_id=connection_id, object_name=object_name, sf_id__in=ids, deleted=False
+        ).values_list("sf_id", "payload")
+    )
+
+
+def _context(ctx: ObjectContext, records: Sequence[dict]) -> mapping.MapContext:
+    """Lookups bounded to this page's ids (PERFORMANCE.md §4: never a whole object in memory)."""
+    name = ctx.synced_object.api_name
+    conn_id = ctx.connection.pk
+    out = mapping.MapContext()
+    if name == "CampaignMember":
+        camps = _payloads(conn_id, "Campaign", (r.get("CampaignId") for r in records))
+        out.campaign_names = {cid: str(p.get("Name") or "") for cid, p in camps.items()}
+    elif name == "Opportunity":
+        out.opportunity_contacts = _contact_roles(conn_id, [r.get("Id") for r in records])
+    elif name == "OpportunityContactRole":
+        out.opportunities = _payloads(conn_id, "Opportunity", (r.get("OpportunityId") for r in records))
+    obj = ctx.synced_object
+    if obj.becomes == SyncedObject.Becomes.CUSTOM_OBJECT and obj.identifier_kind in ("parent", "junction"):
+        out.linked_people = _linked_people(ctx, records)
+    return out
+
+
+def _contact_roles(connection_id: int, opp_ids: list[str]) -> dict[str, list[tuple[str, bool]]]:
+    roles: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    rows = SourceRecord.objects.filter(
+        connection_id=connection_id,
+        object_name="OpportunityContactRole",
+        ref_id__in=[i for i in opp_ids if i],
+        deleted=False,
+    ).values_list("ref_id", "payload")
+    for opp_id, payload in rows:
+        contact = payload.get("ContactId")
+        if contact:
+            roles[opp_id].append((contact, mapping._truthy(payload.get("IsPrimary"))))
+    for opp_id in roles:
+        roles[opp_id].sort(key=lambda pair: (not pair[1], pair[0]))  # primary first
+    return roles
+
+
+def _linked_people(ctx: ObjectContext, records: Sequence[dict]) -> dict[str, tuple[mapping.Key, ...]]:
+    """Resolve parent chains and junctions, one query per level for the whole page."""
+    obj = ctx.synced_object
+    mapper = ctx.mapper
+    by_name = {o.api_name: o for o in ctx.all_objects}
+    conn_id = ctx.connection.pk
+    config = obj.identifier_config or {}
+    result: dict[str, tuple[mapping.Key, ...]] = {}
+    if obj.identifier_kind == "junction":
+        ids = [r.get("Id") for r in records if r.get("Id")]
+        rows = SourceRecord.objects.filter(
+            connection_id=conn_id, object_name=config["junction_object"], ref_id__in=ids, deleted=False
+        ).values_list("ref_id", "payload")
+        found: dict[str, list[tuple[bool, mapping.Key]]] = defaultdict(list)
+        for ref, payload in rows:
+            key = mapper.person_key_for_id(payload.get(config["person_field"]))
+            if key is not None:
+                primary = mapping._truthy(payload.get(config.get("primary_field") or "", False))
+                found[ref].append((not primary, key))
+        return {ref: tuple(k for _, k in sorted(keys)) for ref, keys in found.items()}
+    # parent chain: record -> parent id -> (parent's rule) ... until a person is reached
+    current = {r["Id"]: r.get(config.get("field", "")) for r in records if r.get("Id")}
+    level_obj = by_name.get(config.get("parent_object", ""))
+    for _depth in range(10):
+        if level_obj is None or not current:
+            break
+        parents = _payloads(conn_id, level_obj.api_name, current.values())
+        nxt: dict[str, str] = {}
+        level_config = level_obj.identifier_config or {}
+        for rec_id, parent_id in current.items():
+            payload = parents.get(parent_id or "")
+            if payload is None:
+                continue
+            if level_obj.becomes == SyncedObject.Becomes.PERSON:
+                result[rec_id] = (mapper.key(level_obj.api_name, parent_id),)
+                continue
+            if level_obj.identifier_kind == "reference_id":
+                key = mapper.person_key_for_id(payload.get(level_config.get("field", "")))
+                if key is not None:
+                    result[rec_id] = (key,)
+                continue
+            if level_obj.identifier_kind == "parent":
+                nxt[rec_id] = payload.get(level_config.get("field", ""))
+                continue
+            keys = tuple(
+                k
+                for v in payload.values()
+                if isinstance(v, str) and (k := mapper.person_key_for_id(v)) is not None
+            )
+            if keys:
+                result[rec_id] = keys
+        current = nxt
+        level_obj = by_name.get(level_config.get("parent_object", "")) if nxt else None
+    return result
+
+
+def archivable_keys(
+    ctx: ObjectContext, keys: list[mapping.Key], *, deleted_now: set[str] = frozenset()
+) -> list[mapping.Key]:
+    """A deleted Lead whose person is also a live Contact (same email, or a conversion) must not archive
+    that person: keep only keys whose person has no other live record from this connection."""
+    if ctx.synced_object.becomes != SyncedObject.Becomes.PERSON or not keys:
+        return list(keys)
+    from cdp.models import Identity
+
+    name = ctx.synced_object.api_name
+    ids = [k.external_id for k in keys]
+    owner = dict(
+        Identity.objects.filter(
+            workspace=ctx.workspace, source=ctx.source, object=name, external_id__in=ids, person__isnull=False
+        ).values_list("external_id", "person_id")
+    )
+    others = (
+        Identity.objects.filter(workspace=ctx.workspace, source=ctx.source, person_id__in=set(owner.values()))
+        .exclude(object=name, external_id__in=ids)
+        .values_list("person_id", "object", "external_id")
+    )
+    by_object: dict[str, dict[str, int]] = defaultdict(dict)
+    for person_id, obj, ext in others:
+        by_object[obj.split(".")[0]][ext] = person_id
+    alive_people: set[int] = set()
+    for obj, ext_map in by_object.items():
+        live = SourceRecord.objects.filter(
+            connection_id=ctx.connection.pk, object_name=obj, sf_id__in=list(ext_map), deleted=False
+        ).values_list("sf_id", flat=True)
+        alive_people |= {ext_map[i] for i in live if not (obj == name and i in deleted_now)}
+    return [k for k in keys if owner.get(k.external_id) not in alive_people]
+
+
+def _error_row(ctx: ObjectContext, err: mapping.RecordError) -> SyncError:
+    return SyncError(
+        workspace_id=ctx.workspace.pk,
+        connection_id=ctx.connection.pk,
+        run=ctx.run,
+        object_name=ctx.synced_object.api_name,
+        sf_id=err.sf_id[:18],
+        error_type=err.error_type,
+        message=err.message[:2000],
+        fix=err.fix,
+        payload_excerpt=err.excerpt[:1000],
+        retryable=err.retryable,
+    )
+
+
+def _merge_with_field_retry(
+    merge: Callable, rows: list, sf_ids: list[str], ctx: ObjectContext, counts: PageCounts, errors: list
+) -> list[cdp_merge.MergeResult]:
+    """Merge; rows rejected for bad values are merged again without those values, each dropped value
+    reported, so one wrong-typed field never loses the rest of the record."""
+    results = merge(rows)
+    retry_idx, retry_rows = [], []
+    for i, res in enumerate(results):
+        if res.status != "invalid":
+            continue
+        bad = set(_FIELD_PROBLEM_RE.findall(res.reason))
+        row = rows[i]
+        kept = {k: v for k, v in row.fields.items() if k not in bad}
+        if bad and (kept or row.key is not None):
+            errors.append(
+                mapping.RecordError(
+                    sf_ids[i],
+                    "mapping",
+                    f"{ctx.synced_object.api_name} {sf_ids[i]}: some values were not synced ({res.reason}).",
+                    fix="Correct the value in Salesforce, or map the field to a CDP field of a matching type.",
+                    excerpt=mapping._excerpt({k: row.fields[k] for k in bad if k in row.fields}),
+                )
+            )
+            retry_idx.append(i)
+            retry_rows.append(type(row)(**{**row.__dict__, "fields": kept}))
+    if retry_rows:
+        for i, res in zip(retry_idx, merge(retry_rows), strict=True):
+            results[i] = res
+    for i, res in enumerate(results):
+        if res.status == "created":
+            counts.created += 1
+        elif res.status == "merged":
+            counts.merged += 1
+        elif res.status == "ignored":
+            counts.ignored += 1
+        else:
+            counts.failed += 1
+            errors.append(
+                mapping.RecordError(
+                    sf_ids[i],
+                    "invalid",
+                    f"{ctx.synced_object.api_name} {sf_ids[i]} was not synced: {res.reason}.",
+                    fix="Give the record an email, phone or a valid value in Salesforce; it syncs on its next change.",
+                )
+            )
+    return results
+
+
+def apply_page(
+    ctx: ObjectContext,
+    records: Sequence[dict],
+    *,
+    checkpoint: Callable[[mapping.PageResult], dict] | None = None,
+    after_write: Callable[[PageCounts], None] | None = None,
+) -> PageCounts:
+    """Map + merge + commit one page. `checkpoint(result)` returns the SyncedObject fields to save with it;
+    `after_write(counts)` runs inside the transaction (run counters, heartbeat)."""
+    counts = PageCounts(fetched=len(records))
+    ids = [r.get("Id") for r in records if isinstance(r, dict) and isinstance(r.get("Id"), str)]
+    previous = _previous(ctx, ids)
+    context = _context(ctx, records)
+    result = ctx.mapper.map_page(records, previous, context)
+    counts.skipped = result.skipped
+    errors: list[mapping.RecordError] = list(result.errors)
+    obj = ctx.synced_object
+    workspace = ctx.workspace
+    conn = ctx.connection
+    strategy = MERGE_STRATEGIES.get(conn.merge_strategy, cdp_merge.MergeStrategy.OVERWRITE)
+    find = FIND_STRATEGIES.get(conn.find_strategy, cdp_merge.FindStrategy.ANY)
+
+    with transaction.atomic():
+        if result.organizations:
+            rows = [cdp_merge.OrganizationRow(_key(o.key), o.fields) for o in result.organizations]
+            _merge_with_field_retry(
+                lambda batch: cdp_merge.merge_organizations(
+                    workspace=workspace,
+                    rows=batch,
+                    source=ctx.source,
+                    strategy=strategy,
+                    find_strategy=find,
+                    skip_non_existing=conn.skip_non_existing,
+                ),
+                rows,
+                [o.sf_id for o in result.organizations],
+                ctx,
+                counts,
+                errors,
+            )
+        if result.people:
+            rows = [
+                cdp_merge.PersonRow(
+                    _key(p.key), p.fields, _key(p.organization_key), tuple(_key(k) for k in p.extra_keys)
+                )
+                for p in result.people
+            ]
+            _merge_with_field_retry(
+                lambda batch: cdp_merge.merge_people(
+                    workspace=workspace,
+                    rows=batch,
+                    source=ctx.source,
+                    strategy=strategy,
+                    find_strategy=find,
+                    skip_non_existing=conn.skip_non_existing,
+                ),
+                rows,
+                [p.sf_id for p in result.people],
+                ctx,
+                counts,
+                errors,
+            )
+        if result.custom_records and ctx.custom_object is not None:
+            rows = [
+                cdp_merge.CustomObjectRow(
+                    external_id=c.sf_id,
+                    name=c.name,
+                    fields=c.fields,
+                    person_keys=tuple(_key(k) for k in c.person_keys),
+                    organization_keys=tuple(_key(k) for k in c.organization_keys),
+                )
+                for c in result.custom_records
+            ]
+            upserted = cdp_merge.custom_object_records_upsert(
+                workspace=workspace, custom_object=ctx.custom_object, rows=rows
+            )
+            for c, res in zip(result.custom_records, upserted, strict=True):
+                if res.status == "created":
+                    counts.created += 1
+                elif res.status == "merged":
+                    counts.merged += 1
+                elif res.status == "ignored":
+                    counts.ignored += 1
+                else:
+                    counts.failed += 1
+                    errors.append(
+                        mapping.RecordError(
+                            c.sf_id, "invalid", f"{obj.api_name} {c.sf_id} was not synced: {res.reason}."
+                        )
+                    )
+        if result.activities:
+            events = [
+                cdp_merge.ActivityEvent(
+                    activity_id=a.activity_id,
+                    person_key=_key(a.person_key),
+                    occurred_at=a.occurred_at,
+                    attributes=a.attributes,
+                    source_key=a.source_key,
+                    source=ctx.source,
+                )
+                for a in result.activities
+            ]
+            counts.activities = cdp_merge.record_activities(workspace=workspace, events=events)
+        if result.archive_keys:
+            keys = archivable_keys(
+                ctx, result.archive_keys, deleted_now={s.sf_id for s in result.source_records if s.deleted}
+            )
+            counts.archived = cdp_merge.archive_records(workspace=workspace, keys=[_key(k) for k in keys])
+        if result.source_records:
+            SourceRecord.objects.bulk_create(
+                [
+                    SourceRecord(
+                        connection_id=conn.pk,
+                        object_name=obj.api_name,
+                        sf_id=s.sf_id,
+                        system_modstamp=s.system_modstamp,
+                        payload=s.payload,
+                        hash=s.hash,
+                        ref_id=s.ref_id,
+                        deleted=s.deleted,
+                    )
+                    for s in result.source_records
+                ],
+                update_conflicts=True,
+                unique_fields=["connection", "object_name", "sf_id"],
+                update_fields=["system_modstamp", "payload", "hash", "ref_id", "deleted"],
+            )
+        counts.applied = len(result.source_records)
+        if errors:
+            SyncError.objects.bulk_create([_error_row(ctx, e) for e in errors])
+            counts.failed = max(
+                counts.failed, sum(1 for e in errors if e.error_type in ("malformed", "invalid", "mapping"))
+            )
+        updates = checkpoint(result) if checkpoint else {}
+        if updates or counts.applied:
+            updates = dict(updates)
+            if counts.applied:
+                from django.db.models import F
+
+                updates["records_synced"] = F("records_synced") + counts.applied
+            SyncedObject.objects.filter(pk=obj.pk).update(**updates)
+            for name, value in updates.items():
+                if name != "records_synced":
+                    setattr(obj, name, value)
+        if after_write:
+            after_write(counts)
+        if ctx.dry_run:
+            transaction.set_rollback(True)
+    return counts

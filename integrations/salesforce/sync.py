@@ -1,0 +1,725 @@
+"""The sync engine: plan, fetch, map, merge, checkpoint (DESIGN "One sync, as data flows").
+
+`run_sync(run_id)` is what the django-q2 task calls. It claims the run (compare-and-set, so a re-delivered
+task or a second worker cannot run it twice), re-describes the selected objects, syncs them in dependency
+order and records everything on the `SyncRun`. Each page is committed with its checkpoint in one
+transaction (`pages.apply_page`), so a run killed at any point resumes from the last committed page and
+repeats nothing visible.
+
+Reads per object: REST `query`/`queryAll` ordered by `SystemModstamp, Id` from the watermark with `>=`
+(rows already applied at the same stamp are skipped), or a Bulk API 2.0 job for a backfill larger than
+`SYNC_BULK_THRESHOLD` rows, checkpointed by job id + locator + offset. The watermark always comes from the
+data, never from the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from cdp import merge as cdp_merge
+from integrations.models import Connection, FieldSelection, SourceRecord, SyncedObject, SyncError, SyncRun
+from integrations.salesforce import mapping, planning
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.errors import (
+    SalesforceAuthError,
+    SalesforceError,
+    SalesforceInvalidField,
+    SalesforceInvalidLocator,
+    SalesforceInvalidType,
+    SalesforceMalformedResponse,
+    SalesforceNotFound,
+    SalesforceQueryTimeout,
+    SalesforceRateLimited,
+)
+from integrations.salesforce.pages import ObjectContext, PageCounts, apply_page, archivable_keys
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 2000
+EPOCH = dt.datetime(
+    2000, 1, 1, tzinfo=dt.UTC
+)  # before any Salesforce record: the lower bound of a split window
+
+
+def conf(name: str, default):
+    """Per-deployment knobs (settings.SYNC_*), read at use so tests can override them."""
+    return getattr(settings, f"SYNC_{name}", default)
+
+
+class PauseRun(Exception):
+    """Stop cleanly after the current page; the run is resumable from its checkpoints."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ObjectFailed(Exception):
+    """This object cannot go on in this run (recorded as a SyncError); the run goes on with the next one."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ----------------------------------------------------------------------------------------- claiming
+
+
+def _owner_is_dead(run: SyncRun) -> bool:
+    """A run is dead when its heartbeat is stale, or when its worker was on this host and is gone."""
+    stale = dt.timedelta(seconds=conf("HEARTBEAT_STALE_SECONDS", 300))
+    if run.heartbeat_at is None or timezone.now() - run.heartbeat_at > stale:
+        return True
+    host, _, pid = (run.worker or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    return False
+
+
+def claim_run(run_id: int) -> SyncRun | None:
+    """Queued -> running, or take over a running run whose worker died. None if someone else holds it."""
+    run = SyncRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return None
+    now = timezone.now()
+    if run.state == SyncRun.State.QUEUED:
+        cond = Q(state=SyncRun.State.QUEUED)
+    elif run.state == SyncRun.State.RUNNING and _owner_is_dead(run):
+        cond = Q(state=SyncRun.State.RUNNING, heartbeat_at=run.heartbeat_at, worker=run.worker)
+    else:
+        return None
+    claimed = SyncRun.objects.filter(cond, pk=run_id).update(
+        state=SyncRun.State.RUNNING,
+        started_at=run.started_at or now,
+        heartbeat_at=now,
+        worker=worker_name(),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return None
+    run.refresh_from_db()
+    if run.attempts > 1:
+        logger.info("Sync run %s resumed from its checkpoints (attempt %s)", run.pk, run.attempts)
+    return run
+
+
+# ------------------------------------------------------------------------------------------ the run
+
+
+@dataclass
+class RunState:
+    run: SyncRun
+    connection: Connection
+    client: SalesforceClient
+    started_calls: int = 0
+    objects: list[SyncedObject] = field(default_factory=list)
+    progress_cb: Callable[[SyncRun], None] | None = None
+
+    def calls(self) -> int:
+        return (
+            self.client.total_calls()
+            if hasattr(self.client, "total_calls")
+            else sum(self.client.calls.values())
+        )
+
+
+def _budget_check(state: RunState) -> None:
+    usage = state.client.api_usage
+    if usage is None or not usage.max:
+        return
+    budget = usage.max * state.connection.api_budget_percent / 100
+    if usage.used >= budget:
+        raise PauseRun(
+            f"paused: API budget ({usage.used:,} of {usage.max:,} daily API requests used; "
+            f"the budget is {state.connection.api_budget_percent}%)"
+        )
+
+
+def _save_run(
+    state: RunState, counts: PageCounts | None = None, *, object_name: str = "", **progress
+) -> None:
+    """Counters and heartbeat: F() increments so a resumed run adds to what its dead predecessor committed."""
+    run = state.run
+    now = timezone.now()
+    calls = state.calls()
+    delta_calls = calls - state.started_calls
+    state.started_calls = calls
+    if object_name:
+        entry = run.progress.setdefault(
+            object_name, {"total": None, "done": 0, "api_calls": 0, "state": "pending"}
+        )
+        if counts is not None:
+            entry["done"] = entry.get("done", 0) + counts.fetched
+        entry["api_calls"] = entry.get("api_calls", 0) + delta_calls
+        entry.update(progress)
+    updates: dict[str, Any] = {
+        "heartbeat_at": now,
+        "progress": run.progress,
+        "api_calls": F("api_calls") + delta_calls,
+    }
+    if counts is not None:
+        updates.update(
+            fetched=F("fetched") + counts.fetched,
+            created=F("created") + counts.created,
+            merged=F("merged") + counts.merged,
+            ignored=F("ignored") + counts.ignored,
+            archived=F("archived") + counts.archived,
+            failed=F("failed") + counts.failed,
+            activities_recorded=F("activities_recorded") + counts.activities,
+        )
+    SyncRun.objects.filter(pk=run.pk).update(**updates)
+    run.heartbeat_at = now
+    if state.progress_cb is not None:
+        run.refresh_from_db(
+            fields=[
+                "fetched",
+                "created",
+                "merged",
+                "ignored",
+                "archived",
+                "failed",
+                "api_calls",
+                "activities_recorded",
+            ]
+        )
+        state.progress_cb(run)
+
+
+def _finish(run: SyncRun, state: str, reason: str = "") -> SyncRun:
+    SyncRun.objects.filter(pk=run.pk).update(
+        state=state,
+        state_reason=reason[:300],
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        progress=run.progress,
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _record_error(
+    run: SyncRun,
+    connection: Connection,
+    object_name: str,
+    error_type: str,
+    message: str,
+    fix: str = "",
+    retryable=True,
+):
+    SyncError.objects.create(
+        workspace_id=connection.workspace_id,
+        connection=connection,
+        run=run if run is not None and run.pk else None,
+        object_name=object_name,
+        error_type=error_type,
+        message=message[:2000],
+        fix=fix,
+        retryable=retryable,
+    )
+
+
+def run_sync(run_id: int, *, progress: Callable[[SyncRun], None] | None = None) -> SyncRun | None:
+    run = claim_run(run_id)
+    if run is None:
+        return None
+    connection = Connection.objects.get(pk=run.connection_id)
+    if connection.status != Connection.Status.CONNECTED:
+        reason = f"skipped: the connection is {connection.get_status_display().lower()}"
+        if connection.status_reason:
+            reason += f" ({connection.status_reason})"
+        return _finish(run, SyncRun.State.SKIPPED, reason)
+    try:
+        client = SalesforceClient.for_connection(connection)
+    except SalesforceAuthError as exc:
+        return _finish(run, SyncRun.State.SKIPPED, f"skipped: {exc.message}")
+    state = RunState(run=run, connection=connection, client=client, progress_cb=progress)
+    try:
+        return _run(state)
+    except PauseRun as pause:
+        return _finish(run, SyncRun.State.PAUSED, pause.reason)
+    except SalesforceRateLimited as exc:
+        return _finish(
+            run, SyncRun.State.PAUSED, f"paused: API budget (Salesforce says {exc.message or exc.error_code})"
+        )
+    except SalesforceAuthError as exc:
+        _record_error(
+            run,
+            connection,
+            "",
+            SyncError.Type.AUTH,
+            f"Salesforce refused the connection: {exc.message}",
+            fix="Reconnect Salesforce from Data sources › Salesforce › Manage authorization.",
+            retryable=True,
+        )
+        return _finish(run, SyncRun.State.FAILED, f"needs reconnecting: {exc.message}")
+    except SalesforceError as exc:
+        logger.warning("Sync run %s stopped: %s", run.pk, exc)
+        _record_error(
+            run,
+            connection,
+            "",
+            SyncError.Type.API,
+            f"The run stopped on a Salesforce error: {exc}",
+            fix="Nothing was lost: the next run resumes from the last saved page.",
+        )
+        return _finish(run, SyncRun.State.FAILED, f"failed: {str(exc)[:250]}")
+    finally:
+        _save_run(state)
+        client.close()
+
+
+def _run(state: RunState) -> SyncRun:
+    run, connection = state.run, state.connection
+    objects = list(SyncedObject.objects.filter(connection=connection, enabled=True).prefetch_related(None))
+    state.objects = objects
+    selected = objects
+    if run.only_objects:
+        selected = [o for o in objects if o.api_name in run.only_objects]
+    plan = planning.plan_order(selected)
+    for obj in plan:
+        run.progress.setdefault(obj.api_name, {"total": None, "done": 0, "api_calls": 0, "state": "pending"})
+    _save_run(state)
+    failed_objects = []
+    for obj in plan:
+        _budget_check(state)
+        try:
+            if run.kind == SyncRun.Kind.RECONCILE:
+                reconcile_object(state, obj)
+            else:
+                sync_object(state, obj, full=run.kind == SyncRun.Kind.RESYNC)
+        except ObjectFailed as exc:
+            failed_objects.append(obj.api_name)
+            _save_run(state, object_name=obj.api_name, state="failed", message=str(exc)[:300])
+    if failed_objects:
+        return _finish(run, SyncRun.State.SUCCEEDED, f"finished with errors on {', '.join(failed_objects)}")
+    return _finish(run, SyncRun.State.SUCCEEDED)
+
+
+# ------------------------------------------------------------------------------------- one object
+
+
+def _describe(state: RunState, obj: SyncedObject) -> dict[str, str]:
+    """Field name -> Salesforce type. Deleted selected fields are deactivated (warning row), run goes on."""
+    try:
+        describe = state.client.describe(obj.api_name)
+    except (SalesforceInvalidType, SalesforceNotFound) as exc:
+        _record_error(
+            state.run,
+            state.connection,
+            obj.api_name,
+            SyncError.Type.OBJECT_UNAVAILABLE,
+            f"{obj.label} is not available in Salesforce any more ({exc.message}).",
+            fix="Check that the object exists and that the integration user can read it, or deselect it.",
+        )
+        raise ObjectFailed(f"{obj.api_name} is not available") from None
+    types = {
+        f["name"]: f.get("type", "string")
+        for f in describe.get("fields", [])
+        if isinstance(f, dict) and f.get("name")
+    }
+    formulas = {f["name"] for f in describe.get("fields", []) if isinstance(f, dict) and f.get("calculated")}
+    gone = list(
+        FieldSelection.objects.filter(synced_object=obj, active=True).exclude(sf_field__in=list(types))
+    )
+    for sel in gone:
+        sel.active, sel.inactive_reason = False, "Deleted in Salesforce (or hidden from the integration user)"
+        sel.save(update_fields=["active", "inactive_reason"])
+        _record_error(
+            state.run,
+            state.connection,
+            obj.api_name,
+            SyncError.Type.FIELD_DELETED,
+            f"{obj.label}.{sel.sf_field} no longer exists in Salesforce; it was deselected and the sync went on.",
+            fix="Pick a replacement field in the object's field selection if you still need the data.",
+            retryable=False,
+        )
+    FieldSelection.objects.filter(
+        synced_object=obj, active=True, sf_field__in=formulas, is_formula=False
+    ).update(is_formula=True)
+    return types
+
+
+def _ensure_definitions(
+    state: RunState, obj: SyncedObject, selections: list[FieldSelection], types: dict[str, str]
+):
+    workspace = obj.workspace
+    if obj.becomes == SyncedObject.Becomes.CUSTOM_OBJECT:
+        return cdp_merge.custom_object_ensure(
+            workspace=workspace,
+            source=f"salesforce:{obj.connection_id}",
+            object_name=obj.api_name,
+            name=obj.label,
+            fields=[
+                {
+                    "id": s.target_field,
+                    "name": s.label or s.sf_field,
+                    "display_type": mapping.cdp_type_for(s.sf_type),
+                }
+                for s in selections
+            ],
+        )
+    for sel in selections:
+        prefix, namespace, _ = sel.target_field.split(":", 2)
+        if namespace == "" or namespace == "o":
+            continue  # built-in fields exist already
+        try:
+            cdp_merge.field_definition_ensure(
+                workspace=workspace,
+                field_id=sel.target_field,
+                name=f"{sel.label or sel.sf_field} (Salesforce)",
+                display_type=mapping.cdp_type_for(types.get(sel.sf_field, sel.sf_type)),
+            )
+        except ValueError as exc:
+            _record_error(
+                state.run,
+                state.connection,
+                obj.api_name,
+                SyncError.Type.MAPPING,
+                f"{obj.label}.{sel.sf_field} cannot feed {sel.target_field}: {exc}",
+                fix="Map the field to a CDP field of the same type.",
+                retryable=False,
+            )
+    for activity_id, name in mapping.ACTIVITIES.items():
+        if (
+            activity_id.split(":")[1] == mapping.NAMESPACES.get(obj.api_name, ("",))[0]
+            or (obj.api_name == "CampaignMember" and activity_id.startswith("act:sfk:"))
+            or (obj.api_name == "OpportunityContactRole" and activity_id.startswith("act:sfp:"))
+        ):
+            cdp_merge.activity_definition_ensure(workspace=workspace, activity_id=activity_id, name=name)
+    return None
+
+
+def object_context(
+    state: RunState, obj: SyncedObject, *, dry_run: bool = False
+) -> tuple[ObjectContext, dict[str, str], list[str]]:
+    types = _describe(state, obj)
+    selections = list(FieldSelection.objects.filter(synced_object=obj, active=True))
+    custom_object = _ensure_definitions(state, obj, selections, types)
+    since = timezone.now() - dt.timedelta(days=conf("ACTIVITY_BACKFILL_DAYS", 90))
+    mapper = mapping.mapper_for(
+        obj, selections, merge_converted_leads=state.connection.merge_converted_leads, activity_since=since
+    )
+    fields = mapping.soql_fields(obj.api_name, [s.sf_field for s in selections], types)
+    ctx = ObjectContext(
+        workspace=obj.workspace,
+        connection=state.connection,
+        synced_object=obj,
+        mapper=mapper,
+        custom_object=custom_object,
+        all_objects=state.objects,
+        run=state.run if state.run.pk else None,
+        dry_run=dry_run,
+        fields=fields,
+    )
+    return ctx, types, fields
+
+
+def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> None:
+    name = obj.api_name
+    if full:
+        SyncedObject.objects.filter(pk=obj.pk).update(watermark_modstamp=None, watermark_id="", checkpoint={})
+        obj.watermark_modstamp, obj.watermark_id, obj.checkpoint = None, "", {}
+    ctx, types, fields = object_context(state, obj)
+    _save_run(state, object_name=name, state="running")
+    _budget_check(state)
+    backfill = obj.backfill_completed_at is None or full
+    if obj.checkpoint.get("job_id"):
+        _sync_bulk(state, ctx, types, fields, resume=True)
+    elif backfill and obj.watermark_modstamp is None:
+        total = state.client.count(mapping.build_count_soql(name), include_deleted=False)
+        _save_run(state, object_name=name, total=total)
+        if total > conf("BULK_THRESHOLD", 10_000):
+            _sync_bulk(state, ctx, types, fields, resume=False)
+        else:
+            _sync_rest(state, ctx)
+    else:
+        _sync_rest(state, ctx)
+    now = timezone.now()
+    updates = {"last_synced_at": now}
+    if obj.backfill_completed_at is None or full:
+        updates["backfill_completed_at"] = now
+    SyncedObject.objects.filter(pk=obj.pk).update(**updates)
+    for k, v in updates.items():
+        setattr(obj, k, v)
+    _save_run(state, object_name=name, state="done")
+
+
+def _rest_checkpoint(obj: SyncedObject) -> Callable[[mapping.PageResult], dict]:
+    def checkpoint(result: mapping.PageResult) -> dict:
+        if result.max_cursor is None:
+            return {}
+        current = (obj.watermark_modstamp, obj.watermark_id) if obj.watermark_modstamp else None
+        if current is not None and result.max_cursor <= current:
+            return {}
+        return {"watermark_modstamp": result.max_cursor[0], "watermark_id": result.max_cursor[1]}
+
+    return checkpoint
+
+
+def _apply(state: RunState, ctx: ObjectContext, records, checkpoint) -> PageCounts:
+    name = ctx.synced_object.api_name
+    counts_box: list[PageCounts] = []
+
+    def after(counts: PageCounts) -> None:
+        counts_box.append(counts)
+        _save_run(state, counts, object_name=name)
+
+    return apply_page(ctx, records, checkpoint=checkpoint, after_write=after)
+
+
+def _rest_pages(state: RunState, soql: str) -> Iterator[Any]:
+    yield from state.client.query_pages(soql, include_deleted=True, batch_size=PAGE_SIZE)
+
+
+def _sync_rest(state: RunState, ctx: ObjectContext) -> None:
+    """REST from the watermark; QUERY_TIMEOUT narrows the window, an expired locator or a malformed page
+    re-queries from the last committed checkpoint."""
+    obj = ctx.synced_object
+    name = obj.api_name
+    fields = ctx.fields
+    checkpoint = _rest_checkpoint(obj)
+    window: dt.timedelta | None = None  # None = no upper bound
+    retries = 0
+    first_total = True
+    while True:
+        since = obj.watermark_modstamp
+        until = None
+        if window is not None:
+            until = (since or EPOCH) + window
+            if until >= timezone.now():
+                until, window = None, None
+        soql = mapping.build_soql(name, fields, since=since, until=until)
+        try:
+            for page in _rest_pages(state, soql):
+                if first_total and obj.backfill_completed_at is not None:
+                    _save_run(state, object_name=name, total=page.total_size)
+                first_total = False
+                _apply(state, ctx, page.records, checkpoint)
+                _budget_check(state)
+            retries = 0
+            if until is None:
+                return
+            # The window is done; move its floor on even if it held no rows, then widen again.
+            if obj.watermark_modstamp is None or obj.watermark_modstamp < until:
+                SyncedObject.objects.filter(pk=obj.pk).update(
+                    watermark_modstamp=until - dt.timedelta(microseconds=1000), watermark_id=""
+                )
+                obj.watermark_modstamp, obj.watermark_id = until - dt.timedelta(microseconds=1000), ""
+            window = window * 2
+        except SalesforceQueryTimeout:
+            span = timezone.now() - (since or EPOCH)
+            window = (window or span) / 2
+            if window < dt.timedelta(minutes=1):
+                _record_error(
+                    state.run,
+                    state.connection,
+                    name,
+                    SyncError.Type.API,
+                    f"{obj.label}: Salesforce timed out even on a one-minute window.",
+                    fix="Ask Salesforce support to index SystemModstamp on this object, or deselect fields.",
+                )
+                raise ObjectFailed("QUERY_TIMEOUT") from None
+            logger.info("%s: QUERY_TIMEOUT, narrowing the window to %s", name, window)
+        except (SalesforceInvalidLocator, SalesforceMalformedResponse) as exc:
+            retries += 1
+            kind = (
+                SyncError.Type.MALFORMED
+                if isinstance(exc, SalesforceMalformedResponse)
+                else SyncError.Type.API
+            )
+            _record_error(
+                state.run,
+                state.connection,
+                name,
+                kind,
+                f"{obj.label}: {exc}; re-reading from the last saved page (attempt {retries}).",
+                fix="Nothing to do: no record was lost or applied twice.",
+                retryable=False,
+            )
+            if retries > conf("REQUERY_ATTEMPTS", 3):
+                raise ObjectFailed(str(exc)) from None
+        except SalesforceInvalidField as exc:
+            _record_error(
+                state.run,
+                state.connection,
+                name,
+                SyncError.Type.FIELD_DELETED,
+                f"{obj.label}: Salesforce refused a field ({exc.message}).",
+                fix="Re-open the object's field selection: the field list is refreshed on the next run.",
+            )
+            raise ObjectFailed(str(exc)) from None
+
+
+def _sync_bulk(
+    state: RunState, ctx: ObjectContext, types: dict[str, str], fields: list[str], *, resume: bool
+) -> None:
+    """A Bulk API 2.0 backfill, committed 2,000 rows at a time with (job, locator, offset) as checkpoint.
+    Rows are unordered, so the watermark is the max (SystemModstamp, Id) seen, set when the job is done."""
+    obj = ctx.synced_object
+    name = obj.api_name
+    cp = dict(obj.checkpoint) if resume else {}
+    soql = mapping.build_soql(name, fields, since=obj.watermark_modstamp, ordered=False)
+    kwargs: dict[str, Any] = {
+        "include_deleted": True,
+        "max_records": conf("BULK_MAX_RECORDS", 10_000),
+        "delete_on_close": False,
+    }
+    if cp.get("job_id"):
+        kwargs.update(job_id=cp["job_id"], locator=cp.get("locator"))
+    try:
+        pages = state.client.bulk_query(soql, **kwargs)
+        for page in pages:
+            rows = page.rows
+            offset = (
+                cp.get("offset", 0)
+                if cp.get("job_id") == page.job_id and cp.get("locator") == page.locator
+                else 0
+            )
+            for start in range(offset, len(rows), PAGE_SIZE):
+                chunk = [mapping.normalize_bulk_row(r, types) for r in rows[start : start + PAGE_SIZE]]
+                end = start + len(chunk)
+                last = end >= len(rows)
+
+                def checkpoint(result: mapping.PageResult, page=page, end=end, last=last) -> dict:
+                    best = (cp.get("max_modstamp"), cp.get("max_id", ""))
+                    if result.max_cursor is not None:
+                        stamp = result.max_cursor[0].isoformat()
+                        if best[0] is None or (stamp, result.max_cursor[1]) > (best[0], best[1]):
+                            cp["max_modstamp"], cp["max_id"] = stamp, result.max_cursor[1]
+                    cp["job_id"] = page.job_id
+                    if last:
+                        cp["locator"], cp["offset"] = page.next_locator, 0
+                    else:
+                        cp["locator"], cp["offset"] = page.locator, end
+                    return {"checkpoint": dict(cp)}
+
+                _apply(state, ctx, chunk, checkpoint)
+                _budget_check(state)
+    except SalesforceNotFound:
+        # The job expired (Salesforce keeps results 7 days): start over; already applied rows are skipped.
+        SyncedObject.objects.filter(pk=obj.pk).update(checkpoint={})
+        obj.checkpoint = {}
+        return _sync_bulk(state, ctx, types, fields, resume=False)
+    updates: dict[str, Any] = {"checkpoint": {}}
+    if cp.get("max_modstamp"):
+        stamp = dt.datetime.fromisoformat(cp["max_modstamp"])
+        if obj.watermark_modstamp is None or stamp > obj.watermark_modstamp:
+            updates.update(watermark_modstamp=stamp, watermark_id=cp.get("max_id", ""))
+    SyncedObject.objects.filter(pk=obj.pk).update(**updates)
+    for k, v in updates.items():
+        setattr(obj, k, v)
+    # Anything changed while the job ran is read incrementally now, from the data's own watermark.
+    _sync_rest(state, ctx)
+
+
+# ---------------------------------------------------------------------------------------- reconcile
+
+
+ARCHIVABLE = (
+    SyncedObject.Becomes.PERSON,
+    SyncedObject.Becomes.ORGANIZATION,
+    SyncedObject.Becomes.CUSTOM_OBJECT,
+)
+
+
+def reconcile_object(state: RunState, obj: SyncedObject) -> None:
+    """Compare id sets: ids Inflow holds that Salesforce no longer has (hard deletes, or rows the user can
+    no longer see) are archived; ids Salesforce has that Inflow missed are fetched. Objects with formula
+    fields are re-read in full, since a formula's change does not move SystemModstamp."""
+    name = obj.api_name
+    ctx, types, fields = object_context(state, obj)
+    _save_run(state, object_name=name, state="running")
+    has_formulas = FieldSelection.objects.filter(synced_object=obj, active=True, is_formula=True).exists()
+    if has_formulas:
+        for page in state.client.query_pages(
+            mapping.build_soql(name, fields), include_deleted=False, batch_size=PAGE_SIZE
+        ):
+            _apply(state, ctx, page.records, None)
+    remote: set[str] = set()
+    for page in state.client.query_pages(
+        mapping.build_soql(name, ["Id"], ordered=False), batch_size=PAGE_SIZE
+    ):
+        remote.update(r["Id"] for r in page.records if isinstance(r, dict) and r.get("Id"))
+        _budget_check(state)
+    local = set(
+        SourceRecord.objects.filter(
+            connection_id=obj.connection_id, object_name=name, deleted=False
+        ).values_list("sf_id", flat=True)
+    )
+    gone = sorted(local - remote)
+    missing = sorted(remote - local)
+    archived = 0
+    for start in range(0, len(gone), PAGE_SIZE):
+        chunk = gone[start : start + PAGE_SIZE]
+        with transaction.atomic():
+            if obj.becomes in ARCHIVABLE:
+                keys = archivable_keys(
+                    ctx, [mapping.Key(ctx.source, name, sf_id) for sf_id in chunk], deleted_now=set(chunk)
+                )
+                archived += cdp_merge.archive_records(
+                    workspace=obj.workspace, keys=[cdp_merge.IdentityKey(*k) for k in keys]
+                )
+            SourceRecord.objects.filter(
+                connection_id=obj.connection_id, object_name=name, sf_id__in=chunk
+            ).update(deleted=True)
+    for start in range(0, len(missing), 200):
+        soql = mapping.build_ids_soql(name, fields, missing[start : start + 200])
+        for page in state.client.query_pages(soql, batch_size=PAGE_SIZE):
+            _apply(state, ctx, page.records, None)
+    counts = PageCounts(archived=archived)
+    _save_run(
+        state, counts, object_name=name, state="done", missing_fetched=len(missing), hard_deleted=len(gone)
+    )
+    SyncedObject.objects.filter(pk=obj.pk).update(last_reconciled_at=timezone.now())
+
+
+# ------------------------------------------------------------------------------------------ preview
+
+
+def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str, int]]:
+    """Dry run: read up to `sample` records per people/organization object and merge them inside a
+    transaction that is rolled back. Returns per-object counts of created / merged / ignored / invalid."""
+    client = SalesforceClient.for_connection(connection)
+    run = SyncRun(workspace_id=connection.workspace_id, connection=connection, kind=SyncRun.Kind.INITIAL)
+    state = RunState(run=run, connection=connection, client=client)
+    objects = list(SyncedObject.objects.filter(connection=connection, enabled=True))
+    state.objects = objects
+    out: dict[str, dict[str, int]] = {}
+    try:
+        with transaction.atomic():
+            for obj in planning.plan_order(objects):
+                if obj.becomes not in (SyncedObject.Becomes.PERSON, SyncedObject.Becomes.ORGANIZATION):
+                    continue
+                ctx, types, fields = object_context(state, obj, dry_run=False)
+                ctx.run = None
+                soql = mapping.build_soql(obj.api_name, fields) + f" LIMIT {int(sample)}"
+                totals = PageCounts()
+                for page in client.query_pages(soql, batch_size=PAGE_SIZE):
+                    totals.add(apply_page(ctx, page.records))
+                out[obj.api_name] = {
+                    "read": totals.fetched,
+                    "created": totals.created,
+                    "merged": totals.merged,
+                    "ignored": totals.ignored,
+                    "invalid": totals.failed,
+                }
+            transaction.set_rollback(True)
+    finally:
+        client.close()
+    return out

@@ -1,0 +1,217 @@
+"""django-q2 entry points and schedules (STYLE 10): thin, take ids, enqueued after commit, idempotent.
+
+`sync_request` is the one way a run starts (a schedule tick, "sync now", a command): it creates the
+queued run, or joins the connection's active one (the partial unique constraint decides, not a check),
+and enqueues `run_sync_task(run_id)` on commit. A run whose worker died is re-enqueued and resumes from
+its checkpoints. The broker re-delivers a task only after Q_CLUSTER["retry"] > ["timeout"] seconds, and
+`claim_run` refuses a run someone is alive on, so a task never runs twice at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from integrations.models import Connection, SyncedObject, SyncRun
+
+logger = logging.getLogger(__name__)
+
+SYNC_SCHEDULE_NAME = "salesforce-sync-{id}"
+RECONCILE_SCHEDULE_NAME = "salesforce-reconcile-{id}"
+
+
+def _timeout() -> int:
+    # Strictly below the broker's retry, so a slow task is never re-delivered while it still runs.
+    cluster = getattr(settings, "Q_CLUSTER", {})
+    return max(60, min(cluster.get("timeout", 1800), cluster.get("retry", 2100) - 60))
+
+
+def enqueue_run(run_id: int) -> None:
+    from django_q.tasks import async_task
+
+    transaction.on_commit(
+        lambda: async_task(
+            "integrations.salesforce.tasks.run_sync_task",
+            run_id,
+            timeout=_timeout(),
+            task_name=f"sync-run-{run_id}",
+        )
+    )
+
+
+def _kind_for(connection: Connection) -> str:
+    pending = SyncedObject.objects.filter(
+        connection=connection, enabled=True, backfill_completed_at__isnull=True
+    )
+    return SyncRun.Kind.INITIAL if pending.exists() else SyncRun.Kind.INCREMENTAL
+
+
+def _recently_paused_for_budget(connection: Connection) -> SyncRun | None:
+    window = dt.timedelta(minutes=getattr(settings, "SYNC_BUDGET_RETRY_MINUTES", 60))
+    last = (
+        SyncRun.objects.filter(connection=connection)
+        .exclude(state=SyncRun.State.SKIPPED)
+        .order_by("-queued_at", "-id")
+        .first()
+    )
+    if (
+        last is not None
+        and last.state == SyncRun.State.PAUSED
+        and last.state_reason.startswith("paused: API budget")
+        and last.finished_at
+        and timezone.now() - last.finished_at < window
+    ):
+        return last
+    return None
+
+
+def sync_request(
+    *,
+    connection: Connection,
+    kind: str | None = None,
+    only_objects: list[str] | tuple[str, ...] = (),
+    enqueue: bool = True,
+    respect_budget_pause: bool = True,
+) -> tuple[SyncRun, bool]:
+    """Start a run or join the active one. Returns (run, created). Skipped runs are recorded with why."""
+    from integrations.salesforce.sync import _owner_is_dead
+
+    connection.refresh_from_db()
+    if connection.status != Connection.Status.CONNECTED:
+        reason = f"skipped: the connection is {connection.get_status_display().lower()}"
+        if connection.status_reason:
+            reason += f" ({connection.status_reason})"
+        run = SyncRun.objects.create(
+            workspace_id=connection.workspace_id,
+            connection=connection,
+            kind=kind or SyncRun.Kind.INCREMENTAL,
+            state=SyncRun.State.SKIPPED,
+            state_reason=reason[:300],
+            finished_at=timezone.now(),
+        )
+        logger.info("Sync of connection %s %s", connection.pk, reason)
+        return run, False
+    if (
+        respect_budget_pause
+        and kind != SyncRun.Kind.RECONCILE
+        and (paused := _recently_paused_for_budget(connection))
+    ):
+        run = SyncRun.objects.create(
+            workspace_id=connection.workspace_id,
+            connection=connection,
+            kind=kind or _kind_for(connection),
+            state=SyncRun.State.SKIPPED,
+            finished_at=timezone.now(),
+            state_reason=f"skipped: waiting for the API budget window after run #{paused.pk} paused",
+        )
+        return run, False
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(
+                workspace_id=connection.workspace_id,
+                connection=connection,
+                kind=kind or _kind_for(connection),
+                only_objects=list(only_objects),
+            )
+            if enqueue:
+                enqueue_run(run.pk)
+        return run, True
+    except IntegrityError:
+        active = SyncRun.objects.filter(connection=connection, state__in=SyncRun.ACTIVE_STATES).first()
+        if active is None:  # it finished between our insert and this read: try once more
+            return sync_request(connection=connection, kind=kind, only_objects=only_objects, enqueue=enqueue)
+        if enqueue and active.state == SyncRun.State.RUNNING and _owner_is_dead(active):
+            logger.warning(
+                "Sync run %s lost its worker; re-enqueued to resume from its checkpoints", active.pk
+            )
+            with transaction.atomic():
+                enqueue_run(active.pk)
+        return active, False
+
+
+# --------------------------------------------------------------------------------------- entry points
+
+
+def run_sync_task(run_id: int) -> str:
+    from integrations.salesforce.sync import run_sync
+
+    run = run_sync(run_id)
+    return "not claimed" if run is None else f"{run.state} {run.state_reason}".strip()
+
+
+def scheduled_sync(connection_id: int) -> str:
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "connection gone"
+    run, created = sync_request(connection=connection)
+    return f"run {run.pk} {'queued' if created else run.state}: {run.state_reason}".strip()
+
+
+def scheduled_reconcile(connection_id: int) -> str:
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "connection gone"
+    run, created = sync_request(connection=connection, kind=SyncRun.Kind.RECONCILE)
+    return f"reconcile run {run.pk} {'queued' if created else run.state}"
+
+
+# ------------------------------------------------------------------------------------------ schedules
+
+
+def schedule_ensure(*, connection_id: int) -> None:
+    """One incremental schedule (every 1/5/15/60 minutes) and one daily reconcile per connection."""
+    from django_q.models import Schedule
+
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None or connection.status == Connection.Status.DISCONNECTED:
+        Schedule.objects.filter(
+            name__in=[
+                SYNC_SCHEDULE_NAME.format(id=connection_id),
+                RECONCILE_SCHEDULE_NAME.format(id=connection_id),
+            ]
+        ).delete()
+        return
+    minutes = connection.schedule_interval_minutes or 5
+    now = timezone.now()
+    existing = Schedule.objects.filter(name=SYNC_SCHEDULE_NAME.format(id=connection_id)).first()
+    # Re-running this is a no-op; a changed interval takes effect from now.
+    next_run = existing.next_run if existing is not None and existing.minutes == minutes else now
+    Schedule.objects.update_or_create(
+        name=SYNC_SCHEDULE_NAME.format(id=connection_id),
+        defaults={
+            "func": "integrations.salesforce.tasks.scheduled_sync",
+            "args": repr((connection_id,)),
+            "schedule_type": Schedule.MINUTES,
+            "minutes": minutes,
+            "repeats": -1,
+            "next_run": next_run,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name=RECONCILE_SCHEDULE_NAME.format(id=connection_id),
+        defaults={
+            "func": "integrations.salesforce.tasks.scheduled_reconcile",
+            "args": repr((connection_id,)),
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )
+
+
+def schedules_ensure_all() -> int:
+    """Every connected connection gets its schedules; stale ones are removed. Returns how many are kept."""
+    from django_q.models import Schedule
+
+    keep = []
+    for connection in Connection.objects.exclude(status=Connection.Status.DISCONNECTED):
+        schedule_ensure(connection_id=connection.pk)
+        keep += [
+            SYNC_SCHEDULE_NAME.format(id=connection.pk),
+            RECONCILE_SCHEDULE_NAME.format(id=connection.pk),
+        ]
+    Schedule.objects.filter(name__startswith="salesforce-").exclude(name__in=keep).delete()
+    return len(keep) // 2

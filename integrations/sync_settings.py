@@ -1,0 +1,336 @@
+"""Sync configuration services: what to sync and how (DESIGN seed steps 3–7).
+
+Every write here is a typed service with keyword-only arguments; each validates before it writes and
+raises `ValidationError` with a message a user can act on, leaving the stored configuration untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from integrations.models import Connection, FieldSelection, SyncedObject
+from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
+from integrations.salesforce import mapping
+
+# What each standard object becomes by default (DESIGN "The domain"); custom objects -> custom object records.
+DEFAULT_BECOMES = {
+    "Contact": SyncedObject.Becomes.PERSON,
+    "Lead": SyncedObject.Becomes.PERSON,
+    "Account": SyncedObject.Becomes.ORGANIZATION,
+    "Opportunity": SyncedObject.Becomes.ACTIVITY_SOURCE,
+    "OpportunityContactRole": SyncedObject.Becomes.ACTIVITY_SOURCE,
+    "Campaign": SyncedObject.Becomes.ACTIVITY_SOURCE,
+    "CampaignMember": SyncedObject.Becomes.ACTIVITY_SOURCE,
+    "Task": SyncedObject.Becomes.ACTIVITY_SOURCE,
+}
+
+# Email permission defaults to HasOptedOutOfEmail on the person objects (DESIGN "Permissions").
+DEFAULT_EMAIL_RULE = {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    """One field picked from the catalogue. Catalogue entries with the same attributes are accepted too."""
+
+    name: str
+    type: str
+    label: str = ""
+    target_field: str = ""
+    calculated: bool = False
+
+
+def _attr(item: Any, *names: str, default: Any = "") -> Any:
+    for name in names:
+        if isinstance(item, Mapping) and name in item:
+            return item[name]
+        if hasattr(item, name):
+            return getattr(item, name)
+    return default
+
+
+def synced_object_ensure(
+    *,
+    connection: Connection,
+    api_name: str,
+    label: str = "",
+    is_custom: bool | None = None,
+    becomes: str = "",
+) -> SyncedObject:
+    """Selects an object for sync (idempotent); a re-selected object keeps its watermark and settings."""
+    if not api_name or len(api_name) > 80:
+        raise ValidationError(
+            {"api_name": "Give the Salesforce API name of the object, e.g. Contact or Loan__c."}
+        )
+    custom = api_name.endswith("__c") if is_custom is None else is_custom
+    kind = becomes or DEFAULT_BECOMES.get(api_name) or SyncedObject.Becomes.CUSTOM_OBJECT
+    if kind not in SyncedObject.Becomes.values:
+        raise ValidationError({"becomes": f"'{kind}' is not something an object can become."})
+    email_rule = DEFAULT_EMAIL_RULE if api_name in ("Contact", "Lead") else {}
+    obj, created = SyncedObject.objects.get_or_create(
+        connection=connection,
+        api_name=api_name,
+        defaults={
+            "workspace_id": connection.workspace_id,
+            "label": label or api_name,
+            "is_custom": custom,
+            "becomes": kind,
+            "email_permission": dict(email_rule),
+        },
+    )
+    if not created and not obj.enabled:
+        obj.enabled = True
+        obj.save(update_fields=["enabled"])
+    return obj
+
+
+def synced_object_disable(*, synced_object: SyncedObject) -> SyncedObject:
+    """Stops syncing an object; its data and watermark stay so re-enabling resumes where it left off."""
+    synced_object.enabled = False
+    synced_object.save(update_fields=["enabled"])
+    return synced_object
+
+
+def synced_object_becomes_set(*, synced_object: SyncedObject, becomes: str) -> SyncedObject:
+    """An Organization-like custom object can be synced as an organization or as a contact (seed step 5)."""
+    allowed = {
+        SyncedObject.Becomes.ORGANIZATION,
+        SyncedObject.Becomes.PERSON,
+        SyncedObject.Becomes.CUSTOM_OBJECT,
+    }
+    if not synced_object.is_custom and synced_object.api_name in DEFAULT_BECOMES:
+        raise ValidationError(
+            {"becomes": f"{synced_object.label} is a standard object; what it becomes is fixed."}
+        )
+    if becomes not in allowed:
+        raise ValidationError({"becomes": "Choose organization, contact (person) or custom object records."})
+    synced_object.becomes = becomes
+    synced_object.full_clean()
+    synced_object.save(update_fields=["becomes"])
+    return synced_object
+
+
+def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) -> list[FieldSelection]:
+    """Replaces the object's active field selection with `fields` (catalogue entries or `FieldChoice`s).
+
+    The 50-field limit is checked under a row lock on the object, so two concurrent saves cannot both
+    pass the check; an over-limit save raises and changes nothing.
+    """
+    chosen: dict[str, FieldChoice] = {}
+    for item in fields:
+        name = _attr(item, "name", "api_name", "sf_field")
+        if not name:
+            raise ValidationError({"fields": "Every selected field needs its Salesforce API name."})
+        sf_type = _attr(item, "type", "sf_type", default="string") or "string"
+        target = _attr(
+            item, "target_field", "cdp_field", "target", default=""
+        ) or mapping.default_target_field(synced_object.api_name, name, sf_type)
+        chosen[name] = FieldChoice(
+            name=name,
+            type=sf_type,
+            label=_attr(item, "label", default="") or name,
+            target_field=target,
+            calculated=bool(_attr(item, "calculated", "is_formula", default=False)),
+        )
+    if len(chosen) > MAX_ACTIVE_FIELDS_PER_OBJECT:
+        raise ValidationError(
+            {
+                "fields": (
+                    f"{synced_object.label} has {len(chosen)} fields selected, but at most "
+                    f"{MAX_ACTIVE_FIELDS_PER_OBJECT} fields per object can sync. "
+                    f"Deselect {len(chosen) - MAX_ACTIVE_FIELDS_PER_OBJECT} to continue."
+                )
+            },
+            code="too_many_fields",
+        )
+    for choice in chosen.values():
+        mapping.validate_target_field(choice.target_field)
+
+    with transaction.atomic():
+        # The lock serialises concurrent saves of the same object (a no-op on SQLite, which serialises writers).
+        SyncedObject.objects.select_for_update().get(pk=synced_object.pk)
+        existing = {sel.sf_field: sel for sel in FieldSelection.objects.filter(synced_object=synced_object)}
+        to_create, to_update = [], []
+        for name, choice in chosen.items():
+            sel = existing.get(name)
+            if sel is None:
+                to_create.append(
+                    FieldSelection(
+                        synced_object=synced_object,
+                        sf_field=name,
+                        label=choice.label[:120],
+                        sf_type=choice.type,
+                        target_field=choice.target_field,
+                        is_formula=choice.calculated,
+                        active=True,
+                    )
+                )
+            else:
+                sel.label, sel.sf_type, sel.target_field = (
+                    choice.label[:120],
+                    choice.type,
+                    choice.target_field,
+                )
+                sel.is_formula, sel.active, sel.inactive_reason = choice.calculated, True, ""
+                to_update.append(sel)
+        for name, sel in existing.items():
+            if name not in chosen and sel.active:
+                sel.active, sel.inactive_reason = False, "Deselected"
+                to_update.append(sel)
+        for sel in to_create + to_update:
+            sel.full_clean(exclude=["synced_object"])
+        FieldSelection.objects.bulk_create(to_create)
+        FieldSelection.objects.bulk_update(
+            to_update, ["label", "sf_type", "target_field", "is_formula", "active", "inactive_reason"]
+        )
+        active = FieldSelection.objects.filter(synced_object=synced_object, active=True).count()
+        if active > MAX_ACTIVE_FIELDS_PER_OBJECT:  # belt and braces: the database state decides
+            raise ValidationError(
+                {"fields": f"At most {MAX_ACTIVE_FIELDS_PER_OBJECT} fields per object can sync."}
+            )
+    return list(FieldSelection.objects.filter(synced_object=synced_object, active=True))
+
+
+def _permission_rule(rule: Mapping[str, Any] | None, *, channel: str) -> dict:
+    if not rule:
+        return {}
+    field = str(rule.get("field") or "").strip()
+    if not field:
+        raise ValidationError({channel: f"Choose the Salesforce field that holds the {channel} permission."})
+    has_sub, has_unsub = "subscribed" in rule, "unsubscribed" in rule
+    if not has_sub and not has_unsub:
+        raise ValidationError(
+            {channel: "Give the value that means subscribed, the value that means unsubscribed, or both."}
+        )
+    if has_sub and has_unsub and rule["subscribed"] == rule["unsubscribed"]:
+        raise ValidationError({channel: "The subscribed and unsubscribed values must differ."})
+    out = {"field": field}
+    if has_sub:
+        out["subscribed"] = rule["subscribed"]
+    if has_unsub:
+        out["unsubscribed"] = rule["unsubscribed"]
+    return out
+
+
+def permission_rules_set(
+    *, synced_object: SyncedObject, email: Mapping[str, Any] | None, sms: Mapping[str, Any] | None
+) -> SyncedObject:
+    """Email and SMS permission rules for one object. `None`/`{}` = no rule (new people subscribed to email;
+    SMS untouched, since Salesforce has no standard SMS field)."""
+    if synced_object.becomes != SyncedObject.Becomes.PERSON and (email or sms):
+        raise ValidationError(
+            {"email": f"{synced_object.label} does not create people, so it has no permissions."}
+        )
+    synced_object.email_permission = _permission_rule(email, channel="email")
+    synced_object.sms_permission = _permission_rule(sms, channel="sms")
+    synced_object.save(update_fields=["email_permission", "sms_permission"])
+    return synced_object
+
+
+_IDENTIFIER_REQUIRED = {
+    SyncedObject.IdentifierKind.AUTOMATIC: (),
+    SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER: ("field", "cdp_field"),
+    SyncedObject.IdentifierKind.PARENT: ("field", "parent_object"),
+    SyncedObject.IdentifierKind.REFERENCE_ID: ("field",),
+    SyncedObject.IdentifierKind.JUNCTION: ("junction_object", "ref_field", "person_field"),
+}
+
+
+def identifier_rule_set(
+    *, synced_object: SyncedObject, kind: str, config: Mapping[str, Any] | None = None
+) -> SyncedObject:
+    """How an object that cannot link on its own finds its person (seed step 5, Ortto's four rules)."""
+    if kind not in _IDENTIFIER_REQUIRED:
+        raise ValidationError({"identifier_kind": f"'{kind}' is not an identifier rule."})
+    config = {k: v for k, v in dict(config or {}).items() if v not in (None, "")}
+    missing = [key for key in _IDENTIFIER_REQUIRED[kind] if key not in config]
+    if missing:
+        raise ValidationError(
+            {"identifier_config": f"{SyncedObject.IdentifierKind(kind).label} needs: {', '.join(missing)}."}
+        )
+    if kind == SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER:
+        mapping.validate_target_field(config["cdp_field"])
+    if kind == SyncedObject.IdentifierKind.REFERENCE_ID:
+        config.setdefault("object", "Contact")
+        if config["object"] not in ("Contact", "Lead", "Account"):
+            raise ValidationError(
+                {"identifier_config": "A reference id points at a Contact, Lead or Account."}
+            )
+    if kind == SyncedObject.IdentifierKind.PARENT:
+        # Walk the chain: it must end at an object that links on its own, and never loop.
+        seen = {synced_object.api_name}
+        parent_name = config["parent_object"]
+        while True:
+            if parent_name in seen:
+                raise ValidationError({"identifier_config": f"The parent chain loops back to {parent_name}."})
+            seen.add(parent_name)
+            parent = SyncedObject.objects.filter(
+                connection_id=synced_object.connection_id, api_name=parent_name
+            ).first()
+            if parent is None:
+                raise ValidationError(
+                    {
+                        "identifier_config": f"Select {parent_name} for sync first: it is the parent in this chain."
+                    }
+                )
+            if parent.identifier_kind != SyncedObject.IdentifierKind.PARENT:
+                break
+            parent_name = parent.identifier_config.get("parent_object", "")
+    if kind == SyncedObject.IdentifierKind.JUNCTION:
+        config.setdefault("primary_field", "")
+    synced_object.identifier_kind = kind
+    synced_object.identifier_config = config
+    synced_object.full_clean()
+    synced_object.save(update_fields=["identifier_kind", "identifier_config"])
+    return synced_object
+
+
+def merge_settings_set(
+    *,
+    connection: Connection,
+    merge_strategy: str,
+    find_strategy: str = Connection.FindStrategy.ANY,
+    skip_non_existing: bool = False,
+    merge_converted_leads: bool = True,
+) -> Connection:
+    """The merge strategy (seed step 7) with its "Advanced" options."""
+    connection.merge_strategy = merge_strategy
+    connection.find_strategy = find_strategy
+    connection.skip_non_existing = skip_non_existing
+    connection.merge_converted_leads = merge_converted_leads
+    connection.full_clean(validate_unique=False, validate_constraints=False)
+    connection.save(
+        update_fields=[
+            "merge_strategy",
+            "find_strategy",
+            "skip_non_existing",
+            "merge_converted_leads",
+            "updated_at",
+        ]
+    )
+    return connection
+
+
+def api_budget_set(*, connection: Connection, percent: int) -> Connection:
+    if not isinstance(percent, int) or not 1 <= percent <= 100:
+        raise ValidationError({"api_budget_percent": "The API budget is a whole percentage from 1 to 100."})
+    connection.api_budget_percent = percent
+    connection.save(update_fields=["api_budget_percent", "updated_at"])
+    return connection
+
+
+def schedule_set(*, connection: Connection, interval_minutes: int) -> Connection:
+    """Sets how often incremental syncs run and (re)creates the connection's django-q2 Schedule after commit."""
+    from integrations.salesforce import tasks  # tasks import the engine; keep this module light
+
+    if interval_minutes not in Connection.ScheduleInterval.values:
+        choices = ", ".join(str(v) for v in Connection.ScheduleInterval.values)
+        raise ValidationError({"schedule_interval_minutes": f"Choose an interval of {choices} minutes."})
+    connection.schedule_interval_minutes = interval_minutes
+    connection.save(update_fields=["schedule_interval_minutes", "updated_at"])
+    transaction.on_commit(lambda: tasks.schedule_ensure(connection_id=connection.pk))
+    return connection
