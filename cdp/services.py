@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
+from cdp.catalogue import catalogue_ensure
 from cdp.models import Membership, Workspace
 
 
@@ -21,4 +22,5 @@ def workspace_create(*, owner: AbstractBaseUser, name: str) -> Workspace:
     workspace.full_clean()
     workspace.save()
     Membership.objects.create(workspace=workspace, user=owner, role=Membership.Role.OWNER)
+    catalogue_ensure(workspace=workspace)
     return workspace

@@ -1,0 +1,662 @@
+"""The merge engine: the one way data enters the CDP (docs/architecture.md §2).
+
+A source hands over rows of raw field values plus identity keys; the engine validates them against the
+workspace's field catalogue, finds the person (or organization) each row names, applies the merge
+strategy and writes everything set-based: a fixed number of queries per call whatever the batch size,
+inside one transaction (a savepoint when the caller already holds one, as the sync engine does).
+
+Matching follows Ortto. A row's keys are tried in order: its source record ids (`key`, `extra_keys`),
+then each `merge_by` field (the unique identifier, then the fallback). With `FindStrategy.ANY` the first
+key that matches wins; with `FindStrategy.NEXT_IF_EMPTY` a later key only matches records whose earlier
+keys are empty. Rows of one batch that name the same person merge with each other, in row order.
+
+Strategies (Ortto's `merge_strategy`): APPEND_ONLY fills empty fields only (existing "Sydney" stays when
+"Oslo" arrives); OVERWRITE writes every given field and `None` clears; IGNORE creates new records and
+leaves existing ones untouched. `skip_non_existing` never creates. Two deliberate refinements:
+an unsubscribe (`bol::p`/`bol::sp` false) from a source is applied under APPEND_ONLY too, because an
+opt-out must never be dropped; and with `Workspace.sticky_unsubscribe` a source's re-subscribe never undoes
+an unsubscribe made in the CDP itself.
+
+Concurrency: emails are unique per workspace (case-insensitively) and identities are unique per
+(workspace, source, object, external id). Matched rows are locked in primary-key order; when another
+worker inserts the same person first, the unique constraint fails, the savepoint rolls back and the batch
+is resolved again against what that worker committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from cdp import fields as ft
+from cdp.bulk import bulk_update_rows
+from cdp.catalogue import (
+    activity_definition_ensure,
+    custom_object_ensure,
+    field_definition_ensure,
+    field_definitions_for_merge,
+)
+from cdp.models import (
+    PERMISSION_SOURCE_CDP,
+    Identity,
+    Organization,
+    PermissionChange,
+    Person,
+    Workspace,
+)
+from cdp.records import (
+    ActivityEvent,
+    CustomObjectRow,
+    archive_records,
+    custom_object_records_upsert,
+    record_activities,
+)
+from cdp.types import FindStrategy, IdentityKey, MergeResult, MergeStrategy, OrganizationRow, PersonRow
+
+__all__ = [
+    "ActivityEvent",
+    "CustomObjectRow",
+    "FindStrategy",
+    "IdentityKey",
+    "MergeResult",
+    "MergeStrategy",
+    "OrganizationRow",
+    "PersonRow",
+    "activity_definition_ensure",
+    "archive_records",
+    "custom_object_ensure",
+    "custom_object_records_upsert",
+    "field_definition_ensure",
+    "merge_organizations",
+    "merge_people",
+    "record_activities",
+]
+
+MAX_ROWS_PER_CALL = 10_000
+_RETRIES = 4
+
+
+# ---------------------------------------------------------------------------------------------------
+# What each entity stores where. Built-in fields with a column are listed; every other field of the
+# entity lives in the `values` JSON column keyed by field id.
+
+
+@dataclass(frozen=True)
+class _Column:
+    attname: str
+    empty: object  # what the column holds when the field is empty
+    # The lower-cased / normalised copy used for matching, kept in its own column (email -> email_key).
+    key_attname: str | None = None
+
+
+@dataclass(frozen=True)
+class _Entity:
+    model: type
+    entity: str
+    noun: str
+    columns: dict[str, _Column]
+    # merge_by field id -> attribute holding its match key; which of them are unique per workspace.
+    match_attnames: dict[str, str]
+    unique_keys: frozenset[str]
+    identity_owner: str  # "person" / "organization" on Identity
+    permissions: dict[str, str]  # bol::p -> email_permission (people only)
+
+
+PERSON = _Entity(
+    model=Person,
+    entity="person",
+    noun="person",
+    columns={
+        "str::first": _Column("first_name", ""),
+        "str::last": _Column("last_name", ""),
+        "str::email": _Column("email", "", key_attname="email_key"),
+        "phn::phone": _Column("phone", ""),
+        "geo::city": _Column("city", ""),
+        "geo::region": _Column("region", ""),
+        "geo::country": _Column("country", ""),
+        "str::postal": _Column("postal", ""),
+        "dtz::b": _Column("birthday", None),
+        "str::language": _Column("language", ""),
+        "str::ei": _Column("external_id", ""),
+        "bol::gdpr": _Column("gdpr", None),
+        "bol::p": _Column("email_permission", True),
+        "bol::sp": _Column("sms_permission", False),
+    },
+    match_attnames={"str::email": "email_key", "phn::phone": "phone", "str::ei": "external_id"},
+    unique_keys=frozenset({"str::email"}),
+    identity_owner="person",
+    permissions={"bol::p": "email_permission", "bol::sp": "sms_permission"},
+)
+
+ORGANIZATION = _Entity(
+    model=Organization,
+    entity="organization",
+    noun="organization",
+    columns={
+        "str:o:name": _Column("name", "", key_attname="name_key"),
+        "str:o:website": _Column("website", ""),
+        "str:o:industry": _Column("industry", ""),
+        "int:o:employees": _Column("employees", None),
+        "str:o:address": _Column("address", ""),
+        "geo:o:city": _Column("city", ""),
+        "geo:o:region": _Column("region", ""),
+        "geo:o:country": _Column("country", ""),
+        "str:o:postal": _Column("postal", ""),
+    },
+    match_attnames={"str:o:name": "name_key", "str:o:website": "website"},
+    unique_keys=frozenset(),
+    identity_owner="organization",
+    permissions={},
+)
+
+_CASE_INSENSITIVE_KEYS = frozenset({"str::email", "str:o:name"})
+
+
+def _match_key(field_id: str, value: object) -> str | None:
+    """The form a merge_by value is compared in: emails and names case-insensitively, phones normalised."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    return text.lower() if field_id in _CASE_INSENSITIVE_KEYS else text
+
+
+# ---------------------------------------------------------------------------------------------------
+# Step 1: validate and convert each row on its own.
+
+
+@dataclass
+class _Prepared:
+    index: int
+    keys: list[IdentityKey]
+    values: dict[str, object]  # field id -> converted Python value (None clears)
+    match: dict[str, str]  # merge_by field id -> match key
+    organization_key: IdentityKey | None = None
+
+
+def _prepare(spec: _Entity, definitions, merge_by, index: int, row) -> _Prepared | str:
+    problems: list[str] = []
+    keys = [k for k in (row.key, *row.extra_keys) if k is not None]
+    for key in keys:
+        if not isinstance(key, IdentityKey):
+            return f"identity key {key!r} is not an IdentityKey"
+        if problem := key.problem():
+            problems.append(problem)
+    if not isinstance(row.fields, dict):
+        return "fields must be a mapping of field id to value"
+    values: dict[str, object] = {}
+    for field_id, raw in row.fields.items():
+        definition = definitions.get(field_id)
+        if definition is None:
+            problems.append(f"{field_id}: no such {spec.noun} field in this workspace")
+            continue
+        if definition.read_only:
+            problems.append(f"{field_id}: the field is read-only")
+            continue
+        try:
+            values[field_id] = ft.convert_value(definition.display_type, raw)
+        except ft.FieldValueError as error:
+            problems.append(f"{field_id}: {error}")
+    if problems:
+        return "; ".join(problems)
+    match = {fid: k for fid in merge_by if (k := _match_key(fid, values.get(fid))) is not None}
+    if not keys and not match:
+        wanted = ", ".join(merge_by) or "merge_by field"
+        return f"no identity key: the row has no record id and no value for {wanted}"
+    organization_key = getattr(row, "organization_key", None)
+    if organization_key is not None and (
+        not isinstance(organization_key, IdentityKey) or organization_key.problem()
+    ):
+        return "organization_key is not a valid IdentityKey"
+    return _Prepared(index, keys, values, match, organization_key)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Step 2: resolve rows to records in memory, in row order.
+
+
+@dataclass(eq=False)
+class _Target:
+    """One person/organization touched by the batch: an existing row, or one this batch creates."""
+
+    pk: int | None
+    state: dict[str, object]  # attname -> value, including "values" (a dict of JSON values)
+    identity_objects: set[tuple[str, str]]  # (source, object) pairs it already has identities for
+    archived: bool = False
+    changed: bool = False
+    new_keys: list[IdentityKey] = field(default_factory=list)
+
+    def match_value(self, spec: _Entity, field_id: str):
+        return self.state.get(spec.match_attnames[field_id]) or None
+
+
+@dataclass
+class _Outcome:
+    status: str
+    target: _Target | None = None
+    reason: str = ""
+    changed: tuple[str, ...] = ()
+
+
+def _state_of(obj, spec: _Entity) -> dict[str, object]:
+    attnames = {c.attname for c in spec.columns.values()} | {
+        c.key_attname for c in spec.columns.values() if c.key_attname
+    }
+    state = {a: getattr(obj, a) for a in attnames}
+    state["values"] = dict(obj.values)
+    if spec is PERSON:
+        state["organization_id"] = obj.organization_id
+        state["email_permission_source"] = obj.email_permission_source
+        state["sms_permission_source"] = obj.sms_permission_source
+    return state
+
+
+def _new_state(spec: _Entity) -> dict[str, object]:
+    state: dict[str, object] = {c.attname: c.empty for c in spec.columns.values()}
+    for column in spec.columns.values():
+        if column.key_attname:
+            state[column.key_attname] = None if spec is PERSON else ""
+    state["values"] = {}
+    if spec is PERSON:
+        state["organization_id"] = None
+        state["email_permission_source"] = ""
+        state["sms_permission_source"] = ""
+    return state
+
+
+class _Resolver:
+    def __init__(self, *, spec, workspace, definitions, merge_by, strategy, find_strategy, skip_non_existing, source):
+        self.spec = spec
+        self.workspace = workspace
+        self.definitions = definitions
+        self.merge_by = merge_by
+        self.strategy = strategy
+        self.find_strategy = find_strategy
+        self.skip_non_existing = skip_non_existing
+        self.source = source
+        self.by_identity: dict[tuple[str, str, str], _Target] = {}
+        self.by_match: dict[tuple[str, str], _Target] = {}
+        self.targets: list[_Target] = []
+        self.permission_changes: list[tuple[_Target, str, bool | None, bool]] = []
+        self.organization_ids: dict[tuple[str, str, str], int] = {}
+
+    # -- lookups, one query each, whatever the batch size
+
+    def load(self, prepared: list[_Prepared]) -> None:
+        spec = self.spec
+        wanted = {(k.source, k.object, k.external_id) for p in prepared for k in p.keys}
+        org_wanted = {
+            (p.organization_key.source, p.organization_key.object, p.organization_key.external_id)
+            for p in prepared
+            if p.organization_key is not None
+        }
+        owner_ids: dict[tuple[str, str, str], int] = {}
+        if wanted or org_wanted:
+            all_keys = wanted | org_wanted
+            rows = Identity.objects.filter(
+                workspace=self.workspace,
+                external_id__in={k[2] for k in all_keys},
+                object__in={k[1] for k in all_keys},
+                source__in={k[0] for k in all_keys},
+            ).values_list("source", "object", "external_id", "person_id", "organization_id")
+            for source, obj, ext, person_id, organization_id in rows:
+                key = (source, obj, ext)
+                owner = person_id if spec.identity_owner == "person" else organization_id
+                if key in wanted and owner is not None:
+                    owner_ids[key] = owner
+                if key in org_wanted and organization_id is not None:
+                    self.organization_ids[key] = organization_id
+        condition = Q(pk__in=set(owner_ids.values()))
+        for field_id in self.merge_by:
+            values = {p.match[field_id] for p in prepared if field_id in p.match}
+            if values:
+                condition |= Q(**{f"{spec.match_attnames[field_id]}__in": values})
+        queryset = spec.model.objects.filter(condition, workspace=self.workspace).order_by("pk")
+        if not (owner_ids or any(p.match for p in prepared)):
+            queryset = queryset.none()
+        records = list(queryset.select_for_update(of=("self",)))
+        targets_by_pk = {}
+        for record in records:
+            target = _Target(pk=record.pk, state=_state_of(record, spec), identity_objects=set(),
+                             archived=record.archived_at is not None)
+            targets_by_pk[record.pk] = target
+            self.targets.append(target)
+            for field_id in self.merge_by:
+                value = target.match_value(spec, field_id)
+                if value is not None:
+                    # Records ordered by pk: a shared phone matches the oldest person, deterministically.
+                    self.by_match.setdefault((field_id, value), target)
+        for key, owner in owner_ids.items():
+            if owner in targets_by_pk:
+                self.by_identity[key] = targets_by_pk[owner]
+        if self.find_strategy == FindStrategy.NEXT_IF_EMPTY and targets_by_pk:
+            owned = Identity.objects.filter(
+                workspace=self.workspace, **{f"{spec.identity_owner}_id__in": list(targets_by_pk)}
+            ).values_list(f"{spec.identity_owner}_id", "source", "object")
+            for owner, source, obj in owned:
+                targets_by_pk[owner].identity_objects.add((source, obj))
+
+    # -- matching
+
+    def _find(self, prepared: _Prepared) -> _Target | None:
+        for key in prepared.keys:
+            target = self.by_identity.get((key.source, key.object, key.external_id))
+            if target is not None:
+                return target
+        for position, field_id in enumerate(self.merge_by):
+            value = prepared.match.get(field_id)
+            if value is None:
+                continue
+            target = self.by_match.get((field_id, value))
+            if target is None:
+                continue
+            if self.find_strategy == FindStrategy.ANY or self._earlier_keys_empty(target, prepared, position):
+                return target
+        return None
+
+    def _earlier_keys_empty(self, target: _Target, prepared: _Prepared, position: int) -> bool:
+        if any((k.source, k.object) in target.identity_objects for k in prepared.keys):
+            return False
+        return all(target.match_value(self.spec, fid) is None for fid in self.merge_by[:position])
+
+    # -- applying one row
+
+    def apply(self, prepared: _Prepared) -> _Outcome:
+        target = self._find(prepared)
+        if target is None and self.skip_non_existing:
+            return _Outcome("ignored", reason=f"no existing {self.spec.noun} matches and skip_non_existing is on")
+        if target is not None and self.strategy == MergeStrategy.IGNORE:
+            return _Outcome("ignored", target, reason=f"the {self.spec.noun} exists and strategy 3 leaves it untouched")
+        created = target is None
+        state = _new_state(self.spec) if created else dict(target.state)
+        state["values"] = dict(state["values"])
+        changes, history, problem = self._changes(state, prepared, target)
+        if problem:
+            return _Outcome("invalid", reason=problem)
+        if created:
+            target = _Target(pk=None, state=state, identity_objects=set(), changed=True)
+            self.targets.append(target)
+        else:
+            target.state = state
+            if changes:
+                target.changed = True
+            if target.archived and self.strategy != MergeStrategy.IGNORE:
+                # A record a source merges again is live again (Ortto's "Restored").
+                target.archived = False
+                target.changed = True
+                changes.append("a")
+        for field_id, old, new in history:
+            self.permission_changes.append((target, field_id, old, new))
+        self._register(target, prepared)
+        return _Outcome("created" if created else "merged", target, changed=tuple(changes))
+
+    def _changes(self, state, prepared: _Prepared, target: _Target | None):
+        spec = self.spec
+        created = target is None
+        changes: list[str] = []
+        history: list[tuple[str, bool | None, bool]] = []
+        for field_id, value in prepared.values.items():
+            column = spec.columns.get(field_id)
+            if field_id in spec.permissions:
+                result = self._permission(state, field_id, value, created)
+                if result is not None:
+                    history.append(result)
+                    changes.append(field_id)
+                continue
+            if column is not None:
+                current = state[column.attname]
+                stored = column.empty if value is None else value
+                empty = current == column.empty or current is None
+            else:
+                display_type = self.definitions[field_id].display_type
+                current = state["values"].get(field_id)
+                stored = ft.to_json(display_type, value)
+                empty = current is None
+            if self.strategy == MergeStrategy.APPEND_ONLY and not empty:
+                continue
+            if value is None and self.strategy == MergeStrategy.APPEND_ONLY:
+                continue
+            if stored == current:
+                continue
+            if column is not None and field_id in spec.unique_keys and value is not None:
+                key = _match_key(field_id, value)
+                holder = self.by_match.get((field_id, key))
+                # Even a holder that gives the value up in this batch keeps it until its own UPDATE runs,
+                # so handing it over within one batch would break the unique constraint: refuse instead.
+                if holder is not None and holder is not target:
+                    return [], [], f"{field_id}: {value} already belongs to another {spec.noun}"
+            if column is not None:
+                state[column.attname] = stored
+                if column.key_attname:
+                    key_value = _match_key(field_id, value)
+                    state[column.key_attname] = key_value if spec is PERSON else (key_value or "")
+            elif stored is None:
+                state["values"].pop(field_id, None)
+            else:
+                state["values"][field_id] = stored
+            changes.append(field_id)
+        if spec is PERSON and prepared.organization_key is not None:
+            key = prepared.organization_key
+            organization_id = self.organization_ids.get((key.source, key.object, key.external_id))
+            current = state["organization_id"]
+            if organization_id is not None and organization_id != current:
+                if self.strategy != MergeStrategy.APPEND_ONLY or current is None:
+                    state["organization_id"] = organization_id
+                    changes.append("idt::o")
+        return changes, history, ""
+
+    def _permission(self, state, field_id: str, value, created: bool):
+        """Apply bol::p / bol::sp; returns (field id, old, new) when the permission changes."""
+        attname = self.spec.permissions[field_id]
+        source_attname = f"{attname}_source"
+        if value is None:
+            return None  # a permission can be granted or withdrawn, not cleared
+        current = state[attname]
+        if value == current and not created:
+            return None
+        if not created:
+            if self.strategy == MergeStrategy.APPEND_ONLY and value is True:
+                return None  # append-only never re-subscribes; an unsubscribe always applies
+            if (
+                value is True
+                and self.workspace.sticky_unsubscribe
+                and state[source_attname] == PERMISSION_SOURCE_CDP
+                and self.source != PERMISSION_SOURCE_CDP
+            ):
+                return None  # sticky: an unsubscribe made in the CDP outranks a source's re-subscribe
+        state[attname] = value
+        state[source_attname] = self.source
+        if created and value == self.spec.columns[field_id].empty:
+            return None  # the default needs no history row
+        return field_id, (None if created else current), value
+
+    def _register(self, target: _Target, prepared: _Prepared) -> None:
+        for key in prepared.keys:
+            identity = (key.source, key.object, key.external_id)
+            if identity not in self.by_identity:
+                self.by_identity[identity] = target
+                target.new_keys.append(key)
+                target.identity_objects.add((key.source, key.object))
+        for field_id in self.merge_by:
+            value = target.match_value(self.spec, field_id)
+            if value is not None:
+                self.by_match.setdefault((field_id, value), target)
+                if field_id in self.spec.unique_keys:
+                    self.by_match[(field_id, value)] = target
+
+
+# ---------------------------------------------------------------------------------------------------
+# Step 3: write.
+
+
+def _write(resolver: _Resolver, now: datetime) -> None:
+    spec = resolver.spec
+    workspace = resolver.workspace
+    new = [t for t in resolver.targets if t.pk is None]
+    if new:
+        objs = [
+            spec.model(
+                workspace=workspace,
+                created_at=now,
+                updated_at=now,
+                first_seen=now,
+                **t.state,
+            )
+            for t in new
+        ]
+        spec.model.objects.bulk_create(objs)
+        for target, obj in zip(new, objs, strict=True):
+            target.pk = obj.pk
+    changed = [t for t in resolver.targets if t.changed and t not in new]
+    if changed:
+        attnames = sorted({a for t in changed for a in t.state})
+        # A changed row is live: either it was, or this merge restored it (archived_at back to None).
+        rows = [{"id": t.pk, **t.state, "updated_at": now, "archived_at": None} for t in changed]
+        bulk_update_rows(spec.model, rows, [*attnames, "updated_at", "archived_at"])
+    identities = [
+        Identity(
+            workspace=workspace,
+            source=k.source,
+            object=k.object,
+            external_id=k.external_id,
+            **{f"{spec.identity_owner}_id": t.pk},
+        )
+        for t in resolver.targets
+        for k in t.new_keys
+    ]
+    if identities:
+        Identity.objects.bulk_create(identities)
+    if resolver.permission_changes:
+        PermissionChange.objects.bulk_create(
+            [
+                PermissionChange(
+                    workspace=workspace,
+                    person_id=t.pk,
+                    field_id=field_id,
+                    old_value=old,
+                    new_value=new_value,
+                    source=resolver.source,
+                    changed_at=now,
+                )
+                for t, field_id, old, new_value in resolver.permission_changes
+            ]
+        )
+
+
+def _merge(
+    spec: _Entity,
+    *,
+    workspace: Workspace,
+    rows: Sequence,
+    source: str,
+    strategy: MergeStrategy,
+    find_strategy: FindStrategy,
+    skip_non_existing: bool,
+    merge_by: Sequence[str],
+) -> list[MergeResult]:
+    strategy = MergeStrategy(strategy)
+    find_strategy = FindStrategy(find_strategy)
+    merge_by = tuple(merge_by)
+    if len(merge_by) > 3 or len(set(merge_by)) != len(merge_by):
+        raise ValueError("merge_by takes up to three distinct field ids")
+    for field_id in merge_by:
+        if field_id not in spec.match_attnames:
+            raise ValueError(f"{field_id} cannot be a {spec.noun} merge key; use one of {sorted(spec.match_attnames)}")
+    if len(rows) > MAX_ROWS_PER_CALL:
+        raise ValueError(f"at most {MAX_ROWS_PER_CALL} rows per call")
+    if not source or len(source) > 100:
+        raise ValueError("source must name the writer in 1-100 characters")
+    if not rows:
+        return []
+    with transaction.atomic():
+        definitions = field_definitions_for_merge(workspace=workspace, entity=spec.entity)
+        prepared: list[_Prepared] = []
+        invalid: dict[int, str] = {}
+        for index, row in enumerate(rows):
+            result = _prepare(spec, definitions, merge_by, index, row)
+            if isinstance(result, str):
+                invalid[index] = result
+            else:
+                prepared.append(result)
+        for attempt in range(_RETRIES):
+            try:
+                with transaction.atomic():
+                    resolver = _Resolver(
+                        spec=spec,
+                        workspace=workspace,
+                        definitions=definitions,
+                        merge_by=merge_by,
+                        strategy=strategy,
+                        find_strategy=find_strategy,
+                        skip_non_existing=skip_non_existing,
+                        source=source,
+                    )
+                    resolver.load(prepared)
+                    outcomes = {p.index: resolver.apply(p) for p in prepared}
+                    _write(resolver, timezone.now())
+                break
+            except (IntegrityError, OperationalError):
+                # Another worker created one of these people (or identities) first, or a deadlock broke
+                # the tie: the savepoint is gone, read again and resolve against what it committed.
+                if attempt == _RETRIES - 1:
+                    raise
+    results: list[MergeResult] = []
+    for index in range(len(rows)):
+        if index in invalid:
+            results.append(MergeResult("invalid", None, invalid[index]))
+            continue
+        outcome = outcomes[index]
+        record_id = outcome.target.pk if outcome.target is not None else None
+        results.append(MergeResult(outcome.status, record_id, outcome.reason, outcome.changed))
+    return results
+
+
+def merge_people(
+    *,
+    workspace: Workspace,
+    rows: Sequence[PersonRow],
+    source: str,
+    strategy: MergeStrategy = MergeStrategy.OVERWRITE,
+    find_strategy: FindStrategy = FindStrategy.ANY,
+    skip_non_existing: bool = False,
+    merge_by: Sequence[str] = ("str::email", "phn::phone"),
+) -> list[MergeResult]:
+    """Create or update people from `rows`; one result per row, in order. See the module docstring."""
+    return _merge(
+        PERSON,
+        workspace=workspace,
+        rows=rows,
+        source=source,
+        strategy=strategy,
+        find_strategy=find_strategy,
+        skip_non_existing=skip_non_existing,
+        merge_by=merge_by,
+    )
+
+
+def merge_organizations(
+    *,
+    workspace: Workspace,
+    rows: Sequence[OrganizationRow],
+    source: str,
+    strategy: MergeStrategy = MergeStrategy.OVERWRITE,
+    find_strategy: FindStrategy = FindStrategy.ANY,
+    skip_non_existing: bool = False,
+    merge_by: Sequence[str] = ("str:o:name",),
+) -> list[MergeResult]:
+    """Create or update organizations; organizations are matched on their name case-insensitively."""
+    return _merge(
+        ORGANIZATION,
+        workspace=workspace,
+        rows=rows,
+        source=source,
+        strategy=strategy,
+        find_strategy=find_strategy,
+        skip_non_existing=skip_non_existing,
+        merge_by=merge_by,
+    )
+
