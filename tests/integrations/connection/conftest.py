@@ -1,3 +1,4 @@
+# ruff: noqa: S107 - fixed test tokens
 """Fixtures for the Salesforce connection tests: settings, connections, recorded describes."""
 
 from __future__ import annotations
