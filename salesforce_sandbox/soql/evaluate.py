@@ -90,6 +90,8 @@ def _is_null(value: Any) -> bool:
 
 def _comparison(node: Comparison, actual: Any, now: dt.datetime) -> bool:
     op, expected = node.op, node.value
+    if expected == "" and op != "LIKE":
+        expected = None  # Salesforce stores no empty strings: = '' is = null
     if op in ("IN", "NOT IN"):
         found = any(_equal(actual, item, now) for item in expected)
         return found if op == "IN" else not found
@@ -116,7 +118,7 @@ def _comparison(node: Comparison, actual: Any, now: dt.datetime) -> bool:
 
 
 def _equal(actual: Any, expected: Any, now: dt.datetime) -> bool:
-    if expected is None:
+    if expected is None or expected == "":
         return _is_null(actual)
     if _is_null(actual):
         return False

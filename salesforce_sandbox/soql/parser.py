@@ -161,10 +161,11 @@ RESERVED = frozenset(
 )
 
 
-def _refuse_reserved(names) -> None:
-    for name in names:
-        if name.value.upper() in RESERVED:
-            raise _Failure(name, f"unexpected token: '{name.value}'")
+def _refuse_reserved(name: Token) -> Token:
+    """Lexer callback: a NAME the parser could not take as a keyword here is an unexpected keyword."""
+    if name.value.upper() in RESERVED:
+        raise _Failure(name, f"unexpected token: '{name.value}'")
+    return name
 
 
 @v_args(inline=True)
@@ -189,11 +190,9 @@ class _ToQuery(Transformer):
         return CountAll()
 
     def field_path(self, *names):
-        _refuse_reserved(names)
         return FieldRef(tuple(str(name) for name in names), names[0].line, names[0].column)
 
     def from_clause(self, name):
-        _refuse_reserved((name,))
         return ("from", SObjectRef(str(name), name.line, name.column))
 
     def where_clause(self, condition):
@@ -296,6 +295,7 @@ _PARSER = Lark(
     lexer="contextual",
     transformer=_ToQuery(),
     maybe_placeholders=False,
+    lexer_callbacks={"NAME": _refuse_reserved},
 )
 
 # Strings first so parentheses inside them do not count.
@@ -347,7 +347,7 @@ def _check_depth(text: str, expr) -> None:
 def parse(text: str) -> Query:
     """Parse one SOQL statement; raises `SoqlError` (MALFORMED_QUERY) and nothing else."""
     if not isinstance(text, str):
-        raise SoqlError(MALFORMED, "unexpected token: <EOF>")
+        raise SoqlError(MALFORMED, f"A SOQL statement is text, not {type(text).__name__}.")
     _check_input(text)
     try:
         query = _PARSER.parse(text)

@@ -61,6 +61,9 @@ def check(condition: str, record=RECORD) -> bool:
         ("Email = null", True), ("Email != null", False), ("Email != 'x@y.z'", True), ("Email = 'x@y.z'", False),
         ("Email < 'z'", False), ("Email > 'a'", False), ("Phone = null", True), ("FirstName = null", False),
         ("FirstName != null", True), ("Missing__c = null", True),
+        # Salesforce keeps no empty strings, so '' is null.
+        ("Phone = ''", True), ("Email = ''", True), ("FirstName = ''", False), ("FirstName != ''", True),
+        ("Email IN ('')", True),
         # Booleans.
         ("DoNotCall = false", True), ("DoNotCall = true", False), ("HasOptedOutOfEmail = TRUE", True),
         ("HasOptedOutOfEmail != true", False),
