@@ -723,3 +723,57 @@ def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str
     finally:
         client.close()
     return out
+
+
+# -------------------------------------------------------------------------------------------- retry
+
+
+def retry_errors(connection: Connection, errors: list[SyncError]) -> dict[str, int]:
+    """Re-read the records behind `errors` by id and apply them again; errors whose record now syncs are
+    resolved. Returns {"retried": n, "resolved": m}."""
+    by_object: dict[str, set[str]] = {}
+    for err in errors:
+        if err.sf_id and err.object_name:
+            by_object.setdefault(err.object_name, set()).add(err.sf_id)
+    if not by_object:
+        return {"retried": 0, "resolved": 0}
+    client = SalesforceClient.for_connection(connection)
+    run = SyncRun(workspace_id=connection.workspace_id, connection=connection, kind=SyncRun.Kind.RESYNC)
+    state = RunState(run=run, connection=connection, client=client)
+    state.objects = list(SyncedObject.objects.filter(connection=connection))
+    retried = resolved = 0
+    try:
+        for obj in state.objects:
+            ids = sorted(by_object.get(obj.api_name, ()))
+            if not ids:
+                continue
+            ctx, _types, fields = object_context(state, obj)
+            # Forget the stored version so the records are applied even if unchanged in Salesforce.
+            SourceRecord.objects.filter(
+                connection=connection, object_name=obj.api_name, sf_id__in=ids
+            ).update(hash="")
+            for start in range(0, len(ids), 200):
+                soql = mapping.build_ids_soql(obj.api_name, fields, ids[start : start + 200])
+                for page in client.query_pages(soql, batch_size=PAGE_SIZE):
+                    last_error = (
+                        SyncError.objects.filter(connection=connection)
+                        .order_by("-id")
+                        .values_list("id", flat=True)
+                        .first()
+                        or 0
+                    )
+                    apply_page(ctx, page.records)
+                    retried += len(page.records)
+                    failing = set(
+                        SyncError.objects.filter(connection=connection, pk__gt=last_error).values_list(
+                            "sf_id", flat=True
+                        )
+                    )
+                    read = {r.get("Id") for r in page.records}
+                    ok = [e.pk for e in errors if e.object_name == obj.api_name and e.sf_id in read - failing]
+                    resolved += SyncError.objects.filter(pk__in=ok).update(
+                        resolved=True, resolved_at=timezone.now()
+                    )
+    finally:
+        client.close()
+    return {"retried": retried, "resolved": resolved}
