@@ -189,8 +189,86 @@ def active_field_names(*, synced_object: SyncedObject) -> list[str]:
     )
 
 
+STATE_LABELS = {
+    "none": "Waiting to start",
+    "queued": "Queued",
+    "running": "Syncing",
+    "paused": "Paused",
+    "succeeded": "Sync complete",
+    "failed": "Sync failed",
+    "skipped": "Skipped",
+}
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return "less than a minute left" if seconds > 0 else ""
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''} left"
+    return f"about {minutes // 60} h {minutes % 60:02d} min left"
+
+
 def progress(*, workspace: Workspace, connection: Connection) -> dict[str, Any]:
-    """The newest run of the connection as the progress bars show it: per object done/total, and an ETA."""
+    """The latest run as the progress bars show it (the sync engine's `sync_progress`), with the words
+    the page needs: a state label, a one-line summary, an ETA per object and whether polling can stop."""
     from integrations.sync_selectors import sync_progress
 
-    return sync_progress(workspace=workspace, connection=connection)
+    data = sync_progress(workspace=workspace, connection=connection)
+    rate = data.get("rate") or 0
+    for obj in data["objects"]:
+        remaining = (obj["total"] or 0) - obj["done"]
+        running = obj["state"] not in ("done",) and data["state"] == "running"
+        obj["eta"] = _duration(int(remaining / rate)) if running and rate > 0 and obj["total"] else ""
+    data["state_label"] = STATE_LABELS.get(data["state"], data["state"].title())
+    data["finished"] = data["state"] in ("succeeded", "failed", "paused", "skipped")
+    parts = [f"{data['done']:,} of {data['total']:,} records" if data["total"] else ""]
+    if data["state"] == "running":
+        parts.append(_duration(data.get("eta_seconds")))
+    if data.get("errors"):
+        parts.append(f"{data['errors']} record{'s' if data['errors'] != 1 else ''} with errors")
+    if data["state"] in ("failed", "paused", "skipped") and data.get("state_reason"):
+        parts.append(data["state_reason"])
+    data["summary"] = " · ".join(p for p in parts if p)
+    return data
+
+
+class PreviewUnavailable(Exception):
+    pass
+
+
+def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: int = 500) -> dict[str, Any]:
+    """What the first sync would create, merge and ignore with these (unsaved) merge settings.
+
+    The engine's dry run merges a sample inside a transaction it rolls back; the settings are applied to
+    an in-memory copy of the connection only, so nothing is stored.
+    """
+    from integrations.salesforce import sync
+    from integrations.salesforce.errors import SalesforceError
+
+    candidate = Connection.objects.get(pk=connection.pk)
+    for name, value in settings.items():
+        setattr(candidate, name, value)
+    try:
+        counts = sync.preview(candidate, sample=sample)
+    except SalesforceError as error:
+        raise PreviewUnavailable(f"Salesforce could not be read for the preview ({type(error).__name__}).") from None
+    labels = dict(SyncedObject.objects.filter(connection=connection).values_list("api_name", "label"))
+    rows = [
+        {"name": name, "label": labels.get(name, name), **{k: c.get(k, 0) for k in ("read", "created", "merged", "ignored", "invalid")}}
+        for name, c in counts.items()
+    ]
+    from onboarding.salesforce_forms import MERGE_CHOICES
+
+    return {
+        "rows": rows,
+        "sampled": sum(r["read"] for r in rows),
+        "created": sum(r["created"] for r in rows),
+        "merged": sum(r["merged"] for r in rows),
+        "ignored": sum(r["ignored"] for r in rows),
+        "invalid": sum(r["invalid"] for r in rows),
+        "strategy_label": next((label for value, label, _ in MERGE_CHOICES if value == settings.get("merge_strategy")), ""),
+        "existing_only": settings.get("skip_non_existing", False),
+    }

@@ -12,40 +12,6 @@ from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from onboarding.salesforce import PERMISSION_FIELD_TYPES, ObjectOffer
 
 
-class ConnectForm(forms.Form):
-    environment = forms.ChoiceField(
-        label="Which Salesforce do you log in to?",
-        choices=[
-            ("production", "Production — login.salesforce.com"),
-            ("sandbox", "Sandbox — test.salesforce.com"),
-            ("my_domain", "My Domain — your company's own Salesforce address"),
-        ],
-        initial="production",
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose where you log in to Salesforce."},
-    )
-    my_domain = forms.CharField(
-        label="Your My Domain address",
-        required=False,
-        max_length=200,
-        help_text="For example acme.my.salesforce.com. Only needed for My Domain.",
-        widget=forms.TextInput(attrs={"placeholder": "yourcompany.my.salesforce.com", "inputmode": "url"}),
-    )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("environment") == "my_domain":
-            domain = (data.get("my_domain") or "").strip().lower()
-            domain = domain.removeprefix("https://").removeprefix("http://").rstrip("/")
-            if not domain:
-                self.add_error("my_domain", "Enter your My Domain address, e.g. acme.my.salesforce.com.")
-            elif "/" in domain or " " in domain or not domain.endswith((".salesforce.com", ".force.com")):
-                self.add_error("my_domain", "That is not a Salesforce address: it should end in .my.salesforce.com.")
-            else:
-                data["my_domain"] = domain
-        return data
-
-
 def _field_key(api_name: str) -> str:
     return f"fields__{api_name}"
 

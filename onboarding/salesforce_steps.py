@@ -9,16 +9,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from integrations import sync_settings
+from integrations.forms import ConnectForm, default_login_choice
 from onboarding import salesforce as sf
 from onboarding import salesforce_forms as sf_forms
 from onboarding import services
-from onboarding.steps import Step, StepContext
+from onboarding.stepkit import Step, StepContext
 
 LOCKED_OBJECTS = ("Contact",)
 
@@ -34,6 +34,9 @@ class SalesforceStep(Step):
 
 
 class ConnectStep(SalesforceStep):
+    """Posts straight to the connection's OAuth view (same form), which sends the browser to Salesforce's
+    log-in and Allow Access pages and, once connected, back to the onboarding controller."""
+
     key = "salesforce-connect"
     title = "Connect to Salesforce"
     nav_label = "Connect"
@@ -41,31 +44,32 @@ class ConnectStep(SalesforceStep):
         "Inflow reads your Salesforce data through a secure OAuth connection. Click Next and Salesforce asks "
         "you to log in (with a System Administrator user) and to allow access."
     )
-    form_class = sf_forms.ConnectForm
+    form_class = ConnectForm
     template_name = "onboarding/step_connect.html"
 
     def is_complete(self, ctx):
         return ctx.connection is not None and ctx.connection.is_connected
 
     def get_initial(self, ctx):
+        initial = default_login_choice()
         connection = ctx.connection
         if connection is not None:
-            return {"environment": connection.login_kind}
-        return {"environment": "production"}
+            initial = {
+                "login_kind": connection.login_kind,
+                "my_domain_url": connection.login_url if connection.login_kind == "my_domain" else "",
+            }
+        return {**initial, "next": reverse("onboarding:start")}
 
     def get_context(self, ctx):
-        return {
-            "connection": ctx.connection,
-            "default_login_url": settings.SALESFORCE_DEFAULT_LOGIN_URL,
-            "oauth_error": ctx.request.GET.get("error", "") if ctx.request is not None else "",
-        }
+        connection = ctx.connection
+        action = reverse("integrations:salesforce_connect")
+        if connection is not None and not connection.is_connected:
+            action = reverse("integrations:salesforce_reconnect", args=[connection.pk])
+        return {"connection": connection, "connect_url": action}
 
     def save(self, ctx, form):
-        data = form.cleaned_data
-        query = {"next": reverse("onboarding:start"), "login": data["environment"]}
-        if data["environment"] == "my_domain":
-            query["domain"] = data["my_domain"]
-        return redirect(reverse("integrations:salesforce_connect") + "?" + urlencode(query))
+        # The form posts to the connection's view; a POST here only happens without that action.
+        return redirect(reverse("integrations:salesforce_connect") + "?" + urlencode({"next": reverse("onboarding:start")}))
 
 
 class _PickerStep(SalesforceStep):
@@ -219,9 +223,18 @@ class MergeStep(SalesforceStep):
     def get_context(self, ctx):
         return {"merge_choices": sf_forms.MERGE_CHOICES, "connection": ctx.connection}
 
+    def preview(self, ctx, form):
+        try:
+            return {"preview": sf.merge_preview(connection=ctx.connection, settings=form.settings())}
+        except sf.PreviewUnavailable as error:
+            return {"preview_error": str(error)}
+
     def save(self, ctx, form):
-        sf.merge_settings_save_and_start(connection=ctx.connection, settings=form.settings())
+        services.salesforce_merge_settings_save_and_start(connection=ctx.connection, settings=form.settings())
         return None
+
+    def save_settings(self, ctx, form):
+        sync_settings.merge_settings_set(connection=ctx.connection, **form.settings())
 
 
 class CongratulationsStep(SalesforceStep):

@@ -114,3 +114,39 @@ def workspace_sticky_unsubscribe_set(*, workspace: Workspace, sticky: bool) -> N
     """
     Workspace.objects.filter(pk=workspace.pk).update(sticky_unsubscribe=sticky)
     workspace.sticky_unsubscribe = sticky
+
+
+def salesforce_merge_settings_save_and_start(*, connection, settings: dict[str, Any]):
+    """The Merge step's Next: store the merge settings, then start the first sync (once; a second submit
+    joins the run already queued). The sync engine enqueues its task after this transaction commits."""
+    from integrations import sync_settings
+    from integrations.models import SyncRun
+    from integrations.salesforce.tasks import sync_request
+
+    with transaction.atomic():
+        sync_settings.merge_settings_set(connection=connection, **settings)
+        started = SyncRun.objects.filter(connection=connection).exclude(state=SyncRun.State.SKIPPED).exists()
+        if started:
+            return None
+        run, _ = sync_request(connection=connection, kind=SyncRun.Kind.INITIAL)
+    return run
+
+
+def salesforce_sync_now(*, connection) -> bool:
+    """"Sync now": a run of whatever kind is due, or the one already running. True when a new one started."""
+    from integrations.salesforce.tasks import sync_request
+
+    with transaction.atomic():
+        run, created = sync_request(connection=connection)
+    if run.state == run.State.SKIPPED:
+        raise ValidationError(run.state_reason.removeprefix("skipped: ").capitalize())
+    return created
+
+
+def salesforce_schedule_save(*, connection, schedule_interval_minutes: int, api_budget_percent: int):
+    from integrations import sync_settings
+
+    with transaction.atomic():
+        sync_settings.schedule_set(connection=connection, interval_minutes=schedule_interval_minutes)
+        sync_settings.api_budget_set(connection=connection, percent=api_budget_percent)
+    return connection

@@ -1,12 +1,110 @@
-"""Data sources › Salesforce: the connection's pages after onboarding, reusing the steps' forms."""
+"""Data sources › Salesforce: the connection's pages after onboarding.
+
+Every onboarding choice stays editable here with the same form and the same save as its step.
+Every page looks the connection up within the user's workspace: another workspace's id is a 404.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import View
+from django.views.generic import FormView, TemplateView
 
 from cdp.mixins import WorkspaceRequiredMixin
 from onboarding import salesforce as sf
+from onboarding import salesforce_steps as sf_steps
+from onboarding import services, source_selectors
+from onboarding.charts import bar_chart_svg
+from onboarding.salesforce_forms import MERGE_CHOICES, ScheduleForm
+from onboarding.steps import StepContext
+
+PAGES: tuple[tuple[str, str], ...] = (
+    ("overview", "Overview"),
+    ("fields", "Fields"),
+    ("permissions", "Permissions"),
+    ("custom-objects", "Custom objects"),
+    ("identifiers", "Identifiers"),
+    ("merge", "Merge"),
+    ("schedule", "Schedule"),
+    ("health", "Sync health"),
+)
+STEP_PAGES = {
+    "fields": sf_steps.FieldsStep(),
+    "permissions": sf_steps.PermissionsStep(),
+    "custom-objects": sf_steps.CustomObjectsStep(),
+    "identifiers": sf_steps.IdentifiersStep(),
+    "merge": sf_steps.MergeStep(),
+}
+
+
+class ConnectionPageMixin(WorkspaceRequiredMixin):
+    page = "overview"
+
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_connection(self):
+        if not hasattr(self, "connection"):
+            self.connection = sf.connection_get(workspace=self.workspace, connection_id=self.kwargs["connection_id"])
+        return self.connection
+
+    def step_context(self) -> StepContext:
+        if not hasattr(self, "ctx"):
+            self.ctx = StepContext(workspace=self.workspace, request=self.request)
+            self.ctx.__dict__["connection"] = self.get_connection()
+        return self.ctx
+
+    def nav_context(self) -> dict[str, Any]:
+        connection = self.get_connection()
+        return {
+            "connection": connection,
+            "pages": PAGES,
+            "page": self.page,
+            "page_title": dict(PAGES).get(self.page, ""),
+            "manage_url": reverse("integrations:salesforce_manage", args=[connection.pk]),
+        }
+
+
+class OverviewView(ConnectionPageMixin, TemplateView):
+    template_name = "onboarding/sources/overview.html"
+
+    def get_context_data(self, **kwargs):
+        connection = self.get_connection()
+        overview = source_selectors.source_overview(workspace=self.workspace, connection=connection)
+        return {
+            **super().get_context_data(**kwargs),
+            **self.nav_context(),
+            "overview": overview,
+            "chart": bar_chart_svg(overview.chart, title="Records and activities from Salesforce, last 14 days"),
+            "progress": sf.progress(workspace=self.workspace, connection=connection),
+            "progress_url": reverse("onboarding:source_progress", kwargs={"connection_id": connection.pk}),
+            "merge_labels": MERGE_CHOICES,
+        }
+
+
+class SyncNowView(ConnectionPageMixin, View):
+    def post(self, request, *args, **kwargs):
+        connection = self.get_connection()
+        try:
+            created = services.salesforce_sync_now(connection=connection)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, "Sync started." if created else "A sync is already running; it picks up every change."
+            )
+        return redirect("onboarding:source_overview", connection_id=connection.pk)
+
+
+class ProgressJsonView(ConnectionPageMixin, View):
+    def get(self, request, *args, **kwargs):
+        return JsonResponse(sf.progress(workspace=self.workspace, connection=self.get_connection()))
 
 
 class OnboardingProgressView(WorkspaceRequiredMixin, View):
@@ -17,10 +115,100 @@ class OnboardingProgressView(WorkspaceRequiredMixin, View):
         return JsonResponse(sf.progress(workspace=self.workspace, connection=connection))
 
 
-class ProgressJsonView(WorkspaceRequiredMixin, View):
-    def get(self, request, connection_id: int, *args, **kwargs):
-        connection = sf.connection_get(workspace=self.workspace, connection_id=connection_id)
-        return JsonResponse(sf.progress(workspace=self.workspace, connection=connection))
+class SourceSettingsView(ConnectionPageMixin, FormView):
+    """Fields, Permissions, Custom objects, Identifiers, Merge (the steps' forms) and Schedule."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.page = kwargs["page"]
+        if self.page not in STEP_PAGES and self.page != "schedule":
+            raise Http404("No such page.")
+        return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def step(self):
+        return STEP_PAGES.get(self.page)
+
+    def get_template_names(self):
+        return [f"onboarding/sources/{self.page.replace('-', '_')}.html"]
+
+    def get_form_class(self):
+        return self.step.form_class if self.step else ScheduleForm
+
+    def get_form_kwargs(self):
+        ctx = self.step_context()
+        if self.step:
+            kwargs = self.step.get_form_kwargs(ctx)
+        else:
+            connection = self.get_connection()
+            kwargs = {
+                "initial": {
+                    "schedule_interval_minutes": connection.schedule_interval_minutes,
+                    "api_budget_percent": connection.api_budget_percent,
+                }
+            }
+        if self.request.method == "POST":
+            kwargs.update(data=self.request.POST, files=self.request.FILES)
+        return kwargs
+
+    def post(self, request, *args, **kwargs):
+        if "_preview" in request.POST and self.step is not None:
+            form = self.get_form()
+            extra = self.step.preview(self.step_context(), form) if form.is_valid() else {}
+            return self.render_to_response(self.get_context_data(form=form, **extra))
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        ctx = self.step_context()
+        try:
+            if self.step:
+                self.step.save_settings(ctx, form)
+            else:
+                services.salesforce_schedule_save(connection=self.get_connection(), **form.cleaned_data)
+        except ValidationError as error:
+            from onboarding.views import _add_errors
+
+            _add_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{dict(PAGES)[self.page]} saved.")
+        return redirect("onboarding:source_page", connection_id=self.get_connection().pk, page=self.page)
+
+    def get_context_data(self, **kwargs):
+        data = {**super().get_context_data(**kwargs), **self.nav_context()}
+        if self.step:
+            data.update({k: v for k, v in self.step.get_context(self.step_context()).items() if k not in data})
+            data["step"] = self.step
+        return data
 
 
-OverviewView = ChartView = SyncNowView = HealthView = ErrorActionView = SourceSettingsView = ProgressJsonView
+class HealthView(ConnectionPageMixin, TemplateView):
+    template_name = "onboarding/sources/health.html"
+    page = "health"
+
+    def get_context_data(self, **kwargs):
+        connection = self.get_connection()
+        return {
+            **super().get_context_data(**kwargs),
+            **self.nav_context(),
+            "runs": source_selectors.sync_run_list(workspace=self.workspace, connection=connection),
+            "error_groups": source_selectors.sync_errors_by_type(workspace=self.workspace, connection=connection),
+        }
+
+
+class ErrorActionView(ConnectionPageMixin, View):
+    def post(self, request, *args, **kwargs):
+        connection = self.get_connection()
+        error = source_selectors.sync_error_get(
+            workspace=self.workspace, connection=connection, error_id=kwargs["error_id"]
+        )
+        if error is None or kwargs["action"] not in ("retry", "ignore"):
+            raise Http404("No such error.")
+        try:
+            if kwargs["action"] == "retry":
+                services.salesforce_sync_error_retry(error=error)
+                messages.success(request, f"{error.object_name} {error.sf_id} will be retried in the next sync.")
+            else:
+                services.salesforce_sync_error_ignore(error=error)
+                messages.success(request, f"Ignored the error on {error.object_name} {error.sf_id}.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("onboarding:source_health", connection_id=connection.pk)

@@ -8,85 +8,13 @@ writes except through `onboarding.services` and the integration services the Sal
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django import forms
-from django.http import HttpRequest, HttpResponse
-
-from cdp.models import Workspace
 from onboarding import forms as step_forms
+from onboarding import salesforce_steps as sf
 from onboarding import services
-from onboarding.models import WorkspaceProfile
 from onboarding.plans import PLANS
-from onboarding.selectors import profile_get
-
-if TYPE_CHECKING:
-    from integrations.models import Connection
-
-
-@dataclass
-class StepContext:
-    """What a step needs to decide and render: the workspace, its profile and its Salesforce connection."""
-
-    workspace: Workspace
-    request: HttpRequest | None = None
-    _extra: dict[str, Any] = field(default_factory=dict)
-
-    @cached_property
-    def profile(self) -> WorkspaceProfile:
-        return profile_get(workspace=self.workspace)
-
-    @cached_property
-    def connection(self) -> Connection | None:
-        from onboarding.salesforce import onboarding_connection
-
-        return onboarding_connection(workspace=self.workspace)
-
-    def refresh(self) -> None:
-        self.__dict__.pop("profile", None)
-        self.__dict__.pop("connection", None)
-
-
-class Step:
-    key: str = ""
-    title: str = ""  # the page heading
-    nav_label: str = ""  # the step indicator
-    group: str = ""
-    lead: str = ""  # one or two sentences under the heading
-    form_class: type[forms.Form] = step_forms.LaunchForm
-    template_name: str = "onboarding/step_form.html"
-    next_label: str = "Next"
-    # Profile fields the form edits (ModelForm steps on the profile).
-    uses_profile_instance: bool = False
-
-    def applies(self, ctx: StepContext) -> bool:
-        return True
-
-    def is_complete(self, ctx: StepContext) -> bool:
-        return self.key in ctx.profile.completed_steps
-
-    def get_form_kwargs(self, ctx: StepContext) -> dict[str, Any]:
-        if self.uses_profile_instance:
-            return {"instance": ctx.profile}
-        return {"initial": self.get_initial(ctx)}
-
-    def get_initial(self, ctx: StepContext) -> dict[str, Any]:
-        return {}
-
-    def get_context(self, ctx: StepContext) -> dict[str, Any]:
-        return {}
-
-    def save(self, ctx: StepContext, form: forms.Form) -> HttpResponse | None:
-        """Store the step's choices through one service. A response replaces the usual redirect."""
-        if self.uses_profile_instance:
-            services.profile_update(workspace=ctx.workspace, data=_changed_data(form))
-        return None
-
-
-def _changed_data(form: forms.Form) -> dict[str, Any]:
-    return {name: form.cleaned_data[name] for name in form.fields if name in form.cleaned_data}
+from onboarding.stepkit import Step, StepContext, _changed_data  # noqa: F401 - re-exported
 
 
 class BusinessStep(Step):
@@ -217,8 +145,6 @@ class LaunchStep(Step):
 
 
 def _registry() -> tuple[Step, ...]:
-    from onboarding import salesforce_steps as sf
-
     return (
         BusinessStep(),
         sf.ConnectStep(),

@@ -16,11 +16,6 @@ urlpatterns = [
         source_views.ProgressJsonView.as_view(),
         name="source_progress",
     ),
-    path(
-        "sources/salesforce/<int:connection_id>/chart.svg",
-        source_views.ChartView.as_view(),
-        name="source_chart",
-    ),
     path("sources/salesforce/<int:connection_id>/sync-now/", source_views.SyncNowView.as_view(), name="source_sync_now"),
     path("sources/salesforce/<int:connection_id>/health/", source_views.HealthView.as_view(), name="source_health"),
     path(

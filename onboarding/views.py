@@ -27,6 +27,7 @@ from onboarding.steps import (
 )
 
 BACK = "_back"
+PREVIEW = "_preview"
 
 
 def step_url(step: Step) -> str:
@@ -70,6 +71,10 @@ class StepView(WorkspaceRequiredMixin, FormView):
             return redirect_response
         if BACK in request.POST:
             return self._back()
+        if PREVIEW in request.POST:
+            form = self.get_form()
+            extra = self.step.preview(self.setup_context(), form) if form.is_valid() else {}
+            return self.render_to_response(self.get_context_data(form=form, **extra))
         return super().post(request, *args, **kwargs)
 
     def _guard(self) -> HttpResponse | None:
@@ -138,7 +143,7 @@ class StepView(WorkspaceRequiredMixin, FormView):
             previous_step=previous,
             profile=ctx.profile,
         )
-        data.update(self.step.get_context(ctx))
+        data.update({k: v for k, v in self.step.get_context(ctx).items() if k not in kwargs})
         return data
 
 

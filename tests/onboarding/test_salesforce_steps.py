@@ -1,0 +1,371 @@
+"""The Salesforce steps through the Django test client, with the org's catalogue built from describe JSON."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from integrations.models import FieldSelection, SyncedObject, SyncRun
+from onboarding.models import WorkspaceProfile
+
+pytestmark = pytest.mark.django_db
+
+DEFAULT_FIELDS = {
+    "Campaign": ["Name", "Type"],
+    "Contact": ["Email", "FirstName", "LastName", "HasOptedOutOfEmail", "SMS_Opt_In__c", "Email_Status__c"],
+    "Lead": ["Email", "LastName", "HasOptedOutOfEmail"],
+    "Opportunity": ["Name", "StageName"],
+    "Task": ["Subject"],
+}
+
+
+def _fields_post(selection: dict[str, list[str]], *, objects=("Campaign", "Lead", "Opportunity", "Task")) -> dict:
+    data: dict = {f"fields__{name}": names for name, names in selection.items()}
+    for name in objects:
+        data[f"object__{name}"] = "on"
+    return data
+
+
+def _completed(workspace) -> list[str]:
+    return WorkspaceProfile.objects.get(workspace=workspace).completed_steps
+
+
+def test_connected_workspace_resumes_at_sync_custom_fields(owner_client, sf_workspace):
+    assert owner_client.get("/onboarding/")["Location"] == "/onboarding/salesforce-fields/"
+    # The connect step is done (a connection exists), so it can be revisited but not skipped past.
+    assert owner_client.get("/onboarding/salesforce-merge/")["Location"] == "/onboarding/salesforce-fields/"
+
+
+def test_connect_step_posts_to_the_oauth_view_and_comes_back_to_onboarding(owner_client, workspace, settings):
+    from onboarding.services import profile_update
+
+    settings.SALESFORCE_DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+    profile_update(workspace=workspace, data={"business_type": "b2b", "crm": "salesforce"})
+
+    html = owner_client.get("/onboarding/salesforce-connect/").content.decode()
+
+    assert 'action="/integrations/salesforce/connect/"' in html
+    assert 'name="next" value="/onboarding/"' in html
+    assert "Production (login.salesforce.com)" in html and "Sandbox (test.salesforce.com)" in html
+    assert "My Domain URL" in html
+
+
+def test_fields_step_preselects_default_objects_with_samples_and_counter(owner_client, sf_workspace):
+    html = owner_client.get("/onboarding/salesforce-fields/").content.decode()
+
+    assert re.findall(r'name="(object__[^"]+)"', html) == [
+        "object__Campaign", "object__Contact", "object__Lead", "object__Opportunity", "object__Task",
+    ]
+    assert 'value="Email" id="f-Contact-Email" checked' in html
+    assert 'value="Extra_01__c" id="f-Contact-Extra_01__c" data-field' in html  # offered, not ticked
+    assert "ada@example.com" in html  # a sample value read from Salesforce
+    assert "Built-in" in html and "Custom" in html
+    assert 'data-field-search' in html
+    assert re.search(r"<span data-count-n>\d+</span> / 50 fields", html)
+
+
+def test_a_51st_field_is_refused_with_a_clear_message_and_nothing_is_saved(owner_client, sf_workspace):
+    contact = ["Email", "LastName"] + [f"Extra_{i:02d}__c" for i in range(1, 50)]
+    assert len(contact) == 51
+
+    response = owner_client.post("/onboarding/salesforce-fields/", _fields_post({**DEFAULT_FIELDS, "Contact": contact}))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["fields__Contact"] == [
+        "Contact has 51 fields selected, but at most 50 can sync. Deselect 1 to continue."
+    ]
+    assert SyncedObject.objects.count() == 0 and FieldSelection.objects.count() == 0
+    assert "salesforce-fields" not in _completed(sf_workspace)
+
+
+def test_the_service_refuses_a_51st_field_even_past_the_form(sf_workspace, connection):
+    from django.core.exceptions import ValidationError
+
+    from integrations import sync_settings
+    from integrations.salesforce.catalog import objects_for
+
+    contact = next(o for o in objects_for(connection=connection) if o.api_name == "Contact")
+    obj = sync_settings.synced_object_ensure(connection=connection, api_name="Contact", label="Contact")
+    with pytest.raises(ValidationError) as refused:
+        sync_settings.field_selection_save(synced_object=obj, fields=contact.fields[:51])
+
+    assert "at most 50 fields per object can sync" in refused.value.messages[0]
+    assert FieldSelection.objects.filter(synced_object=obj).count() == 0
+
+
+def test_fields_saved_once_even_when_submitted_twice(owner_client, sf_workspace, connection):
+    data = _fields_post({**DEFAULT_FIELDS, "Contact": DEFAULT_FIELDS["Contact"] + [f"Extra_{i:02d}__c" for i in range(1, 45)]})
+
+    first = owner_client.post("/onboarding/salesforce-fields/", data)
+    second = owner_client.post("/onboarding/salesforce-fields/", data)
+
+    assert first["Location"] == second["Location"] == "/onboarding/salesforce-permissions/"
+    objects = dict(SyncedObject.objects.filter(connection=connection).values_list("api_name", "enabled"))
+    assert objects == {"Campaign": True, "Contact": True, "Lead": True, "Opportunity": True, "Task": True}
+    assert FieldSelection.objects.filter(synced_object__api_name="Contact", active=True).count() == 50
+    assert FieldSelection.objects.filter(synced_object__api_name="Contact").count() == 50
+    assert _completed(sf_workspace).count("salesforce-fields") == 1
+
+
+def test_an_unticked_default_object_stops_syncing_but_contact_cannot(owner_client, sf_workspace, connection):
+    data = _fields_post(DEFAULT_FIELDS, objects=("Lead", "Opportunity", "Task"))  # Campaign unticked
+
+    owner_client.post("/onboarding/salesforce-fields/", data)
+
+    assert set(SyncedObject.objects.filter(connection=connection, enabled=True).values_list("api_name", flat=True)) == {
+        "Contact", "Lead", "Opportunity", "Task",
+    }
+
+
+@pytest.fixture
+def at_permissions(owner_client, sf_workspace):
+    owner_client.post("/onboarding/salesforce-fields/", _fields_post(DEFAULT_FIELDS))
+    return owner_client
+
+
+def test_permissions_page_states_the_default(at_permissions):
+    html = at_permissions.get("/onboarding/salesforce-permissions/").content.decode()
+
+    assert "new contacts are <strong>subscribed to email</strong>" in html
+    assert "Contact: email permission" in html and "Lead: SMS permission" in html
+    assert "Keep unsubscribes sticky" in html
+
+
+def _permissions(**overrides) -> dict:
+    data = {
+        "Contact__email__mode": "field", "Contact__email__field": "HasOptedOutOfEmail",
+        "Contact__email__subscribed": "false", "Contact__email__unsubscribed": "true",
+        "Contact__sms__mode": "field", "Contact__sms__field": "SMS_Opt_In__c",
+        "Contact__sms__subscribed": "true", "Contact__sms__unsubscribed": "",
+        "Lead__email__mode": "default", "Lead__sms__mode": "default",
+        "sticky_unsubscribe": "",
+    }
+    return {**data, **overrides}
+
+
+def test_permission_rules_are_validated(at_permissions, connection):
+    response = at_permissions.post(
+        "/onboarding/salesforce-permissions/",
+        _permissions(Contact__email__field="", Contact__sms__subscribed="yes please"),
+    )
+
+    errors = response.context["form"].errors
+    assert errors["Contact__email__field"] == ["Choose the Salesforce field that holds this permission."]
+    assert errors["Contact__sms__subscribed"] == ["For a checkbox field, enter true or false."]
+    contact = SyncedObject.objects.get(connection=connection, api_name="Contact")
+    assert contact.sms_permission == {}
+
+
+def test_permission_rules_are_saved_with_typed_values(at_permissions, connection, sf_workspace):
+    response = at_permissions.post(
+        "/onboarding/salesforce-permissions/",
+        _permissions(
+            Contact__email__field="Email_Status__c",
+            Contact__email__subscribed="All Emails",
+            Contact__email__unsubscribed="None",
+        ),
+    )
+
+    assert response["Location"] == "/onboarding/salesforce-custom-objects/"
+    contact = SyncedObject.objects.get(connection=connection, api_name="Contact")
+    assert contact.email_permission == {"field": "Email_Status__c", "subscribed": "All Emails", "unsubscribed": "None"}
+    assert contact.sms_permission == {"field": "SMS_Opt_In__c", "subscribed": True}
+    assert SyncedObject.objects.get(connection=connection, api_name="Lead").email_permission == {}
+    sf_workspace.refresh_from_db()
+    assert sf_workspace.sticky_unsubscribe is False
+
+
+@pytest.fixture
+def at_custom_objects(at_permissions):
+    at_permissions.post("/onboarding/salesforce-permissions/", _permissions(sticky_unsubscribe="on"))
+    return at_permissions
+
+
+def test_custom_objects_offers_the_other_objects_unselected(at_custom_objects):
+    html = at_custom_objects.get("/onboarding/salesforce-custom-objects/").content.decode()
+
+    assert re.findall(r'name="(object__[^"]+)"', html) == ["object__Account", "object__Organization__c"]
+    toggles = re.findall(r'<input type="checkbox"[^>]*name="object__(\w+)"[^>]*>', html, re.S)
+    assert toggles == ["Account", "Organization__c"]
+    assert not re.search(r'name="object__Organization__c" id="id_object__Organization__c"\s+checked', html)
+
+
+@pytest.fixture
+def at_identifiers(at_custom_objects):
+    at_custom_objects.post(
+        "/onboarding/salesforce-custom-objects/",
+        {"object__Organization__c": "on", "fields__Organization__c": ["Name", "Website__c", "Org_Email__c"]},
+    )
+    return at_custom_objects
+
+
+def test_identifiers_shown_only_for_objects_inflow_cannot_link(at_identifiers):
+    html = at_identifiers.get("/onboarding/salesforce-identifiers/").content.decode()
+
+    assert 'data-identifier="Organization__c"' in html
+    assert 'data-identifier="Contact"' not in html
+    for label in ("Unique identifier", "Relationship to a parent object", "Reference id", "Junction object"):
+        assert label in html
+    assert "Sync as organizations" in html and "Sync as contacts (people)" in html
+
+
+def test_identifier_needs_its_fields(at_identifiers, connection):
+    response = at_identifiers.post(
+        "/onboarding/salesforce-identifiers/",
+        {"Organization__c__kind": "unique_identifier", "Organization__c__becomes": "organization"},
+    )
+
+    assert response.context["form"].errors["Organization__c__field"] == ["Required for this way of identifying records."]
+    org = SyncedObject.objects.get(connection=connection, api_name="Organization__c")
+    assert org.identifier_kind == "automatic"
+
+
+def test_identifier_for_the_organization_like_object_is_saved(at_identifiers, connection):
+    response = at_identifiers.post(
+        "/onboarding/salesforce-identifiers/",
+        {
+            "Organization__c__kind": "unique_identifier",
+            "Organization__c__field": "Org_Email__c",
+            "Organization__c__cdp_field": "str::email",
+            "Organization__c__becomes": "person",
+        },
+    )
+
+    assert response["Location"] == "/onboarding/salesforce-merge/"
+    org = SyncedObject.objects.get(connection=connection, api_name="Organization__c")
+    assert (org.identifier_kind, org.identifier_config, org.becomes) == (
+        "unique_identifier", {"field": "Org_Email__c", "cdp_field": "str::email"}, "person",
+    )
+
+
+@pytest.fixture
+def at_merge(at_identifiers):
+    at_identifiers.post(
+        "/onboarding/salesforce-identifiers/",
+        {"Organization__c__kind": "unique_identifier", "Organization__c__field": "Org_Email__c",
+         "Organization__c__cdp_field": "str::email", "Organization__c__becomes": "organization"},
+    )
+    return at_identifiers
+
+
+def test_merge_page_has_the_seeds_three_labels_and_advanced_options(at_merge):
+    html = at_merge.get("/onboarding/salesforce-merge/").content.decode()
+
+    for label in (
+        "Import and merge new records only",
+        "Import and overwrite any records that exist",
+        "Import new records only",
+    ):
+        assert label in html
+    assert "<summary class=\"fw-semibold\">Advanced</summary>" in html
+    assert "Existing records only" in html and "Merge key strategy" in html
+    assert "Merge a lead that converts into its contact" in html
+
+
+def test_merge_preview_uses_the_unsaved_choice_and_writes_nothing(at_merge, connection, monkeypatch):
+    from integrations.salesforce import sync
+
+    seen = {}
+
+    def fake_preview(candidate, *, sample):
+        seen.update(strategy=candidate.merge_strategy, skip=candidate.skip_non_existing)
+        return {"Contact": {"read": 40, "created": 30, "merged": 8, "ignored": 2, "invalid": 0}}
+
+    monkeypatch.setattr(sync, "preview", fake_preview)
+
+    response = at_merge.post(
+        "/onboarding/salesforce-merge/",
+        {"merge_strategy": "append", "record_scope": "all", "find_strategy": "any", "_preview": "1"},
+    )
+
+    assert response.status_code == 200
+    assert seen == {"strategy": "append", "skip": False}
+    html = response.content.decode()
+    assert "<td class=\"text-end\" data-preview-created>30</td>" in html
+    assert "<td class=\"text-end\" data-preview-merged>8</td>" in html
+    assert "<td class=\"text-end\" data-preview-ignored>2</td>" in html
+    connection.refresh_from_db()
+    assert connection.merge_strategy == "overwrite"
+    assert SyncRun.objects.count() == 0
+
+
+def test_merge_refuses_a_choice_that_imports_nothing(at_merge, connection):
+    response = at_merge.post(
+        "/onboarding/salesforce-merge/", {"merge_strategy": "ignore", "record_scope": "existing", "find_strategy": "any"}
+    )
+
+    assert response.context["form"].errors["record_scope"][0].startswith("“Import new records only” with")
+    assert SyncRun.objects.count() == 0
+
+
+def test_merge_saves_and_starts_the_first_sync_once(at_merge, connection, sf_workspace):
+    data = {"merge_strategy": "append", "record_scope": "existing", "find_strategy": "next_if_empty"}
+
+    first = at_merge.post("/onboarding/salesforce-merge/", data)
+    second = at_merge.post("/onboarding/salesforce-merge/", data)
+
+    assert first["Location"] == second["Location"] == "/onboarding/salesforce-congratulations/"
+    connection.refresh_from_db()
+    assert (connection.merge_strategy, connection.skip_non_existing, connection.find_strategy,
+            connection.merge_converted_leads) == ("append", True, "next_if_empty", False)
+    run = SyncRun.objects.get(connection=connection)
+    assert (run.kind, run.state) == ("initial", "queued")
+    page = at_merge.get("/onboarding/salesforce-congratulations/").content.decode()
+    assert "Connected to Salesforce as <strong>admin@acme.example</strong>" in page
+    assert f'data-url="/sources/salesforce/{connection.pk}/progress.json"' in page
+    assert at_merge.post("/onboarding/salesforce-congratulations/", {})["Location"] == "/onboarding/address/"
+
+
+def test_progress_endpoint_reports_per_object_counts(at_merge, connection, sf_workspace):
+    from django.utils import timezone
+
+    SyncRun.objects.create(
+        workspace=sf_workspace, connection=connection, kind="initial", state="running", started_at=timezone.now(),
+        progress={"Contact": {"total": 200, "done": 50, "state": "running"}, "Lead": {"total": 10, "done": 10, "state": "done"}},
+    )
+
+    data = at_merge.get(f"/sources/salesforce/{connection.pk}/progress.json").json()
+
+    assert data["state"] == "running" and data["state_label"] == "Syncing" and data["finished"] is False
+    assert [(o["name"], o["done"], o["total"], o["percent"]) for o in data["objects"]] == [
+        ("Contact", 50, 200, 25), ("Lead", 10, 10, 100),
+    ]
+    assert data["summary"].startswith("60 of 210 records")
+
+
+def test_another_workspace_gets_404_on_the_connection_pages(client, make_user, make_workspace, connection, catalogue):
+    intruder = make_user()
+    make_workspace(name="Intruder Inc", owner=intruder)
+    client.force_login(intruder)
+
+    for path in ("", "fields/", "permissions/", "custom-objects/", "identifiers/", "merge/", "schedule/", "health/",
+                 "progress.json"):
+        assert client.get(f"/sources/salesforce/{connection.pk}/{path}").status_code == 404, path
+    assert client.post(f"/sources/salesforce/{connection.pk}/sync-now/").status_code == 404
+    assert client.post(f"/sources/salesforce/{connection.pk}/merge/", {"merge_strategy": "ignore"}).status_code == 404
+    connection.refresh_from_db()
+    assert connection.merge_strategy == "overwrite"
+
+
+def test_settings_pages_reuse_the_step_forms(owner_client, sf_workspace, connection):
+    owner_client.post("/onboarding/salesforce-fields/", _fields_post(DEFAULT_FIELDS))
+    base = f"/sources/salesforce/{connection.pk}/"
+
+    overview = owner_client.get(base).content.decode()
+    assert "Last 14 days" in overview and "<svg" in overview and "Sync now" in overview
+    assert f'href="/integrations/salesforce/{connection.pk}/"' in overview  # Manage authorization
+    assert "Import and overwrite any records that exist" in owner_client.get(base + "merge/").content.decode()
+
+    response = owner_client.post(base + "merge/", {"merge_strategy": "ignore", "record_scope": "all", "find_strategy": "any"})
+    assert response["Location"] == base + "merge/"
+    connection.refresh_from_db()
+    assert connection.merge_strategy == "ignore"
+    assert SyncRun.objects.count() == 0  # settings never start a first sync
+
+    bad = owner_client.post(base + "schedule/", {"schedule_interval_minutes": "7", "api_budget_percent": "500"})
+    assert "schedule_interval_minutes" in bad.context["form"].errors
+    assert bad.context["form"].errors["api_budget_percent"] == ["Ensure this value is less than or equal to 100."]
+
+    fields = owner_client.get(base + "fields/").content.decode()
+    assert 'value="Email" id="f-Contact-Email" checked' in fields
