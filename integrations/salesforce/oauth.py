@@ -216,7 +216,7 @@ def _parse_grant(
     )
 
 
-def _token_request(login_url: str, call) -> dict:
+def _token_request(login_url: str, call, *, redirect_uri: str | None = None) -> dict:
     """Runs a requests-oauthlib token call and turns every failure into SalesforceOAuthError."""
     seen: dict = {}
 
@@ -227,12 +227,19 @@ def _token_request(login_url: str, call) -> dict:
     client_id, _ = client_credentials()
     _allow_insecure_transport(login_url)
     # No scope on this session: Salesforce may grant a subset; we check what we need ourselves.
-    oauth = OAuth2Session(client_id)
+    oauth = OAuth2Session(client_id, redirect_uri=redirect_uri)
     oauth.register_compliance_hook("access_token_response", remember)
     oauth.register_compliance_hook("refresh_token_response", remember)
     try:
         token = call(oauth)
     except OAuth2Error as exc:
+        if exc.error == "missing_token" or seen.get("status", 200) >= 500:
+            # oauthlib's name for "no access_token in the body": an HTML error page, a proxy's answer...
+            raise SalesforceOAuthError(
+                "malformed_response",
+                f"Salesforce's token endpoint answered HTTP {seen.get('status', '?')} with a body that is not a "
+                "token response.",
+            ) from None
         raise SalesforceOAuthError(exc.error or "oauth_error", exc.description or "") from None
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise SalesforceOAuthError(
@@ -261,11 +268,11 @@ def exchange_code(*, login_url: str, code: str, redirect_uri: str, code_verifier
             code=code,
             client_secret=client_secret,
             include_client_id=True,
-            redirect_uri=redirect_uri,
             code_verifier=code_verifier,
             timeout=TIMEOUT,
             headers={"Accept": "application/json"},
         ),
+        redirect_uri=redirect_uri,
     )
     return _parse_grant(token, client_secret=client_secret, require_signature=True, require_refresh=True)
 
