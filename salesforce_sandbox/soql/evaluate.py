@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .dates import utc
-from .nodes import And, Comparison, DateLiteral, Not, Or, OrderItem
+from .nodes import And, Comparison, DateLiteral, FieldRef, Not, Or, OrderItem
 
 _MISSING = object()
 _MIDNIGHT = dt.time()
@@ -88,12 +88,22 @@ def _is_null(value: Any) -> bool:
     return value is None or value == ""
 
 
+def _fold(field: FieldRef) -> Callable[[str], str]:
+    """Text compares case-insensitively, except Ids (see `FieldRef.is_id`)."""
+    return _same if field.is_id else str.casefold
+
+
+def _same(text: str) -> str:
+    return text
+
+
 def _comparison(node: Comparison, actual: Any, now: dt.datetime) -> bool:
     op, expected = node.op, node.value
+    fold = _fold(node.field)
     if expected == "" and op != "LIKE":
         expected = None  # Salesforce stores no empty strings: = '' is = null
     if op in ("IN", "NOT IN"):
-        found = any(_equal(actual, item, now) for item in expected)
+        found = any(_equal(actual, item, now, fold) for item in expected)
         return found if op == "IN" else not found
     if op in ("INCLUDES", "EXCLUDES"):
         found = _includes(actual, expected)
@@ -105,31 +115,31 @@ def _comparison(node: Comparison, actual: Any, now: dt.datetime) -> bool:
             and _like(expected).fullmatch(str(actual)) is not None
         )
     if op == "=":
-        return _equal(actual, expected, now)
+        return _equal(actual, expected, now, fold)
     if op == "!=":
         # SOQL, unlike SQL, counts a null field as "not equal" to a value.
-        return not _equal(actual, expected, now)
+        return not _equal(actual, expected, now, fold)
     if _is_null(actual) or expected is None:
         return False
-    order = _order(actual, expected, now)
+    order = _order(actual, expected, now, fold)
     if order is None:
         return False
     return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0}[op]
 
 
-def _equal(actual: Any, expected: Any, now: dt.datetime) -> bool:
+def _equal(actual: Any, expected: Any, now: dt.datetime, fold: Callable[[str], str]) -> bool:
     if expected is None or expected == "":
         return _is_null(actual)
     if _is_null(actual):
         return False
-    return _order(actual, expected, now) == 0
+    return _order(actual, expected, now, fold) == 0
 
 
 def _sign(a, b) -> int:
     return (a > b) - (a < b)
 
 
-def _order(actual: Any, expected: Any, now: dt.datetime) -> int | None:
+def _order(actual: Any, expected: Any, now: dt.datetime, fold: Callable[[str], str]) -> int | None:
     """-1/0/1 comparing a record value with a literal, or None when they cannot be compared."""
     if isinstance(expected, DateLiteral):
         start, end = expected.range(now)
@@ -143,10 +153,10 @@ def _order(actual: Any, expected: Any, now: dt.datetime) -> int | None:
         return (0 if actual == expected else None) if isinstance(actual, bool) else None
     if isinstance(expected, str):
         if isinstance(actual, str):
-            return _sign(actual.casefold(), expected.casefold())
+            return _sign(fold(actual), fold(expected))
         if isinstance(actual, bool | int | float | Decimal):
             return None
-        return _sign(str(actual).casefold(), expected.casefold())
+        return _sign(fold(str(actual)), fold(expected))
     if isinstance(expected, int | Decimal | float):
         number = _as_number(actual)
         return None if number is None else _sign(number, expected)
@@ -255,7 +265,7 @@ def _includes(actual: Any, expected: list) -> bool:
 # ORDER BY ------------------------------------------------------------------------------------------------
 
 
-def _sortable(value: Any) -> tuple | None:
+def _sortable(value: Any, fold: Callable[[str], str]) -> tuple | None:
     """A key that orders like Salesforce within one column: strings case-insensitively, nulls apart."""
     if _is_null(value):
         return None
@@ -268,15 +278,15 @@ def _sortable(value: Any) -> tuple | None:
     if isinstance(value, dt.date):
         return (2, dt.datetime.combine(value, _MIDNIGHT, tzinfo=dt.UTC))
     if isinstance(value, str):
-        return (3, value.casefold())
+        return (3, fold(value))
     return (4, str(value))
 
 
 class _SortValue:
     __slots__ = ("key", "descending", "nulls_last")
 
-    def __init__(self, value: Any, descending: bool, nulls_last: bool):
-        self.key = _sortable(value)
+    def __init__(self, value: Any, descending: bool, nulls_last: bool, fold: Callable[[str], str]):
+        self.key = _sortable(value, fold)
         self.descending = descending
         self.nulls_last = nulls_last
 
@@ -301,6 +311,6 @@ class _SortValue:
 def sort_key(order_by: Sequence[OrderItem], record: Mapping[str, Any]) -> tuple:
     """A key for `sorted` honouring each item's ASC/DESC and NULLS FIRST/LAST."""
     return tuple(
-        _SortValue(field_value(record, item.field.path), item.descending, item.nulls_last)
+        _SortValue(field_value(record, item.field.path), item.descending, item.nulls_last, _fold(item.field))
         for item in order_by
     )

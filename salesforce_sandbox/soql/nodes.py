@@ -28,11 +28,23 @@ class FieldRef:
     path: tuple[str, ...]
     line: int = field(default=1, compare=False)
     column: int = field(default=1, compare=False)
+    # The describe type (``string``, ``id``, ``datetime``...), filled in by `validate`; None before.
+    sf_type: str | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
         """The dotted path as written (or canonical after `validate`), e.g. ``Account.Name``."""
         return ".".join(self.path)
+
+    @property
+    def is_id(self) -> bool:
+        """Ids compare and sort case-sensitively (15-character Ids differ only by case).
+
+        Before `validate` knows the type, a field named ``Id`` is taken to be one.
+        """
+        if self.sf_type is None:
+            return self.path[-1].casefold() == "id"
+        return self.sf_type in ("id", "reference")
 
 
 @dataclass(frozen=True)

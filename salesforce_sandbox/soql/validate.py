@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +19,7 @@ from .parser import caret_message
 
 INVALID_FIELD = "INVALID_FIELD"
 INVALID_TYPE = "INVALID_TYPE"
+INVALID_QUERY_FILTER_OPERATOR = "INVALID_QUERY_FILTER_OPERATOR"
 
 _REFERENCE_NOTE = "Please reference your WSDL or the describe call for the appropriate names."
 
@@ -48,6 +50,40 @@ class ObjectSchema:
         """(canonical relationshipName, target object name), or None."""
         canonical = self._relationships.get(name.casefold())
         return None if canonical is None else (canonical, self.relationships[canonical])
+
+
+_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-5]{3})?")
+_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def to_18(value: str) -> str | None:
+    """The canonical 18-character Id for a 15- or 18-character one (whose suffix restores the case), or None."""
+    if not _ID.fullmatch(value):
+        return None
+    if len(value) == 18:
+        # The suffix encodes which of the first 15 characters are upper case, so a lower-cased
+        # 18-character Id still names one record.
+        suffix = value[15:].upper()
+        if any(char not in _CHECKSUM_ALPHABET for char in suffix):
+            return None
+        flags = "".join(f"{_CHECKSUM_ALPHABET.index(char):05b}"[::-1] for char in suffix)
+        id15 = "".join(
+            char.upper() if flag == "1" else char.lower() if char.isalpha() else char
+            for char, flag in zip(value[:15], flags, strict=True)
+        )
+        if any(flag == "1" and not char.isalpha() for char, flag in zip(value[:15], flags, strict=True)):
+            return None
+    else:
+        id15 = value
+    return id15 + _checksum(id15)
+
+
+def _checksum(id15: str) -> str:
+    out = []
+    for start in (0, 5, 10):
+        bits = sum(1 << index for index, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z")
+        out.append(_CHECKSUM_ALPHABET[bits])
+    return "".join(out)
 
 
 Describe = Callable[[str], ObjectSchema | None]
@@ -138,7 +174,7 @@ class _Resolver:
                 f"custom field, be sure to append the '__c' after the custom field name. {_REFERENCE_NOTE}",
             )
         canonical.append(found[0])
-        return FieldRef(tuple(canonical), ref.line, ref.column), found[1]
+        return FieldRef(tuple(canonical), ref.line, ref.column, found[1]), found[1]
 
     def expr(self, node):
         if isinstance(node, Comparison):
@@ -160,7 +196,26 @@ class _Resolver:
         values = node.value if isinstance(node.value, list) else [node.value]
         for value in values:
             self.check_value(node, field_type, value)
-        return Comparison(ref, node.op, node.value, node.line, node.column)
+        value = node.value
+        if field_type in ("id", "reference") and node.op != "LIKE":
+            value = (
+                [self.id18(node, item) for item in values]
+                if isinstance(value, list)
+                else self.id18(node, value)
+            )
+        return Comparison(ref, node.op, value, node.line, node.column)
+
+    def id18(self, node: Comparison, value):
+        """Salesforce takes 15- and 18-character Ids in filters; the org stores the 18-character form."""
+        if not isinstance(value, str) or value == "":
+            return value
+        canonical = to_18(value)
+        if canonical is None:
+            raise SoqlError(
+                INVALID_QUERY_FILTER_OPERATOR,
+                caret_message(self.text, node.line, node.column, f"invalid ID field: {value}"),
+            )
+        return canonical
 
     def check_value(self, node: Comparison, field_type: str, value) -> None:
         if value is None:

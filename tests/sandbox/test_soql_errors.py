@@ -516,3 +516,30 @@ def test_object_schema_lookups():
     assert contact.field("nope") is None
     assert contact.relationship("loan__R") == ("Loan__r", "Loan__c")
     assert contact.relationship("AccountId") is None
+
+
+def test_ids_in_filters_become_canonical_18_character_ids():
+    query = validate(
+        parse(
+            "SELECT Id FROM Contact WHERE Id IN ('003Dw000000000a', '003dw000000000aiaa', '003dw000000000ayaq') "
+            "AND AccountId != '001Dw0000000001' AND Loan__c = null AND Id > '003Dw0000000000'"
+        ),
+        describe=describe,
+    )
+    ids, account, loan, after = query.where.items
+    assert ids.value == ["003Dw000000000aIAA", "003Dw000000000aIAA", "003DW000000000AYAQ"]
+    assert ids.field.sf_type == "id" and account.field.sf_type == "reference"
+    assert account.value == "001Dw0000000001IAA"
+    assert loan.value is None
+    assert after.value == "003Dw0000000000IAA"
+    assert matches(query.where, {"Id": "003Dw000000000aIAA", "AccountId": "001Dw0000000002IAA"}, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "literal", ["abc", "003Dw000000000", "003Dw000000000aAAAx", "003Dw000000000a!!!", "003Dw000000000aZZZ"]
+)
+def test_malformed_ids_are_refused(literal):
+    text = f"SELECT Id FROM Contact WHERE AccountId = '{literal}'"
+    error = invalid(text)
+    assert error.error_code == "INVALID_QUERY_FILTER_OPERATOR"
+    assert error.message == f"\n{text}\n{' ' * 41}^\nERROR at Row:1:Column:42\ninvalid ID field: {literal}"

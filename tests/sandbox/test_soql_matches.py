@@ -109,7 +109,8 @@ def test_like_escaped_underscore_and_backslash():
         ("FirstName NOT IN ('anna')", True), ("FirstName NOT IN ('ZOË', 'x')", False),
         ("Email IN ('a@b.c')", False), ("Email NOT IN ('a@b.c')", True), ("Email IN ('a@b.c', null)", True),
         ("NumberOfEmployees IN (1, 120)", True), ("Birthdate IN (1990-02-28, 2000-01-01)", True),
-        ("Id IN ('003000000000001aaa')", True),
+        # Ids are case-sensitive (15-character Ids differ only by case); validate() canonicalises literals.
+        ("Id IN ('003000000000001aaa')", False), ("Id IN ('003000000000001AAA')", True),
     ],
 )  # fmt: skip
 def test_in_and_not_in(condition, expected):
@@ -284,3 +285,16 @@ def test_sort_keys_compare_equal_for_equal_values():
     assert sort_key(items, {"Name": "ALICE"}) == sort_key(items, {"Name": "alice"})
     assert sort_key(items, {"Name": None}) == sort_key(items, {})
     assert not sort_key(items, {"Name": None}) < sort_key(items, {})
+
+
+def test_ids_compare_and_sort_case_sensitively():
+    # Base-62 Ids: "B" sorts before "a" as Salesforce (and the database) order them.
+    records = [{"Id": "003Dw000000000aAAA"}, {"Id": "003Dw000000000BAAA"}, {"Id": "003Dw0000000009AAA"}]
+    assert ordered("Id", records) == ["003Dw0000000009AAA", "003Dw000000000BAAA", "003Dw000000000aAAA"]
+    assert check("Id > '003Dw000000000BAAA'", records[0]) is True
+    assert check("Id = '003dw000000000aaaa'", records[0]) is False
+    # A typed reference field is an Id too; a typed text field is not.
+    reference = Comparison(FieldRef(("AccountId",), sf_type="reference"), "=", "001Dw000000000aAAA")
+    assert matches(reference, {"AccountId": "001Dw000000000AAAA"}, now=NOW) is False
+    text = Comparison(FieldRef(("Code__c",), sf_type="string"), "=", "abc")
+    assert matches(text, {"Code__c": "ABC"}, now=NOW) is True
