@@ -9,6 +9,7 @@ Docs: developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -138,7 +139,11 @@ def utc(value: dt.datetime) -> dt.datetime:
 
 
 def date_literal_range(literal: DateLiteral, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    today = utc(now).date()
+    return _range(literal, utc(now).date())
+
+
+@functools.lru_cache(maxsize=512)  # matches() asks once per record: the answer only changes at midnight
+def _range(literal: DateLiteral, today: dt.date) -> tuple[dt.datetime, dt.datetime]:
     try:
         if literal.n is None:
             unit, first, count = _FIXED[literal.name]

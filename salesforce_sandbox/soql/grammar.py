@@ -8,7 +8,7 @@ start: select_clause from_clause where_clause? order_clause? limit_clause? offse
 
 select_clause: "SELECT"i select_item ("," select_item)*
 ?select_item: field_path
-            | "COUNT"i "(" ")"                          -> count_all
+            | COUNT "(" ")"                             -> count_all
 
 field_path: NAME ("." NAME)*
 
@@ -51,6 +51,7 @@ offset_clause: "OFFSET"i INT
 
 SCALAR_OP: "=" | "!=" | "<>" | "<=" | ">=" | "<" | ">"
 LIKE: "LIKE"i
+COUNT: "COUNT"i
 IN: "IN"i
 NOT_KW: "NOT"i
 INCLUDES: "INCLUDES"i

@@ -184,10 +184,13 @@ class _ToQuery(Transformer):
         )
 
     def select_clause(self, *items):
-        return ("select", list(items))
+        counts = [item for item in items if isinstance(item, Token)]
+        if counts and len(items) > 1:
+            raise _Failure(counts[0], "COUNT() must be the only element in the SELECT list.")
+        return ("select", [CountAll()] if counts else list(items))
 
-    def count_all(self):
-        return CountAll()
+    def count_all(self, token):
+        return token  # the COUNT keyword, so select_clause can point at it
 
     def field_path(self, *names):
         return FieldRef(tuple(str(name) for name in names), names[0].line, names[0].column)

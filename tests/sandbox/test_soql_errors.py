@@ -165,6 +165,17 @@ def test_malformed_query_caret_messages(text, message):
     assert error.message == message
 
 
+@pytest.mark.parametrize(
+    ("text", "column"), [("SELECT Id, COUNT() FROM Account", 12), ("SELECT count(), Id FROM Account", 8)]
+)
+def test_count_stands_alone(text, column):
+    error = refusal(text)
+    assert error.error_code == "MALFORMED_QUERY"
+    assert error.message == (
+        f"\n{text}\n{' ' * (column - 1)}^\nERROR at Row:1:Column:{column}\nCOUNT() must be the only element in the SELECT list."
+    )
+
+
 def test_mixing_and_or_without_parentheses():
     error = refusal("SELECT Id FROM Lead WHERE IsConverted = false AND Email != null OR Phone != null")
     assert error.message.endswith("ERROR at Row:1:Column:65\nunexpected token: 'OR'")
