@@ -60,8 +60,13 @@ class AddressForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("address_line1", "city", "postal_code"):
+        for name, message in (
+            ("address_line1", "Enter the street address of your business."),
+            ("city", "Enter the city."),
+            ("postal_code", "Enter the postal code."),
+        ):
             self.fields[name].required = True
+            self.fields[name].error_messages["required"] = message
         self.fields["postal_code"].validators.append(POSTAL_CODE)
         self.fields["address_line1"].widget.attrs["autocomplete"] = "address-line1"
         self.fields["address_line2"].widget.attrs["autocomplete"] = "address-line2"
@@ -88,7 +93,9 @@ class EmailSetupForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sender_name"].required = True
+        self.fields["sender_name"].error_messages["required"] = "Enter the name your email comes from."
         self.fields["sender_email"].required = True
+        self.fields["sender_email"].error_messages["required"] = "Enter the address your email comes from."
         self.fields["sender_email"].widget.attrs["autocomplete"] = "email"
 
     def clean_sender_name(self) -> str:
@@ -108,9 +115,9 @@ class BrandForm(forms.ModelForm):
         model = WorkspaceProfile
         fields = ["logo", "primary_color", "background_color", "text_color", "font", "button_style"]
         labels = {
-            "primary_color": "Button and link colour",
-            "background_color": "Background colour",
-            "text_color": "Text colour",
+            "primary_color": "Buttons & links",
+            "background_color": "Background",
+            "text_color": "Text",
         }
         widgets = {
             "primary_color": ColourInput(attrs={"class": "form-control form-control-color"}),

@@ -150,3 +150,24 @@ def salesforce_schedule_save(*, connection, schedule_interval_minutes: int, api_
         sync_settings.schedule_set(connection=connection, interval_minutes=schedule_interval_minutes)
         sync_settings.api_budget_set(connection=connection, percent=api_budget_percent)
     return connection
+
+
+def salesforce_sync_error_retry(*, error) -> bool:
+    """Re-read the record behind one sync error now (the engine's retry); True when it synced this time."""
+    from integrations.salesforce import sync
+    from integrations.salesforce.errors import SalesforceError
+
+    if not error.retryable or not error.sf_id:
+        raise ValidationError("This error cannot be retried: fix it in Salesforce, then sync again.")
+    try:
+        outcome = sync.retry_errors(error.connection, [error])
+    except SalesforceError as exc:
+        raise ValidationError(f"Salesforce could not be reached to retry ({type(exc).__name__}). Try again later.")
+    return bool(outcome.get("resolved"))
+
+
+def salesforce_sync_error_ignore(*, error) -> None:
+    """Resolve an error without retrying (the same write as `manage.py sync_errors --ignore`)."""
+    from integrations.models import SyncError
+
+    SyncError.objects.filter(pk=error.pk, resolved=False).update(resolved=True, resolved_at=timezone.now())

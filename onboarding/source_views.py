@@ -204,8 +204,10 @@ class ErrorActionView(ConnectionPageMixin, View):
             raise Http404("No such error.")
         try:
             if kwargs["action"] == "retry":
-                services.salesforce_sync_error_retry(error=error)
-                messages.success(request, f"{error.object_name} {error.sf_id} will be retried in the next sync.")
+                if services.salesforce_sync_error_retry(error=error):
+                    messages.success(request, f"{error.object_name} {error.sf_id} synced this time.")
+                else:
+                    messages.warning(request, f"{error.object_name} {error.sf_id} still fails; see the error below.")
             else:
                 services.salesforce_sync_error_ignore(error=error)
                 messages.success(request, f"Ignored the error on {error.object_name} {error.sf_id}.")

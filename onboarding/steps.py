@@ -43,6 +43,7 @@ class AddressStep(Step):
     group = "Your brand"
     lead = "The physical address of your business. It appears in the footer of every email you send."
     form_class = step_forms.AddressForm
+    template_name = "onboarding/step_address.html"
     uses_profile_instance = True
 
     def is_complete(self, ctx):

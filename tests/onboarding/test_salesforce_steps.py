@@ -369,3 +369,31 @@ def test_settings_pages_reuse_the_step_forms(owner_client, sf_workspace, connect
 
     fields = owner_client.get(base + "fields/").content.decode()
     assert 'value="Email" id="f-Contact-Email" checked' in fields
+
+
+def test_sync_health_groups_errors_and_ignores_one(owner_client, sf_workspace, connection):
+    from integrations.models import SyncError
+
+    for sf_id in ("003000000000001AAA", "003000000000002AAA"):
+        SyncError.objects.create(workspace=sf_workspace, connection=connection, object_name="Contact", sf_id=sf_id,
+                                 error_type="invalid", message="Email is not a valid address.")
+    SyncError.objects.create(workspace=sf_workspace, connection=connection, object_name="Lead", sf_id="00Q000000000001AAA",
+                             error_type="mapping", message="Amount is not a number.", retryable=False)
+    base = f"/sources/salesforce/{connection.pk}/health/"
+
+    html = owner_client.get(base).content.decode()
+    assert html.index("Record rejected by the CDP") < html.index("Value could not be mapped")
+    assert html.count(">Retry</button>") == 2 and html.count(">Ignore</button>") == 3
+
+    target = SyncError.objects.get(sf_id="003000000000001AAA")
+    response = owner_client.post(f"{base}{target.pk}/ignore/")
+    assert response["Location"] == base
+    target.refresh_from_db()
+    assert target.resolved is True and target.resolved_at is not None
+    assert SyncError.objects.filter(resolved=False).count() == 2
+
+    not_retryable = SyncError.objects.get(sf_id="00Q000000000001AAA")
+    owner_client.post(f"{base}{not_retryable.pk}/retry/")
+    not_retryable.refresh_from_db()
+    assert not_retryable.resolved is False
+    assert owner_client.post(f"{base}{target.pk}/explode/").status_code == 404
