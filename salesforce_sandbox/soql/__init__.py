@@ -7,8 +7,9 @@ Pure Python (Lark LALR grammar in `grammar.py`), no Django. The executor's path 
     rows = [r for r in candidates if matches(query.where, r, now=now)]
     rows.sort(key=lambda r: sort_key(query.order_by, r))
 
-* `parse(text) -> Query` raises `SoqlError("MALFORMED_QUERY", <Salesforce's caret message>)` and nothing
-  else, whatever the input (100 KB, NUL bytes, nesting deeper than 100 levels, unbalanced quotes).
+* `parse(text) -> Query` raises `SoqlError("MALFORMED_QUERY", <Salesforce's caret message>)` (or
+  NUMBER_OUTSIDE_VALID_RANGE for OFFSET > 2000) and nothing else, whatever the input (100 KB, NUL bytes,
+  nesting deeper than 100 levels, unbalanced quotes). `Query.referenced_fields()` lists every field read.
 * `validate(query, describe=...)`: `describe(name)` returns an `ObjectSchema` (or None), case-insensitively.
   It returns the query with canonical names, each `FieldRef.sf_type` set, and Id / reference literals turned
   into canonical 18-character Ids. Errors: INVALID_TYPE (unknown object), INVALID_FIELD (unknown field or

@@ -139,3 +139,18 @@ class Query:
     @property
     def fields(self) -> list[FieldRef]:
         return [item for item in self.select if isinstance(item, FieldRef)]
+
+    def referenced_fields(self) -> list[FieldRef]:
+        """Every field the query reads (SELECT, then WHERE, then ORDER BY), repeats included, in text order."""
+        out = list(self.fields)
+        stack = [self.where] if self.where is not None else []
+        where = []
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Comparison):
+                where.append(node.field)
+            elif isinstance(node, Not):
+                stack.append(node.item)
+            else:
+                stack.extend(reversed(node.items))
+        return out + where + [item.field for item in self.order_by]

@@ -35,6 +35,8 @@ MAX_QUERY_LENGTH = 100_000
 # Boolean nesting (AND/OR/NOT levels, and parentheses) beyond this is refused: nobody writes it, and every
 # consumer of the tree (matching, printing, comparing) recurses over it.
 MAX_DEPTH = 100
+# Salesforce refuses OFFSET beyond 2,000 rows (NUMBER_OUTSIDE_VALID_RANGE).
+MAX_OFFSET = 2000
 # Longest source line quoted in full in a caret message; longer lines are shown as a window around the error.
 _CARET_LINE = 200
 _CARET_WINDOW = 80
@@ -289,7 +291,10 @@ class _ToQuery(Transformer):
         return ("limit", _parse_int(token))
 
     def offset_clause(self, token):
-        return ("offset", _parse_int(token))
+        offset = _parse_int(token)
+        if offset > MAX_OFFSET:
+            raise SoqlError("NUMBER_OUTSIDE_VALID_RANGE", f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+        return ("offset", offset)
 
 
 _PARSER = Lark(
@@ -348,7 +353,7 @@ def _check_depth(text: str, expr) -> None:
 
 
 def parse(text: str) -> Query:
-    """Parse one SOQL statement; raises `SoqlError` (MALFORMED_QUERY) and nothing else."""
+    """Parse one SOQL statement; raises `SoqlError` (MALFORMED_QUERY, or NUMBER_OUTSIDE_VALID_RANGE) only."""
     if not isinstance(text, str):
         raise SoqlError(MALFORMED, f"A SOQL statement is text, not {type(text).__name__}.")
     _check_input(text)
@@ -356,6 +361,8 @@ def parse(text: str) -> Query:
         query = _PARSER.parse(text)
     except _Failure as failure:
         raise malformed(text, failure.token.line, failure.token.column, failure.detail)
+    except SoqlError:
+        raise
     except UnexpectedCharacters as error:
         raise _lexer_error(text, error)
     except (UnexpectedToken, UnexpectedEOF) as error:

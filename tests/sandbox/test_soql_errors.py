@@ -176,6 +176,15 @@ def test_count_stands_alone(text, column):
     )
 
 
+def test_offset_beyond_2000_is_out_of_range():
+    assert parse("SELECT Id FROM Account OFFSET 2000").offset == 2000
+    error = refusal("SELECT Id FROM Account LIMIT 10 OFFSET 2001")
+    assert (error.error_code, error.message) == (
+        "NUMBER_OUTSIDE_VALID_RANGE",
+        "Maximum SOQL offset allowed is 2000",
+    )
+
+
 def test_mixing_and_or_without_parentheses():
     error = refusal("SELECT Id FROM Lead WHERE IsConverted = false AND Email != null OR Phone != null")
     assert error.message.endswith("ERROR at Row:1:Column:65\nunexpected token: 'OR'")

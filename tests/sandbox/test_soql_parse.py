@@ -258,3 +258,14 @@ def conjunct_names(expr):
 def test_comparison_remembers_where_its_value_starts():
     comparison = where("Name = 'x'")
     assert (comparison.line, comparison.column) == (1, 37)
+
+
+def test_referenced_fields_in_text_order():
+    query = parse(
+        "SELECT Id, Account.Name FROM Contact WHERE (Email = null OR NOT Phone LIKE '1%') AND Id > '003' "
+        "ORDER BY LastName, Id"
+    )
+    assert [field.name for field in query.referenced_fields()] == [
+        "Id", "Account.Name", "Email", "Phone", "Id", "LastName", "Id",
+    ]  # fmt: skip
+    assert parse("SELECT COUNT() FROM Contact").referenced_fields() == []
