@@ -108,9 +108,20 @@ def synced_object_becomes_set(*, synced_object: SyncedObject, becomes: str) -> S
         )
     if becomes not in allowed:
         raise ValidationError({"becomes": "Choose organization, contact (person) or custom object records."})
-    synced_object.becomes = becomes
-    synced_object.full_clean()
-    synced_object.save(update_fields=["becomes"])
+    with transaction.atomic():
+        # Fields still on their default target follow the object into its new namespace.
+        for sel in FieldSelection.objects.filter(synced_object=synced_object):
+            old_default = mapping.default_target_field(
+                synced_object.api_name, sel.sf_field, sel.sf_type, becomes=synced_object.becomes
+            )
+            if sel.target_field == old_default:
+                sel.target_field = mapping.default_target_field(
+                    synced_object.api_name, sel.sf_field, sel.sf_type, becomes=becomes
+                )
+                sel.save(update_fields=["target_field"])
+        synced_object.becomes = becomes
+        synced_object.full_clean()
+        synced_object.save(update_fields=["becomes"])
     return synced_object
 
 

@@ -200,14 +200,20 @@ def cdp_type_for(sf_type: str) -> str:
     return SF_TYPE_TO_CDP.get(sf_type, "text")
 
 
-def default_target_field(object_name: str, field_name: str, sf_type: str) -> str:
+def default_target_field(object_name: str, field_name: str, sf_type: str, *, becomes: str = "") -> str:
     """The CDP field a Salesforce field feeds unless the user picks another: a built-in twin, else its own
-    field in the object's namespace (e.g. Contact.LeadSource -> `str:sfc:lead-source`)."""
+    field in the object's namespace (e.g. Contact.LeadSource -> `str:sfc:lead-source`). An Organization-like
+    custom object synced as an organization uses Ortto's "Salesforce Organization" namespace `osc`."""
     builtin = BUILTIN_TARGETS.get(object_name, {}).get(field_name)
     if builtin:
         return builtin
     prefix = CDP_TYPE_PREFIX[cdp_type_for(sf_type)]
-    return f"{prefix}:{namespace_for(object_name, field_name)}:{field_slug(field_name)}"
+    namespace = namespace_for(object_name, field_name)
+    if becomes == "organization" and object_name != "Account":
+        if field_name == "Name":
+            return "str:o:name"
+        namespace = "osc"
+    return f"{prefix}:{namespace}:{field_slug(field_name)}"
 
 
 def validate_target_field(field_id: str) -> None:
@@ -532,6 +538,8 @@ class ObjectMapper:
     identifier_config: Mapping[str, Any] = field(default_factory=dict)
     merge_converted_leads: bool = True
     activity_since: dt.datetime | None = None
+    # The lookup stored as SourceRecord.ref_id, so junction rows can be found by the record they join.
+    ref_field: str = ""
 
     def __post_init__(self) -> None:
         self.source = f"salesforce:{self.connection_id}"
@@ -641,14 +649,10 @@ class ObjectMapper:
     # ------------------------------------------------------------------ per kind
 
     def _ref_id(self, payload: Mapping[str, Any]) -> str:
-        name = self.object_name
-        if name == "OpportunityContactRole":
-            return str(payload.get("OpportunityId") or "")[:18]
-        if self.identifier_kind == "parent":
-            return str(payload.get(self.identifier_config.get("field", "")) or "")[:18]
-        if self.identifier_kind == "junction" and name == self.identifier_config.get("junction_object"):
-            return str(payload.get(self.identifier_config.get("ref_field", "")) or "")[:18]
-        return ""
+        if not self.ref_field:
+            return ""
+        value = payload.get(self.ref_field)
+        return value[:18] if isinstance(value, str) else ""
 
     def _map_delete(self, sf_id: str, result: PageResult) -> None:
         if self.becomes in ("person", "organization", "custom_object"):
@@ -980,7 +984,12 @@ def _excerpt(value: Any, limit: int = 500) -> str:
 
 
 def mapper_for(
-    synced_object, selections: Iterable[Any], *, merge_converted_leads: bool, activity_since
+    synced_object,
+    selections: Iterable[Any],
+    *,
+    merge_converted_leads: bool,
+    activity_since,
+    ref_field: str = "",
 ) -> ObjectMapper:
     """Builds the mapper from a SyncedObject and its active FieldSelections."""
     return ObjectMapper(
@@ -994,4 +1003,6 @@ def mapper_for(
         identifier_config=synced_object.identifier_config or {},
         merge_converted_leads=merge_converted_leads,
         activity_since=activity_since,
+        ref_field=ref_field
+        or ("OpportunityId" if synced_object.api_name == "OpportunityContactRole" else ""),
     )

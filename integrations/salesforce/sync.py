@@ -132,11 +132,7 @@ class RunState:
     progress_cb: Callable[[SyncRun], None] | None = None
 
     def calls(self) -> int:
-        return (
-            self.client.total_calls()
-            if hasattr(self.client, "total_calls")
-            else sum(self.client.calls.values())
-        )
+        return sum(self.client.calls.values())
 
 
 def _budget_check(state: RunState) -> None:
@@ -152,14 +148,14 @@ def _budget_check(state: RunState) -> None:
 
 
 def _save_run(
-    state: RunState, counts: PageCounts | None = None, *, object_name: str = "", **progress
+    rs: RunState, counts: PageCounts | None = None, /, *, object_name: str = "", **progress
 ) -> None:
     """Counters and heartbeat: F() increments so a resumed run adds to what its dead predecessor committed."""
-    run = state.run
+    run = rs.run
     now = timezone.now()
-    calls = state.calls()
-    delta_calls = calls - state.started_calls
-    state.started_calls = calls
+    calls = rs.calls()
+    delta_calls = calls - rs.started_calls
+    rs.started_calls = calls
     if object_name:
         entry = run.progress.setdefault(
             object_name, {"total": None, "done": 0, "api_calls": 0, "state": "pending"}
@@ -185,7 +181,7 @@ def _save_run(
         )
     SyncRun.objects.filter(pk=run.pk).update(**updates)
     run.heartbeat_at = now
-    if state.progress_cb is not None:
+    if rs.progress_cb is not None:
         run.refresh_from_db(
             fields=[
                 "fetched",
@@ -198,7 +194,7 @@ def _save_run(
                 "activities_recorded",
             ]
         )
-        state.progress_cb(run)
+        rs.progress_cb(run)
 
 
 def _finish(run: SyncRun, state: str, reason: str = "") -> SyncRun:
@@ -412,8 +408,22 @@ def object_context(
     selections = list(FieldSelection.objects.filter(synced_object=obj, active=True))
     custom_object = _ensure_definitions(state, obj, selections, types)
     since = timezone.now() - dt.timedelta(days=conf("ACTIVITY_BACKFILL_DAYS", 90))
+    # If another object is reached through this one as a junction, keep its lookup as ref_id.
+    ref_field = next(
+        (
+            (o.identifier_config or {}).get("ref_field", "")
+            for o in state.objects
+            if o.identifier_kind == "junction"
+            and (o.identifier_config or {}).get("junction_object") == obj.api_name
+        ),
+        "",
+    )
     mapper = mapping.mapper_for(
-        obj, selections, merge_converted_leads=state.connection.merge_converted_leads, activity_since=since
+        obj,
+        selections,
+        merge_converted_leads=state.connection.merge_converted_leads,
+        activity_since=since,
+        ref_field=ref_field,
     )
     fields = mapping.soql_fields(obj.api_name, [s.sf_field for s in selections], types)
     ctx = ObjectContext(
@@ -442,9 +452,13 @@ def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> No
     if obj.checkpoint.get("job_id"):
         _sync_bulk(state, ctx, types, fields, resume=True)
     elif backfill and obj.watermark_modstamp is None:
-        total = state.client.count(mapping.build_count_soql(name), include_deleted=False)
+        try:
+            total = state.client.count(mapping.build_count_soql(name), include_deleted=False)
+        except SalesforceQueryTimeout:
+            total = None  # too big to count quickly: REST in narrowing windows still gets through
         _save_run(state, object_name=name, total=total)
-        if total > conf("BULK_THRESHOLD", 10_000):
+        _budget_check(state)
+        if total is not None and total > conf("BULK_THRESHOLD", 10_000):
             _sync_bulk(state, ctx, types, fields, resume=False)
         else:
             _sync_rest(state, ctx)
@@ -694,24 +708,39 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
 
 def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str, int]]:
     """Dry run: read up to `sample` records per people/organization object and merge them inside a
-    transaction that is rolled back. Returns per-object counts of created / merged / ignored / invalid."""
+    transaction that is rolled back. Returns per-object counts of read / created / merged / ignored / invalid.
+
+    Salesforce is read first, outside the transaction, so a token refresh during the preview is kept."""
     client = SalesforceClient.for_connection(connection)
     run = SyncRun(workspace_id=connection.workspace_id, connection=connection, kind=SyncRun.Kind.INITIAL)
     state = RunState(run=run, connection=connection, client=client)
     objects = list(SyncedObject.objects.filter(connection=connection, enabled=True))
     state.objects = objects
-    out: dict[str, dict[str, int]] = {}
+    wanted = [
+        o
+        for o in planning.plan_order(objects)
+        if o.becomes in (SyncedObject.Becomes.PERSON, SyncedObject.Becomes.ORGANIZATION)
+    ]
+    fetched: dict[str, list[dict]] = {}
     try:
+        for obj in wanted:
+            describe = client.describe(obj.api_name)  # cached by the client for the merge phase below
+            available = {
+                f["name"] for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name")
+            }
+            selected = FieldSelection.objects.filter(synced_object=obj, active=True).values_list(
+                "sf_field", flat=True
+            )
+            fields = mapping.soql_fields(obj.api_name, selected, available)
+            soql = mapping.build_soql(obj.api_name, fields, ordered=False) + f" LIMIT {int(sample)}"
+            fetched[obj.api_name] = [
+                r for page in client.query_pages(soql, batch_size=PAGE_SIZE) for r in page.records
+            ]
+        out: dict[str, dict[str, int]] = {}
         with transaction.atomic():
-            for obj in planning.plan_order(objects):
-                if obj.becomes not in (SyncedObject.Becomes.PERSON, SyncedObject.Becomes.ORGANIZATION):
-                    continue
-                ctx, types, fields = object_context(state, obj, dry_run=False)
-                ctx.run = None
-                soql = mapping.build_soql(obj.api_name, fields) + f" LIMIT {int(sample)}"
-                totals = PageCounts()
-                for page in client.query_pages(soql, batch_size=PAGE_SIZE):
-                    totals.add(apply_page(ctx, page.records))
+            for obj in wanted:
+                ctx, _types, _fields = object_context(state, obj)
+                totals = apply_page(ctx, fetched[obj.api_name]) if fetched[obj.api_name] else PageCounts()
                 out[obj.api_name] = {
                     "read": totals.fetched,
                     "created": totals.created,

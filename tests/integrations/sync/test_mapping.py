@@ -33,7 +33,9 @@ def contact(sf_id="003RO0000035WQgYAM", **fields):
 def contact_mapper(**kw):
     kw.setdefault(
         "email_rule",
-        PermissionRule.from_config({"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}),
+        PermissionRule.from_config(
+            {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
+        ),
     )
     return ObjectMapper(
         connection_id=7,
@@ -83,7 +85,9 @@ def test_opted_out_contact_is_unsubscribed_and_no_rule_leaves_permission_to_the_
 
 
 def test_non_boolean_permission_field_with_both_values():
-    rule = PermissionRule.from_config({"field": "Email_Status__c", "subscribed": "All Emails", "unsubscribed": "None"})
+    rule = PermissionRule.from_config(
+        {"field": "Email_Status__c", "subscribed": "All Emails", "unsubscribed": "None"}
+    )
     assert rule.evaluate({"Email_Status__c": "all emails"}) is True
     assert rule.evaluate({"Email_Status__c": "None"}) is False
     assert rule.evaluate({"Email_Status__c": "Marketing Only"}) is None
@@ -92,7 +96,9 @@ def test_non_boolean_permission_field_with_both_values():
 
 def test_sms_only_with_a_chosen_field():
     mapper = contact_mapper(
-        sms_rule=PermissionRule.from_config({"field": "SMS_Opt_In__c", "subscribed": True, "unsubscribed": False})
+        sms_rule=PermissionRule.from_config(
+            {"field": "SMS_Opt_In__c", "subscribed": True, "unsubscribed": False}
+        )
     )
     [person] = mapper.map_page([contact(SMS_Opt_In__c=True)]).people
     assert person.fields["bol::sp"] is True
@@ -130,7 +136,9 @@ def test_duplicate_ids_in_a_page_keep_the_newest_and_report_the_duplicate():
 
 
 def test_records_without_id_or_modstamp_are_errors_and_the_rest_of_the_page_goes_on():
-    result = contact_mapper().map_page([{"Email": "x@y.z"}, contact(SystemModstamp=None), contact(sf_id="003000000000002AAA")])
+    result = contact_mapper().map_page(
+        [{"Email": "x@y.z"}, contact(SystemModstamp=None), contact(sf_id="003000000000002AAA")]
+    )
     assert [e.error_type for e in result.errors] == ["malformed", "malformed"]
     assert [p.sf_id for p in result.people] == ["003000000000002AAA"]
 
@@ -164,7 +172,10 @@ def lead_mapper(**kw):
         connection_id=7,
         object_name="Lead",
         becomes="person",
-        selections=[Selection("Company", "string", "str:o:name"), Selection("Status", "picklist", "str:sfl:status")],
+        selections=[
+            Selection("Company", "string", "str:o:name"),
+            Selection("Status", "picklist", "str:sfl:status"),
+        ],
         activity_since=NOW - dt.timedelta(days=90),
         **kw,
     )
@@ -188,7 +199,10 @@ def test_lead_status_change_and_conversion_follow_the_contact_when_the_setting_i
     assert person.extra_keys == (Key("salesforce:7", "Contact", "003RO0000035WQgYAM"),)
     assert person.organization_key is None  # the converted lead follows its contact's account
     assert [(a.activity_id, a.source_key) for a in result.activities] == [
-        ("act:sfl:lead-status-changed", "sf:7:00QRO000001abcdAAA:status:Closed - Converted:2026-11-25T09:00:00.000+0000"),
+        (
+            "act:sfl:lead-status-changed",
+            "sf:7:00QRO000001abcdAAA:status:Closed - Converted:2026-11-25T09:00:00.000+0000",
+        ),
         ("act:sfl:lead-converted", "sf:7:00QRO000001abcdAAA:converted"),
     ]
     [not_merged] = lead_mapper(merge_converted_leads=False).map_page([converted], previous).people
@@ -225,7 +239,9 @@ def test_opportunity_reaches_people_through_contact_roles_primary_first_with_amo
     context = MapContext(opportunity_contacts={"006RO000000opp1AAA": [("003A", True), ("003B", False)]})
     prev_payload = opportunity()
     previous = {"006RO000000opp1AAA": (mapping.parse_datetime(RECENT), "old", prev_payload)}
-    won = opportunity(SystemModstamp="2026-11-26T00:00:00.000+0000", StageName="Closed Won", IsClosed=True, IsWon=True)
+    won = opportunity(
+        SystemModstamp="2026-11-26T00:00:00.000+0000", StageName="Closed Won", IsClosed=True, IsWon=True
+    )
 
     result = mapper.map_page([won], previous, context)
 
@@ -244,17 +260,30 @@ def test_opportunity_reaches_people_through_contact_roles_primary_first_with_amo
 
 
 def test_campaign_member_added_status_changed_and_responded():
-    mapper = ObjectMapper(7, "CampaignMember", "activity_source", [], activity_since=NOW - dt.timedelta(days=90))
+    mapper = ObjectMapper(
+        7, "CampaignMember", "activity_source", [], activity_since=NOW - dt.timedelta(days=90)
+    )
     member = {
-        "Id": "00vRO0000000001AAA", "SystemModstamp": RECENT, "CreatedDate": RECENT, "CampaignId": "701A",
-        "ContactId": None, "LeadId": "00QRO000001abcdAAA", "Status": "Sent", "HasResponded": False,
+        "Id": "00vRO0000000001AAA",
+        "SystemModstamp": RECENT,
+        "CreatedDate": RECENT,
+        "CampaignId": "701A",
+        "ContactId": None,
+        "LeadId": "00QRO000001abcdAAA",
+        "Status": "Sent",
+        "HasResponded": False,
     }
     ctx = MapContext(campaign_names={"701A": "Spring launch"})
     first = mapper.map_page([member], {}, ctx)
     assert [(a.activity_id, a.person_key.object, a.attributes) for a in first.activities] == [
         ("act:sfk:added-to-campaign", "Lead", {"str:sfk:campaign": "Spring launch", "str:sfk:status": "Sent"})
     ]
-    responded = {**member, "SystemModstamp": "2026-11-26T00:00:00.000+0000", "Status": "Responded", "HasResponded": True}
+    responded = {
+        **member,
+        "SystemModstamp": "2026-11-26T00:00:00.000+0000",
+        "Status": "Responded",
+        "HasResponded": True,
+    }
     second = mapper.map_page([responded], {member["Id"]: (mapping.parse_datetime(RECENT), "h", member)}, ctx)
     assert [a.activity_id for a in second.activities] == [
         "act:sfk:campaign-member-status-changed",
@@ -265,8 +294,14 @@ def test_campaign_member_added_status_changed_and_responded():
 def test_task_created_and_completed_on_its_who():
     mapper = ObjectMapper(7, "Task", "activity_source", [], activity_since=NOW - dt.timedelta(days=90))
     task = {
-        "Id": "00TRO0000000001AAA", "SystemModstamp": RECENT, "CreatedDate": RECENT, "WhoId": "003RO0000035WQgYAM",
-        "Subject": "Call", "Status": "Completed", "IsClosed": True, "CompletedDateTime": RECENT,
+        "Id": "00TRO0000000001AAA",
+        "SystemModstamp": RECENT,
+        "CreatedDate": RECENT,
+        "WhoId": "003RO0000035WQgYAM",
+        "Subject": "Call",
+        "Status": "Completed",
+        "IsClosed": True,
+        "CompletedDateTime": RECENT,
     }
     result = mapper.map_page([task])
     assert [a.activity_id for a in result.activities] == ["act:sft:task-created", "act:sft:task-completed"]
@@ -274,10 +309,28 @@ def test_task_created_and_completed_on_its_who():
 
 
 def test_bulk_csv_values_are_typed_like_rest():
-    row = {"Id": "003A", "IsDeleted": "false", "NumberOfEmployees": "12", "Amount": "19.99", "Name": None, "Zip": "01234"}
-    types = {"IsDeleted": "boolean", "NumberOfEmployees": "int", "Amount": "currency", "Name": "string", "Zip": "string"}
+    row = {
+        "Id": "003A",
+        "IsDeleted": "false",
+        "NumberOfEmployees": "12",
+        "Amount": "19.99",
+        "Name": None,
+        "Zip": "01234",
+    }
+    types = {
+        "IsDeleted": "boolean",
+        "NumberOfEmployees": "int",
+        "Amount": "currency",
+        "Name": "string",
+        "Zip": "string",
+    }
     assert mapping.normalize_bulk_row(row, types) == {
-        "Id": "003A", "IsDeleted": False, "NumberOfEmployees": 12, "Amount": 19.99, "Name": None, "Zip": "01234",
+        "Id": "003A",
+        "IsDeleted": False,
+        "NumberOfEmployees": 12,
+        "Amount": 19.99,
+        "Name": None,
+        "Zip": "01234",
     }
 
 

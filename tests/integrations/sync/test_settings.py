@@ -12,22 +12,36 @@ pytestmark = pytest.mark.django_db
 
 
 def fields(n, start=0):
-    return [sync_settings.FieldChoice(name=f"Field_{i}__c", type="string", label=f"Field {i}") for i in range(start, start + n)]
+    return [
+        sync_settings.FieldChoice(name=f"Field_{i}__c", type="string", label=f"Field {i}")
+        for i in range(start, start + n)
+    ]
 
 
 def test_saving_fifty_fields_works_and_targets_default_to_the_object_namespace(plain_connection):
-    contact = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Contact", label="Contact")
+    contact = sync_settings.synced_object_ensure(
+        connection=plain_connection, api_name="Contact", label="Contact"
+    )
 
     saved = sync_settings.field_selection_save(synced_object=contact, fields=fields(50))
 
     assert len(saved) == 50
-    assert FieldSelection.objects.get(synced_object=contact, sf_field="Field_7__c").target_field == "str:scc:field-7"
+    assert (
+        FieldSelection.objects.get(synced_object=contact, sf_field="Field_7__c").target_field
+        == "str:scc:field-7"
+    )
     assert contact.becomes == "person"
-    assert contact.email_permission == {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
+    assert contact.email_permission == {
+        "field": "HasOptedOutOfEmail",
+        "subscribed": False,
+        "unsubscribed": True,
+    }
 
 
 def test_the_51st_field_is_refused_with_a_clear_error_and_nothing_changes(plain_connection):
-    contact = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Contact", label="Contact")
+    contact = sync_settings.synced_object_ensure(
+        connection=plain_connection, api_name="Contact", label="Contact"
+    )
     sync_settings.field_selection_save(synced_object=contact, fields=fields(10))
 
     with pytest.raises(ValidationError) as error:
@@ -36,9 +50,9 @@ def test_the_51st_field_is_refused_with_a_clear_error_and_nothing_changes(plain_
     assert error.value.message_dict["fields"] == [
         "Contact has 51 fields selected, but at most 50 fields per object can sync. Deselect 1 to continue."
     ]
-    assert sorted(FieldSelection.objects.filter(synced_object=contact, active=True).values_list("sf_field", flat=True)) == sorted(
-        f"Field_{i}__c" for i in range(10)
-    )
+    assert sorted(
+        FieldSelection.objects.filter(synced_object=contact, active=True).values_list("sf_field", flat=True)
+    ) == sorted(f"Field_{i}__c" for i in range(10))
     assert FieldSelection.objects.filter(synced_object=contact).count() == 10
 
 
@@ -61,7 +75,8 @@ def test_bad_target_is_refused(plain_connection):
     contact = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Contact")
     with pytest.raises(ValidationError):
         sync_settings.field_selection_save(
-            synced_object=contact, fields=[{"name": "Email", "type": "email", "target_field": "Email Address"}]
+            synced_object=contact,
+            fields=[{"name": "Email", "type": "email", "target_field": "Email Address"}],
         )
     assert not FieldSelection.objects.exists()
 
@@ -74,11 +89,17 @@ def test_permission_rules(plain_connection):
         sms={"field": "et4ae5__HasOptedOutOfMobile__c", "unsubscribed": True},
     )
     contact.refresh_from_db()
-    assert contact.email_permission == {"field": "Email_Status__c", "subscribed": "All Emails", "unsubscribed": "None"}
+    assert contact.email_permission == {
+        "field": "Email_Status__c",
+        "subscribed": "All Emails",
+        "unsubscribed": "None",
+    }
     assert contact.sms_permission == {"field": "et4ae5__HasOptedOutOfMobile__c", "unsubscribed": True}
 
     with pytest.raises(ValidationError) as error:
-        sync_settings.permission_rules_set(synced_object=contact, email={"field": "X", "subscribed": 1, "unsubscribed": 1}, sms=None)
+        sync_settings.permission_rules_set(
+            synced_object=contact, email={"field": "X", "subscribed": 1, "unsubscribed": 1}, sms=None
+        )
     assert error.value.message_dict["email"] == ["The subscribed and unsubscribed values must differ."]
     contact.refresh_from_db()
     assert contact.email_permission["field"] == "Email_Status__c"
@@ -88,20 +109,33 @@ def test_identifier_rules_including_a_parent_chain_and_loops(plain_connection):
     dossier = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Dossier__c")
     loan = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Loan__c")
     instalment = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Instalment__c")
-    sync_settings.identifier_rule_set(synced_object=dossier, kind="reference_id", config={"field": "Contact__c"})
-    sync_settings.identifier_rule_set(synced_object=loan, kind="parent", config={"field": "Dossier__c", "parent_object": "Dossier__c"})
+    sync_settings.identifier_rule_set(
+        synced_object=dossier, kind="reference_id", config={"field": "Contact__c"}
+    )
+    sync_settings.identifier_rule_set(
+        synced_object=loan, kind="parent", config={"field": "Dossier__c", "parent_object": "Dossier__c"}
+    )
     sync_settings.identifier_rule_set(
         synced_object=instalment, kind="parent", config={"field": "Loan__c", "parent_object": "Loan__c"}
     )
-    assert SyncedObject.objects.get(api_name="Instalment__c").identifier_config == {"field": "Loan__c", "parent_object": "Loan__c"}
+    assert SyncedObject.objects.get(api_name="Instalment__c").identifier_config == {
+        "field": "Loan__c",
+        "parent_object": "Loan__c",
+    }
 
     with pytest.raises(ValidationError) as error:
-        sync_settings.identifier_rule_set(synced_object=dossier, kind="parent", config={"field": "Instalment__c", "parent_object": "Instalment__c"})
+        sync_settings.identifier_rule_set(
+            synced_object=dossier,
+            kind="parent",
+            config={"field": "Instalment__c", "parent_object": "Instalment__c"},
+        )
     assert "loops back" in error.value.message_dict["identifier_config"][0]
     assert SyncedObject.objects.get(api_name="Dossier__c").identifier_kind == "reference_id"
 
     with pytest.raises(ValidationError) as error:
-        sync_settings.identifier_rule_set(synced_object=loan, kind="junction", config={"junction_object": "X__c"})
+        sync_settings.identifier_rule_set(
+            synced_object=loan, kind="junction", config={"junction_object": "X__c"}
+        )
     assert error.value.message_dict["identifier_config"] == [
         "Relationship via junction object (many-to-many) needs: ref_field, person_field."
     ]
@@ -121,8 +155,11 @@ def test_merge_settings_and_schedule(plain_connection, django_capture_on_commit_
     from django_q.models import Schedule
 
     sync_settings.merge_settings_set(
-        connection=plain_connection, merge_strategy="append", find_strategy="next_if_empty",
-        skip_non_existing=True, merge_converted_leads=False,
+        connection=plain_connection,
+        merge_strategy="append",
+        find_strategy="next_if_empty",
+        skip_non_existing=True,
+        merge_converted_leads=False,
     )
     plain_connection.refresh_from_db()
     assert (plain_connection.merge_strategy, plain_connection.find_strategy) == ("append", "next_if_empty")
@@ -136,7 +173,9 @@ def test_merge_settings_and_schedule(plain_connection, django_capture_on_commit_
         sync_settings.schedule_set(connection=plain_connection, interval_minutes=15)
     schedule = Schedule.objects.get(name=f"salesforce-sync-{plain_connection.pk}")
     assert (schedule.func, schedule.minutes, schedule.args) == (
-        "integrations.salesforce.tasks.scheduled_sync", 15, f"({plain_connection.pk},)"
+        "integrations.salesforce.tasks.scheduled_sync",
+        15,
+        f"({plain_connection.pk},)",
     )
     assert Schedule.objects.filter(name__startswith="salesforce-").count() == 2
     with pytest.raises(ValidationError):
