@@ -212,7 +212,12 @@ IDENTIFIER_KINDS = [
      "Records link to people through a many-to-many object, like Opportunity Contact Role."),
 ]
 
-CDP_MATCH_FIELDS = [("str::email", "Email"), ("phn::phone", "Phone number")]
+CDP_MATCH_FIELDS = [
+    ("str::email", "Email (people)"),
+    ("phn::phone", "Phone number (people)"),
+    ("str:o:website", "Website or domain (organizations)"),
+    ("str:o:name", "Name (organizations)"),
+]
 BECOMES_CHOICES = [
     (SyncedObject.Becomes.ORGANIZATION, "Sync as organizations"),
     (SyncedObject.Becomes.PERSON, "Sync as contacts (people)"),

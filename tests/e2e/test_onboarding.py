@@ -1,0 +1,302 @@
+"""A new user walks the whole onboarding in a real browser: the web app (live server), a real django-q2
+cluster (`manage.py qcluster` subprocess) and the sandbox org process, then finds the people in People.
+
+Screenshots of every step go to `screenshot_dir()` (SCREENSHOT_DIR, or a temp folder).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.db import connection as db_connection
+from PIL import Image
+
+from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
+
+sandbox_org = pytest.importorskip("tests.sandbox_org", reason="the sandbox org fixture is not built yet").sandbox_org
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PASSWORD = "correct-horse-battery-9"
+
+# The cluster is another process: on SQLite the test database must be a file it can open too. Set at
+# import (collection), before pytest-django creates the test database.
+_default_db = django_settings.DATABASES["default"]
+if _default_db["ENGINE"].endswith("sqlite3") and not (_default_db.get("TEST") or {}).get("NAME"):
+    _default_db.setdefault("TEST", {})["NAME"] = str(
+        Path(tempfile.gettempdir()) / f"inflow-e2e-onboarding-{os.getpid()}.sqlite3"
+    )
+
+
+def _database_url() -> str:
+    db = db_connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+    user = db.get("USER") or "postgres"
+    auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
+    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def salesforce_settings(settings, sandbox_org):  # noqa: F811
+    settings.SALESFORCE_DEFAULT_LOGIN_URL = sandbox_org.url
+    settings.SALESFORCE_CLIENT_ID = sandbox_org.client_id
+    settings.SALESFORCE_CLIENT_SECRET = sandbox_org.client_secret
+    settings.SALESFORCE_ALLOW_HTTP = True
+    return settings
+
+
+@pytest.fixture
+def q_cluster(live_server, sandbox_org, tmp_path):  # noqa: F811
+    """A real django-q2 cluster on the test database; stopped before the database is flushed."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        # DEBUG lets the worker's Salesforce client talk plain http to the local sandbox org.
+        "DEBUG": "1",
+        "ENV_FILE": "/nonexistent/.env",
+        "SALESFORCE_CLIENT_ID": sandbox_org.client_id,
+        "SALESFORCE_CLIENT_SECRET": sandbox_org.client_secret,
+        "Q_WORKERS": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    env.pop("DATABASE_TEST_NAME", None)
+    log = open(tmp_path / "qcluster.log", "wb")  # noqa: SIM115 - closed in teardown
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    log.close()
+
+
+def _shot(browser_page, name: str) -> None:
+    browser_page.screenshot(path=str(screenshot_dir() / f"onboarding-{name}.png"), full_page=True)
+
+
+def _logo_png(path: Path) -> Path:
+    buffer = io.BytesIO()
+    Image.new("RGB", (240, 60), (232, 89, 12)).save(buffer, format="PNG")
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def _sandbox_emails(sandbox_org) -> list[str]:  # noqa: F811
+    token = sandbox_org.token()
+    response = requests.get(
+        f"{token['instance_url']}/services/data/v62.0/query",
+        params={"q": "SELECT Email FROM Contact WHERE Email != null ORDER BY Email LIMIT 3"},
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return [row["Email"] for row in response.json()["records"]]
+
+
+def test_new_user_walks_every_step_and_finds_synced_people(
+    live_server, page, salesforce_settings, sandbox_org, q_cluster, tmp_path  # noqa: F811
+):
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    # Sign up: a new user with a new workspace.
+    page.goto(live_server.url + "/accounts/signup/")
+    page.fill("#id_email", "ada@lovelace.example")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.fill("#id_workspace_name", "Lovelace Analytics")
+    page.get_by_role("button", name="Sign Up").click()
+    page.wait_for_url("**/dashboard/")
+    page.get_by_role("link", name="Connect Salesforce").click()
+
+    # About your business: B2B -> Salesforce.
+    page.wait_for_url("**/onboarding/business/")
+    _shot(page, "01-about-your-business")
+    page.get_by_label("B2B — I sell to businesses").check()
+    page.get_by_label("Salesforce").check()
+    page.get_by_role("button", name="Next").click()
+
+    # Connect to Salesforce: the local sandbox org is the default login host.
+    page.wait_for_url("**/onboarding/salesforce-connect/")
+    assert page.get_by_role("heading", name="Connect to Salesforce").is_visible()
+    _shot(page, "02-connect-to-salesforce")
+    page.get_by_role("button", name="Next").click()
+
+    # Salesforce's log-in and Allow Access pages, rendered by the sandbox org.
+    page.wait_for_url(sandbox_org.url + "/**")
+    page.fill("#username", "demo@inflow.local")
+    page.fill("#password", "inflow-demo")
+    _shot(page, "03-salesforce-log-in")
+    page.get_by_role("button", name="Log In").click()
+    page.get_by_role("button", name="Allow").wait_for()
+    _shot(page, "04-salesforce-allow-access")
+    page.get_by_role("button", name="Allow").click()
+
+    # Sync custom fields: defaults preselected; a 51st Contact field is refused.
+    page.wait_for_url("**/onboarding/salesforce-fields/")
+    contact = page.locator('details[data-object="Contact"]')
+    contact.locator("summary").click()
+    count = contact.locator("[data-count-n]")
+    assert int(count.inner_text()) > 0
+    assert contact.locator("td.sample").filter(has_text="@").count() > 0  # sample values from Salesforce
+    unticked = contact.locator("input[data-field]:not(:checked)")
+    while int(count.inner_text()) < 50:
+        unticked.first.check()
+    assert contact.locator("[data-count]").inner_text() == "50 / 50 fields"
+    fifty_first = contact.locator("input[data-field]:not(:checked)").first
+    assert fifty_first.is_disabled()
+    fifty_first.locator("xpath=..").click()
+    assert contact.locator("[data-limit-message]").is_visible()
+    assert contact.locator("input[data-field]:checked").count() == 50
+    _shot(page, "05-sync-custom-fields-51st-refused")
+    page.get_by_role("button", name="Next").click()
+
+    # Email and SMS permissions: SMS from the SMS opt-in checkbox on Contact.
+    page.wait_for_url("**/onboarding/salesforce-permissions/")
+    assert page.get_by_text("new contacts are subscribed to email").is_visible()
+    sms = page.locator('[data-permission="Contact-sms"]')
+    sms.get_by_label("Read it from a Salesforce field").check()
+    sms.get_by_label("Permission field").select_option("SMS_Opt_In__c")
+    sms.get_by_label("Value meaning subscribed").fill("true")
+    sms.get_by_label("Value meaning unsubscribed").fill("false")
+    _shot(page, "06-email-and-sms-permissions")
+    page.get_by_role("button", name="Next").click()
+
+    # Custom objects: the organization-like Company Profile.
+    page.wait_for_url("**/onboarding/salesforce-custom-objects/")
+    company = page.locator('details[data-object="Company_Profile__c"]')
+    company.locator("summary").click()
+    company.get_by_label("Sync Company Profile").check()
+    for field in ("Name", "Domain__c", "Industry__c", "Employees__c"):
+        company.locator(f'input[data-field][value="{field}"]').check()
+    _shot(page, "07-custom-objects")
+    page.get_by_role("button", name="Next").click()
+
+    # Set identifiers: sync Company Profile as organizations, identified by its domain.
+    page.wait_for_url("**/onboarding/salesforce-identifiers/")
+    rule = page.locator('[data-identifier="Company_Profile__c"]')
+    rule.get_by_label("Sync as organizations").check()
+    rule.get_by_label("Unique identifier").check()
+    rule.get_by_label("Object field").select_option("Domain__c")
+    rule.get_by_label("Matches this Inflow field").select_option("str:o:website")
+    _shot(page, "08-set-identifiers")
+    page.get_by_role("button", name="Next").click()
+
+    # Merge: the seed's labels, a preview, then the first sync.
+    page.wait_for_url("**/onboarding/salesforce-merge/")
+    page.get_by_label("Import and merge new records only").check()
+    page.get_by_role("button", name="Preview with these options").click()
+    created = page.locator("[data-preview-created]")
+    created.wait_for()
+    assert int(created.inner_text()) > 0
+    assert page.get_by_label("Import and merge new records only").is_checked()
+    _shot(page, "09-merge-with-preview")
+    page.get_by_role("button", name="Start the first sync").click()
+
+    # Congratulations: live progress until the first sync is done.
+    page.wait_for_url("**/onboarding/salesforce-congratulations/")
+    _shot(page, "10-congratulations-syncing")
+    page.locator('[data-sync-progress][data-state="succeeded"]').wait_for(timeout=180_000)
+    bars = page.locator("[data-progress-objects] .progress-bar")
+    assert bars.count() >= 5
+    assert set(bars.all_inner_texts()) == {"100%"}
+    _shot(page, "11-congratulations-done")
+    page.get_by_role("button", name="Next").click()
+
+    # Business address (a bad postal code first: message next to the field, the rest kept).
+    page.wait_for_url("**/onboarding/address/")
+    page.get_by_label("Street address").fill("12 St James's Square")
+    page.get_by_label("City").fill("London")
+    page.get_by_label("Postal code").fill("!!")
+    page.get_by_label("Country").select_option("GB")
+    page.get_by_role("button", name="Next").click()
+    assert page.get_by_text("Enter a postal code of letters, digits, spaces or dashes.").is_visible()
+    assert page.get_by_label("City").input_value() == "London"
+    page.get_by_label("Postal code").fill("SW1Y 4JH")
+    _shot(page, "12-business-address")
+    page.get_by_role("button", name="Next").click()
+
+    page.wait_for_url("**/onboarding/email/")
+    page.get_by_label("Sender name").fill("Lovelace Analytics")
+    page.get_by_label("Reply-to address").fill("hello@lovelace.example")
+    _shot(page, "13-email-setup")
+    page.get_by_role("button", name="Next").click()
+
+    # Brand setup: the preview follows the options as they change.
+    page.wait_for_url("**/onboarding/brand/")
+    page.get_by_label("Logo").set_input_files(str(_logo_png(tmp_path / "logo.png")))
+    page.get_by_label("Buttons & links").fill("#e8590c")
+    page.get_by_label("Font").select_option("georgia")
+    page.get_by_label("Button style").select_option("pill")
+    button = page.locator(".email-preview-button")
+    assert button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(232, 89, 12)"
+    assert "Georgia" in page.locator("[data-preview-body]").evaluate("el => getComputedStyle(el).fontFamily")
+    assert page.locator("[data-preview-logo]").is_visible()
+    assert "12 St James's Square" in page.locator("[data-preview-address]").inner_text()
+    _shot(page, "14-brand-setup")
+    page.get_by_role("button", name="Next").click()
+
+    page.wait_for_url("**/onboarding/links/")
+    page.get_by_label("Website").fill("https://lovelace.example")
+    page.get_by_label("LinkedIn").fill("https://www.linkedin.com/company/lovelace")
+    _shot(page, "15-links-and-social")
+    page.get_by_role("button", name="Next").click()
+
+    page.wait_for_url("**/onboarding/plan/")
+    page.get_by_label("Free").check()
+    _shot(page, "16-select-a-plan")
+    page.get_by_role("button", name="Next").click()
+
+    page.wait_for_url("**/onboarding/launch/")
+    _shot(page, "17-launch")
+    page.get_by_role("button", name="Launch Inflow").click()
+    page.wait_for_url("**/dashboard/")
+
+    # The synced people are in People.
+    page.get_by_role("link", name="People", exact=True).click()
+    for email in _sandbox_emails(sandbox_org):
+        assert page.get_by_text(email).first.is_visible() or _found_by_search(page, email)
+    _shot(page, "18-people")
+
+    # The connection's settings pages after onboarding.
+    page.goto(live_server.url + "/onboarding/")
+    page.wait_for_url("**/dashboard/")
+    from integrations.models import Connection
+
+    connection = Connection.objects.get()
+    page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/")
+    assert page.get_by_role("heading", name="Last 14 days").is_visible()
+    _shot(page, "19-source-overview")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/fields/")
+    _shot(page, "20-source-fields-phone")
+    assert errors == []
+
+
+def _found_by_search(browser_page, email: str) -> bool:
+    search = browser_page.get_by_role("searchbox")
+    if search.count() == 0:
+        return False
+    search.first.fill(email)
+    search.first.press("Enter")
+    time.sleep(0.2)
+    return browser_page.get_by_text(email).first.is_visible()
