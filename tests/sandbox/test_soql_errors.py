@@ -342,6 +342,25 @@ def test_token_soup_only_ever_raises_soql_error(tokens, prefix):
     sorted([{"Id": None}, {"Id": "b"}, {"Id": 2}], key=lambda record: sort_key(query.order_by, record))
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(VOCABULARY + ["Birthdate", "CreatedDate", "DoNotCall", "Interests__c", "AccountId",
+                                      "Account.Name", "'001000000000001'", "Score__c"]),
+        max_size=20,
+    )
+)  # fmt: skip
+def test_validate_only_ever_raises_soql_error(tokens):
+    try:
+        query = validate(parse("SELECT Id FROM Contact WHERE " + " ".join(tokens)), describe=describe)
+    except SoqlError as error:
+        assert error.error_code in {"MALFORMED_QUERY", "INVALID_FIELD", "INVALID_QUERY_FILTER_OPERATOR"}
+        return
+    matches(
+        query.where, {"Id": "003000000000001AAA", "Interests__c": "a;b", "Birthdate": "1990-01-01"}, now=NOW
+    )
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60))
 def test_random_text_only_ever_raises_soql_error(text):
