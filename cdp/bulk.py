@@ -62,3 +62,45 @@ def bulk_update_rows(model: type[models.Model], rows: list[dict], columns: list[
     with connection.cursor() as cursor:
         cursor.execute(sql, [payload])
         return cursor.rowcount
+
+
+def bulk_insert(model: type[models.Model], objs: list[models.Model], *, ignore_conflicts: bool = False) -> None:
+    """Insert `objs` in one statement whatever their number, setting their pks (unless ignoring conflicts).
+
+    On PostgreSQL Django's `bulk_create` already sends one statement. On SQLite Django splits inserts into
+    batches of 999 parameters, so here the rows travel as one JSON document read by `json_each`, with pks
+    assigned above the current maximum (SQLite has one writer at a time; a clash raises IntegrityError,
+    which the engine's retry handles).
+    """
+    if not objs:
+        return
+    if connection.vendor != "sqlite":
+        model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM {table}')  # noqa: S608 - model metadata
+        (base,) = cursor.fetchone()
+        for offset, obj in enumerate(objs, start=1):
+            obj.pk = base + offset
+        payload = json.dumps(
+            [
+                {"id": obj.pk, **{f.column: _prepared(f, f.pre_save(obj, True)) for f in fields}}
+                for obj in objs
+            ],
+            default=_json_default,
+        )
+        names = ['"id"', *(quote(f.column) for f in fields)]
+        extracts = ", ".join(
+            ["json_extract(value, '$.id')", *(f"json_extract(value, '$.\"{f.column}\"')" for f in fields)]
+        )
+        verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+        cursor.execute(
+            f"{verb} INTO {table} ({', '.join(names)}) SELECT {extracts} FROM json_each(%s)",  # noqa: S608
+            [payload],
+        )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = "default"

@@ -34,7 +34,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cdp import fields as ft
-from cdp.bulk import bulk_update_rows
+from cdp.bulk import bulk_insert, bulk_update_rows
 from cdp.catalogue import (
     activity_definition_ensure,
     custom_object_ensure,
@@ -228,6 +228,9 @@ class _Target:
     identity_objects: set[tuple[str, str]]  # (source, object) pairs it already has identities for
     archived: bool = False
     changed: bool = False
+    # Order among records sharing a non-unique key (a phone): existing ones by pk, then new ones in the
+    # order the batch creates them, which is the pk order they get; so matching does not depend on batching.
+    rank: tuple[int, int] = (0, 0)
     new_keys: list[IdentityKey] = field(default_factory=list)
 
     def match_value(self, spec: _Entity, field_id: str):
@@ -321,7 +324,7 @@ class _Resolver:
         records = list(queryset.select_for_update(of=("self",)))
         targets_by_pk = {}
         for record in records:
-            target = _Target(pk=record.pk, state=_state_of(record, spec), identity_objects=set(),
+            target = _Target(pk=record.pk, state=_state_of(record, spec), identity_objects=set(), rank=(0, record.pk),
                              archived=record.archived_at is not None)
             targets_by_pk[record.pk] = target
             self.targets.append(target)
@@ -378,7 +381,7 @@ class _Resolver:
         if problem:
             return _Outcome("invalid", reason=problem)
         if created:
-            target = _Target(pk=None, state=state, identity_objects=set(), changed=True)
+            target = _Target(pk=None, state=state, identity_objects=set(), changed=True, rank=(1, len(self.targets)))
             self.targets.append(target)
         else:
             target.state = state
@@ -483,10 +486,11 @@ class _Resolver:
                 target.identity_objects.add((key.source, key.object))
         for field_id in self.merge_by:
             value = target.match_value(self.spec, field_id)
-            if value is not None:
-                self.by_match.setdefault((field_id, value), target)
-                if field_id in self.spec.unique_keys:
-                    self.by_match[(field_id, value)] = target
+            if value is None:
+                continue
+            holder = self.by_match.get((field_id, value))
+            if holder is None or field_id in self.spec.unique_keys or target.rank < holder.rank:
+                self.by_match[(field_id, value)] = target
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -508,7 +512,7 @@ def _write(resolver: _Resolver, now: datetime) -> None:
             )
             for t in new
         ]
-        spec.model.objects.bulk_create(objs)
+        bulk_insert(spec.model, objs)
         for target, obj in zip(new, objs, strict=True):
             target.pk = obj.pk
     changed = [t for t in resolver.targets if t.changed and t not in new]
@@ -529,9 +533,10 @@ def _write(resolver: _Resolver, now: datetime) -> None:
         for k in t.new_keys
     ]
     if identities:
-        Identity.objects.bulk_create(identities)
+        bulk_insert(Identity, identities)
     if resolver.permission_changes:
-        PermissionChange.objects.bulk_create(
+        bulk_insert(
+            PermissionChange,
             [
                 PermissionChange(
                     workspace=workspace,

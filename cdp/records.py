@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cdp import fields as ft
-from cdp.bulk import bulk_update_rows
+from cdp.bulk import bulk_insert, bulk_update_rows
 from cdp.catalogue import catalogue_ensure
 from cdp.models import (
     Activity,
@@ -160,7 +160,7 @@ def record_activities(*, workspace: Workspace, events: Sequence[ActivityEvent]) 
         )
     if not new:
         return 0
-    Activity.objects.bulk_create(list(new.values()), ignore_conflicts=True)
+    bulk_insert(Activity, list(new.values()), ignore_conflicts=True)
     _touch_seen(workspace, new.values())
     return len(new)
 
@@ -309,7 +309,7 @@ def _upsert_records(workspace, custom_object, rows) -> list[MergeResult]:
         )
 
     new_records = [records[e] for e in records if e in created]
-    CustomObjectRecord.objects.bulk_create(new_records)
+    bulk_insert(CustomObjectRecord, new_records)
     bulk_update_rows(
         CustomObjectRecord,
         [
@@ -352,7 +352,7 @@ def _replace_links(records: dict[str, CustomObjectRecord], links) -> None:
         if remove:
             through.objects.filter(remove).delete()
         if add:
-            through.objects.bulk_create(add, ignore_conflicts=True)
+            bulk_insert(through, add, ignore_conflicts=True)
 
 
 # ---------------------------------------------------------------------------------------------------

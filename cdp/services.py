@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
 from cdp.catalogue import catalogue_ensure
-from cdp.models import Membership, Workspace
+from cdp.models import PERMISSION_SOURCE_CDP, Membership, PermissionChange, Person, Workspace
 
 
 @transaction.atomic
@@ -24,3 +25,41 @@ def workspace_create(*, owner: AbstractBaseUser, name: str) -> Workspace:
     Membership.objects.create(workspace=workspace, user=owner, role=Membership.Role.OWNER)
     catalogue_ensure(workspace=workspace)
     return workspace
+
+
+PERMISSION_ATTNAMES = {"bol::p": "email_permission", "bol::sp": "sms_permission"}
+
+
+@transaction.atomic
+def person_permission_set(
+    *, workspace: Workspace, person_id: int, field_id: str, value: bool, actor: AbstractBaseUser | None
+) -> Person:
+    """Subscribe or unsubscribe a person from inside Inflow, with a history row.
+
+    An unsubscribe made here is what `Workspace.sticky_unsubscribe` protects from a source's re-subscribe.
+    """
+    if field_id not in PERMISSION_ATTNAMES:
+        raise ValueError(f"{field_id} is not a permission field")
+    attname = PERMISSION_ATTNAMES[field_id]
+    person = Person.objects.select_for_update().get(workspace=workspace, pk=person_id)
+    old = getattr(person, attname)
+    if old == value:
+        return person
+    now = timezone.now()
+    setattr(person, attname, value)
+    setattr(person, f"{attname}_source", PERMISSION_SOURCE_CDP)
+    person.updated_at = now
+    person.save(update_fields=[attname, f"{attname}_source", "updated_at"])
+    change = PermissionChange(
+        workspace=workspace,
+        person=person,
+        field_id=field_id,
+        old_value=old,
+        new_value=value,
+        source=PERMISSION_SOURCE_CDP,
+        actor=actor,
+        changed_at=now,
+    )
+    change.full_clean()
+    change.save()
+    return person
