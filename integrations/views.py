@@ -259,7 +259,9 @@ class SalesforceManageView(ConnectionMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         connection = self.get_connection()
         check = None
-        if connection.status != Connection.Status.DISCONNECTED:
+        # A connection whose refresh token was refused is not checked: a still-valid access token
+        # would report "working" for a link that cannot survive its next expiry.
+        if connection.status in (Connection.Status.CONNECTED, Connection.Status.PAUSED):
             check = selectors.connection_live_check(workspace=self.workspace, connection=connection)
             connection.refresh_from_db()
         return super().get_context_data(connection=connection, check=check, **kwargs)

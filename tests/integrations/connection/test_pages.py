@@ -208,3 +208,18 @@ def test_healthz_reports_connections_by_status(client, make_connection, workspac
         "disconnected": 0,
     }
     assert "1 Salesforce connection(s) need reconnecting" in body["problems"]
+
+
+def test_manage_page_of_a_connection_needing_reauth_asks_to_reconnect(
+    owner_client, make_connection, workspace
+):
+    connection = make_connection(
+        workspace,
+        status=Connection.Status.NEEDS_REAUTH,
+        status_reason="Salesforce refused the refresh token: invalid_grant",
+    )
+
+    html = owner_client.get(reverse("integrations:salesforce_manage", args=[connection.pk])).content.decode()
+
+    assert "<strong>Needs reconnecting.</strong> Salesforce refused the refresh token: invalid_grant" in html
+    assert "Salesforce refused Inflow's refresh token: reconnect to restore access." in html
