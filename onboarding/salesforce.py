@@ -217,6 +217,8 @@ def progress(*, workspace: Workspace, connection: Connection) -> dict[str, Any]:
     from integrations.sync_selectors import sync_progress
 
     data = sync_progress(workspace=workspace, connection=connection)
+    # PostgreSQL's jsonb does not keep key order: sort so the bars never jump around between polls.
+    data["objects"] = sorted(data["objects"], key=lambda obj: obj["label"].lower())
     rate = data.get("rate") or 0
     for obj in data["objects"]:
         remaining = (obj["total"] or 0) - obj["done"]
