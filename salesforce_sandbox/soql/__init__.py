@@ -20,7 +20,8 @@ Pure Python (Lark LALR grammar in `grammar.py`), no Django. The executor's path 
   A LIKE pattern keeps SOQL's ``\%``, ``\_`` and ``\\`` escapes for the matcher.
 * `matches` / `sort_key`: see `evaluate.py` for record shapes (parent paths as nested dicts or flattened
   "Account.Name" keys). Text compares case-insensitively, Ids case-sensitively; '' is null; a null field is
-  "!=" any value; date literals are ranges; datetimes compare in UTC.
+  "!=" any value; a boolean is never null (= null means = false); date literals are ranges; datetimes
+  compare in UTC.
 """
 
 from .evaluate import conjuncts, field_value, matches, sort_key

@@ -128,8 +128,11 @@ def _comparison(node: Comparison, actual: Any, now: dt.datetime) -> bool:
 
 
 def _equal(actual: Any, expected: Any, now: dt.datetime, fold: Callable[[str], str]) -> bool:
+    # A boolean is never null in Salesforce: "WHERE Test__c = null is equivalent to WHERE Test__c = false".
     if expected is None or expected == "":
-        return _is_null(actual)
+        return actual is False or _is_null(actual)
+    if isinstance(expected, bool) and actual is None:
+        actual = False
     if _is_null(actual):
         return False
     return _order(actual, expected, now, fold) == 0

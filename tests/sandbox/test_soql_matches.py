@@ -67,6 +67,9 @@ def check(condition: str, record=RECORD) -> bool:
         # Booleans.
         ("DoNotCall = false", True), ("DoNotCall = true", False), ("HasOptedOutOfEmail = TRUE", True),
         ("HasOptedOutOfEmail != true", False),
+        # "WHERE Test__c = null is equivalent to WHERE Test__c = false" (a boolean is never null).
+        ("DoNotCall = null", True), ("DoNotCall != null", False), ("HasOptedOutOfEmail = null", False),
+        ("HasOptedOutOfEmail != null", True), ("Missing_Flag__c = false", True), ("Missing_Flag__c = true", False),
         # Numbers across int, Decimal and float.
         ("NumberOfEmployees = 120", True), ("NumberOfEmployees = 120.0", True), ("NumberOfEmployees > 119.99", True),
         ("NumberOfEmployees < 120", False), ("NumberOfEmployees <= 120", True), ("NumberOfEmployees >= -5", True),
