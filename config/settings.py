@@ -255,3 +255,6 @@ LOGGING = {
 
 # Callables whose dicts are merged into /healthz (see config/health.py).
 HEALTH_CHECKS: list[str] = ["integrations.health.salesforce_connections"]
+HEALTH_CHECKS.append("integrations.sync_health.stuck_sync_runs")
+# Absolute links in operator emails (integrations.alerts), e.g. https://inflow.example.com.
+SITE_URL = env.str("SITE_URL", default="")

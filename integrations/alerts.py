@@ -1,0 +1,122 @@
+"""Email a workspace's owners when one of its Salesforce connections needs reconnecting.
+
+The status is changed by the connection code (`integrations.services`) inside its own transactions,
+so instead of a hook there, a periodic check (a django-q2 Schedule made by `manage.py ops_schedules`)
+finds connections in `needs_reauth` that have not been alerted for their current status change and
+alerts them. `ConnectionAlert`'s unique constraint makes the check idempotent: two workers running it at
+once send one email, and a connection that is reconnected and later loses its token again is alerted again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from cdp.models import Membership
+from integrations.models import Connection, ConnectionAlert
+
+logger = logging.getLogger(__name__)
+
+ALERT_SCHEDULE_NAME = "inflow-reauth-alerts"
+
+
+def connections_to_alert():
+    """Connections in `needs_reauth` with no alert for their current status change."""
+    already = ConnectionAlert.objects.filter(
+        connection=OuterRef("pk"), kind=ConnectionAlert.Kind.NEEDS_REAUTH, status_changed_at=OuterRef("alert_key")
+    )
+    return (
+        Connection.objects.filter(status=Connection.Status.NEEDS_REAUTH)
+        .annotate(alert_key=Coalesce("status_changed_at", "created_at"))
+        .exclude(Exists(already))
+        .select_related("workspace")
+        .order_by("pk")
+    )
+
+
+def _owner_emails(connection: Connection) -> list[str]:
+    return sorted(
+        {
+            email
+            for email in Membership.objects.filter(
+                workspace_id=connection.workspace_id, role=Membership.Role.OWNER
+            ).values_list("user__email", flat=True)
+            if email
+        }
+    )
+
+
+def _message(connection: Connection) -> tuple[str, str]:
+    link = getattr(settings, "SITE_URL", "").rstrip("/") + reverse(
+        "integrations:salesforce_reconnect", args=[connection.pk]
+    )
+    subject = f"Reconnect Salesforce to {connection.workspace.name} on Inflow"
+    body = (
+        f"Hello,\n\n"
+        f"Inflow can no longer sync from the Salesforce org {connection.org_id} "
+        f"(signed in as {connection.username}) into the workspace {connection.workspace.name}.\n\n"
+        f"Why: {connection.status_reason or 'Salesforce refused the stored authorization.'}\n\n"
+        "This happens when the authorization is revoked in Salesforce, the refresh token expires under the "
+        "connected app's policy, or the user connected Inflow more than five times (Salesforce keeps five "
+        "authorizations per user and app). No data is lost: syncing resumes where it stopped once you reconnect.\n\n"
+        f"Reconnect: {link}\n\n"
+        "— Inflow\n"
+    )
+    return subject, body
+
+
+def reauth_alerts_send() -> int:
+    """Send the pending alerts; returns how many emails went out."""
+    sent = 0
+    for connection in connections_to_alert():
+        recipients = _owner_emails(connection)
+        try:
+            with transaction.atomic():
+                alert = ConnectionAlert.objects.create(
+                    connection=connection,
+                    kind=ConnectionAlert.Kind.NEEDS_REAUTH,
+                    status_changed_at=connection.alert_key,
+                    recipients=", ".join(recipients),
+                )
+        except IntegrityError:
+            continue  # another worker claimed this alert first
+        if not recipients:
+            logger.warning("Connection %s needs reconnecting but its workspace has no owner email", connection.pk)
+            continue
+        subject, body = _message(connection)
+        try:
+            send_mail(subject, body, None, recipients, fail_silently=False)
+        except OSError as exc:
+            # Forget the claim so the next check tries again; the mail server is a transient problem.
+            alert.delete()
+            logger.warning("Could not send the reconnect alert for connection %s: %s", connection.pk, exc)
+            continue
+        logger.info("Sent the reconnect alert for connection %s to %d owner(s)", connection.pk, len(recipients))
+        sent += 1
+    return sent
+
+
+def scheduled_reauth_alerts() -> str:
+    """django-q2 entry point of the `inflow-reauth-alerts` schedule."""
+    return f"{reauth_alerts_send()} alert(s) sent"
+
+
+def alert_schedule_ensure(*, minutes: int = 5) -> None:
+    """Create or update the periodic check (idempotent)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.update_or_create(
+        name=ALERT_SCHEDULE_NAME,
+        defaults={
+            "func": "integrations.alerts.scheduled_reauth_alerts",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": minutes,
+            "repeats": -1,
+        },
+    )
