@@ -102,6 +102,12 @@ def _comparison(node: Comparison, actual: Any, now: dt.datetime) -> bool:
     fold = _fold(node.field)
     if expected == "" and op != "LIKE":
         expected = None  # Salesforce stores no empty strings: = '' is = null
+    if node.field.sf_type == "multipicklist" and op in ("=", "!=", "IN", "NOT IN"):
+        # "MSP1__c = 'AAA;BBB'" is an exact match of the selection, in any order.
+        selected = _picks(actual)
+        wanted = expected if isinstance(expected, list) else [expected]
+        found = any(_picks(item) == selected for item in wanted)
+        return found if op in ("=", "IN") else not found
     if op in ("IN", "NOT IN"):
         found = any(_equal(actual, item, now, fold) for item in expected)
         return found if op == "IN" else not found

@@ -135,6 +135,20 @@ def test_includes_and_excludes(condition, expected):
     assert check(condition) is expected
 
 
+@pytest.mark.parametrize(
+    ("op", "value", "expected"),
+    [
+        ("=", "Travel;hiking;Cooking", True), ("=", "Hiking;Cooking", False), ("!=", "Hiking;Cooking", True),
+        ("!=", "cooking;travel;hiking", False), ("=", None, False), ("IN", ["Chess", "Travel;Cooking;Hiking"], True),
+        ("NOT IN", ["Hiking"], True),
+    ],
+)  # fmt: skip
+def test_typed_multipicklist_equality_is_an_exact_selection(op, value, expected):
+    comparison = Comparison(FieldRef(("Interests__c",), sf_type="multipicklist"), op, value)
+    assert matches(comparison, RECORD, now=NOW) is expected
+    assert matches(comparison, {"Interests__c": None}, now=NOW) is (op in ("!=", "NOT IN") or value is None)
+
+
 def test_multipicklist_given_as_a_list():
     assert check("Tags__c INCLUDES ('b')", {"Tags__c": ["A", "B"]}) is True
 
