@@ -1,8 +1,9 @@
 """Check a parsed query against the org's schema, the way Salesforce does before it runs one.
 
 Names resolve case-insensitively to their canonical spelling; unknown objects are INVALID_TYPE, unknown
-fields and relationship paths INVALID_FIELD, and a literal of the wrong type for its field INVALID_FIELD,
-each with Salesforce's caret message.
+fields and relationship paths INVALID_FIELD, a literal of the wrong type for its field INVALID_FIELD, and a
+malformed Id literal INVALID_QUERY_FILTER_OPERATOR, each with Salesforce's caret message. Id and reference
+literals come back as canonical 18-character Ids, the form the org stores.
 """
 
 from __future__ import annotations
