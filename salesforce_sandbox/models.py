@@ -1,0 +1,242 @@
+"""The sandbox org's tables (database alias `sandbox`, see routers.py).
+
+Records of every object share one table: the columns Salesforce indexes (Id, SystemModstamp,
+LastModifiedDate, CreatedDate, IsDeleted) are real columns with composite indexes, so filters and
+orders on them run in SQL; every other field lives in the row's JSON document (`data`), already in
+REST wire form. Tokens and codes are stored as SHA-256 digests only.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Record(models.Model):
+    sobject = models.CharField(max_length=40)
+    sf_id = models.CharField(max_length=18, unique=True)
+    created_date = models.DateTimeField()
+    last_modified_date = models.DateTimeField()
+    system_modstamp = models.DateTimeField()
+    is_deleted = models.BooleanField(default=False)
+    deleted_date = models.DateTimeField(null=True, blank=True)
+    # Hard-deleted (emptied from the recycle bin): invisible to queryAll, still listed by /deleted.
+    purged = models.BooleanField(default=False)
+    # The record's other fields as a JSON object (orjson), values in REST wire form.
+    data = models.TextField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["sobject", "is_deleted", "system_modstamp", "sf_id"], name="sbx_rec_modstamp"
+            ),
+            models.Index(fields=["sobject", "system_modstamp", "sf_id"], name="sbx_rec_all_modstamp"),
+            models.Index(fields=["sobject", "sf_id"], name="sbx_rec_id"),
+            models.Index(fields=["sobject", "last_modified_date", "sf_id"], name="sbx_rec_lastmod"),
+            models.Index(fields=["sobject", "created_date", "sf_id"], name="sbx_rec_created"),
+            models.Index(
+                fields=["sobject", "deleted_date"], name="sbx_rec_deleted", condition=Q(is_deleted=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sobject} {self.sf_id}"
+
+
+class IdSequence(models.Model):
+    """Next record number per key prefix: Ids are minted in blocks with one atomic UPDATE."""
+
+    key_prefix = models.CharField(max_length=3, primary_key=True)
+    next_value = models.BigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.key_prefix}: {self.next_value}"
+
+
+class SchemaChange(models.Model):
+    """A custom field added or removed after seeding (`sandbox_churn --schema-change`)."""
+
+    class Action(models.TextChoices):
+        ADD = "add"
+        REMOVE = "remove"
+
+    sobject = models.CharField(max_length=40)
+    action = models.CharField(max_length=6, choices=Action.choices)
+    # For "add": the field describe as JSON; for "remove": the field name.
+    payload = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.sobject}"
+
+
+class OrgUser(models.Model):
+    """Someone who can log in to the org: username, password hash and the Id of their User record."""
+
+    username = models.CharField(max_length=80, unique=True)
+    password = models.CharField(max_length=128)
+    user_id = models.CharField(max_length=18, unique=True)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class ConnectedApp(models.Model):
+    class RefreshPolicy(models.TextChoices):
+        UNTIL_REVOKED = "until_revoked", "Refresh token is valid until revoked"
+        EXPIRE_AFTER = "expire_after", "Expire refresh token after"
+        EXPIRE_IF_UNUSED = "expire_if_unused", "Expire refresh token if not used for"
+        IMMEDIATELY = "immediately", "Immediately expire refresh token"
+
+    name = models.CharField(max_length=80)
+    client_id = models.CharField(max_length=255, unique=True)
+    client_secret = models.CharField(max_length=255)
+    # One registered callback URL per line; `*` as the port matches any port (local use only).
+    callback_urls = models.TextField()
+    scopes = models.CharField(max_length=255, default="api refresh_token offline_access id openid full web")
+    refresh_policy = models.CharField(
+        max_length=20, choices=RefreshPolicy.choices, default=RefreshPolicy.UNTIL_REVOKED
+    )
+    refresh_ttl_seconds = models.PositiveIntegerField(null=True, blank=True)
+    rotate_refresh_tokens = models.BooleanField(default=False)
+    session_timeout_seconds = models.PositiveIntegerField(default=7200)
+    max_grants_per_user = models.PositiveSmallIntegerField(default=5)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Grant(models.Model):
+    """One approval of an app by a user: holds the refresh token (if any) that access tokens hang off."""
+
+    app = models.ForeignKey(ConnectedApp, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(OrgUser, on_delete=models.CASCADE, related_name="grants")
+    scopes = models.CharField(max_length=255)
+    refresh_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["app", "user", "revoked_at"], name="sbx_grant_active")]
+
+    def __str__(self) -> str:
+        return f"{self.app_id}/{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AccessToken(models.Model):
+    token_hash = models.CharField(max_length=64, unique=True)
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, null=True, related_name="access_tokens")
+    app = models.ForeignKey(ConnectedApp, on_delete=models.CASCADE)
+    user = models.ForeignKey(OrgUser, on_delete=models.CASCADE)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"access token {self.pk}"
+
+
+class AuthorizationCode(models.Model):
+    code_hash = models.CharField(max_length=64, unique=True)
+    app = models.ForeignKey(ConnectedApp, on_delete=models.CASCADE)
+    user = models.ForeignKey(OrgUser, on_delete=models.CASCADE)
+    redirect_uri = models.TextField()
+    scopes = models.CharField(max_length=255)
+    code_challenge = models.CharField(max_length=128, blank=True)
+    code_challenge_method = models.CharField(max_length=10, blank=True)
+    nonce = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"code {self.pk}"
+
+
+class OrgState(models.Model):
+    """One row (pk=1): API usage and the active faults, read by every request of every process."""
+
+    api_daily_limit = models.PositiveIntegerField(default=15000)
+    api_usage = models.PositiveIntegerField(default=0)
+    usage_day = models.DateField(null=True, blank=True)
+    # Faults (sandbox_faults / POST /_sandbox/faults).
+    fail_next = models.PositiveIntegerField(default=0)
+    fail_status = models.PositiveSmallIntegerField(default=503)  # 500, 503, or 0 = drop the connection
+    malformed_next = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    query_timeout_objects = models.TextField(default="[]")  # JSON list of object names
+    wrong_type_fields = models.TextField(default="[]")  # JSON list of "Object.Field"
+    tokens_expired_before = models.DateTimeField(null=True, blank=True)
+    locators_expired_before = models.DateTimeField(null=True, blank=True)
+    # Realism knobs: shorter REST pages at random and a Bulk job delay.
+    short_page_size = models.PositiveIntegerField(default=0)
+    bulk_job_delay_ms = models.PositiveIntegerField(default=0)
+    # The origin the org was last started on (runsandbox), used when there is no request to derive it from.
+    served_origin = models.CharField(max_length=255, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "org state"
+
+
+class RequestCount(models.Model):
+    """Requests served per endpoint kind (query, queryMore, describe, token, ...), for benches and tests."""
+
+    endpoint = models.CharField(max_length=40, primary_key=True)
+    count = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}: {self.count}"
+
+
+class QueryCursor(models.Model):
+    """A query locator: the parsed query plus where each served page ended, so any process can continue."""
+
+    locator = models.CharField(max_length=18, primary_key=True)
+    soql = models.TextField()
+    include_deleted = models.BooleanField(default=False)
+    batch_size = models.PositiveIntegerField()
+    total_size = models.PositiveIntegerField()
+    # JSON {offset: keyset position after the rows before that offset}, or the ordered row ids
+    # when the order cannot run in SQL.
+    positions = models.TextField(default="{}")
+    row_ids = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.locator
+
+
+class BulkJob(models.Model):
+    class State(models.TextChoices):
+        UPLOAD_COMPLETE = "UploadComplete"
+        IN_PROGRESS = "InProgress"
+        JOB_COMPLETE = "JobComplete"
+        FAILED = "Failed"
+        ABORTED = "Aborted"
+
+    sf_id = models.CharField(max_length=18, unique=True)
+    operation = models.CharField(max_length=10)
+    sobject = models.CharField(max_length=40)
+    soql = models.TextField()
+    api_version = models.CharField(max_length=8)
+    column_delimiter = models.CharField(max_length=10, default="COMMA")
+    line_ending = models.CharField(max_length=4, default="LF")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.UPLOAD_COMPLETE)
+    error_message = models.TextField(blank=True)
+    created_by_id = models.CharField(max_length=18)
+    created_date = models.DateTimeField()
+    system_modstamp = models.DateTimeField()
+    ready_at = models.DateTimeField()
+    number_records_processed = models.PositiveBigIntegerField(default=0)
+    total_processing_time = models.PositiveIntegerField(default=0)
+    # The snapshot: ordered record row ids matching the query when the job completed (JSON list).
+    row_ids = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.sf_id

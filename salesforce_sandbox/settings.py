@@ -1,0 +1,72 @@
+"""Settings for the sandbox org process (`manage.py runsandbox`): Inflow's settings, served as Salesforce.
+
+It is another system on the same machine, so it keeps its own cookies (names differ from Inflow's, which
+shares the host), serves Salesforce's paths at the root, and never redirects to HTTPS by itself.
+"""
+
+from config.settings import *  # noqa: F403
+from config.settings import BASE_DIR, env
+
+ROOT_URLCONF = "salesforce_sandbox.urls"
+WSGI_APPLICATION = "salesforce_sandbox.wsgi.application"
+# Never a debug page or traceback, whatever the developer's DEBUG: bad input gets Salesforce's errors.
+DEBUG = False
+ALLOWED_HOSTS = env.list("SANDBOX_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.staticfiles",
+    "salesforce_sandbox",
+]
+MIDDLEWARE = [
+    "salesforce_sandbox.middleware.GzipMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # CSRF is applied per view (csrf_protect) to the sandbox's own HTML forms, not to the API.
+]
+INSTALLED_APPS.append("django.contrib.sessions")
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_COOKIE_NAME = "sbx_sid"
+SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_NAME = "sbx_csrftoken"
+CSRF_COOKIE_SECURE = False
+CSRF_TRUSTED_ORIGINS = env.list("SANDBOX_CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    },
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None  # files come from the finders: the sandbox never runs collectstatic
+WHITENOISE_AUTOREFRESH = False
+
+# The sandbox's own knobs.
+SANDBOX_STATE_DIR = env.str("SANDBOX_STATE_DIR", default=str(BASE_DIR / "var" / "sandbox"))
+SANDBOX_LOCATOR_IDLE_SECONDS = env.int("SANDBOX_LOCATOR_IDLE_SECONDS", default=900)
+# Local-only control endpoints (/_sandbox/...) answer only these client addresses.
+SANDBOX_CONTROL_ADDRESSES = env.list("SANDBOX_CONTROL_ADDRESSES", default=["127.0.0.1", "::1"])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    # A 400 for hostile input is expected here: keep request warnings (which carry URLs) out of the log.
+    "loggers": {"django.request": {"level": "ERROR"}, "django.security": {"level": "ERROR"}},
+}

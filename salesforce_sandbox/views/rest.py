@@ -1,0 +1,379 @@
+"""REST API views (`/services/data/...`): metadata, records, query, updated/deleted, limits, composite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import orjson
+from django.db.models import Count, Min
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from .. import query as soql_query
+from ..api import api_view
+from ..models import BulkJob, Record
+from ..routers import SANDBOX_DB as DB
+from ..services import records as record_services
+from ..services.records import RecordError
+from ..soql_bridge import SoqlError
+from ..wire import error_response, json_response, not_found, now, parse_sf_datetime, sf_datetime, versions
+
+UPDATED_WINDOW = dt.timedelta(days=30)
+DELETED_WINDOW = dt.timedelta(days=15)
+ID_LIMIT = 600_000
+
+
+@csrf_exempt
+@require_GET
+def versions_list(request):
+    """`GET /services/data/`: no authentication, not counted against the API limit."""
+    return json_response(versions())
+
+
+@api_view("resources")
+def resources(request, version):
+    base = f"/services/data/v{version}"
+    names = [
+        "tooling",
+        "metadata",
+        "eclair",
+        "folders",
+        "prechatForms",
+        "jsonxform",
+        "chatter",
+        "tabs",
+        "appMenu",
+        "quickActions",
+        "queryAll",
+        "commerce",
+        "wave",
+        "iot",
+        "analytics",
+        "search",
+        "identity",
+        "composite",
+        "parameterizedSearch",
+        "fingerprint",
+        "theme",
+        "nouns",
+        "event",
+        "serviceTemplates",
+        "recent",
+        "connect",
+        "licensing",
+        "limits",
+        "process",
+        "async-queries",
+        "query",
+        "match",
+        "emailConnect",
+        "compactLayouts",
+        "knowledgeManagement",
+        "sobjects",
+        "actions",
+        "support",
+    ]
+    body = {name: f"{base}/{name}" for name in names}
+    body["identity"] = f"{request.sandbox.origin}/id/{request.sandbox.token.user.user_id}"
+    return json_response(body)
+
+
+@api_view("describeGlobal")
+def describe_global(request, version):
+    ctx = request.sandbox
+    body = {
+        "encoding": "UTF-8",
+        "maxBatchSize": 200,
+        "sobjects": [ctx.schema.describe_global_entry(t, version) for t in ctx.schema],
+    }
+    return json_response(body)
+
+
+def _type_or_404(request, name):
+    t = request.sandbox.schema.get(name)
+    if t is None:
+        raise RecordError("NOT_FOUND", "The requested resource does not exist", status=404)
+    return t
+
+
+@api_view("describe")
+def describe(request, version, sobject):
+    t = request.sandbox.schema.get(sobject)
+    if t is None:
+        return error_response(404, "NOT_FOUND", "The requested resource does not exist")
+    return json_response(request.sandbox.schema.describe(t, version, origin=request.sandbox.origin))
+
+
+def _json_body(request) -> dict:
+    try:
+        body = orjson.loads(request.body or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise RecordError(
+            "JSON_PARSER_ERROR", f"Unexpected character: was expecting a JSON value ({exc.pos})"
+        )
+    if not isinstance(body, dict):
+        raise RecordError(
+            "JSON_PARSER_ERROR", "Cannot deserialize instance of SObject from a non-object value"
+        )
+    return body
+
+
+@api_view("sobject")
+def sobject_root(request, version, sobject):
+    ctx = request.sandbox
+    t = _type_or_404(request, sobject)
+    if request.method == "GET":
+        return json_response(
+            {"objectDescribe": ctx.schema.describe_global_entry(t, version), "recentItems": []}
+        )
+    if request.method == "POST":
+        record = record_services.record_create(
+            schema=ctx.schema, sobject=t.name, values=_json_body(request), user_id=ctx.token.user.user_id
+        )
+        return json_response({"id": record.sf_id, "success": True, "errors": []}, status=201)
+    return _method_not_allowed(request, ["GET", "HEAD", "POST"])
+
+
+def _method_not_allowed(request, allowed):
+    response = error_response(
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"HTTP Method '{request.method}' not allowed. Allowed are {','.join(allowed)}",
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+@api_view("record")
+def record(request, version, sobject, sf_id):
+    ctx = request.sandbox
+    t = _type_or_404(request, sobject)
+    if request.method == "GET":
+        found = record_services.record_get(schema=ctx.schema, sobject=t.name, sf_id=sf_id)
+        if found is None:
+            return not_found()
+        requested = request.GET.get("fields")
+        names = [n.strip() for n in requested.split(",") if n.strip()] if requested else t.field_names()
+        fields = []
+        for name in names:
+            f = t.field(name)
+            if f is None:
+                return error_response(
+                    400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {t.name}"
+                )
+            fields.append((f["name"],))
+        row = {
+            "sf_id": found.sf_id,
+            "is_deleted": found.is_deleted,
+            "created_date": found.created_date,
+            "last_modified_date": found.last_modified_date,
+            "system_modstamp": found.system_modstamp,
+            "data": found.data,
+        }
+        renderer = soql_query.Renderer(ctx.schema, t, fields, version, set())
+        return json_response(renderer.render(soql_query.base_record(t, row)))
+    if request.method == "PATCH":
+        record_services.record_update(
+            schema=ctx.schema,
+            sobject=t.name,
+            sf_id=sf_id,
+            values=_json_body(request),
+            user_id=ctx.token.user.user_id,
+        )
+        return HttpResponse(status=204)
+    if request.method == "DELETE":
+        record_services.record_delete(schema=ctx.schema, sobject=t.name, sf_id=sf_id)
+        return HttpResponse(status=204)
+    return _method_not_allowed(request, ["GET", "HEAD", "PATCH", "DELETE"])
+
+
+def _query(request, version, *, include_deleted: bool):
+    ctx = request.sandbox
+    soql = request.GET.get("q")
+    if soql is None or not soql.strip():
+        raise SoqlError("MALFORMED_QUERY", "A query string has to be specified")
+    page = soql_query.run_query(
+        schema=ctx.schema,
+        soql=soql,
+        include_deleted=include_deleted,
+        batch_header=request.META.get("HTTP_SFORCE_QUERY_OPTIONS"),
+        version=version,
+        state=ctx.state,
+    )
+    return json_response(page.as_json())
+
+
+@api_view("query")
+def query(request, version):
+    return _query(request, version, include_deleted=False)
+
+
+@api_view("queryAll")
+def query_all(request, version):
+    return _query(request, version, include_deleted=True)
+
+
+@api_view("queryMore")
+def query_more(request, version, locator):
+    """`GET .../query/<locator>-<offset>`: a stray `q` parameter (tap-salesforce re-sends it) is ignored."""
+    ctx = request.sandbox
+    page = soql_query.continue_query(
+        schema=ctx.schema, locator_path=locator, version=version, state=ctx.state
+    )
+    return json_response(page.as_json())
+
+
+def _window(request, *, max_age: dt.timedelta):
+    start_text, end_text = request.GET.get("start"), request.GET.get("end")
+    if not start_text or not end_text:
+        missing = "start" if not start_text else "end"
+        raise RecordError("MISSING_ARGUMENT", f"{missing} parameter is required")
+    try:
+        start, end = parse_sf_datetime(start_text), parse_sf_datetime(end_text)
+    except ValueError:
+        raise RecordError(
+            "INVALID_REPLICATION_DATE", "Invalid date format: use ISO 8601 (2024-01-31T00:00:00+00:00)"
+        )
+    moment = now()
+    start = start.replace(second=0, microsecond=0)
+    end = min(end, moment).replace(second=0, microsecond=0)
+    if end < start:
+        raise RecordError("INVALID_REPLICATION_DATE", "EndDate must chronologically follow the StartDate")
+    if start < moment - max_age:
+        raise RecordError(
+            "INVALID_REPLICATION_DATE", f"startDate cannot be more than {max_age.days} days ago"
+        )
+    return start, end
+
+
+@api_view("updated")
+def updated(request, version, sobject):
+    t = _type_or_404(request, sobject)
+    start, end = _window(request, max_age=UPDATED_WINDOW)
+    qs = Record.objects.using(DB).filter(
+        sobject=t.name, is_deleted=False, purged=False, system_modstamp__gte=start, system_modstamp__lt=end
+    )
+    ids = list(qs.order_by("system_modstamp", "sf_id").values_list("sf_id", flat=True)[: ID_LIMIT + 1])
+    if len(ids) > ID_LIMIT:
+        raise RecordError("EXCEEDED_ID_LIMIT", "record limit reached. narrow the time range")
+    return json_response({"ids": ids, "latestDateCovered": sf_datetime(end)})
+
+
+@api_view("deleted")
+def deleted(request, version, sobject):
+    t = _type_or_404(request, sobject)
+    start, end = _window(request, max_age=DELETED_WINDOW)
+    base = Record.objects.using(DB).filter(sobject=t.name, is_deleted=True)
+    rows = list(
+        base.filter(deleted_date__gte=start, deleted_date__lt=end)
+        .order_by("deleted_date", "sf_id")
+        .values_list("sf_id", "deleted_date")[: ID_LIMIT + 1]
+    )
+    if len(rows) > ID_LIMIT:
+        raise RecordError("EXCEEDED_ID_LIMIT", "record limit reached. narrow the time range")
+    earliest = base.aggregate(first=Min("deleted_date"))["first"] or start
+    earliest = max(earliest, now() - DELETED_WINDOW).replace(second=0, microsecond=0)
+    return json_response(
+        {
+            "deletedRecords": [{"id": sf_id, "deletedDate": sf_datetime(when)} for sf_id, when in rows],
+            "earliestDateAvailable": sf_datetime(earliest),
+            "latestDateCovered": sf_datetime(end),
+        }
+    )
+
+
+def limits_body(state) -> dict:
+    today = now().replace(hour=0, minute=0, second=0, microsecond=0)
+    jobs_today = BulkJob.objects.using(DB).filter(created_date__gte=today).aggregate(n=Count("id"))["n"]
+    used = state.api_usage if state.usage_day == now().date() else 0
+    records = Record.objects.using(DB).filter(purged=False).count()
+    storage_mb = 1024
+    used_mb = records * 2 // 1024  # Salesforce counts 2 KB per record
+    return {
+        "ActiveScratchOrgs": {"Max": 3, "Remaining": 3},
+        "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
+        "ConcurrentSyncReportRuns": {"Max": 20, "Remaining": 20},
+        "DailyApiRequests": {"Max": state.api_daily_limit, "Remaining": max(0, state.api_daily_limit - used)},
+        "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
+        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+        "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
+        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": max(0, 10000 - jobs_today)},
+        "DailyStreamingApiEvents": {"Max": 10000, "Remaining": 10000},
+        "DataStorageMB": {"Max": storage_mb, "Remaining": max(0, storage_mb - used_mb)},
+        "FileStorageMB": {"Max": 20, "Remaining": 20},
+        "HourlyODataCallout": {"Max": 20000, "Remaining": 20000},
+        "MassEmail": {"Max": 10, "Remaining": 10},
+        "SingleEmail": {"Max": 15, "Remaining": 15},
+    }
+
+
+@api_view("limits")
+def limits(request, version):
+    return json_response(limits_body(request.sandbox.state))
+
+
+_SUB_DESCRIBE = re.compile(r"^(?:/services/data/)?v(\d+\.\d+)/sobjects/([A-Za-z0-9_]+)/describe/?$")
+_SUB_GLOBAL = re.compile(r"^(?:/services/data/)?v(\d+\.\d+)/sobjects/?$")
+_SUB_LIMITS = re.compile(r"^(?:/services/data/)?v(\d+\.\d+)/limits/?$")
+MAX_SUBREQUESTS = 25
+
+
+def _subrequest(request, method: str, url: str):
+    ctx = request.sandbox
+    if method != "GET":
+        return 405, [{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{method}' not allowed"}]
+    if match := _SUB_DESCRIBE.match(url):
+        t = ctx.schema.get(match.group(2))
+        if t is None:
+            return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+        return 200, ctx.schema.describe(t, match.group(1), origin=ctx.origin)
+    if match := _SUB_GLOBAL.match(url):
+        return 200, {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [ctx.schema.describe_global_entry(t, match.group(1)) for t in ctx.schema],
+        }
+    if _SUB_LIMITS.match(url):
+        return 200, limits_body(ctx.state)
+    return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+
+
+@api_view("compositeBatch")
+def composite_batch(request, version):
+    if request.method != "POST":
+        return _method_not_allowed(request, ["POST"])
+    body = _json_body(request)
+    subrequests = body.get("batchRequests")
+    if not isinstance(subrequests, list) or not subrequests:
+        raise RecordError("JSON_PARSER_ERROR", "batchRequests is required")
+    if len(subrequests) > MAX_SUBREQUESTS:
+        raise RecordError(
+            "INVALID_BATCH_REQUEST", f"A batch cannot contain more than {MAX_SUBREQUESTS} requests"
+        )
+    halt = bool(body.get("haltOnError", False))
+    results, has_errors, halted = [], False, False
+    for sub in subrequests:
+        if halted:
+            results.append(
+                {
+                    "statusCode": 412,
+                    "result": [
+                        {
+                            "errorCode": "BATCH_PROCESSING_HALTED",
+                            "message": "Batch processing halted per request",
+                        }
+                    ],
+                }
+            )
+            continue
+        if not isinstance(sub, dict) or not isinstance(sub.get("url"), str):
+            status, result = 400, [{"errorCode": "INVALID_BATCH_REQUEST", "message": "url is required"}]
+        else:
+            status, result = _subrequest(request, str(sub.get("method", "GET")).upper(), sub["url"])
+        if status >= 400:
+            has_errors = True
+            halted = halt
+        results.append({"statusCode": status, "result": result})
+    return json_response({"hasErrors": has_errors, "results": results})

@@ -1,0 +1,296 @@
+"""Pytest plugin: a real sandbox org process per test session (and fresh ones on demand).
+
+    sandbox_org            session-wide seeded org (200 contacts, seed 1); faults reset after each test
+    make_sandbox_org       factory for a fresh org a test may change: make_sandbox_org(contacts=N, seed=S, https=False)
+
+Each org is `manage.py runsandbox` (gunicorn) on a free 127.0.0.1 port with its own temporary SQLite file,
+reached over real HTTP. Seeded databases are built once per (contacts, seed) and copied for each org.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT_ID = "inflow-local-dev"
+CLIENT_SECRET = "inflow-local-dev-secret"
+START_TIMEOUT = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _sf_datetime(text: str | None) -> str | None:
+    """A SQLite datetime column value as Salesforce writes it: 2024-01-31T17:05:00.000+0000."""
+    if text is None:
+        return None
+    value = dt.datetime.fromisoformat(text.replace(" ", "T"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+class SandboxOrg:
+    """One running sandbox org process and handles to drive and inspect it."""
+
+    client_id = CLIENT_ID
+    client_secret = CLIENT_SECRET
+
+    def __init__(self, workdir: Path, *, https: bool = False):
+        self.workdir = workdir
+        self.https = https
+        self.db_path = workdir / "sandbox.sqlite3"
+        self.state_dir = workdir / "state"
+        self.port = None
+        self.process = None
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SANDBOX_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "DATABASE_URL": f"sqlite:///{workdir / 'app-unused.sqlite3'}",
+            "SANDBOX_STATE_DIR": str(self.state_dir),
+            "ENV_FILE": "/nonexistent/.env",
+            "PYTHONUNBUFFERED": "1",
+        }
+        for key in ("SANDBOX_DATABASE_TEST_NAME",):
+            self.env.pop(key, None)
+
+    # -- process -----------------------------------------------------------------------------------------
+    def manage(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def start(self) -> SandboxOrg:
+        self.port = _free_port()
+        command = [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "runsandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--no-migrate",
+        ]
+        if self.https:
+            command.append("--https")
+        self.log = open(self.workdir / "server.log", "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        session = self.session()
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sandbox org exited:\n{(self.workdir / 'server.log').read_text()}")
+            try:
+                if session.get(f"{self.url}/services/data/", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"sandbox org did not start:\n{(self.workdir / 'server.log').read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    # -- addresses -----------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host = "localhost" if self.https else "127.0.0.1"
+        return f"{'https' if self.https else 'http'}://{host}:{self.port}"
+
+    @property
+    def login_url(self) -> str:
+        return self.url
+
+    @property
+    def cert_path(self) -> Path:
+        return self.state_dir / "sandbox-cert.pem"
+
+    def session(self) -> requests.Session:
+        """A requests session that trusts this org's certificate (and ignores REQUESTS_CA_BUNDLE)."""
+        session = requests.Session()
+        session.trust_env = False
+        if self.https:
+            session.verify = str(self.cert_path)
+        return session
+
+    # -- driving -------------------------------------------------------------------------------------------
+    def token(self, app: str | None = None) -> dict:
+        args = ["sandbox_token", "--json", "--instance-url", self.url]
+        if app:
+            args += ["--app", app]
+        return json.loads(self.manage(*args).stdout.strip().splitlines()[-1])
+
+    def faults(self, **kw) -> dict:
+        response = self.session().post(f"{self.url}/_sandbox/faults", json=kw, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def reset_faults(self) -> dict:
+        response = self.session().delete(f"{self.url}/_sandbox/faults", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def churn(self, **kw) -> str:
+        args = ["sandbox_churn"]
+        for key, value in kw.items():
+            flag = "--" + key.replace("_", "-")
+            if value is True:
+                args.append(flag)
+            elif value not in (None, False):
+                args += [flag, str(value)]
+        return self.manage(*args).stdout
+
+    def seed(self, *, contacts: int = 200, seed: int = 1) -> str:
+        return self.manage("sandbox_seed", "--reset", "--contacts", str(contacts), "--seed", str(seed)).stdout
+
+    def status(self) -> dict:
+        response = self.session().get(f"{self.url}/_sandbox/status", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def api_usage(self) -> tuple[int, int]:
+        usage = self.status()["api_usage"]
+        return usage["used"], usage["max"]
+
+    def request_log(self) -> dict[str, int]:
+        return self.status()["request_log"]
+
+    # -- reading the database directly ---------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    def counts(self) -> dict[str, int]:
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT sobject, COUNT(*) FROM salesforce_sandbox_record WHERE is_deleted = 0 AND purged = 0 "
+                "GROUP BY sobject ORDER BY sobject"
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def records(self, sobject: str, *, include_deleted: bool = False) -> list[dict]:
+        """Every record of `sobject` as stored: its JSON fields plus the system fields, in wire form."""
+        sql = (
+            "SELECT sf_id, is_deleted, created_date, last_modified_date, system_modstamp, data "
+            "FROM salesforce_sandbox_record WHERE sobject = ? AND purged = 0"
+        )
+        if not include_deleted:
+            sql += " AND is_deleted = 0"
+        with self._connect() as connection:
+            rows = connection.execute(sql + " ORDER BY sf_id", (sobject,)).fetchall()
+        out = []
+        for row in rows:
+            record = json.loads(row["data"])
+            record.update(
+                Id=row["sf_id"],
+                IsDeleted=bool(row["is_deleted"]),
+                CreatedDate=_sf_datetime(row["created_date"]),
+                LastModifiedDate=_sf_datetime(row["last_modified_date"]),
+                SystemModstamp=_sf_datetime(row["system_modstamp"]),
+            )
+            out.append(record)
+        return out
+
+
+class _Templates:
+    """Migrated and seeded database files, built once per (contacts, seed) and copied per org."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.built: dict[tuple[int, int], Path] = {}
+
+    def get(self, contacts: int, seed: int) -> Path:
+        key = (contacts, seed)
+        if key not in self.built:
+            workdir = self.base / f"template-{contacts}-{seed}"
+            workdir.mkdir(parents=True, exist_ok=True)
+            builder = SandboxOrg(workdir)
+            builder.manage("migrate", "--database", "sandbox", "--no-input", "-v", "0")
+            builder.manage("sandbox_seed", "--contacts", str(contacts), "--seed", str(seed))
+            with sqlite3.connect(builder.db_path) as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.built[key] = builder.db_path
+        return self.built[key]
+
+
+@pytest.fixture(scope="session")
+def _sandbox_templates(tmp_path_factory):
+    return _Templates(tmp_path_factory.mktemp("sandbox-templates"))
+
+
+def _launch(tmp_path_factory, templates: _Templates, *, contacts: int, seed: int, https: bool) -> SandboxOrg:
+    workdir = tmp_path_factory.mktemp("sandbox-org")
+    org = SandboxOrg(workdir, https=https)
+    shutil.copyfile(templates.get(contacts, seed), org.db_path)
+    return org.start()
+
+
+@pytest.fixture(scope="session")
+def _sandbox_org_session(tmp_path_factory, _sandbox_templates):
+    org = _launch(tmp_path_factory, _sandbox_templates, contacts=200, seed=1, https=False)
+    yield org
+    org.stop()
+
+
+@pytest.fixture
+def sandbox_org(_sandbox_org_session):
+    """The shared small org (200 contacts, seed 1). Do not change its data: use make_sandbox_org for that."""
+    yield _sandbox_org_session
+    _sandbox_org_session.reset_faults()
+    _sandbox_org_session.faults(api_limit=15000, api_usage=0)
+
+
+@pytest.fixture
+def make_sandbox_org(tmp_path_factory, _sandbox_templates):
+    started: list[SandboxOrg] = []
+
+    def make(*, contacts: int = 200, seed: int = 1, https: bool = False) -> SandboxOrg:
+        org = _launch(tmp_path_factory, _sandbox_templates, contacts=contacts, seed=seed, https=https)
+        started.append(org)
+        return org
+
+    yield make
+    for org in started:
+        org.stop()
