@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings as django_settings
 from django.db import connection as db_connection
 from PIL import Image
 
 from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
 
-sandbox_org = pytest.importorskip("tests.sandbox_org", reason="the sandbox org fixture is not built yet").sandbox_org
+# `sandbox_org` comes from the tests.sandbox_org plugin (conftest.py).
+pytest.importorskip("tests.sandbox_org", reason="the sandbox org fixture is not built yet")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +50,7 @@ def _database_url() -> str:
 
 
 @pytest.fixture
-def salesforce_settings(settings, sandbox_org):  # noqa: F811
+def salesforce_settings(settings, sandbox_org):
     settings.SALESFORCE_DEFAULT_LOGIN_URL = sandbox_org.url
     settings.SALESFORCE_CLIENT_ID = sandbox_org.client_id
     settings.SALESFORCE_CLIENT_SECRET = sandbox_org.client_secret
@@ -59,7 +59,7 @@ def salesforce_settings(settings, sandbox_org):  # noqa: F811
 
 
 @pytest.fixture
-def q_cluster(live_server, sandbox_org, tmp_path):  # noqa: F811
+def q_cluster(live_server, sandbox_org, tmp_path):
     """A real django-q2 cluster on the test database; stopped before the database is flushed."""
     env = {
         **os.environ,
@@ -99,16 +99,8 @@ def _logo_png(path: Path) -> Path:
     return path
 
 
-def _sandbox_emails(sandbox_org) -> list[str]:  # noqa: F811
-    token = sandbox_org.token()
-    response = requests.get(
-        f"{token['instance_url']}/services/data/v62.0/query",
-        params={"q": "SELECT Email FROM Contact WHERE Email != null ORDER BY Email LIMIT 3"},
-        headers={"Authorization": f"Bearer {token['access_token']}"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return [row["Email"] for row in response.json()["records"]]
+def _sandbox_emails(org) -> list[str]:
+    return sorted(r["Email"] for r in org.records("Contact") if r.get("Email"))[:3]
 
 
 def test_new_user_walks_every_step_and_finds_synced_people(
