@@ -4,7 +4,6 @@ from django.urls import path, re_path
 
 from .views import control, oauth, rest
 
-app_name = "sandbox"
 V = r"^services/data/v(?P<version>[^/]+)"
 S = r"(?P<sobject>[A-Za-z0-9_]+)"
 

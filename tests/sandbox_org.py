@@ -62,7 +62,8 @@ class SandboxOrg:
         self.process = None
         self.env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            # The sandbox's own settings: only its app is loaded, whatever state the rest of the project is in.
+            "DJANGO_SETTINGS_MODULE": "salesforce_sandbox.settings",
             "SANDBOX_DATABASE_URL": f"sqlite:///{self.db_path}",
             "DATABASE_URL": f"sqlite:///{workdir / 'app-unused.sqlite3'}",
             "SANDBOX_STATE_DIR": str(self.state_dir),
