@@ -746,14 +746,19 @@ class ObjectMapper:
         return tuple(keys)
 
     def _apply_permissions(self, payload, prev, fields: dict[str, Any]) -> None:
-        if self.email_rule is not None:
-            value = self.email_rule.evaluate(payload)
-            if value is not None:
-                fields["bol::p"] = value
-        if self.sms_rule is not None:
-            value = self.sms_rule.evaluate(payload)
-            if value is not None:
-                fields["bol::sp"] = value
+        """An opt-out always applies. A subscribe applies only when this record itself moves from
+        unsubscribed to subscribed (or, for SMS, an opt-in on a new record): a Lead that never opted out
+        must not re-subscribe the person its Contact unsubscribed (consent is one-way sticky)."""
+        for rule, field_id in ((self.email_rule, "bol::p"), (self.sms_rule, "bol::sp")):
+            if rule is None:
+                continue
+            value = rule.evaluate(payload)
+            if value is False:
+                fields[field_id] = False
+            elif value is True:
+                was = rule.evaluate(prev) if prev else None
+                if was is False or (prev is None and field_id == "bol::sp"):
+                    fields[field_id] = True
 
     # ------------------------------------------------------------------ activities
 

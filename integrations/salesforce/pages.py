@@ -24,7 +24,7 @@ from integrations.models import SourceRecord, SyncedObject, SyncError
 from integrations.salesforce import mapping
 
 # Objects whose activities are derived from the previous payload (the others only need to know it existed).
-DIFFED_OBJECTS = {"Lead", "Opportunity", "CampaignMember", "Task", "OpportunityContactRole"}
+DIFFED_OBJECTS = {"Contact", "Lead", "Opportunity", "CampaignMember", "Task", "OpportunityContactRole"}
 _FIELD_PROBLEM_RE = re.compile(r"(?:^|; )([a-z0-9]{2,4}:[a-z0-9]{0,8}:[a-z0-9][a-z0-9_\-!]*): ")
 
 MERGE_STRATEGIES = {
@@ -188,6 +188,33 @@ def _linked_people(ctx: ObjectContext, records: Sequence[dict]) -> dict[str, tup
         current = nxt
         level_obj = by_name.get(level_config.get("parent_object", "")) if nxt else None
     return result
+
+
+def _keep_contact_organizations(ctx: ObjectContext, people: list[mapping.PersonOut]) -> None:
+    """A lead's company never replaces the account of a Contact that is the same person (same email)."""
+    from cdp.models import Person
+
+    emails = {}
+    for p in people:
+        email = p.fields.get("str::email")
+        if p.organization_key is not None and isinstance(email, str) and email.strip():
+            emails[email.strip().lower()] = p
+    if not emails:
+        return
+    with_contact = set(
+        Person.objects.filter(
+            workspace=ctx.workspace,
+            email_key__in=list(emails),
+            identities__source=ctx.source,
+            identities__object="Contact",
+        ).values_list("email_key", flat=True)
+    )
+    for email in with_contact:
+        emails[email].organization_key = None
+    for p in people:
+        email = p.fields.get("str::email")
+        if isinstance(email, str) and email.strip().lower() in with_contact:
+            p.organization_key = None
 
 
 def archivable_keys(
@@ -395,6 +422,8 @@ def apply_page(
                 counts,
                 errors,
             )
+        if result.people and obj.api_name == "Lead":
+            _keep_contact_organizations(ctx, result.people)
         if result.people:
             rows = [
                 cdp_merge.PersonRow(

@@ -65,8 +65,7 @@ def test_contact_becomes_a_person_linked_to_its_account_with_permission_and_crea
         "str:sfc:lead-source": "Web",
         "dec:scc:score": Decimal("19.99"),
         "str::email": "jane@acme.example",
-        "bol::p": True,
-    }
+    }  # not opted out: a new person is subscribed by the CDP's default, an existing one keeps their state
     [activity] = result.activities
     assert activity.activity_id == "act:sfc:contact-created"
     assert activity.source_key == "sf:7:003RO0000035WQgYAM:created"
@@ -82,6 +81,14 @@ def test_opted_out_contact_is_unsubscribed_and_no_rule_leaves_permission_to_the_
 
     [no_rule] = contact_mapper(email_rule=None).map_page([contact(HasOptedOutOfEmail=True)]).people
     assert "bol::p" not in no_rule.fields
+
+
+def test_only_this_records_own_opt_in_after_an_opt_out_resubscribes():
+    opted_out = mapping.clean_payload(contact(HasOptedOutOfEmail=True))
+    previous = {opted_out["Id"]: (mapping.parse_datetime(RECENT), "old", opted_out)}
+    back_in = contact(HasOptedOutOfEmail=False, SystemModstamp="2026-11-26T00:00:00.000+0000")
+    [person] = contact_mapper().map_page([back_in], previous).people
+    assert person.fields["bol::p"] is True
 
 
 def test_non_boolean_permission_field_with_both_values():

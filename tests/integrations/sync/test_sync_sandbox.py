@@ -1,0 +1,131 @@
+"""The engine against the sandbox org process over real HTTP: backfill, incremental, deletes, conversions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from cdp.models import Activity, Identity, Organization, Person
+from integrations.models import SourceRecord, SyncError
+from tests.integrations.sync.conftest import connect, run_inline, select_objects
+from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, make_sandbox_org, sandbox_org  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def valid_email(value):
+    from cdp.fields import FieldValueError, convert_email
+
+    try:
+        email = convert_email(value) if value else None
+    except FieldValueError:
+        return None
+    return email.lower() if email else None
+
+
+def person_of(obj, sf_id):
+    return Identity.objects.get(object=obj, external_id=sf_id).person
+
+
+def activity_count(activity_id):
+    return Activity.objects.filter(definition__activity_id=activity_id).count()
+
+
+def test_backfill_equals_the_seeded_org(sandbox_org, sf_settings, workspace):
+    connection = connect(workspace, sandbox_org)
+    select_objects(connection)
+
+    run = run_inline(connection)
+
+    assert (run.state, run.state_reason) == ("succeeded", "")
+    contacts, leads = sandbox_org.records("Contact"), sandbox_org.records("Lead")
+    accounts = {a["Id"]: a for a in sandbox_org.records("Account")}
+    assert run.fetched == sum(
+        sandbox_org.counts().get(n, 0)
+        for n in (
+            "Account",
+            "Contact",
+            "Lead",
+            "Campaign",
+            "CampaignMember",
+            "Opportunity",
+            "OpportunityContactRole",
+            "Task",
+        )
+    ) + len(sandbox_org.records("Contact", include_deleted=True)) - len(contacts) + sum(
+        len(sandbox_org.records(n, include_deleted=True)) - len(sandbox_org.records(n))
+        for n in ("Account", "Lead", "Opportunity", "Task")
+    )
+    # Every contact and lead is a person; one person per valid email; a converted lead is its contact's person.
+    by_email = defaultdict(set)
+    for obj, rows in (("Contact", contacts), ("Lead", leads)):
+        for row in rows:
+            person = person_of(obj, row["Id"])
+            if email := valid_email(row.get("Email")):
+                by_email[email].add(person.pk)
+                assert person.email_key == email
+    assert all(len(ids) == 1 for ids in by_email.values())
+    for lead in leads:
+        if lead.get("IsConverted") and lead.get("ConvertedContactId"):
+            assert person_of("Lead", lead["Id"]) == person_of("Contact", lead["ConvertedContactId"])
+    people = {i.person_id for i in Identity.objects.filter(object__in=["Contact", "Lead"])}
+    assert Person.objects.count() == len(people)
+    # Each account is an organization with its name; a contact's person belongs to one of its contacts' accounts.
+    for account in accounts.values():
+        assert (
+            Identity.objects.get(object="Account", external_id=account["Id"]).organization.name
+            == account["Name"]
+        )
+    names_by_person = defaultdict(set)
+    for c in contacts:
+        if c.get("AccountId") in accounts:
+            names_by_person[person_of("Contact", c["Id"]).pk].add(accounts[c["AccountId"]]["Name"])
+    for person_id, names in names_by_person.items():
+        assert Person.objects.get(pk=person_id).organization.name in names
+    # Email permission from HasOptedOutOfEmail: an opted-out contact is unsubscribed.
+    for c in contacts:
+        if c.get("HasOptedOutOfEmail"):
+            assert person_of("Contact", c["Id"]).email_permission is False
+    # Activities: every record was created within the last 90 days in the seed.
+    assert activity_count("act:sfc:contact-created") == len(contacts)
+    assert activity_count("act:sfl:lead-created") == len(leads)
+    assert activity_count("act:sfl:lead-converted") == sum(1 for lead in leads if lead.get("IsConverted"))
+    members = sandbox_org.records("CampaignMember")
+    assert activity_count("act:sfk:added-to-campaign") == len(members)
+    tasks = [t for t in sandbox_org.records("Task") if (t.get("WhoId") or "")[:3] in ("003", "00Q")]
+    assert activity_count("act:sft:task-created") == len(tasks)
+    assert activity_count("act:sft:task-completed") == sum(1 for t in tasks if t.get("IsClosed"))
+    live_contacts = {c["Id"] for c in contacts}
+    roles = [r for r in sandbox_org.records("OpportunityContactRole") if r["ContactId"] in live_contacts]
+    live_opps = {o["Id"] for o in sandbox_org.records("Opportunity")}
+    assert activity_count("act:sfp:opportunity-created") == sum(
+        1 for r in roles if r["OpportunityId"] in live_opps
+    )
+    # Soft-deleted rows in the seed are archived, never synced as live.
+    deleted = [c for c in sandbox_org.records("Contact", include_deleted=True) if c["IsDeleted"]]
+    assert SourceRecord.objects.filter(object_name="Contact", deleted=True).count() == len(deleted)
+    # Bad emails in the seed are reported, and those people still synced (by their Salesforce id).
+    bad = [c for c in contacts if c.get("Email") and not valid_email(c["Email"])]
+    assert SyncError.objects.filter(object_name="Contact", error_type="mapping").count() == len(bad)
+    for c in bad:
+        assert person_of("Contact", c["Id"]).email == ""
+
+
+def test_rereading_everything_changes_nothing_and_doubles_no_activity(sandbox_org, sf_settings, workspace):
+    connection = connect(workspace, sandbox_org)
+    select_objects(connection)
+    run_inline(connection)
+    before = (Person.objects.count(), Organization.objects.count(), Activity.objects.count())
+    stamps = dict(Person.objects.values_list("pk", "updated_at"))
+
+    full = run_inline(connection, kind="resync")
+    again = run_inline(connection)
+
+    assert (full.state, full.created, full.merged) == ("succeeded", 0, 0)
+    assert full.fetched > 0
+    assert (again.created, again.merged, again.activities_recorded) == (0, 0, 0)
+    assert (Person.objects.count(), Organization.objects.count(), Activity.objects.count()) == before
+    assert dict(Person.objects.values_list("pk", "updated_at")) == stamps
+    # A no-change incremental costs at most 2 calls per object.
+    assert again.api_calls <= 2 * 8
