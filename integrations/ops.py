@@ -48,7 +48,9 @@ def connection_state_problem(connection: Connection, *, doing: str) -> str:
     return f"Did not {doing} {name}: it is paused. Resume it first."
 
 
-def connection_sync_start(*, connection: Connection, kind: str | None = None) -> tuple[SyncRun, bool]:
+def connection_sync_start(
+    *, connection: Connection, kind: str | None = None, only_objects: list[str] | tuple[str, ...] = ()
+) -> tuple[SyncRun, bool]:
     """"Sync now" / "Full resync" / "Reconcile" for an operator: `tasks.sync_request`, refused up front
     (nothing written) when the connection is not connected. Returns (run, created); created is False
     when the connection's active run was joined."""
@@ -63,7 +65,7 @@ def connection_sync_start(*, connection: Connection, kind: str | None = None) ->
     if problem:
         raise ValidationError(problem, code="wrong_state")
     with transaction.atomic():
-        run, created = sync_request(connection=connection, kind=kind)
+        run, created = sync_request(connection=connection, kind=kind, only_objects=only_objects)
     if run.state == SyncRun.State.SKIPPED:
         # The engine recorded the skip (e.g. waiting for the API budget window); say why.
         raise ValidationError(
