@@ -526,3 +526,12 @@ def continue_query(*, schema: Schema, locator_path: str, version: str, state) ->
     QueryCursor.objects.using(DB).filter(locator=locator).update(**update)
     next_url = None if done else f"/services/data/v{version}/query/{locator}-{next_offset}"
     return Page(cursor.total_size, done, records, next_url)
+
+
+def ordered_ids(plan: Plan, schema: Schema, moment: dt.datetime) -> list[int]:
+    """Ids of every matching row in the query's order (unordered queries: storage order, like PK chunks)."""
+    if plan.keyset:
+        qs = Record.objects.using(DB).filter(plan.sql_filter)
+        qs = qs.order_by(*_order_by(plan.order)) if plan.query.order_by else qs.order_by("id")
+        return list(qs.values_list("id", flat=True))
+    return _scan_matching(plan, schema, moment)

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from .views import control, oauth, rest
+from .views import bulk, control, oauth, rest
 
 V = r"^services/data/v(?P<version>[^/]+)"
 S = r"(?P<sobject>[A-Za-z0-9_]+)"
@@ -35,6 +35,10 @@ urlpatterns = [
     ),
     re_path(V + r"/limits/?$", rest.limits, name="limits"),
     re_path(V + r"/composite/batch/?$", rest.composite_batch, name="composite-batch"),
+    # Bulk API 2.0 query jobs
+    re_path(V + r"/jobs/query/?$", bulk.jobs, name="bulk-jobs"),
+    re_path(V + r"/jobs/query/(?P<job_id>[A-Za-z0-9]+)/?$", bulk.job, name="bulk-job"),
+    re_path(V + r"/jobs/query/(?P<job_id>[A-Za-z0-9]+)/results/?$", bulk.results, name="bulk-results"),
 ]
 
 handler400 = "salesforce_sandbox.views.control.bad_request"
