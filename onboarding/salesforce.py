@@ -21,6 +21,7 @@ from integrations.models import Connection, FieldSelection, SyncedObject
 logger = logging.getLogger(__name__)
 
 SAMPLE_CACHE_SECONDS = 600
+MAX_SAMPLED_OBJECTS = 20
 API_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 # Field types a permission can be read from (DESIGN "Permissions": non-boolean picklists allowed).
 PERMISSION_FIELD_TYPES = {"boolean", "picklist", "string"}
@@ -128,9 +129,9 @@ def object_offers(*, workspace: Workspace, connection: Connection, samples: bool
             )
         )
     if samples:
-        for offer in offers:
-            if offer.default or offer.selected:
-                _attach_samples(connection, offer)
+        # One small query per object, for the ones a user is likely to open; capped for large orgs.
+        for offer in [o for o in offers if o.default or o.selected or o.custom][:MAX_SAMPLED_OBJECTS]:
+            _attach_samples(connection, offer)
     return offers
 
 
@@ -221,9 +222,13 @@ def progress(*, workspace: Workspace, connection: Connection) -> dict[str, Any]:
     data["objects"] = sorted(data["objects"], key=lambda obj: obj["label"].lower())
     rate = data.get("rate") or 0
     for obj in data["objects"]:
+        # Totals are counted when an object starts; records changed meanwhile can push "done" past them.
+        if obj["total"] is not None and (obj["done"] > obj["total"] or obj["state"] == "done"):
+            obj["total"] = max(obj["total"], obj["done"])
         remaining = (obj["total"] or 0) - obj["done"]
         running = obj["state"] not in ("done",) and data["state"] == "running"
         obj["eta"] = _duration(int(remaining / rate)) if running and rate > 0 and obj["total"] else ""
+    data["total"] = max(data["total"], data["done"]) if data["total"] else data["total"]
     data["state_label"] = STATE_LABELS.get(data["state"], data["state"].title())
     data["finished"] = data["state"] in ("succeeded", "failed", "paused", "skipped")
     parts = [f"{data['done']:,} of {data['total']:,} records" if data["total"] else ""]

@@ -33,8 +33,11 @@
       var box = cell && cell.querySelector("input[data-field]:disabled");
       if (box) message.hidden = false;
     });
+    var toggle = card.querySelector("[data-object-toggle]");
     card.addEventListener("change", function (event) {
       if (event.target.matches("input[data-field]")) {
+        // Ticking a field of an object that is not synced yet means "sync it".
+        if (event.target.checked && toggle && !toggle.checked && !toggle.disabled) toggle.checked = true;
         var ticked = card.querySelectorAll("input[data-field]:checked").length;
         message.hidden = ticked < max;
         refresh(card);

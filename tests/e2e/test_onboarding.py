@@ -150,6 +150,7 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     count = contact.locator("[data-count-n]")
     assert int(count.inner_text()) > 0
     assert contact.locator("td.sample").filter(has_text="@").count() > 0  # sample values from Salesforce
+    contact.locator('input[data-field][value="SMS_Opt_In__c"]').check()  # the SMS rule below reads it
     unticked = contact.locator("input[data-field]:not(:checked)")
     while int(count.inner_text()) < 50:
         unticked.first.check()
@@ -254,7 +255,7 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     page.get_by_role("button", name="Next").click()
 
     page.wait_for_url("**/onboarding/plan/")
-    page.get_by_label("Free").check()
+    page.get_by_label("Free", exact=True).check()
     _shot(page, "16-select-a-plan")
     page.get_by_role("button", name="Next").click()
 
