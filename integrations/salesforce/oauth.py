@@ -216,6 +216,12 @@ def _parse_grant(
     )
 
 
+def grant_from_token_response(token: dict) -> TokenGrant:
+    """A token endpoint's JSON obtained some other way (an operator's tool), checked like the flow's."""
+    _, client_secret = client_credentials()
+    return _parse_grant(token, client_secret=client_secret, require_signature=True, require_refresh=True)
+
+
 def _token_request(login_url: str, call, *, redirect_uri: str | None = None) -> dict:
     """Runs a requests-oauthlib token call and turns every failure into SalesforceOAuthError."""
     seen: dict = {}

@@ -104,3 +104,12 @@ def make_connection(sf_settings):
 @pytest.fixture
 def connection(make_connection, workspace):
     return make_connection(workspace)
+
+
+# The real sandbox org process (tests/sandbox_org.py) for the tests over HTTP.
+from tests.sandbox_org import (  # noqa: E402, F401 - fixtures
+    _sandbox_org_session,
+    _sandbox_templates,
+    make_sandbox_org,
+    sandbox_org,
+)
