@@ -130,3 +130,65 @@ def test_rereading_everything_changes_nothing_and_doubles_no_activity(sandbox_or
     assert dict(Person.objects.values_list("pk", "updated_at")) == stamps
     # A no-change incremental costs at most 2 calls per object.
     assert again.api_calls <= 2 * 8
+
+
+def rest(org, method, path, body=None):
+    token = org.token()
+    response = org.session().request(
+        method, f"{org.url}/services/data/v62.0/{path}", json=body,
+        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10,
+    )
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+def test_incremental_applies_exactly_the_changes_and_soft_deletes_archive(make_sandbox_org, sf_settings, workspace):  # noqa: F811
+    org = make_sandbox_org(contacts=120, seed=7)
+    connection = connect(workspace, org)
+    select_objects(connection, ("Account", "Contact", "Lead", "Task"))
+    run_inline(connection)
+    contacts = org.records("Contact")
+    changed, deleted = contacts[0], contacts[1]
+    rest(org, "PATCH", f"sobjects/Contact/{changed['Id']}", {"FirstName": "Renamed", "Title": "Chief Tester"})
+    rest(org, "DELETE", f"sobjects/Contact/{deleted['Id']}")
+    new_id = rest(org, "POST", "sobjects/Contact", {"LastName": "Newcomer", "Email": "newcomer@inflow-test.example"})["id"]
+    deleted_person = person_of("Contact", deleted["Id"])
+    shared = Identity.objects.filter(person=deleted_person).exclude(object="Contact", external_id=deleted["Id"]).exists()
+    before_people = Person.objects.count()
+
+    run = run_inline(connection)
+
+    assert (run.kind, run.state) == ("incremental", "succeeded")
+    assert (run.created, run.merged, run.archived) == (1, 1, 0 if shared else 1)
+    assert person_of("Contact", changed["Id"]).first_name == "Renamed"
+    assert person_of("Contact", new_id).email == "newcomer@inflow-test.example"
+    assert Person.objects.count() == before_people + 1
+    assert (person_of("Contact", deleted["Id"]).archived_at is None) == shared
+    assert SourceRecord.objects.get(object_name="Contact", sf_id=deleted["Id"]).deleted is True
+    assert activity_count("act:sfc:contact-created") == len(contacts) + 1
+    # A no-change run right after re-reads only the rows at each watermark.
+    quiet = run_inline(connection)
+    assert (quiet.created, quiet.merged, quiet.archived, quiet.activities_recorded) == (0, 0, 0, 0)
+    assert quiet.api_calls <= 2 * 4
+
+
+def test_hard_delete_is_archived_by_reconcile(make_sandbox_org, sf_settings, workspace):  # noqa: F811
+    import sqlite3
+
+    org = make_sandbox_org(contacts=60, seed=8)
+    connection = connect(workspace, org)
+    select_objects(connection, ("Account", "Contact"))
+    run_inline(connection)
+    account = org.records("Account")[0]
+    # A hard delete leaves no trace a cursor can see (purged from the recycle bin).
+    with sqlite3.connect(org.db_path) as db:
+        db.execute("UPDATE salesforce_sandbox_record SET purged = 1 WHERE sf_id = ?", (account["Id"],))
+    quiet = run_inline(connection)
+    assert quiet.archived == 0
+
+    reconcile = run_inline(connection, kind="reconcile")
+
+    assert (reconcile.state, reconcile.archived) == ("succeeded", 1)
+    assert reconcile.progress["Account"]["hard_deleted"] == 1
+    assert Identity.objects.get(object="Account", external_id=account["Id"]).organization.archived_at is not None
+    assert Organization.objects.filter(archived_at__isnull=False).count() == 1
