@@ -35,6 +35,7 @@ class ApiContext:
     version: str
     origin: str
     schema: Schema
+    api_used: int = 0  # calls counted today, this one included
 
 
 def request_origin(request) -> str:
@@ -126,7 +127,7 @@ def api_view(kind: str, *, versioned: bool = True):
                             )
                         else:
                             request.sandbox = ApiContext(
-                                token, current, version or "", request_origin(request), current_schema()
+                                token, current, version or "", request_origin(request), current_schema(), used
                             )
                             response = view(request, *args, **kwargs)
                             if org.take_malformed(current):

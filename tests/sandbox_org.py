@@ -110,12 +110,14 @@ class SandboxOrg:
             command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + START_TIMEOUT
-        session = self.session()
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sandbox org exited:\n{(self.workdir / 'server.log').read_text()}")
+            if self.https and not self.cert_path.exists():  # runsandbox writes it before starting gunicorn
+                time.sleep(0.2)
+                continue
             try:
-                if session.get(f"{self.url}/services/data/", timeout=2).status_code == 200:
+                if self.session().get(f"{self.url}/services/data/", timeout=2).status_code == 200:
                     return self
             except requests.RequestException:
                 time.sleep(0.2)

@@ -284,10 +284,9 @@ def deleted(request, version, sobject):
     )
 
 
-def limits_body(state) -> dict:
+def limits_body(state, used: int) -> dict:
     today = now().replace(hour=0, minute=0, second=0, microsecond=0)
     jobs_today = BulkJob.objects.using(DB).filter(created_date__gte=today).aggregate(n=Count("id"))["n"]
-    used = state.api_usage if state.usage_day == now().date() else 0
     records = Record.objects.using(DB).filter(purged=False).count()
     storage_mb = 1024
     used_mb = records * 2 // 1024  # Salesforce counts 2 KB per record
@@ -311,7 +310,7 @@ def limits_body(state) -> dict:
 
 @api_view("limits")
 def limits(request, version):
-    return json_response(limits_body(request.sandbox.state))
+    return json_response(limits_body(request.sandbox.state, request.sandbox.api_used))
 
 
 _SUB_DESCRIBE = re.compile(r"^(?:/services/data/)?v(\d+\.\d+)/sobjects/([A-Za-z0-9_]+)/describe/?$")
@@ -336,7 +335,7 @@ def _subrequest(request, method: str, url: str):
             "sobjects": [ctx.schema.describe_global_entry(t, match.group(1)) for t in ctx.schema],
         }
     if _SUB_LIMITS.match(url):
-        return 200, limits_body(ctx.state)
+        return 200, limits_body(ctx.state, ctx.api_used)
     return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
 
 
