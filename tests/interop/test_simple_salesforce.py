@@ -11,6 +11,10 @@ from simple_salesforce import Salesforce
 
 from tests.sandbox_org import _launch
 
+CONTACT_SOQL = (
+    "SELECT Id, FirstName, LastName, Email, HasOptedOutOfEmail, Tier__c, Interests__c, Lifetime_Value__c, "
+    "Birthdate, SystemModstamp, IsDeleted FROM Contact ORDER BY SystemModstamp, Id"
+)
 CONTACT_FIELDS = [
     "Id",
     "FirstName",
@@ -85,7 +89,7 @@ def test_describe_global_and_contact(sf):
 
 
 def test_query_all_pages_over_2000_records_equal_the_seeded_data(org, sf):
-    result = sf.query_all(f"SELECT {', '.join(CONTACT_FIELDS)} FROM Contact ORDER BY SystemModstamp, Id")
+    result = sf.query_all(CONTACT_SOQL)
     stored = sorted(org.records("Contact"), key=lambda r: (r["SystemModstamp"], r["Id"]))
     assert len(stored) > 2000
     assert result["totalSize"] == len(stored)
