@@ -33,3 +33,67 @@ class SignupWorkspaceForm(forms.Form):
 
 class WorkspaceCreateForm(forms.Form):
     name = WorkspaceNameField()
+
+
+class FilterForm(forms.Form):
+    """Bootstrap classes on every widget of a GET filter form."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+class PeopleFilterForm(FilterForm):
+    """GET filters of the People page; bad values are dropped, never an error page."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"placeholder": "Name or email", "type": "search"}))
+    source = forms.ChoiceField(label="Source", required=False)
+    permission = forms.ChoiceField(
+        label="Permission",
+        required=False,
+        choices=[("", "Any permission"), ("subscribed", "Email subscribed"), ("unsubscribed", "Email unsubscribed"),
+                 ("sms", "SMS subscribed")],
+    )
+    organization = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, sources: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "Any source"), *((s, s) for s in sources)]
+
+
+class SearchForm(FilterForm):
+    q = forms.CharField(label="Search", required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"placeholder": "Name", "type": "search"}))
+    after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+
+class PageForm(forms.Form):
+    after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+
+class ActivityFilterForm(FilterForm):
+    type = forms.ChoiceField(label="Activity", required=False)
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, definitions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = [("", "All activities"), *((d.activity_id, d.name) for d in definitions)]
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned
+
+
+def cleaned_or_empty(form: forms.Form) -> dict:
+    """Filters that validated; invalid ones are ignored so a mangled URL still shows a page."""
+    form.is_valid()
+    return {name: value for name, value in getattr(form, "cleaned_data", {}).items() if name not in form.errors}

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cdp import fields as ft
-from cdp.bulk import bulk_insert, bulk_update_rows
+from cdp.bulk import bulk_insert, bulk_update_rows  # also registers the `__any` lookup
 from cdp.catalogue import catalogue_ensure
 from cdp.models import (
     Activity,
@@ -81,9 +81,9 @@ def _identity_owners(workspace: Workspace, keys: set[tuple[str, str, str]]) -> d
         return {}
     rows = Identity.objects.filter(
         workspace=workspace,
-        external_id__in={k[2] for k in keys},
-        object__in={k[1] for k in keys},
-        source__in={k[0] for k in keys},
+        external_id__any={k[2] for k in keys},
+        object__any={k[1] for k in keys},
+        source__any={k[0] for k in keys},
     ).values_list("source", "object", "external_id", "person_id", "organization_id")
     return {(s, o, e): (p, org) for s, o, e, p, org in rows if (s, o, e) in keys}
 
@@ -133,7 +133,7 @@ def record_activities(*, workspace: Workspace, events: Sequence[ActivityEvent]) 
 
     existing = set(
         Activity.objects.filter(
-            workspace=workspace, source_key__in={e.source_key for e in events}
+            workspace=workspace, source_key__any={e.source_key for e in events}
         ).values_list("source_key", flat=True)
     )
     new: dict[str, Activity] = {}
@@ -149,7 +149,7 @@ def record_activities(*, workspace: Workspace, events: Sequence[ActivityEvent]) 
         if event.organization_key is not None:
             organization_id = owners.get(_as_tuple(event.organization_key), (None, None))[1]
         new[event.source_key] = Activity(
-            workspace=workspace,
+            workspace_id=workspace.pk,
             definition_id=definitions[event.activity_id],
             person_id=person_id,
             organization_id=organization_id,
@@ -174,7 +174,7 @@ def _touch_seen(workspace: Workspace, activities) -> None:
         latest[pid] = max(latest.get(pid, activity.occurred_at), activity.occurred_at)
     rows = []
     people = (
-        Person.objects.filter(workspace=workspace, pk__in=list(latest))
+        Person.objects.filter(workspace=workspace, pk__any=list(latest))
         .order_by("pk")
         .select_for_update()
         .values_list("pk", "first_seen", "last_seen")
@@ -257,7 +257,7 @@ def _upsert_records(workspace, custom_object, rows) -> list[MergeResult]:
     existing = {
         r.external_id: r
         for r in CustomObjectRecord.objects.filter(
-            custom_object=custom_object, external_id__in={p[0] for p in prepared.values()}
+            custom_object=custom_object, external_id__any={p[0] for p in prepared.values()}
         )
         .order_by("pk")
         .select_for_update()

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+import datetime as dt
+from dataclasses import dataclass
 
-from cdp.models import Membership, Workspace
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Lower
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from cdp import fields
+from cdp.models import (
+    Activity,
+    ActivityDefinition,
+    CustomObject,
+    CustomObjectRecord,
+    FieldDefinition,
+    Identity,
+    Membership,
+    Organization,
+    PermissionChange,
+    Person,
+    Workspace,
+)
 
 
 def workspace_for_user(*, user: AbstractBaseUser, workspace_id: int | None = None) -> Workspace | None:
@@ -20,3 +40,241 @@ def workspace_for_user(*, user: AbstractBaseUser, workspace_id: int | None = Non
 
 def membership_get(*, workspace: Workspace, user: AbstractBaseUser) -> Membership | None:
     return Membership.objects.filter(workspace=workspace, user=user).first()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Customer data. Lists page by keyset (`id < after`, newest first) so page N costs what page 1 costs at
+# a million people, and never COUNT the whole table.
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    next_after: int | None  # pass as ?after= for the next page; None on the last page
+
+
+def _keyset(queryset, *, after: int | None, limit: int = PAGE_SIZE) -> Page:
+    if after is not None:
+        queryset = queryset.filter(pk__lt=after)
+    items = list(queryset.order_by("-pk")[: limit + 1])
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items, items[-1].pk if more else None)
+
+
+def person_list(
+    *,
+    workspace: Workspace,
+    q: str = "",
+    source: str = "",
+    permission: str = "",
+    organization_id: int | None = None,
+    after: int | None = None,
+    include_archived: bool = False,
+) -> Page:
+    people = Person.objects.filter(workspace=workspace).select_related("organization")
+    if not include_archived:
+        people = people.filter(archived_at__isnull=True)
+    q = q.strip().lower()
+    if q:
+        # Prefix matches on indexed lower-cased columns (email_key, lower(first_name), lower(last_name)).
+        people = people.alias(first_l=Lower("first_name"), last_l=Lower("last_name"))
+        condition = Q(email_key__startswith=q) | Q(first_l__startswith=q) | Q(last_l__startswith=q)
+        first, _, last = q.partition(" ")
+        if last:
+            condition |= Q(first_l__startswith=first, last_l__startswith=last.strip())
+        people = people.filter(condition)
+    if source:
+        people = people.filter(Exists(Identity.objects.filter(person=OuterRef("pk"), source=source)))
+    if permission == "subscribed":
+        people = people.filter(email_permission=True)
+    elif permission == "unsubscribed":
+        people = people.filter(email_permission=False)
+    elif permission == "sms":
+        people = people.filter(sms_permission=True)
+    if organization_id is not None:
+        people = people.filter(organization_id=organization_id)
+    return _keyset(people, after=after)
+
+
+def person_get(*, workspace: Workspace, person_id: int) -> Person:
+    return get_object_or_404(Person.objects.select_related("organization"), workspace=workspace, pk=person_id)
+
+
+def identity_sources(*, workspace: Workspace) -> list[str]:
+    return list(
+        Identity.objects.filter(workspace=workspace).order_by("source").values_list("source", flat=True).distinct()
+    )
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    field_id: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class FieldGroup:
+    title: str
+    rows: list[FieldRow]
+
+
+def _namespace(field_id: str) -> str:
+    parts = field_id.split(":")
+    return parts[1] if len(parts) == 3 else ""
+
+
+NAMESPACE_TITLES = {
+    "": "Built-in fields",
+    "o": "Built-in fields",
+    "cm": "Custom fields",
+    "oc": "Custom fields",
+    "sfc": "Salesforce contact",
+    "scc": "Salesforce contact (custom)",
+    "sfl": "Salesforce lead",
+    "slc": "Salesforce lead (custom)",
+    "osa": "Salesforce account",
+    "osb": "Salesforce account (custom)",
+    "sfp": "Salesforce opportunity",
+    "spc": "Salesforce opportunity (custom)",
+    "sft": "Salesforce task",
+    "stc": "Salesforce task (custom)",
+    "sfk": "Salesforce campaign",
+    "skc": "Salesforce campaign (custom)",
+    "soc": "Salesforce custom object",
+}
+
+
+def record_field_groups(*, workspace: Workspace, record: Person | Organization) -> list[FieldGroup]:
+    """A person's or organization's values, grouped built-in / custom / one group per source namespace."""
+    from cdp.merge import ORGANIZATION, PERSON
+
+    spec = PERSON if isinstance(record, Person) else ORGANIZATION
+    definitions = {
+        d.field_id: d for d in FieldDefinition.objects.filter(workspace=workspace, entity=spec.entity)
+    }
+    groups: dict[str, list[FieldRow]] = {}
+
+    def add(field_id: str, value) -> None:
+        definition = definitions.get(field_id)
+        if definition is None or fields.is_empty(value):
+            return
+        shown = fields.display_value(definition.display_type, value)
+        title = NAMESPACE_TITLES.get(definition.namespace, f"Namespace {definition.namespace}")
+        groups.setdefault(title, []).append(FieldRow(field_id, definition.name, shown))
+
+    for field_id, column in spec.columns.items():
+        add(field_id, getattr(record, column.attname))
+    for field_id, stored in sorted(record.values.items()):
+        definition = definitions.get(field_id)
+        if definition is not None:
+            add(field_id, fields.from_json(definition.display_type, stored))
+    order = list(dict.fromkeys(NAMESPACE_TITLES.values()))
+    return [
+        FieldGroup(title, sorted(rows, key=lambda r: r.name))
+        for title, rows in sorted(groups.items(), key=lambda g: (order.index(g[0]) if g[0] in order else 99, g[0]))
+    ]
+
+
+def person_identities(*, workspace: Workspace, person: Person) -> list[Identity]:
+    return list(Identity.objects.filter(workspace=workspace, person=person).order_by("source", "object", "pk"))
+
+
+def person_permission_history(*, workspace: Workspace, person: Person, limit: int = 50) -> list[PermissionChange]:
+    return list(
+        PermissionChange.objects.filter(workspace=workspace, person=person).select_related("actor")[:limit]
+    )
+
+
+def activity_list(
+    *,
+    workspace: Workspace,
+    activity_id: str = "",
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    person: Person | None = None,
+    after: int | None = None,
+) -> Page:
+    activities = Activity.objects.filter(workspace=workspace).select_related("definition", "person", "organization")
+    if activity_id:
+        activities = activities.filter(definition__activity_id=activity_id)
+    if since is not None:
+        activities = activities.filter(occurred_at__gte=since)
+    if until is not None:
+        activities = activities.filter(occurred_at__lt=until)
+    if person is not None:
+        activities = activities.filter(person=person)
+    if after is not None:
+        activities = activities.filter(pk__lt=after)
+    # Newest first by occurrence; the cursor is the pk, so ties and backdated events page consistently
+    # within one view (the feed is a log, not a report).
+    items = list(activities.order_by("-occurred_at", "-pk")[: PAGE_SIZE + 1])
+    more = len(items) > PAGE_SIZE
+    items = items[:PAGE_SIZE]
+    return Page(items, items[-1].pk if more else None)
+
+
+def activity_definitions_for_filter(*, workspace: Workspace) -> list[ActivityDefinition]:
+    return list(ActivityDefinition.objects.filter(workspace=workspace, hidden=False).order_by("builtin", "name"))
+
+
+def organization_list(*, workspace: Workspace, q: str = "", after: int | None = None) -> Page:
+    organizations = Organization.objects.filter(workspace=workspace, archived_at__isnull=True)
+    q = q.strip().lower()
+    if q:
+        organizations = organizations.filter(name_key__startswith=q)
+    return _keyset(organizations, after=after)
+
+
+def organization_get(*, workspace: Workspace, organization_id: int) -> Organization:
+    return get_object_or_404(Organization, workspace=workspace, pk=organization_id)
+
+
+def custom_object_list(*, workspace: Workspace) -> list[CustomObject]:
+    return list(
+        CustomObject.objects.filter(workspace=workspace).annotate(record_count=Count("records")).order_by("name")
+    )
+
+
+def custom_object_get(*, workspace: Workspace, custom_object_id: int) -> CustomObject:
+    return get_object_or_404(CustomObject, workspace=workspace, pk=custom_object_id)
+
+
+def custom_object_record_list(*, workspace: Workspace, custom_object: CustomObject, after: int | None = None) -> Page:
+    records = CustomObjectRecord.objects.filter(workspace=workspace, custom_object=custom_object).prefetch_related(
+        "people", "organizations"
+    )
+    return _keyset(records, after=after)
+
+
+def field_catalogue(*, workspace: Workspace) -> list[tuple[str, list[FieldDefinition]]]:
+    """The workspace's fields, grouped by entity and namespace, built-in first."""
+    groups: dict[str, list[FieldDefinition]] = {}
+    for definition in FieldDefinition.objects.filter(workspace=workspace).order_by("entity", "-builtin", "name"):
+        noun = "Person" if definition.entity == FieldDefinition.Entity.PERSON else "Organization"
+        title = f"{noun} · {NAMESPACE_TITLES.get(definition.namespace, 'Namespace ' + definition.namespace)}"
+        groups.setdefault(title, []).append(definition)
+    return list(groups.items())
+
+
+@dataclass(frozen=True)
+class DashboardCounts:
+    people: int
+    organizations: int
+    activities_30d: int
+
+    @property
+    def empty(self) -> bool:
+        return not (self.people or self.organizations or self.activities_30d)
+
+
+def dashboard_counts(*, workspace: Workspace) -> DashboardCounts:
+    since = timezone.now() - dt.timedelta(days=30)
+    return DashboardCounts(
+        people=Person.objects.filter(workspace=workspace, archived_at__isnull=True).count(),
+        organizations=Organization.objects.filter(workspace=workspace, archived_at__isnull=True).count(),
+        activities_30d=Activity.objects.filter(workspace=workspace, occurred_at__gte=since).count(),
+    )

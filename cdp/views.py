@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
 from django.views.generic import FormView, TemplateView
 
-from cdp.forms import WorkspaceCreateForm
+from cdp import selectors
+from cdp.fields import FIELD_TYPES, display_value, from_json
+from cdp.forms import (
+    ActivityFilterForm,
+    PageForm,
+    PeopleFilterForm,
+    SearchForm,
+    WorkspaceCreateForm,
+    cleaned_or_empty,
+)
 from cdp.middleware import SESSION_KEY
 from cdp.mixins import WorkspaceRequiredMixin
 from cdp.services import workspace_create
@@ -12,6 +23,11 @@ from cdp.services import workspace_create
 
 class DashboardView(WorkspaceRequiredMixin, TemplateView):
     template_name = "cdp/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["counts"] = selectors.dashboard_counts(workspace=self.workspace)
+        return context
 
 
 class WorkspaceCreateView(LoginRequiredMixin, FormView):
@@ -22,3 +38,174 @@ class WorkspaceCreateView(LoginRequiredMixin, FormView):
         workspace = workspace_create(owner=self.request.user, name=form.cleaned_data["name"])
         self.request.session[SESSION_KEY] = workspace.pk
         return redirect("cdp:dashboard")
+
+
+def _query_without_after(request) -> str:
+    query = request.GET.copy()
+    query.pop("after", None)
+    return query.urlencode()
+
+
+class DataPageMixin(WorkspaceRequiredMixin):
+    """Workspace pages that show customer data: GET only; filters come from a small form."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["workspace"] = self.workspace
+        context["base_query"] = _query_without_after(self.request)
+        return context
+
+
+class PeopleView(DataPageMixin, TemplateView):
+    template_name = "cdp/people.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = PeopleFilterForm(self.request.GET or None, sources=selectors.identity_sources(workspace=self.workspace))
+        filters = cleaned_or_empty(form)
+        organization = None
+        if filters.get("organization"):
+            organization = selectors.organization_get(workspace=self.workspace, organization_id=filters["organization"])
+        context["page"] = selectors.person_list(
+            workspace=self.workspace,
+            q=filters.get("q", ""),
+            source=filters.get("source", ""),
+            permission=filters.get("permission", ""),
+            organization_id=organization.pk if organization else None,
+            after=filters.get("after"),
+        )
+        context["form"] = form
+        context["organization"] = organization
+        context["filtered"] = any(filters.get(k) for k in ("q", "source", "permission", "organization"))
+        return context
+
+
+class PersonView(DataPageMixin, TemplateView):
+    template_name = "cdp/person.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        person = selectors.person_get(workspace=self.workspace, person_id=self.kwargs["pk"])
+        context.update(
+            person=person,
+            field_groups=selectors.record_field_groups(workspace=self.workspace, record=person),
+            identities=selectors.person_identities(workspace=self.workspace, person=person),
+            timeline=selectors.activity_list(workspace=self.workspace, person=person).items,
+            permission_history=selectors.person_permission_history(workspace=self.workspace, person=person),
+        )
+        return context
+
+
+class OrganizationsView(DataPageMixin, TemplateView):
+    template_name = "cdp/organizations.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = SearchForm(self.request.GET or None)
+        filters = cleaned_or_empty(form)
+        context["form"] = form
+        context["filtered"] = bool(filters.get("q"))
+        context["page"] = selectors.organization_list(
+            workspace=self.workspace, q=filters.get("q", ""), after=filters.get("after")
+        )
+        return context
+
+
+class OrganizationView(DataPageMixin, TemplateView):
+    template_name = "cdp/organization.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        organization = selectors.organization_get(workspace=self.workspace, organization_id=self.kwargs["pk"])
+        filters = cleaned_or_empty(PageForm(self.request.GET or None))
+        context.update(
+            organization=organization,
+            field_groups=selectors.record_field_groups(workspace=self.workspace, record=organization),
+            page=selectors.person_list(
+                workspace=self.workspace, organization_id=organization.pk, after=filters.get("after")
+            ),
+        )
+        return context
+
+
+class ActivitiesView(DataPageMixin, TemplateView):
+    template_name = "cdp/activities.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = ActivityFilterForm(
+            self.request.GET or None, definitions=selectors.activity_definitions_for_filter(workspace=self.workspace)
+        )
+        filters = cleaned_or_empty(form)
+
+        def midnight(day, plus_days=0):
+            if day is None:
+                return None
+            return dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time.min, tzinfo=dt.UTC)
+
+        context["form"] = form
+        context["filtered"] = any(filters.get(k) for k in ("type", "since", "until"))
+        context["page"] = selectors.activity_list(
+            workspace=self.workspace,
+            activity_id=filters.get("type", ""),
+            since=midnight(filters.get("since")),
+            until=midnight(filters.get("until"), plus_days=1),
+            after=filters.get("after"),
+        )
+        return context
+
+
+class CustomObjectsView(DataPageMixin, TemplateView):
+    template_name = "cdp/custom_objects.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["custom_objects"] = selectors.custom_object_list(workspace=self.workspace)
+        return context
+
+
+class CustomObjectRecordsView(DataPageMixin, TemplateView):
+    template_name = "cdp/custom_object_records.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        custom_object = selectors.custom_object_get(workspace=self.workspace, custom_object_id=self.kwargs["pk"])
+        filters = cleaned_or_empty(PageForm(self.request.GET or None))
+        page = selectors.custom_object_record_list(
+            workspace=self.workspace, custom_object=custom_object, after=filters.get("after")
+        )
+        columns = [(f["id"], f.get("name", f["id"]), f.get("display_type", "text")) for f in custom_object.fields]
+        if not columns:
+            seen = dict.fromkeys(key for record in page.items for key in record.values)
+            columns = [(key, key, "") for key in list(seen)[:8]]
+        context.update(
+            custom_object=custom_object,
+            page=page,
+            columns=columns,
+            rows=[(record, [display_stored(kind, record.values.get(fid)) for fid, _, kind in columns])
+                  for record in page.items],
+        )
+        return context
+
+
+class FieldsView(DataPageMixin, TemplateView):
+    template_name = "cdp/fields.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["groups"] = selectors.field_catalogue(workspace=self.workspace)
+        context["type_labels"] = {code: t.label for code, t in FIELD_TYPES.items()}
+        return context
+
+
+def display_stored(display_type: str, stored) -> str:
+    if display_type in FIELD_TYPES:
+        try:
+            return display_value(display_type, from_json(display_type, stored))
+        except (TypeError, ValueError):
+            pass
+    if isinstance(stored, list):
+        return ", ".join(str(v) for v in stored)
+    return "" if stored is None else str(stored)
