@@ -237,8 +237,9 @@ def _window(request, *, max_age: dt.timedelta):
             "INVALID_REPLICATION_DATE", "Invalid date format: use ISO 8601 (2024-01-31T00:00:00+00:00)"
         )
     moment = now()
+    # Minute granularity, as on Salesforce; an end in the future still covers changes made until now.
     start = start.replace(second=0, microsecond=0)
-    end = min(end, moment).replace(second=0, microsecond=0)
+    end = end.replace(second=0, microsecond=0)
     if end < start:
         raise RecordError("INVALID_REPLICATION_DATE", "EndDate must chronologically follow the StartDate")
     if start < moment - max_age:
@@ -246,6 +247,10 @@ def _window(request, *, max_age: dt.timedelta):
             "INVALID_REPLICATION_DATE", f"startDate cannot be more than {max_age.days} days ago"
         )
     return start, end
+
+
+def _covered(end: dt.datetime) -> dt.datetime:
+    return min(end, now().replace(second=0, microsecond=0))
 
 
 @api_view("updated")
@@ -258,7 +263,7 @@ def updated(request, version, sobject):
     ids = list(qs.order_by("system_modstamp", "sf_id").values_list("sf_id", flat=True)[: ID_LIMIT + 1])
     if len(ids) > ID_LIMIT:
         raise RecordError("EXCEEDED_ID_LIMIT", "record limit reached. narrow the time range")
-    return json_response({"ids": ids, "latestDateCovered": sf_datetime(end)})
+    return json_response({"ids": ids, "latestDateCovered": sf_datetime(_covered(end))})
 
 
 @api_view("deleted")
@@ -279,7 +284,7 @@ def deleted(request, version, sobject):
         {
             "deletedRecords": [{"id": sf_id, "deletedDate": sf_datetime(when)} for sf_id, when in rows],
             "earliestDateAvailable": sf_datetime(earliest),
-            "latestDateCovered": sf_datetime(end),
+            "latestDateCovered": sf_datetime(_covered(end)),
         }
     )
 

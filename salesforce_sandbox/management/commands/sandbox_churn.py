@@ -1,0 +1,52 @@
+"""`manage.py sandbox_churn [--updates N] [--creates N] ...`: make the org change like a busy org."""
+
+from django.core.management.base import BaseCommand
+
+from salesforce_sandbox.api import current_schema
+from salesforce_sandbox.services.churn import churn
+
+
+class Command(BaseCommand):
+    help = "Change the sandbox org: edits, creates, deletes, undeletes, purges, conversions, schema changes."
+
+    def add_arguments(self, parser):
+        for name, help_text in (
+            ("updates", "records to edit (spread over --objects)"),
+            ("creates", "contacts to create"),
+            ("deletes", "records to move to the recycle bin"),
+            ("undeletes", "records to restore from the recycle bin"),
+            ("purge", "records to empty from the recycle bin (hard delete)"),
+            ("convert-leads", "leads to convert into new contacts"),
+            ("advance-opportunities", "open opportunities to move to a later stage"),
+            ("complete-tasks", "open tasks to complete"),
+        ):
+            parser.add_argument(f"--{name}", type=int, default=0, help=help_text)
+        parser.add_argument(
+            "--schema-change",
+            action="store_true",
+            help="Add the churn custom field to Contact, or remove it if present.",
+        )
+        parser.add_argument(
+            "--objects", default="Contact,Lead", help="Objects to edit and delete (comma list)."
+        )
+        parser.add_argument("--seed", type=int, default=None, help="Random seed for which records change.")
+
+    def handle(self, *args, **options):
+        report = churn(
+            schema=current_schema(),
+            seed=options["seed"],
+            updates=options["updates"],
+            creates=options["creates"],
+            deletes=options["deletes"],
+            undeletes=options["undeletes"],
+            purge=options["purge"],
+            convert_leads=options["convert_leads"],
+            advance_opportunities=options["advance_opportunities"],
+            complete_tasks=options["complete_tasks"],
+            schema_change=options["schema_change"],
+            objects=tuple(name.strip() for name in options["objects"].split(",") if name.strip()),
+        )
+        if not report.changed:
+            self.stdout.write("Nothing changed.")
+        for what, count in report.changed.items():
+            self.stdout.write(f"{what}: {count}")
