@@ -310,10 +310,28 @@ def _run(state: RunState) -> SyncRun:
 # ------------------------------------------------------------------------------------- one object
 
 
+def _reread(state: RunState, obj: SyncedObject, call: Callable[[], Any]) -> Any:
+    """A describe or count whose answer came back malformed (cut short) is asked again, and reported."""
+    for attempt in range(1, conf("REQUERY_ATTEMPTS", 3) + 1):
+        try:
+            return call()
+        except SalesforceMalformedResponse as exc:
+            _record_error(
+                state.run,
+                state.connection,
+                obj.api_name,
+                SyncError.Type.MALFORMED,
+                f"{obj.label}: {exc}; asked again (attempt {attempt}).",
+                fix="Nothing to do: no record was lost or applied twice.",
+                retryable=False,
+            )
+    raise ObjectFailed(f"{obj.api_name}: Salesforce kept answering with malformed responses")
+
+
 def _describe(state: RunState, obj: SyncedObject) -> dict[str, str]:
     """Field name -> Salesforce type. Deleted selected fields are deactivated (warning row), run goes on."""
     try:
-        describe = state.client.describe(obj.api_name)
+        describe = _reread(state, obj, lambda: state.client.describe(obj.api_name))
     except (SalesforceInvalidType, SalesforceNotFound) as exc:
         _record_error(
             state.run,
@@ -453,7 +471,7 @@ def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> No
         _sync_bulk(state, ctx, types, fields, resume=True)
     elif backfill and obj.watermark_modstamp is None:
         try:
-            total = state.client.count(mapping.build_count_soql(name), include_deleted=False)
+            total = _reread(state, obj, lambda: state.client.count(mapping.build_count_soql(name)))
         except SalesforceQueryTimeout:
             total = None  # too big to count quickly: REST in narrowing windows still gets through
         _save_run(state, object_name=name, total=total)

@@ -1,0 +1,165 @@
+"""Faults injected into the sandbox org mid-run: each run ends with nothing lost and nothing duplicated.
+
+The reference is a clean run's CDP (cached per session); every scenario must end with the same snapshot.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cdp.models import Activity, Organization, Person
+from integrations.models import Connection, SourceRecord, SyncError, SyncRun
+from integrations.salesforce import sync, tasks
+from tests.integrations.sync.conftest import connect, select_objects
+from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, sandbox_org  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+OBJECTS = ("Account", "Contact", "Lead", "Campaign", "CampaignMember", "Task")
+_reference: dict = {}
+
+
+def snapshot(workspace) -> dict:
+    people = sorted(
+        (p.email_key or "", p.first_name, p.last_name, p.phone, p.city, p.email_permission,
+         p.organization.name if p.organization else "", p.archived_at is None, sorted(p.values.items()))
+        for p in Person.objects.filter(workspace=workspace).select_related("organization")
+    )
+    orgs = sorted((o.name, o.website, o.archived_at is None) for o in Organization.objects.filter(workspace=workspace))
+    activities = sorted(
+        (a.definition.activity_id, a.occurred_at.isoformat(), a.person.email_key or a.person.last_name,
+         sorted(a.attributes.items()))
+        for a in Activity.objects.filter(workspace=workspace).select_related("definition", "person")
+    )
+    sources = sorted(
+        (s.object_name, s.sf_id, s.hash, s.deleted) for s in SourceRecord.objects.filter(connection__workspace=workspace)
+    )
+    return {"people": people, "organizations": orgs, "activities": activities, "sources": sources}
+
+
+def start(connection, **kwargs):
+    run, _ = tasks.sync_request(connection=connection, enqueue=False, respect_budget_pause=False, **kwargs)
+    return run
+
+
+def reference(org, make_workspace, sf_settings):
+    if "clean" not in _reference:
+        ws = make_workspace(name="Reference")
+        connection = connect(ws, org)
+        select_objects(connection, OBJECTS)
+        run = sync.run_sync(start(connection).pk)
+        assert run.state == "succeeded"
+        _reference["clean"] = snapshot(ws)
+        _reference["api_calls"] = run.api_calls
+    return _reference["clean"]
+
+
+def after_rows(n, action):
+    """A progress callback that runs `action` once, as soon as n rows are committed."""
+    seen = {"done": False}
+
+    def callback(run):
+        if run.fetched >= n and not seen["done"]:
+            seen["done"] = True
+            action()
+
+    return callback
+
+
+@pytest.fixture
+def setup(sandbox_org, sf_settings, make_workspace, workspace, settings):  # noqa: F811
+    expected = reference(sandbox_org, make_workspace, sf_settings)
+    settings.SYNC_BUDGET_RETRY_MINUTES = 0
+    connection = connect(workspace, sandbox_org)
+    select_objects(connection, OBJECTS)
+    return sandbox_org, connection, expected
+
+
+def finish(connection):
+    """Whatever state the faulted run left, the next run completes the sync."""
+    run = sync.run_sync(start(connection).pk)
+    assert (run.state, run.state_reason) == ("succeeded", "")
+    return run
+
+
+def test_access_token_expiry_mid_run_refreshes_once_and_loses_nothing(setup, workspace):
+    org, connection, expected = setup
+    run = sync.run_sync(start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_access_tokens=True)))
+    assert (run.state, run.state_reason) == ("succeeded", "")
+    connection.refresh_from_db()
+    assert connection.refresh_count == 1
+    assert snapshot(workspace) == expected
+
+
+def test_revoked_refresh_token_stops_the_run_and_a_reconnect_resumes_it(setup, workspace):
+    org, connection, expected = setup
+    revoke = lambda: org.faults(expire_access_tokens=True, revoke_refresh_tokens=True)  # noqa: E731
+    run = sync.run_sync(start(connection).pk, progress=after_rows(80, revoke))
+
+    assert run.state == "failed" and run.state_reason.startswith("needs reconnecting")
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.NEEDS_REAUTH
+    assert SyncError.objects.filter(run=run, error_type="auth").count() == 1
+    skipped = start(connection)
+    assert skipped.state == "skipped" and "needs reconnecting" in skipped.state_reason.lower()
+
+    token = org.token()  # the user reconnects
+    connection.set_tokens(access_token=token["access_token"], refresh_token=token["refresh_token"])
+    connection.status, connection.status_reason = Connection.Status.CONNECTED, ""
+    connection.save()
+    finish(connection)
+    assert snapshot(workspace) == expected
+
+
+def test_api_limit_reached_pauses_and_resumes_from_the_checkpoint(setup, workspace):
+    org, connection, expected = setup
+    connection.api_budget_percent = 100  # so it is Salesforce's own REQUEST_LIMIT_EXCEEDED that stops the run
+    connection.save()
+    used, _ = org.api_usage()
+    org.faults(api_limit=used + 12)  # the org's daily limit runs out mid-run
+
+    run = sync.run_sync(start(connection).pk)
+
+    assert run.state == "paused" and run.state_reason.startswith("paused: API budget")
+    assert Person.objects.filter(workspace=workspace).exists()
+    org.faults(api_limit=1_000_000)
+    finish(connection)
+    assert snapshot(workspace) == expected
+
+
+def test_503s_are_retried(setup, workspace):
+    org, connection, expected = setup
+    run = sync.run_sync(start(connection).pk, progress=after_rows(60, lambda: org.faults(fail_next=2, fail_status=503)))
+    assert (run.state, run.state_reason) == ("succeeded", "")
+    assert snapshot(workspace) == expected
+
+
+def test_query_timeout_narrows_the_window(setup, workspace):
+    org, connection, expected = setup
+    org.faults(query_timeout=["Task"])
+
+    run = sync.run_sync(start(connection).pk)
+
+    assert run.state == "succeeded" and run.state_reason == "finished with errors on Task"
+    assert SyncError.objects.filter(run=run, object_name="Task", message__contains="one-minute window").count() == 1
+    org.reset_faults()
+    finish(connection)
+    assert snapshot(workspace) == expected
+
+
+def test_expired_locator_requeries_from_the_checkpoint(setup, workspace):
+    org, connection, expected = setup
+    org.faults(short_page_size=40)  # several pages per object, so a locator is live mid-object (40 accounts)
+    run = sync.run_sync(start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_locators=True)))
+    assert (run.state, run.state_reason) == ("succeeded", "")
+    assert SyncError.objects.filter(run=run, message__contains="re-reading from the last saved page").count() == 1
+    assert snapshot(workspace) == expected
+
+
+def test_malformed_page_is_reported_and_reread(setup, workspace):
+    org, connection, expected = setup
+    run = sync.run_sync(start(connection).pk, progress=after_rows(60, lambda: org.faults(malformed_next=1)))
+    assert (run.state, run.state_reason) == ("succeeded", "")
+    assert SyncError.objects.filter(run=run, error_type="malformed").count() == 1
+    assert snapshot(workspace) == expected
+    assert SyncRun.objects.filter(connection=connection).count() == 1
