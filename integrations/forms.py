@@ -32,7 +32,7 @@ class ConnectForm(forms.Form):
         choices=[
             (Connection.LoginKind.PRODUCTION, "Production (login.salesforce.com)"),
             (Connection.LoginKind.SANDBOX, "Sandbox (test.salesforce.com)"),
-            (Connection.LoginKind.MY_DOMAIN, "My Domain URL"),
+            (Connection.LoginKind.MY_DOMAIN, "My Domain (your own login URL)"),
         ],
         widget=forms.RadioSelect,
     )
@@ -40,7 +40,7 @@ class ConnectForm(forms.Form):
         label="My Domain URL",
         required=False,
         max_length=255,
-        help_text="For example https://yourcompany.my.salesforce.com — only used with “My Domain URL”.",
+        help_text="For example https://yourcompany.my.salesforce.com — only used with “My Domain”.",
         widget=forms.TextInput(
             attrs={"placeholder": "https://yourcompany.my.salesforce.com", "inputmode": "url"}
         ),

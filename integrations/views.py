@@ -112,7 +112,9 @@ class SalesforceConnectView(WorkspaceRequiredMixin, _ManageRequired, FormView):
         return initial
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(reconnect=self.reconnect, **kwargs)
+        return super().get_context_data(
+            reconnect=self.reconnect, scopes=list(settings.SALESFORCE_SCOPES), **kwargs
+        )
 
     def form_valid(self, form: ConnectForm) -> HttpResponse:
         data = form.cleaned_data

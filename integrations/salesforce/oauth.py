@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,7 +77,11 @@ def validate_salesforce_url(url: str, *, what: str = "Salesforce URL") -> str:
         port = parts.port
     except ValueError:
         raise SalesforceOAuthError("invalid_url", f"The {what} is not a valid URL.") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not re.fullmatch(r"[a-z0-9.-]+|[0-9a-f:.]+", parts.hostname.lower())
+    ):
         raise SalesforceOAuthError("invalid_url", f"The {what} is not a valid URL (expected https://…).")
     if parts.username or parts.password:
         raise SalesforceOAuthError("invalid_url", f"The {what} must not contain a user name or password.")

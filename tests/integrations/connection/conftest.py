@@ -107,6 +107,7 @@ def connection(make_connection, workspace):
 
 
 # The real sandbox org process (tests/sandbox_org.py) for the tests over HTTP.
+from tests.browser import browser, page  # noqa: E402, F401 - fixtures
 from tests.sandbox_org import (  # noqa: E402, F401 - fixtures
     _sandbox_org_session,
     _sandbox_templates,

@@ -106,7 +106,7 @@ def test_connect_page_offers_the_three_environments(owner_client, sf_settings):
     assert response.status_code == 200
     assert "Production (login.salesforce.com)" in html
     assert "Sandbox (test.salesforce.com)" in html
-    assert "My Domain URL" in html
+    assert "My Domain (your own login URL)" in html and "My Domain URL" in html
     assert checked_choice(html) == "production"
 
 
@@ -311,7 +311,7 @@ def test_an_identity_url_that_fails_stores_nothing(owner_client, sf_settings, id
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("not a url at all", "The My Domain URL must be a Salesforce host"),
+        ("not a url at all", "The My Domain URL is not a valid URL (expected https://…)."),
         ("http://acme.my.salesforce.com", "The My Domain URL must use https://."),
         (
             "https://evil.example.com",
