@@ -85,10 +85,16 @@ class FieldPickerForm(forms.Form):
         return rows
 
 
-PERMISSION_MODES = [
-    ("field", "Read it from a Salesforce field"),
-    ("default", "Don't read it from Salesforce"),
-]
+PERMISSION_MODES = {
+    "email": [
+        ("field", "Read it from a Salesforce field"),
+        ("default", "Fixed: new contacts are subscribed to email"),
+    ],
+    "sms": [
+        ("field", "Read it from a Salesforce field"),
+        ("default", "Fixed: leave SMS permission unset"),
+    ],
+}
 
 
 def _parse_value(raw: str, field_type: str) -> Any:
@@ -127,7 +133,7 @@ class PermissionsForm(forms.Form):
                 prefix = f"{obj.api_name}__{channel}"
                 self.fields[f"{prefix}__mode"] = forms.ChoiceField(
                     label=f"{obj.label}: {'email' if channel == 'email' else 'SMS'} permission",
-                    choices=PERMISSION_MODES,
+                    choices=PERMISSION_MODES[channel],
                     initial="field" if rule else "default",
                     widget=forms.RadioSelect,
                 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -91,17 +90,7 @@ class _PickerStep(SalesforceStep):
         return {"max_fields": sync_settings.MAX_ACTIVE_FIELDS_PER_OBJECT, "connection": ctx.connection}
 
     def save(self, ctx, form):
-        # All objects or none: a refused 51st field on one object must not leave the others half-saved.
-        with transaction.atomic():
-            for offer, selected, names in form.choices():
-                if selected:
-                    obj = sync_settings.synced_object_ensure(
-                        connection=ctx.connection, api_name=offer.api_name, label=offer.label, is_custom=offer.custom
-                    )
-                    chosen = [f for f in offer.fields if f.name in set(names)]
-                    sync_settings.field_selection_save(synced_object=obj, fields=chosen)
-                elif offer.synced is not None and offer.synced.enabled:
-                    sync_settings.synced_object_disable(synced_object=offer.synced)
+        services.salesforce_objects_save(connection=ctx.connection, choices=form.choices())
         return None
 
 
@@ -142,13 +131,12 @@ class PermissionsStep(SalesforceStep):
         }
 
     def save(self, ctx, form):
-        with transaction.atomic():
-            for obj in form.objects:
-                rules = form.rules[obj.api_name]
-                sync_settings.permission_rules_set(synced_object=obj, email=rules.get("email"), sms=rules.get("sms"))
-            services.workspace_sticky_unsubscribe_set(
-                workspace=ctx.workspace, sticky=bool(form.cleaned_data.get("sticky_unsubscribe"))
-            )
+        services.salesforce_permissions_save(
+            workspace=ctx.workspace,
+            rules=form.rules,
+            objects=form.objects,
+            sticky_unsubscribe=bool(form.cleaned_data.get("sticky_unsubscribe")),
+        )
         return None
 
 
@@ -185,17 +173,7 @@ class IdentifiersStep(SalesforceStep):
         return {"objects": objects, "synced_names": names}
 
     def save(self, ctx, form):
-        with transaction.atomic():
-            # Parents before children, so a chain's parent has its own rule when the child's is checked.
-            for offer in form.objects:
-                rule = form.rules.get(offer.api_name)
-                if rule is None:
-                    continue
-                kind, config, becomes = rule
-                obj = offer.synced
-                if becomes and becomes != obj.becomes:
-                    obj = sync_settings.synced_object_becomes_set(synced_object=obj, becomes=becomes)
-                sync_settings.identifier_rule_set(synced_object=obj, kind=kind, config=config)
+        services.salesforce_identifiers_save(offers=form.objects, rules=form.rules)
         return None
 
 

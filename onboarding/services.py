@@ -171,3 +171,48 @@ def salesforce_sync_error_ignore(*, error) -> None:
     from integrations.models import SyncError
 
     SyncError.objects.filter(pk=error.pk, resolved=False).update(resolved=True, resolved_at=timezone.now())
+
+
+@transaction.atomic
+def salesforce_objects_save(*, connection, choices) -> None:
+    """The field picker's save: for each (object offer, selected?, field names) select the object with
+    exactly those fields, or stop syncing it. All or nothing: a refused 51st field on one object leaves
+    every other object as it was."""
+    from integrations import sync_settings
+
+    for offer, selected, names in choices:
+        if selected:
+            synced = sync_settings.synced_object_ensure(
+                connection=connection, api_name=offer.api_name, label=offer.label, is_custom=offer.custom
+            )
+            wanted = set(names)
+            sync_settings.field_selection_save(synced_object=synced, fields=[f for f in offer.fields if f.name in wanted])
+        elif offer.synced is not None and offer.synced.enabled:
+            sync_settings.synced_object_disable(synced_object=offer.synced)
+
+
+@transaction.atomic
+def salesforce_permissions_save(*, workspace: Workspace, rules: dict, objects, sticky_unsubscribe: bool) -> None:
+    """Email and SMS rules per person object, and the workspace's sticky-unsubscribe switch, together."""
+    from integrations import sync_settings
+
+    for synced in objects:
+        chosen = rules.get(synced.api_name, {})
+        sync_settings.permission_rules_set(synced_object=synced, email=chosen.get("email"), sms=chosen.get("sms"))
+    workspace_sticky_unsubscribe_set(workspace=workspace, sticky=sticky_unsubscribe)
+
+
+@transaction.atomic
+def salesforce_identifiers_save(*, offers, rules: dict) -> None:
+    """Identifier rules (and organization-or-contact) for the objects that cannot link by themselves."""
+    from integrations import sync_settings
+
+    for offer in offers:
+        rule = rules.get(offer.api_name)
+        if rule is None:
+            continue
+        kind, config, becomes = rule
+        synced = offer.synced
+        if becomes and becomes != synced.becomes:
+            synced = sync_settings.synced_object_becomes_set(synced_object=synced, becomes=becomes)
+        sync_settings.identifier_rule_set(synced_object=synced, kind=kind, config=config)
