@@ -181,3 +181,78 @@ def test_salesforce_disconnect_when_salesforce_is_unreachable(connection):
     connection.refresh_from_db()
     assert output.startswith("Disconnected connection")
     assert connection.status == "disconnected"
+
+
+def test_an_unset_client_secret_is_a_clear_error_in_the_command(connection, settings):
+    settings.SALESFORCE_CLIENT_SECRET = ""
+
+    with pytest.raises(CommandError) as raised:
+        run("salesforce_refresh", str(connection.pk))
+
+    assert "SALESFORCE_CLIENT_SECRET is not set" in str(raised.value)
+    connection.refresh_from_db()
+    assert (connection.status, connection.access_token, connection.refresh_count) == (
+        "connected",
+        "00D5e!AQ8.access-0",
+        0,
+    )
+
+
+@responses.activate
+def test_a_malformed_refresh_answer_changes_nothing(connection):
+    responses.post(f"{LOGIN}/services/oauth2/token", body="<html>maintenance</html>", status=503)
+
+    with pytest.raises(CommandError, match="with a body that is not a token response"):
+        run("salesforce_refresh", str(connection.pk))
+
+    connection.refresh_from_db()
+    assert (connection.status, connection.access_token, connection.refresh_count) == (
+        "connected",
+        "00D5e!AQ8.access-0",
+        0,
+    )
+
+
+@responses.activate
+def test_tokens_never_reach_the_logs(connection, caplog):
+    import logging
+
+    from integrations.salesforce.client import SalesforceClient
+
+    caplog.set_level(logging.DEBUG)
+    responses.get(
+        "https://acme.my.salesforce.com/services/data/v62.0/limits/",
+        status=401,
+        json=[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+    )
+    responses.post(
+        f"{LOGIN}/services/oauth2/token", json=token_body(access_token="00D5e!AQ8.fresh-secret-access")
+    )
+    responses.get("https://acme.my.salesforce.com/services/data/v62.0/limits/", json={})
+
+    SalesforceClient.for_connection(connection).limits()
+
+    assert "Refreshed the Salesforce session of connection" in caplog.text
+    for secret in ("access-0", "refresh-0", "fresh-secret-access", "5Aep.refresh-1", "test-consumer-secret"):
+        assert secret not in caplog.text
+
+
+def test_sync_settings_are_validated(connection):
+    from django.core.exceptions import ValidationError
+
+    from integrations.services import connection_update_sync_settings
+
+    updated = connection_update_sync_settings(
+        connection=connection, schedule_interval_minutes=15, api_budget_percent=80
+    )
+    assert (updated.schedule_interval_minutes, updated.api_budget_percent) == (15, 80)
+
+    with pytest.raises(ValidationError) as raised:
+        connection_update_sync_settings(connection=connection, schedule_interval_minutes=7)
+    assert "schedule_interval_minutes" in raised.value.message_dict
+    with pytest.raises(ValidationError):
+        connection_update_sync_settings(connection=connection, api_budget_percent=0)
+    with pytest.raises(TypeError, match="Not sync settings: access_token_encrypted"):
+        connection_update_sync_settings(connection=connection, access_token_encrypted="x")
+    connection.refresh_from_db()
+    assert (connection.schedule_interval_minutes, connection.api_budget_percent) == (15, 80)
