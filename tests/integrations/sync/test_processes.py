@@ -1,0 +1,124 @@
+"""Real processes: a `manage.py qcluster` worker runs the sync, and a worker SIGKILLed at random points during
+a backfill, several times, still ends with the same CDP as a clean run."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection as db_connection
+
+from integrations.models import SyncRun
+from integrations.salesforce import sync, tasks
+from tests.integrations.sync.conftest import connect, select_objects
+from tests.integrations.sync.test_faults_sandbox import OBJECTS, snapshot
+from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, sandbox_org  # noqa: F401
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+
+# Worker processes open the test database too: on SQLite it must be a file. Set at import (collection),
+# before pytest-django creates the test database.
+_default_db = django_settings.DATABASES["default"]
+if _default_db["ENGINE"].endswith("sqlite3") and not (_default_db.get("TEST") or {}).get("NAME"):
+    _default_db.setdefault("TEST", {})["NAME"] = str(Path(tempfile.gettempdir()) / f"inflow-sync-proc-{os.getpid()}.sqlite3")
+
+
+def _database_url() -> str:
+    db = db_connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
+    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def _env(org) -> dict:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DEBUG": "1",  # plain http to the local sandbox org
+        "ENV_FILE": "/nonexistent/.env",
+        "SALESFORCE_CLIENT_ID": org.client_id,
+        "SALESFORCE_CLIENT_SECRET": org.client_secret,
+        "Q_WORKERS": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DATABASE_TEST_NAME", None)
+    return env
+
+
+def test_a_qcluster_worker_runs_the_queued_sync(sandbox_org, sf_settings, workspace, tmp_path):  # noqa: F811
+    connection = connect(workspace, sandbox_org)
+    select_objects(connection, ("Account", "Contact"))
+    log = open(tmp_path / "qcluster.log", "wb")  # noqa: SIM115 - closed below
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=BASE_DIR, env=_env(sandbox_org), stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        run, created = tasks.sync_request(connection=connection)  # enqueued on commit (autocommit here)
+        joined, created_again = tasks.sync_request(connection=connection)
+        assert (created, created_again, joined.pk) == (True, False, run.pk)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            run.refresh_from_db()
+            if run.state not in SyncRun.ACTIVE_STATES:
+                break
+            time.sleep(0.5)
+    finally:
+        os.killpg(cluster.pid, signal.SIGTERM)
+        try:
+            cluster.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(cluster.pid, signal.SIGKILL)
+            cluster.wait()
+        log.close()
+    assert (run.state, run.state_reason) == ("succeeded", ""), (tmp_path / "qcluster.log").read_text()[-3000:]
+    assert run.worker and run.worker.split(":")[-1] != str(os.getpid())
+    assert run.created > 0 and run.fetched == sum(e["done"] for e in run.progress.values())
+
+
+def test_sigkill_at_random_points_then_resume_equals_a_clean_run(sandbox_org, sf_settings, make_workspace, tmp_path):  # noqa: F811
+    clean_ws = make_workspace(name="Clean")
+    clean = connect(clean_ws, sandbox_org)
+    select_objects(clean, OBJECTS)
+    assert sync.run_sync(tasks.sync_request(connection=clean, enqueue=False)[0].pk).state == "succeeded"
+    expected = snapshot(clean_ws)
+
+    drill_ws = make_workspace(name="Drill")
+    drill = connect(drill_ws, sandbox_org)
+    select_objects(drill, OBJECTS)
+    sandbox_org.faults(short_page_size=50)  # more, smaller pages: more places to die between
+    command = [sys.executable, "manage.py", "sync_salesforce", "--inline", "--connection", str(drill.pk)]
+    rng = random.Random(20261127)
+    kills = 0
+    for attempt in range(4):
+        with open(tmp_path / f"attempt-{attempt}.log", "wb") as log:
+            worker = subprocess.Popen(command, cwd=BASE_DIR, env=_env(sandbox_org), stdout=log, stderr=subprocess.STDOUT)
+            time.sleep(rng.uniform(1.5, 4.0))
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                kills += 1
+            worker.wait()
+    assert kills >= 2, "the drill must interrupt the backfill"
+    run = SyncRun.objects.filter(connection=drill).order_by("-id").first()
+    if run.state == "running":
+        assert run.worker  # the dead worker's checkpoint is what the next run resumes from
+    final = subprocess.run(command, cwd=BASE_DIR, env=_env(sandbox_org), capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr[-3000:]
+
+    runs = list(SyncRun.objects.filter(connection=drill).order_by("id"))
+    assert runs[-1].state == "succeeded", (runs[-1].state_reason, final.stdout)
+    assert any(r.attempts > 1 for r in runs), "a killed run is taken over, not restarted"
+    assert snapshot(drill_ws) == expected
