@@ -189,6 +189,10 @@ def connection_refresh_access_token(*, connection: Connection, stale_access_toke
         current = locked.access_token
         if stale_access_token is not None and current and current != stale_access_token:
             return current
+        if stale_access_token is not None and locked.status == Connection.Status.NEEDS_REAUTH:
+            # Salesforce already refused this refresh token (maybe a moment ago, in another worker):
+            # asking again cannot succeed; only a reconnect can.
+            raise SalesforceAuthError("invalid_grant", locked.status_reason, 400)
         try:
             grant = oauth.refresh(login_url=locked.login_url, refresh_token=locked.refresh_token)
         except SalesforceOAuthError as exc:

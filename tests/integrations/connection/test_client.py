@@ -604,3 +604,19 @@ def test_repr_and_str_never_show_tokens(connection, client):
     for text in (repr(connection), str(connection), repr(client)):
         assert "access-0" not in text and "refresh-0" not in text
     assert "00D5e!AQ8.access-0" not in connection.access_token_encrypted
+
+
+@responses.activate
+def test_a_connection_already_needing_reauth_does_not_ask_salesforce_again(make_connection, workspace):
+    connection = make_connection(
+        workspace,
+        status=Connection.Status.NEEDS_REAUTH,
+        status_reason="Salesforce refused the refresh token: x",
+    )
+    responses.get(f"{V}/limits/", status=401, json=SESSION_EXPIRED)
+
+    with pytest.raises(SalesforceAuthError) as raised:
+        SalesforceClient.for_connection(connection).limits()
+
+    assert raised.value.message == "Salesforce refused the refresh token: x"
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{V}/limits/"]  # no token call
