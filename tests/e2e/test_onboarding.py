@@ -164,7 +164,9 @@ def test_new_user_walks_every_step_and_finds_synced_people(
 
     # Email and SMS permissions: SMS from the SMS opt-in checkbox on Contact.
     page.wait_for_url("**/onboarding/salesforce-permissions/")
-    assert page.get_by_text("new contacts are subscribed to email").is_visible()
+    assert page.get_by_role("note").inner_text().startswith(
+        "The default: without a rule, new contacts are subscribed to email"
+    )
     sms = page.locator('[data-permission="Contact-sms"]')
     sms.get_by_label("Read it from a Salesforce field").check()
     sms.get_by_label("Permission field").select_option("SMS_Opt_In__c")
