@@ -9,6 +9,7 @@ disconnect confirmation live in `integrations/admin_views.py`.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -411,8 +412,21 @@ class FieldSelectionFormSet(BaseInlineFormSet):
             raise ValidationError(exc.messages) from None
 
 
+class FieldSelectionForm(forms.ModelForm):
+    class Meta:
+        model = FieldSelection
+        fields = ("sf_field", "label", "sf_type", "target_field", "is_formula", "active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Empty = the default CDP field for this Salesforce field, chosen by the service.
+        self.fields["target_field"].required = False
+        self.fields["target_field"].help_text = "Empty: the default CDP field."
+
+
 class FieldSelectionInline(admin.TabularInline):
     model = FieldSelection
+    form = FieldSelectionForm
     formset = FieldSelectionFormSet
     fields = ("sf_field", "label", "sf_type", "target_field", "is_formula", "active", "inactive_reason")
     readonly_fields = ("inactive_reason",)
@@ -748,7 +762,7 @@ class SyncErrorAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Ignore: mark resolved without retrying", permissions=["change"])
     def ignore_errors(self, request, queryset):
-        count = ops.sync_errors_ignore(errors=queryset.only("pk"))
+        count = ops.sync_errors_ignore(errors=queryset)
         if count:
             self.message_user(request, f"Ignored {count} error(s); they no longer count as open.", messages.SUCCESS)
         else:

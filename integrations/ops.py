@@ -81,7 +81,7 @@ def connection_sync_start(
 
 def sync_errors_ignore(*, errors: Iterable[SyncError]) -> int:
     """Resolve errors without retrying (django-heroku-connect's "ignore"); already resolved ones stay as they are."""
-    ids = [e.pk for e in errors]
+    ids = list(errors.values_list("pk", flat=True)) if hasattr(errors, "values_list") else [e.pk for e in errors]
     return SyncError.objects.filter(pk__in=ids, resolved=False).update(resolved=True, resolved_at=timezone.now())
 
 
