@@ -45,3 +45,21 @@ class GzipMiddleware:
         vary = response.get("Vary")
         response["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
         return response
+
+
+MAX_URI = 16_384
+
+
+class UriLengthMiddleware:
+    """Salesforce refuses URIs longer than 16,384 bytes with 414 (gunicorn's own line limit is lifted)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        uri = request.META.get("RAW_URI") or request.get_full_path()
+        if len(uri) > MAX_URI:
+            from .wire import error_response
+
+            return error_response(414, "URI_TOO_LONG", "The request URI is longer than 16,384 bytes")
+        return self.get_response(request)

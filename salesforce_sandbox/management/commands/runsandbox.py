@@ -74,6 +74,11 @@ class Command(BaseCommand):
             "30",
             # Several sandboxes may run at once (tests): no shared control socket in the home directory.
             "--no-control-socket",
+            # Salesforce takes URIs up to 16,384 bytes (checked in UriLengthMiddleware) and long headers.
+            "--limit-request-line",
+            "0",
+            "--limit-request-field_size",
+            "32768",
         ]
         if access_log:
             command += ["--access-logfile", "-"]
