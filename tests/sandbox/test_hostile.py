@@ -65,7 +65,8 @@ def test_injection_in_a_literal_is_just_a_string(sandbox_org, http):
         "\\\\' OR 1=1 --",
     ]:
         escaped = literal.replace("\\", "\\\\").replace("'", "\\'")
-        response = _query(sandbox_org, http, f"SELECT Id FROM Contact WHERE LastName = '{escaped}'")
+        soql = f"SELECT Id FROM Contact WHERE LastName = '{escaped}'"  # noqa: S608 - the point of the test
+        response = _query(sandbox_org, http, soql)
         assert response.status_code == 200, response.text
         assert response.json() == {"totalSize": 0, "done": True, "records": []}
     assert sandbox_org.counts() == before
@@ -73,7 +74,7 @@ def test_injection_in_a_literal_is_just_a_string(sandbox_org, http):
 
 def test_100kb_queries(sandbox_org, http):
     names = ", ".join(f"'name{i:06d}'" for i in range(7000))
-    big = f"SELECT Id FROM Contact WHERE LastName IN ({names})"
+    big = f"SELECT Id FROM Contact WHERE LastName IN ({names})"  # noqa: S608 - SOQL, not SQL
     assert 90_000 < len(big) <= 100_000
     # Through a GET, Salesforce's 16,384-byte URI limit applies first.
     long_uri = _query(sandbox_org, http, big)
