@@ -413,6 +413,9 @@ class SalesforceClient(BaseApiClient):
             yield page
             if page.done:
                 return
+            if page.next_url == url:
+                # A locator that points at itself would loop forever.
+                raise SalesforceMalformedResponse("nextRecordsUrl repeats the page just fetched.")
             url, params, endpoint = page.next_url, None, "query_more"
 
     @staticmethod

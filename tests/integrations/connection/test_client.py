@@ -620,3 +620,14 @@ def test_a_connection_already_needing_reauth_does_not_ask_salesforce_again(make_
 
     assert raised.value.message == "Salesforce refused the refresh token: x"
     assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{V}/limits/"]  # no token call
+
+
+@responses.activate
+def test_a_next_records_url_pointing_at_itself_stops_the_loop(client):
+    loop = "/services/data/v62.0/query/01gLOOP-200"
+    responses.get(f"{V}/query/", json=page([{"Id": "a"}], total=3, done=False, next_url=loop))
+    responses.get(f"{INSTANCE}{loop}", json=page([{"Id": "b"}], total=3, done=False, next_url=loop))
+
+    with pytest.raises(SalesforceMalformedResponse, match="repeats the page"):
+        list(client.query_pages("SELECT Id FROM Contact"))
+    assert len(responses.calls) == 2
