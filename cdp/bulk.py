@@ -55,32 +55,49 @@ class AnyLookup(models.Lookup):
 models.Field.register_lookup(AnyLookup)
 
 
-def bulk_update_rows(model: type[models.Model], rows: list[dict], columns: list[str]) -> int:
-    """Set `columns` of each row identified by `row["id"]`; returns the number of rows updated."""
+def bulk_update_rows(
+    model: type[models.Model], rows: list[dict], columns: list[str], *, unless_changed: str | None = None
+) -> int:
+    """Set `columns` of each row identified by `row["id"]`; returns the number of rows updated.
+
+    With `unless_changed="updated_at"`, each row carries the value it was read with under
+    `row["expected_updated_at"]` and is only updated if the column still holds it: optimistic concurrency,
+    so readers take no row locks and a caller that updated fewer rows than it sent knows it lost a race.
+    """
     if not rows:
         return 0
     fields = [model._meta.get_field(name) for name in columns]
-    payload = json.dumps(
-        [{"id": row["id"], **{f.column: _prepared(f, row[f.attname]) for f in fields}} for row in rows],
-        default=_json_default,
-    )
+    guard = model._meta.get_field(unless_changed) if unless_changed else None
+    expected = f"expected_{guard.column}" if guard else ""
+
+    def encode(row):
+        data = {"id": row["id"], **{f.column: _prepared(f, row[f.attname]) for f in fields}}
+        if guard:
+            data[expected] = _prepared(guard, row[expected])
+        return data
+
+    payload = json.dumps([encode(row) for row in rows], default=_json_default)
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
     if connection.vendor == "postgresql":
-        types = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+        declared = [f"{quote(f.column)} {f.db_type(connection)}" for f in fields]
+        if guard:
+            declared.append(f"{quote(expected)} {guard.db_type(connection)}")
+        condition = f' AND t.{quote(guard.column)} = v.{quote(expected)}' if guard else ""
         sql = (
             f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - identifiers come from model metadata
-            f'FROM jsonb_to_recordset(%s::jsonb) AS v("id" bigint, {types}) WHERE t."id" = v."id"'
+            f'FROM jsonb_to_recordset(%s::jsonb) AS v("id" bigint, {", ".join(declared)}) '
+            f'WHERE t."id" = v."id"{condition}'
         )
     elif connection.vendor == "sqlite":
-        extracts = ", ".join(
-            f"json_extract(value, '$.\"{f.column}\"') AS {quote(f.column)}" for f in fields
-        )
+        names = [f.column for f in fields] + ([expected] if guard else [])
+        extracts = ", ".join(f"json_extract(value, '$.\"{name}\"') AS {quote(name)}" for name in names)
+        condition = f" AND {table}.{quote(guard.column)} = v.{quote(expected)}" if guard else ""
         sql = (
             f"UPDATE {table} SET {assignments} "  # noqa: S608 - identifiers come from model metadata
             f"FROM (SELECT json_extract(value, '$.id') AS id, {extracts} FROM json_each(%s)) AS v "
-            f"WHERE {table}.\"id\" = v.id"
+            f'WHERE {table}."id" = v.id{condition}'
         )
     else:  # pragma: no cover - Inflow supports PostgreSQL and SQLite
         objs = [model(**{"pk": row["id"], **{c: row[c] for c in columns}}) for row in rows]

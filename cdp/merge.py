@@ -18,9 +18,11 @@ opt-out must never be dropped; and with `Workspace.sticky_unsubscribe` a source'
 an unsubscribe made in the CDP itself.
 
 Concurrency: emails are unique per workspace (case-insensitively) and identities are unique per
-(workspace, source, object, external id). Matched rows are locked in primary-key order; when another
-worker inserts the same person first, the unique constraint fails, the savepoint rolls back and the batch
-is resolved again against what that worker committed.
+(workspace, source, object, external id). Matched rows are read without locks and updated only if their
+`updated_at` is still what was read (optimistic concurrency, so an unchanged re-sync writes nothing).
+When another worker inserts the same person first (a unique constraint fails) or changed a record in
+between (the guarded update misses it), the savepoint rolls back and the batch is resolved again against
+what that worker committed.
 """
 
 from __future__ import annotations
@@ -231,6 +233,7 @@ class _Target:
     # Order among records sharing a non-unique key (a phone): existing ones by pk, then new ones in the
     # order the batch creates them, which is the pk order they get; so matching does not depend on batching.
     rank: tuple[int, int] = (0, 0)
+    read_updated_at: datetime | None = None
     new_keys: list[IdentityKey] = field(default_factory=list)
 
     def match_value(self, spec: _Entity, field_id: str):
@@ -318,11 +321,14 @@ class _Resolver:
         if not (owner_ids or any(p.match for p in prepared)):
             queryset = queryset.none()
         # Plain dicts, not model instances: building 2,000 instances costs more than the query.
-        records = queryset.select_for_update(of=("self",)).values("pk", "archived_at", *_state_attnames(spec))
+        # No row locks: a re-sync that changes nothing must write nothing (FOR UPDATE dirties every row it
+        # locks on PostgreSQL). Updates are guarded by updated_at instead; see _write.
+        records = queryset.values("pk", "archived_at", "updated_at", *_state_attnames(spec))
         targets_by_pk = {}
         for record in records:
-            pk, archived_at = record.pop("pk"), record.pop("archived_at")
-            target = _Target(pk=pk, state=record, identity_objects=set(), rank=(0, pk), archived=archived_at is not None)
+            pk, archived_at, updated_at = record.pop("pk"), record.pop("archived_at"), record.pop("updated_at")
+            target = _Target(pk=pk, state=record, identity_objects=set(), rank=(0, pk), archived=archived_at is not None,
+                             read_updated_at=updated_at)
             targets_by_pk[pk] = target
             self.targets.append(target)
             for field_id in self.merge_by:
@@ -494,6 +500,10 @@ class _Resolver:
 # Step 3: write.
 
 
+class _LostRace(Exception):
+    """Another writer changed a record between this batch's read and its update: resolve the batch again."""
+
+
 def _write(resolver: _Resolver, now: datetime) -> None:
     spec = resolver.spec
     workspace = resolver.workspace
@@ -516,8 +526,15 @@ def _write(resolver: _Resolver, now: datetime) -> None:
     if changed:
         attnames = sorted({a for t in changed for a in t.state})
         # A changed row is live: either it was, or this merge restored it (archived_at back to None).
-        rows = [{"id": t.pk, **t.state, "updated_at": now, "archived_at": None} for t in changed]
-        bulk_update_rows(spec.model, rows, [*attnames, "updated_at", "archived_at"])
+        rows = [
+            {"id": t.pk, **t.state, "updated_at": now, "archived_at": None, "expected_updated_at": t.read_updated_at}
+            for t in changed
+        ]
+        updated = bulk_update_rows(
+            spec.model, rows, [*attnames, "updated_at", "archived_at"], unless_changed="updated_at"
+        )
+        if updated != len(rows):
+            raise _LostRace(f"{len(rows) - updated} {spec.noun} rows changed since they were read")
     identities = [
         Identity(
             workspace_id=workspace.pk,
@@ -601,7 +618,7 @@ def _merge(
                     outcomes = {p.index: resolver.apply(p) for p in prepared}
                     _write(resolver, timezone.now())
                 break
-            except (IntegrityError, OperationalError):
+            except (IntegrityError, OperationalError, _LostRace):
                 # Another worker created one of these people (or identities) first, or a deadlock broke
                 # the tie: the savepoint is gone, read again and resolve against what it committed.
                 if attempt == _RETRIES - 1:
