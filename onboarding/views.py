@@ -90,7 +90,7 @@ class StepView(WorkspaceRequiredMixin, FormView):
 
     def _back(self) -> HttpResponse:
         ctx = self.setup_context()
-        names = set(self.get_form_class()().fields)
+        names = set(self.get_form().fields)
         draft = {name: self.request.POST.getlist(name) for name in names if name in self.request.POST}
         services.onboarding_draft_save(workspace=self.workspace, key=self.step.key, data=draft)
         previous = step_before(ctx, self.step)

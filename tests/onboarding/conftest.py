@@ -88,6 +88,12 @@ def describes():
         _describe("Opportunity", "Opportunity", [_field("Name"), _field("StageName"), _field("Amount", type_="currency")]),
         _describe("Task", "Task", [_field("Subject"), _field("Status")]),
         _describe("Account", "Account", [_field("Name"), _field("Website", type_="url")]),
+        _describe("Dossier__c", "Dossier", [_field("Name"), _field("Contact__c", type_="reference", custom=True,
+                                                                  reference_to=("Contact",))], custom=True),
+        _describe("Loan__c", "Loan", [_field("Name"), _field("Dossier__c", type_="reference", custom=True,
+                                                            reference_to=("Dossier__c",))], custom=True),
+        _describe("Instalment__c", "Instalment", [_field("Name"), _field("Loan__c", type_="reference", custom=True,
+                                                                        reference_to=("Loan__c",))], custom=True),
         _describe("Organization__c", "Organization", [
             _field("Name"), _field("Website__c", type_="url", custom=True), _field("Org_Email__c", type_="string", custom=True),
             _field("Industry__c", type_="picklist", custom=True),

@@ -185,9 +185,8 @@ def at_custom_objects(at_permissions):
 def test_custom_objects_offers_the_other_objects_unselected(at_custom_objects):
     html = at_custom_objects.get("/onboarding/salesforce-custom-objects/").content.decode()
 
-    assert re.findall(r'name="(object__[^"]+)"', html) == ["object__Account", "object__Organization__c"]
-    toggles = re.findall(r'<input type="checkbox"[^>]*name="object__(\w+)"[^>]*>', html, re.S)
-    assert toggles == ["Account", "Organization__c"]
+    names = ["Account", "Dossier__c", "Loan__c", "Instalment__c", "Organization__c"]
+    assert re.findall(r'name="object__([^"]+)"', html) == names
     assert not re.search(r'name="object__Organization__c" id="id_object__Organization__c"\s+checked', html)
 
 
@@ -397,3 +396,108 @@ def test_sync_health_groups_errors_and_ignores_one(owner_client, sf_workspace, c
     not_retryable.refresh_from_db()
     assert not_retryable.resolved is False
     assert owner_client.post(f"{base}{target.pk}/explode/").status_code == 404
+
+
+def test_parent_chains_are_saved_and_loops_refused(at_custom_objects, connection):
+    at_custom_objects.post(
+        "/onboarding/salesforce-custom-objects/",
+        {
+            "object__Dossier__c": "on", "fields__Dossier__c": ["Name", "Contact__c"],
+            "object__Loan__c": "on", "fields__Loan__c": ["Name", "Dossier__c"],
+            "object__Instalment__c": "on", "fields__Instalment__c": ["Name", "Loan__c"],
+        },
+    )
+    html = at_custom_objects.get("/onboarding/salesforce-identifiers/").content.decode()
+    # Dossier links to Contact by itself; Loan and Instalment do not.
+    assert re.findall(r'data-identifier="([^"]+)"', html) == ["Loan__c", "Instalment__c"]
+
+    response = at_custom_objects.post(
+        "/onboarding/salesforce-identifiers/",
+        {
+            "Instalment__c__kind": "parent", "Instalment__c__parent_field": "Loan__c",
+            "Instalment__c__parent_object": "Loan__c",
+            "Loan__c__kind": "parent", "Loan__c__parent_field": "Dossier__c", "Loan__c__parent_object": "Dossier__c",
+        },
+    )
+
+    assert response["Location"] == "/onboarding/salesforce-merge/"
+    rules = dict(
+        SyncedObject.objects.filter(connection=connection, identifier_kind="parent").values_list(
+            "api_name", "identifier_config"
+        )
+    )
+    assert rules == {
+        "Instalment__c": {"field": "Loan__c", "parent_object": "Loan__c"},
+        "Loan__c": {"field": "Dossier__c", "parent_object": "Dossier__c"},
+    }
+
+    loop = at_custom_objects.post(
+        f"/sources/salesforce/{connection.pk}/identifiers/",
+        {
+            "Instalment__c__kind": "parent", "Instalment__c__parent_field": "Loan__c",
+            "Instalment__c__parent_object": "Loan__c",
+            "Loan__c__kind": "parent", "Loan__c__parent_field": "Dossier__c",
+            "Loan__c__parent_object": "Instalment__c",
+        },
+    )
+    assert loop.status_code == 200
+    assert "The parent chain loops back to" in loop.content.decode()
+    loan = SyncedObject.objects.get(connection=connection, api_name="Loan__c")
+    assert loan.identifier_config == {"field": "Dossier__c", "parent_object": "Dossier__c"}
+
+
+def test_back_on_the_field_picker_keeps_the_ticks(at_permissions, connection):
+    response = at_permissions.post(
+        "/onboarding/salesforce-permissions/",
+        {**_permissions(), "Contact__email__unsubscribed": "maybe", "_back": "1"},
+    )
+    assert response["Location"] == "/onboarding/salesforce-fields/"
+
+    at_permissions.post(
+        "/onboarding/salesforce-fields/",
+        {**_fields_post({**DEFAULT_FIELDS, "Task": ["Subject", "Status"]}), "_back": "1"},
+    )
+    html = at_permissions.get("/onboarding/salesforce-fields/").content.decode()
+    assert 'value="Status" id="f-Task-Status" checked' in html
+    # Nothing was saved by going back.
+    task = SyncedObject.objects.get(connection=connection, api_name="Task")
+    assert list(task.fields.filter(active=True).values_list("sf_field", flat=True)) == ["Subject"]
+    permissions = at_permissions.get("/onboarding/salesforce-permissions/").content.decode()
+    assert 'value="maybe"' in permissions
+
+
+def test_sync_now_starts_one_run_and_schedule_saves(owner_client, sf_workspace, connection):
+    owner_client.post("/onboarding/salesforce-fields/", _fields_post(DEFAULT_FIELDS))
+    base = f"/sources/salesforce/{connection.pk}/"
+
+    first = owner_client.post(base + "sync-now/", follow=True)
+    second = owner_client.post(base + "sync-now/", follow=True)
+
+    assert "Sync started." in first.content.decode()
+    assert "A sync is already running; it picks up every change." in second.content.decode()
+    assert SyncRun.objects.filter(connection=connection).count() == 1
+
+    response = owner_client.post(base + "schedule/", {"schedule_interval_minutes": "15", "api_budget_percent": "30"})
+    assert response["Location"] == base + "schedule/"
+    connection.refresh_from_db()
+    assert (connection.schedule_interval_minutes, connection.api_budget_percent) == (15, 30)
+
+
+def test_overview_counts_records_and_activities_of_this_connection(owner_client, sf_workspace, connection):
+    from django.utils import timezone
+
+    from cdp.models import Identity, Person
+
+    now = timezone.now()
+    for i in range(3):
+        person = Person.objects.create(workspace=sf_workspace, email=f"p{i}@example.com", created_at=now, updated_at=now)
+        Identity.objects.create(workspace=sf_workspace, source=f"salesforce:{connection.pk}", object="Contact",
+                                external_id=f"0030000000000{i:02d}AAA", person=person)
+    Identity.objects.create(workspace=sf_workspace, source="salesforce:999", object="Contact",
+                            external_id="003000000000099AAA", person=person)
+
+    html = owner_client.get(f"/sources/salesforce/{connection.pk}/").content.decode()
+
+    assert '<div class="fs-3 fw-semibold" data-stat="records">3</div>' in html
+    assert '<div class="fs-3 fw-semibold" data-stat="activities">0</div>' in html
+    assert f"{now:%d %b}: 3 records, 0 activities" in html
