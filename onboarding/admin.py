@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from cdp.admin import WorkspaceAdmin
 from cdp.models import Workspace
@@ -77,6 +78,11 @@ class WorkspaceProfileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # a profile is created with its workspace's onboarding
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"  # as the Links step's form does for a bare domain
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
