@@ -64,3 +64,34 @@ def test_two_threads_merging_overlapping_batches_create_each_person_once(workspa
         for n, result in zip(batches[index], batch, strict=True):
             ids.setdefault(n, set()).add(result.record_id)
     assert all(len(found) == 1 for found in ids.values())
+
+
+def test_two_threads_overwriting_the_same_people_lose_no_update_and_never_fail(workspace):
+    # Both writers start from the same existing people and overwrite different fields: with optimistic
+    # concurrency the loser of each race re-reads, so both changes survive (no lost update).
+    merge_people(workspace=workspace, source="salesforce:1", rows=_rows(range(200), 0))
+    barrier = threading.Barrier(2)
+    errors = []
+    fields = [("str::last", "Writer-A"), ("geo::city", "Oslo")]
+
+    def work(index):
+        try:
+            field_id, value = fields[index]
+            rows = [PersonRow(None, {"str::email": f"person{n}@example.com", field_id: value}) for n in range(200)]
+            if index:
+                rows.reverse()
+            barrier.wait(timeout=10)
+            merge_people(workspace=workspace, rows=rows, source="salesforce:1")
+        except Exception as error:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert set(Person.objects.filter(workspace=workspace).values_list("last_name", "city")) == {("Writer-A", "Oslo")}
