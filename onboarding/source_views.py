@@ -46,9 +46,6 @@ STEP_PAGES = {
 class ConnectionPageMixin(WorkspaceRequiredMixin):
     page = "overview"
 
-    def dispatch(self, request, *args, **kwargs):
-        return super().dispatch(request, *args, **kwargs)
-
     def get_connection(self):
         if not hasattr(self, "connection"):
             self.connection = sf.connection_get(workspace=self.workspace, connection_id=self.kwargs["connection_id"])

@@ -40,9 +40,13 @@ class OnboardingStartView(WorkspaceRequiredMixin, View):
     def get(self, request, *args, **kwargs):
         ctx = StepContext(workspace=self.workspace, request=request)
         target = first_incomplete(ctx)
-        if target is None:
-            return redirect("cdp:dashboard")
-        return redirect(step_url(target))
+        if target is not None:
+            return redirect(step_url(target))
+        if ctx.connection is None:
+            # Onboarded without Salesforce and now here from "Connect Salesforce": the first answer decides.
+            messages.info(request, "Choose “B2B” and “Salesforce” to connect your Salesforce org.")
+            return redirect(step_url(STEPS_BY_KEY["business"]))
+        return redirect("cdp:dashboard")
 
 
 class StepView(WorkspaceRequiredMixin, FormView):

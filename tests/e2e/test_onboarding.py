@@ -279,11 +279,15 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     # The connection's settings pages after onboarding.
     page.goto(live_server.url + "/onboarding/")
     page.wait_for_url("**/dashboard/")
+    from cdp.models import Identity
     from integrations.models import Connection
 
     connection = Connection.objects.get()
     page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/")
     assert page.get_by_role("heading", name="Last 14 days").is_visible()
+    records = Identity.objects.filter(source=f"salesforce:{connection.pk}").count()
+    assert records > 200
+    assert page.locator('[data-stat="records"]').inner_text() == f"{records:,}"
     _shot(page, "19-source-overview")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/fields/")

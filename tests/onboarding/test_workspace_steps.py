@@ -213,7 +213,10 @@ def test_links_then_plan_then_launch(at_links, b2c_workspace):
     # Choosing the trial again later does not extend it.
     profile_update(workspace=b2c_workspace, data={"plan": "premium_trial"})
     assert _profile(b2c_workspace).trial_ends_at == trial_end
-    assert at_links.get("/onboarding/")["Location"] == "/dashboard/"
+    # "Connect Salesforce" later, after onboarding without it: back to the first answer to change it.
+    assert at_links.get("/onboarding/")["Location"] == "/onboarding/business/"
+    at_links.post("/onboarding/business/", {"business_type": "b2b", "crm": "salesforce"})
+    assert at_links.get("/onboarding/")["Location"] == "/onboarding/salesforce-connect/"
 
 
 def test_tampered_step_in_the_url_goes_back_to_the_right_step(at_email, b2c_workspace):
