@@ -53,7 +53,7 @@ class SandboxOrg:
     client_id = CLIENT_ID
     client_secret = CLIENT_SECRET
 
-    def __init__(self, workdir: Path, *, https: bool = False):
+    def __init__(self, workdir: Path, *, https: bool = False, env: dict[str, str] | None = None):
         self.workdir = workdir
         self.https = https
         self.db_path = workdir / "sandbox.sqlite3"
@@ -69,6 +69,7 @@ class SandboxOrg:
             "SANDBOX_STATE_DIR": str(self.state_dir),
             "ENV_FILE": "/nonexistent/.env",
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         for key in ("SANDBOX_DATABASE_TEST_NAME",):
             self.env.pop(key, None)
@@ -263,9 +264,17 @@ def _sandbox_templates(tmp_path_factory):
     return _Templates(tmp_path_factory.mktemp("sandbox-templates"))
 
 
-def _launch(tmp_path_factory, templates: _Templates, *, contacts: int, seed: int, https: bool) -> SandboxOrg:
+def _launch(
+    tmp_path_factory,
+    templates: _Templates,
+    *,
+    contacts: int,
+    seed: int,
+    https: bool,
+    env: dict[str, str] | None = None,
+) -> SandboxOrg:
     workdir = tmp_path_factory.mktemp("sandbox-org")
-    org = SandboxOrg(workdir, https=https)
+    org = SandboxOrg(workdir, https=https, env=env)
     shutil.copyfile(templates.get(contacts, seed), org.db_path)
     return org.start()
 
@@ -289,8 +298,11 @@ def sandbox_org(_sandbox_org_session):
 def make_sandbox_org(tmp_path_factory, _sandbox_templates):
     started: list[SandboxOrg] = []
 
-    def make(*, contacts: int = 200, seed: int = 1, https: bool = False) -> SandboxOrg:
-        org = _launch(tmp_path_factory, _sandbox_templates, contacts=contacts, seed=seed, https=https)
+    def make(*, contacts: int = 200, seed: int = 1, https: bool = False, env: dict[str, str] | None = None):
+        """A fresh org; `env` sets the process's environment, e.g. {"SANDBOX_LOCATOR_IDLE_SECONDS": "1"}."""
+        org = _launch(
+            tmp_path_factory, _sandbox_templates, contacts=contacts, seed=seed, https=https, env=env
+        )
         started.append(org)
         return org
 

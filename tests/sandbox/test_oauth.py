@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -355,3 +356,58 @@ def test_sixth_grant_evicts_the_oldest(make_sandbox_org):
     assert refresh(org, grants[0]["refresh_token"]).json() == EXPIRED
     for grant in grants[1:]:
         assert refresh(org, grant["refresh_token"]).status_code == 200
+
+
+def _app(org, *args):
+    return org.manage("sandbox_app", *args).stdout
+
+
+def test_refresh_token_policies(make_sandbox_org):
+    org = make_sandbox_org()
+    assert "Immediately expire refresh token" in _app(org, "--refresh-policy", "immediately")
+    assert refresh(org, org.token()["refresh_token"]).json() == EXPIRED
+
+    _app(org, "--refresh-policy", "expire_after", "--refresh-ttl", "2")
+    issued = org.token()
+    assert refresh(org, issued["refresh_token"]).status_code == 200
+    time.sleep(2.2)
+    assert refresh(org, issued["refresh_token"]).json() == EXPIRED
+
+    _app(org, "--refresh-policy", "expire_if_unused", "--refresh-ttl", "2")
+    issued = org.token()
+    for _ in range(2):  # each use restarts the idle clock
+        time.sleep(1.2)
+        assert refresh(org, issued["refresh_token"]).status_code == 200
+    time.sleep(2.2)
+    assert refresh(org, issued["refresh_token"]).json() == EXPIRED
+
+    _app(org, "--refresh-policy", "until_revoked", "--rotate")
+    issued = org.token()
+    rotated = refresh(org, issued["refresh_token"]).json()
+    assert rotated["refresh_token"] != issued["refresh_token"]
+    assert refresh(org, issued["refresh_token"]).json() == EXPIRED
+    assert refresh(org, rotated["refresh_token"]).status_code == 200
+
+
+def test_session_timeout_expires_access_tokens(make_sandbox_org):
+    org = make_sandbox_org()
+    _app(org, "--session-timeout", "1")
+    issued = org.token()
+    assert api_get(org, issued["access_token"]).status_code == 200
+    time.sleep(1.2)
+    expired = api_get(org, issued["access_token"])
+    assert expired.status_code == 401
+    assert expired.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+def test_idle_locators_expire(make_sandbox_org):
+    org = make_sandbox_org(env={"SANDBOX_LOCATOR_IDLE_SECONDS": "1"})
+    token = org.token()["access_token"]
+    org.faults(short_page_size=50)
+    first = api_get(org, token, "/services/data/v62.0/query?q=SELECT+Id+FROM+Contact").json()
+    second = api_get(org, token, first["nextRecordsUrl"])
+    assert second.status_code == 200
+    time.sleep(1.3)
+    stale = api_get(org, token, second.json()["nextRecordsUrl"])
+    assert stale.status_code == 400
+    assert stale.json() == [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
