@@ -282,6 +282,8 @@ class _Resolver:
         self.source = source
         self.by_identity: dict[tuple[str, str, str], _Target] = {}
         self.by_match: dict[tuple[str, str], _Target] = {}
+        # Who holds each unique value (an email), whether or not it is a merge key of this call.
+        self.holders: dict[tuple[str, str], _Target] = {}
         self.targets: list[_Target] = []
         self.permission_changes: list[tuple[_Target, str, bool | None, bool]] = []
         self.organization_ids: dict[tuple[str, str, str], int] = {}
@@ -313,12 +315,14 @@ class _Resolver:
                 if key in org_wanted and organization_id is not None:
                     self.organization_ids[key] = organization_id
         condition = Q(pk__any=set(owner_ids.values()))
-        for field_id in self.merge_by:
-            values = {p.match[field_id] for p in prepared if field_id in p.match}
+        searched = False
+        for field_id in dict.fromkeys([*self.merge_by, *sorted(spec.unique_keys)]):
+            values = {_match_key(field_id, p.values.get(field_id)) for p in prepared} - {None}
             if values:
+                searched = True
                 condition |= Q(**{f"{spec.match_attnames[field_id]}__any": values})
         queryset = spec.model.objects.filter(condition, workspace=self.workspace).order_by("pk")
-        if not (owner_ids or any(p.match for p in prepared)):
+        if not (owner_ids or searched):
             queryset = queryset.none()
         # Plain dicts, not model instances: building 2,000 instances costs more than the query.
         # No row locks: a re-sync that changes nothing must write nothing (FOR UPDATE dirties every row it
@@ -336,6 +340,10 @@ class _Resolver:
                 if value is not None:
                     # Records ordered by pk: a shared phone matches the oldest person, deterministically.
                     self.by_match.setdefault((field_id, value), target)
+            for field_id in spec.unique_keys:
+                value = target.match_value(spec, field_id)
+                if value is not None:
+                    self.holders[(field_id, value)] = target
         for key, owner in owner_ids.items():
             if owner in targets_by_pk:
                 self.by_identity[key] = targets_by_pk[owner]
@@ -430,7 +438,7 @@ class _Resolver:
                 continue
             if column is not None and field_id in spec.unique_keys and value is not None:
                 key = _match_key(field_id, value)
-                holder = self.by_match.get((field_id, key))
+                holder = self.holders.get((field_id, key))
                 # Even a holder that gives the value up in this batch keeps it until its own UPDATE runs,
                 # so handing it over within one batch would break the unique constraint: refuse instead.
                 if holder is not None and holder is not target:
@@ -494,6 +502,10 @@ class _Resolver:
             holder = self.by_match.get((field_id, value))
             if holder is None or field_id in self.spec.unique_keys or target.rank < holder.rank:
                 self.by_match[(field_id, value)] = target
+        for field_id in self.spec.unique_keys:
+            value = target.match_value(self.spec, field_id)
+            if value is not None:
+                self.holders[(field_id, value)] = target
 
 
 # ---------------------------------------------------------------------------------------------------

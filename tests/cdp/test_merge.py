@@ -375,3 +375,16 @@ def test_reapplying_an_unchanged_batch_writes_nothing(workspace):
     writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
     assert writes == []
     assert list(Person.objects.order_by("pk").values()) == before
+
+
+def test_email_stays_unique_when_merging_by_phone_only(workspace):
+    merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "phn::phone": "+15550001"})])
+    results = merge(workspace, [
+        PersonRow(None, {"phn::phone": "+15550002", "str::email": "A@example.com"}),
+        PersonRow(None, {"phn::phone": "+15550003", "str::first": "Three"}),
+    ], merge_by=("phn::phone",))
+    assert [(r.status, r.reason) for r in results] == [
+        ("invalid", "str::email: A@example.com already belongs to another person"),
+        ("created", ""),
+    ]
+    assert Person.objects.count() == 2
