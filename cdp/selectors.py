@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
@@ -104,9 +105,20 @@ def person_get(*, workspace: Workspace, person_id: int) -> Person:
 
 
 def identity_sources(*, workspace: Workspace) -> list[str]:
-    return list(
-        Identity.objects.filter(workspace=workspace).order_by("source").values_list("source", flat=True).distinct()
+    """The distinct sources of the workspace's identities, by a loose index scan: one index seek per
+    source on the (workspace, source, object, external_id) unique index instead of reading a million rows."""
+    table = connection.ops.quote_name(Identity._meta.db_table)
+    sql = (
+        f"WITH RECURSIVE s(source) AS ("  # noqa: S608 - the table name comes from model metadata
+        f" SELECT MIN(source) FROM {table} WHERE workspace_id = %s"
+        f" UNION ALL"
+        f" SELECT (SELECT MIN(source) FROM {table} WHERE workspace_id = %s AND source > s.source)"
+        f" FROM s WHERE s.source IS NOT NULL"
+        f") SELECT source FROM s WHERE source IS NOT NULL"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace.pk, workspace.pk])
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
