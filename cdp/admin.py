@@ -26,6 +26,10 @@ from cdp.models import (
     Workspace,
 )
 
+admin.site.site_header = "Inflow operator console"
+admin.site.site_title = "Inflow console"
+admin.site.index_title = "Operations"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """View-only: rows change through services and the sync engine, never through a form here."""

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
 from django.urls import path, reverse
@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from cdp.admin import ReadOnlyAdmin, yes_no_badge
-from integrations import admin_views, ops, services, sync_settings
+from integrations import admin_views, ops, services, sync_health, sync_settings
 from integrations.models import (
     Connection,
     ConnectionAlert,
@@ -92,18 +92,15 @@ def label(connection: Connection) -> str:
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     list_display = (
-        "id",
-        "username",
+        "connection_label",
         "workspace",
         "status_badge",
-        "org_id",
-        "login_kind",
         "last_sync",
         "api_usage",
         "open_errors",
         "health_link",
     )
-    list_display_links = ("id", "username")
+    list_display_links = ("connection_label",)
     list_filter = ("status", "login_kind", "schedule_interval_minutes")
     search_fields = ("username", "display_name", "org_id", "sf_user_id", "workspace__name", "workspace__slug")
     list_select_related = ("workspace",)
@@ -200,6 +197,15 @@ class ConnectionAdmin(admin.ModelAdmin):
             )
         )
 
+    def get_ordering(self, request):
+        # Connections needing reconnection first, then by workspace.
+        rank = Case(
+            *[When(status=s, then=Value(r)) for s, r in sync_health.STATUS_ORDER.items()],
+            default=Value(9),
+            output_field=IntegerField(),
+        )
+        return [rank.asc(), "workspace__name", "pk"]
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
@@ -225,6 +231,11 @@ class ConnectionAdmin(admin.ModelAdmin):
         return actions
 
     # --- columns ---------------------------------------------------------------------------------
+    @admin.display(description="Connection", ordering="username")
+    def connection_label(self, obj):
+        return format_html("{}<br><small>org {} · {}</small>", obj.username or "Salesforce", obj.org_id,
+                           obj.get_login_kind_display())
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
         return status_badge(obj)
@@ -234,14 +245,20 @@ class ConnectionAdmin(admin.ModelAdmin):
         when = getattr(obj, "last_run_at", None)
         if when is None:
             return "—" if not getattr(obj, "last_run_state", None) else obj.last_run_state
-        return format_html("{} <small>({})</small>", timezone.localtime(when).strftime("%Y-%m-%d %H:%M"),
+        return format_html("{}<br><small>{}</small>", timezone.localtime(when).strftime("%Y-%m-%d %H:%M"),
                            obj.last_run_state)
 
     @admin.display(description="API usage (24 h)", ordering="api_usage_used")
     def api_usage(self, obj):
         if obj.api_usage_max is None or obj.api_usage_used is None:
-            return "not measured yet"
-        return f"{obj.api_usage_used:,} / {obj.api_usage_max:,} ({obj.api_usage_percent}%); budget {obj.api_budget_percent}%"
+            return format_html("—<br><small>budget {}%</small>", obj.api_budget_percent)
+        return format_html(
+            "{}&nbsp;/&nbsp;{} ({}%)<br><small>budget {}%</small>",
+            f"{obj.api_usage_used:,}",
+            f"{obj.api_usage_max:,}",
+            obj.api_usage_percent,
+            obj.api_budget_percent,
+        )
 
     @admin.display(description="Open errors", ordering="open_error_count")
     def open_errors(self, obj):

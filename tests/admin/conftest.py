@@ -94,3 +94,4 @@ def sf_settings(settings):
     settings.SALESFORCE_ALLOW_HTTP = True  # the local org speaks plain http, as in development
     settings.SALESFORCE_API_VERSION = "62.0"
     return settings
+from tests.browser import browser, page  # noqa: E402, F401 - fixtures for test_browser.py
