@@ -497,9 +497,8 @@ def apply_page(
         counts.applied = len(result.source_records)
         if errors:
             SyncError.objects.bulk_create([_error_row(ctx, e) for e in errors])
-            counts.failed = max(
-                counts.failed, sum(1 for e in errors if e.error_type in ("malformed", "invalid", "mapping"))
-            )
+            # Records not synced at all; a dropped value ("mapping") still synced the record.
+            counts.failed += sum(1 for e in result.errors if e.error_type == "malformed")
         updates = checkpoint(result) if checkpoint else {}
         if updates or counts.applied:
             updates = dict(updates)

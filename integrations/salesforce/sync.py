@@ -617,7 +617,9 @@ def _sync_bulk(
     try:
         pages = state.client.bulk_query(soql, **kwargs)
         for page in pages:
-            rows = page.rows
+            # Bulk rows come unordered; (SystemModstamp, Id) order within a page keeps "latest change wins"
+            # for records that merge into one person, and is the same on every re-fetch of the locator.
+            rows = sorted(page.rows, key=lambda r: (r.get("SystemModstamp") or "", r.get("Id") or ""))
             offset = (
                 cp.get("offset", 0)
                 if cp.get("job_id") == page.job_id and cp.get("locator") == page.locator

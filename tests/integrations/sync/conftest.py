@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# The sandbox org process fixtures (a real org over HTTP) for every test in this directory.
+from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, make_sandbox_org, sandbox_org  # noqa: F401
+
 
 @pytest.fixture
 def plain_connection(workspace):
@@ -26,8 +29,6 @@ def plain_connection(workspace):
     connection.save()
     return connection
 
-
-pytest_plugins_sandbox = None  # the sandbox fixtures are imported by the modules that need them
 
 STANDARD_OBJECTS = (
     "Account",

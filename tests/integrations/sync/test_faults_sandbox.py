@@ -11,7 +11,6 @@ from cdp.models import Activity, Organization, Person
 from integrations.models import Connection, SourceRecord, SyncError, SyncRun
 from integrations.salesforce import sync, tasks
 from tests.integrations.sync.conftest import connect, select_objects
-from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, sandbox_org  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -21,20 +20,53 @@ _reference: dict = {}
 
 def snapshot(workspace) -> dict:
     people = sorted(
-        (p.email_key or "", p.first_name, p.last_name, p.phone, p.city, p.email_permission,
-         p.organization.name if p.organization else "", p.archived_at is None, sorted(p.values.items()))
+        (
+            p.email_key or "",
+            p.first_name,
+            p.last_name,
+            p.phone,
+            p.city,
+            p.email_permission,
+            p.organization.name if p.organization else "",
+            p.archived_at is None,
+            sorted(p.values.items()),
+        )
         for p in Person.objects.filter(workspace=workspace).select_related("organization")
     )
-    orgs = sorted((o.name, o.website, o.archived_at is None) for o in Organization.objects.filter(workspace=workspace))
+    orgs = sorted(
+        (o.name, o.website, o.archived_at is None) for o in Organization.objects.filter(workspace=workspace)
+    )
     activities = sorted(
-        (a.definition.activity_id, a.occurred_at.isoformat(), a.person.email_key or a.person.last_name,
-         sorted(a.attributes.items()))
+        (
+            a.definition.activity_id,
+            a.occurred_at.isoformat(),
+            a.person.email_key or a.person.last_name,
+            sorted(a.attributes.items()),
+        )
         for a in Activity.objects.filter(workspace=workspace).select_related("definition", "person")
     )
     sources = sorted(
-        (s.object_name, s.sf_id, s.hash, s.deleted) for s in SourceRecord.objects.filter(connection__workspace=workspace)
+        (s.object_name, s.sf_id, s.hash, s.deleted)
+        for s in SourceRecord.objects.filter(connection__workspace=workspace)
     )
     return {"people": people, "organizations": orgs, "activities": activities, "sources": sources}
+
+
+def stable_people(workspace) -> list:
+    """Each person's source records, and the values of the people only one record feeds."""
+    from cdp.models import Identity
+
+    idents: dict[int, list] = {}
+    for person_id, obj, ext in Identity.objects.filter(workspace=workspace, person__isnull=False).values_list(
+        "person_id", "object", "external_id"
+    ):
+        idents.setdefault(person_id, []).append((obj, ext))
+    out = []
+    for p in Person.objects.filter(workspace=workspace):
+        keys = sorted(idents.get(p.pk, []))
+        values = (p.email_key, p.first_name, p.city, sorted(p.values.items())) if len(keys) == 1 else None
+        out.append((keys, values))
+    return sorted(out, key=repr)
 
 
 def start(connection, **kwargs):
@@ -50,6 +82,7 @@ def reference(org, make_workspace, sf_settings):
         run = sync.run_sync(start(connection).pk)
         assert run.state == "succeeded"
         _reference["clean"] = snapshot(ws)
+        _reference["stable_people"] = stable_people(ws)
         _reference["api_calls"] = run.api_calls
     return _reference["clean"]
 
@@ -67,7 +100,7 @@ def after_rows(n, action):
 
 
 @pytest.fixture
-def setup(sandbox_org, sf_settings, make_workspace, workspace, settings):  # noqa: F811
+def setup(sandbox_org, sf_settings, make_workspace, workspace, settings):
     expected = reference(sandbox_org, make_workspace, sf_settings)
     settings.SYNC_BUDGET_RETRY_MINUTES = 0
     connection = connect(workspace, sandbox_org)
@@ -84,7 +117,9 @@ def finish(connection):
 
 def test_access_token_expiry_mid_run_refreshes_once_and_loses_nothing(setup, workspace):
     org, connection, expected = setup
-    run = sync.run_sync(start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_access_tokens=True)))
+    run = sync.run_sync(
+        start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_access_tokens=True))
+    )
     assert (run.state, run.state_reason) == ("succeeded", "")
     connection.refresh_from_db()
     assert connection.refresh_count == 1
@@ -129,7 +164,9 @@ def test_api_limit_reached_pauses_and_resumes_from_the_checkpoint(setup, workspa
 
 def test_503s_are_retried(setup, workspace):
     org, connection, expected = setup
-    run = sync.run_sync(start(connection).pk, progress=after_rows(60, lambda: org.faults(fail_next=2, fail_status=503)))
+    run = sync.run_sync(
+        start(connection).pk, progress=after_rows(60, lambda: org.faults(fail_next=2, fail_status=503))
+    )
     assert (run.state, run.state_reason) == ("succeeded", "")
     assert snapshot(workspace) == expected
 
@@ -141,7 +178,10 @@ def test_query_timeout_narrows_the_window(setup, workspace):
     run = sync.run_sync(start(connection).pk)
 
     assert run.state == "succeeded" and run.state_reason == "finished with errors on Task"
-    assert SyncError.objects.filter(run=run, object_name="Task", message__contains="one-minute window").count() == 1
+    assert (
+        SyncError.objects.filter(run=run, object_name="Task", message__contains="one-minute window").count()
+        == 1
+    )
     org.reset_faults()
     finish(connection)
     assert snapshot(workspace) == expected
@@ -150,9 +190,14 @@ def test_query_timeout_narrows_the_window(setup, workspace):
 def test_expired_locator_requeries_from_the_checkpoint(setup, workspace):
     org, connection, expected = setup
     org.faults(short_page_size=40)  # several pages per object, so a locator is live mid-object (40 accounts)
-    run = sync.run_sync(start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_locators=True)))
+    run = sync.run_sync(
+        start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_locators=True))
+    )
     assert (run.state, run.state_reason) == ("succeeded", "")
-    assert SyncError.objects.filter(run=run, message__contains="re-reading from the last saved page").count() == 1
+    assert (
+        SyncError.objects.filter(run=run, message__contains="re-reading from the last saved page").count()
+        == 1
+    )
     assert snapshot(workspace) == expected
 
 
@@ -163,3 +208,46 @@ def test_malformed_page_is_reported_and_reread(setup, workspace):
     assert SyncError.objects.filter(run=run, error_type="malformed").count() == 1
     assert snapshot(workspace) == expected
     assert SyncRun.objects.filter(connection=connection).count() == 1
+
+
+class Crash(Exception):
+    """Stands in for the worker dying: nothing after it runs, nothing is cleaned up."""
+
+
+def test_bulk_backfill_resumes_its_job_after_a_crash_and_equals_the_rest_sync(setup, workspace, settings):
+    org, connection, expected = setup
+    settings.SYNC_BULK_THRESHOLD = 50  # every object above 50 rows goes through Bulk API 2.0
+    settings.SYNC_BULK_MAX_RECORDS = 70  # several result pages per job, so the locator matters
+    settings.SYNC_HEARTBEAT_STALE_SECONDS = 0
+    before = org.request_log()
+
+    def crash():
+        raise Crash()
+
+    run = start(connection)
+    with pytest.raises(Crash):
+        sync.run_sync(run.pk, progress=after_rows(150, crash))
+    run.refresh_from_db()
+    assert run.state == "running"  # as a SIGKILLed worker leaves it
+    contact = connection.synced_objects.get(api_name="Contact")
+    checkpoint = contact.checkpoint or connection.synced_objects.get(api_name="Account").checkpoint
+    assert checkpoint.get("job_id")
+
+    joined, created = tasks.sync_request(connection=connection, enqueue=False)
+    assert (joined.pk, created) == (run.pk, False)
+    resumed = sync.run_sync(run.pk)
+
+    assert (resumed.state, resumed.state_reason, resumed.attempts) == ("succeeded", "", 2)
+    got = snapshot(workspace)
+    # Bulk rows arrive unordered across result pages, so when several records merge into one person the
+    # last one applied may differ from REST's modstamp order; everything else is identical.
+    assert {k: v for k, v in got.items() if k != "people"} == {
+        k: v for k, v in expected.items() if k != "people"
+    }
+    assert stable_people(workspace) == _reference["stable_people"]
+    log = org.request_log()
+    created_jobs = log.get("bulkJobs", 0) - before.get("bulkJobs", 0)
+    assert all(not o.checkpoint for o in connection.synced_objects.all())
+    # One job per object above the threshold: the resumed run reused the crashed run's job.
+    big = [n for n, c in org.counts().items() if n in OBJECTS and c > 50]
+    assert created_jobs == len(big), log

@@ -9,7 +9,6 @@ from cdp.models import CustomObjectRecord, Identity
 from integrations import sync_settings
 from integrations.models import SyncedObject
 from tests.integrations.sync.conftest import connect, run_inline, select_objects
-from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, sandbox_org  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +32,24 @@ def person(sf_id):
     return Identity.objects.get(object="Contact", external_id=sf_id).person_id
 
 
-def test_every_identifier_rule_links_records_to_the_right_people(sandbox_org, sf_settings, workspace):  # noqa: F811
+def test_every_identifier_rule_links_records_to_the_right_people(sandbox_org, sf_settings, workspace):
     connection = connect(workspace, sandbox_org)
     objects = select_objects(connection, ("Account", "Contact", *CUSTOM_FIELDS), extra_fields=CUSTOM_FIELDS)
-    sync_settings.synced_object_becomes_set(synced_object=objects["Company_Profile__c"], becomes="organization")
-    sync_settings.identifier_rule_set(synced_object=objects["Dossier__c"], kind="reference_id", config={"field": "Contact__c"})
-    sync_settings.identifier_rule_set(
-        synced_object=objects["Loan__c"], kind="parent", config={"field": "Dossier__c", "parent_object": "Dossier__c"}
+    sync_settings.synced_object_becomes_set(
+        synced_object=objects["Company_Profile__c"], becomes="organization"
     )
     sync_settings.identifier_rule_set(
-        synced_object=objects["Instalment__c"], kind="parent", config={"field": "Loan__c", "parent_object": "Loan__c"}
+        synced_object=objects["Dossier__c"], kind="reference_id", config={"field": "Contact__c"}
+    )
+    sync_settings.identifier_rule_set(
+        synced_object=objects["Loan__c"],
+        kind="parent",
+        config={"field": "Dossier__c", "parent_object": "Dossier__c"},
+    )
+    sync_settings.identifier_rule_set(
+        synced_object=objects["Instalment__c"],
+        kind="parent",
+        config={"field": "Loan__c", "parent_object": "Loan__c"},
     )
     sync_settings.identifier_rule_set(
         synced_object=objects["Course__c"],
@@ -55,7 +62,9 @@ def test_every_identifier_rule_links_records_to_the_right_people(sandbox_org, sf
     assert (run.state, run.state_reason) == ("succeeded", "")
     counts = sandbox_org.counts()
     for name in ("Subscription__c", "Dossier__c", "Loan__c", "Instalment__c", "Course__c", "Enrollment__c"):
-        assert CustomObjectRecord.objects.filter(custom_object__object_name=name).count() == counts[name], name
+        assert CustomObjectRecord.objects.filter(custom_object__object_name=name).count() == counts[name], (
+            name
+        )
     live = {c["Id"] for c in sandbox_org.records("Contact")}
     # A lookup to Contact links on its own.
     for sub in sandbox_org.records("Subscription__c"):
@@ -72,7 +81,11 @@ def test_every_identifier_rule_links_records_to_the_right_people(sandbox_org, sf
     # Junction: a course reaches every enrolled person.
     enrolments = sandbox_org.records("Enrollment__c")
     for course in sandbox_org.records("Course__c"):
-        expected = {person(e["Contact__c"]) for e in enrolments if e["Course__c"] == course["Id"] and e["Contact__c"] in live}
+        expected = {
+            person(e["Contact__c"])
+            for e in enrolments
+            if e["Course__c"] == course["Id"] and e["Contact__c"] in live
+        }
         assert linked_people("Course__c", course["Id"]) == expected
     # The Organization-like object became organizations, its fields in the "osc" namespace.
     for profile in sandbox_org.records("Company_Profile__c"):
@@ -81,7 +94,7 @@ def test_every_identifier_rule_links_records_to_the_right_people(sandbox_org, sf
         assert org.values["str:osc:domain"] == profile["Domain__c"]
 
 
-def test_unique_identifier_finds_or_creates_the_person(sandbox_org, sf_settings, workspace):  # noqa: F811
+def test_unique_identifier_finds_or_creates_the_person(sandbox_org, sf_settings, workspace):
     connection = connect(workspace, sandbox_org)
     objects = select_objects(connection, ("Company_Profile__c",), extra_fields=CUSTOM_FIELDS)
     sync_settings.identifier_rule_set(
@@ -94,8 +107,14 @@ def test_unique_identifier_finds_or_creates_the_person(sandbox_org, sf_settings,
 
     for profile in sandbox_org.records("Company_Profile__c"):
         [person_id] = linked_people("Company_Profile__c", profile["Id"])
-        assert Identity.objects.get(person_id=person_id, object="Company_Profile__c.person").external_id == profile["Id"]
+        assert (
+            Identity.objects.get(person_id=person_id, object="Company_Profile__c.person").external_id
+            == profile["Id"]
+        )
         from cdp.models import Person
 
         assert Person.objects.get(pk=person_id).external_id == profile["Domain__c"]
-    assert SyncedObject.objects.get(api_name="Company_Profile__c").records_synced == sandbox_org.counts()["Company_Profile__c"]
+    assert (
+        SyncedObject.objects.get(api_name="Company_Profile__c").records_synced
+        == sandbox_org.counts()["Company_Profile__c"]
+    )

@@ -9,17 +9,23 @@ from cdp.models import Identity, Person
 from integrations import sync_settings
 from tests.integrations.sync.conftest import connect, run_inline, select_objects
 from tests.integrations.sync.test_sync_sandbox import valid_email
-from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, sandbox_org  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 def target_contact(org):
     """A contact whose email no other contact or lead shares (so nothing else merges into its person)."""
-    emails = [valid_email(r.get("Email")) for n in ("Contact", "Lead") for r in org.records(n, include_deleted=True)]
+    emails = [
+        valid_email(r.get("Email")) for n in ("Contact", "Lead") for r in org.records(n, include_deleted=True)
+    ]
     for c in org.records("Contact"):
         email = valid_email(c.get("Email"))
-        if c.get("FirstName") and c.get("MailingCity") and email == c["Email"].lower() and emails.count(email) == 1:
+        if (
+            c.get("FirstName")
+            and c.get("MailingCity")
+            and email == c["Email"].lower()
+            and emails.count(email) == 1
+        ):
             return c
     raise AssertionError("the seed has no suitable contact")
 
@@ -34,7 +40,9 @@ def target_contact(org):
         ("append", True, "Existing", "salesforce", False),
     ],
 )
-def test_merge_strategy(sandbox_org, sf_settings, workspace, strategy, skip_non_existing, first, city, creates):  # noqa: F811
+def test_merge_strategy(
+    sandbox_org, sf_settings, workspace, strategy, skip_non_existing, first, city, creates
+):
     contact = target_contact(sandbox_org)
     [existing] = cdp_merge.merge_people(
         workspace=workspace,

@@ -20,7 +20,6 @@ from integrations.models import SyncRun
 from integrations.salesforce import sync, tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, snapshot
-from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, sandbox_org  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +29,9 @@ BASE_DIR = Path(__file__).resolve().parents[3]
 # before pytest-django creates the test database.
 _default_db = django_settings.DATABASES["default"]
 if _default_db["ENGINE"].endswith("sqlite3") and not (_default_db.get("TEST") or {}).get("NAME"):
-    _default_db.setdefault("TEST", {})["NAME"] = str(Path(tempfile.gettempdir()) / f"inflow-sync-proc-{os.getpid()}.sqlite3")
+    _default_db.setdefault("TEST", {})["NAME"] = str(
+        Path(tempfile.gettempdir()) / f"inflow-sync-proc-{os.getpid()}.sqlite3"
+    )
 
 
 def _database_url() -> str:
@@ -58,13 +59,17 @@ def _env(org) -> dict:
     return env
 
 
-def test_a_qcluster_worker_runs_the_queued_sync(sandbox_org, sf_settings, workspace, tmp_path):  # noqa: F811
+def test_a_qcluster_worker_runs_the_queued_sync(sandbox_org, sf_settings, workspace, tmp_path):
     connection = connect(workspace, sandbox_org)
     select_objects(connection, ("Account", "Contact"))
     log = open(tmp_path / "qcluster.log", "wb")  # noqa: SIM115 - closed below
     cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=BASE_DIR, env=_env(sandbox_org), stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=BASE_DIR,
+        env=_env(sandbox_org),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         run, created = tasks.sync_request(connection=connection)  # enqueued on commit (autocommit here)
@@ -89,7 +94,9 @@ def test_a_qcluster_worker_runs_the_queued_sync(sandbox_org, sf_settings, worksp
     assert run.created > 0 and run.fetched == sum(e["done"] for e in run.progress.values())
 
 
-def test_sigkill_at_random_points_then_resume_equals_a_clean_run(sandbox_org, sf_settings, make_workspace, tmp_path):  # noqa: F811
+def test_sigkill_at_random_points_then_resume_equals_a_clean_run(
+    sandbox_org, sf_settings, make_workspace, tmp_path
+):
     clean_ws = make_workspace(name="Clean")
     clean = connect(clean_ws, sandbox_org)
     select_objects(clean, OBJECTS)
@@ -105,7 +112,9 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_run(sandbox_org, sf
     kills = 0
     for attempt in range(4):
         with open(tmp_path / f"attempt-{attempt}.log", "wb") as log:
-            worker = subprocess.Popen(command, cwd=BASE_DIR, env=_env(sandbox_org), stdout=log, stderr=subprocess.STDOUT)
+            worker = subprocess.Popen(
+                command, cwd=BASE_DIR, env=_env(sandbox_org), stdout=log, stderr=subprocess.STDOUT
+            )
             time.sleep(rng.uniform(1.5, 4.0))
             if worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
@@ -115,7 +124,9 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_run(sandbox_org, sf
     run = SyncRun.objects.filter(connection=drill).order_by("-id").first()
     if run.state == "running":
         assert run.worker  # the dead worker's checkpoint is what the next run resumes from
-    final = subprocess.run(command, cwd=BASE_DIR, env=_env(sandbox_org), capture_output=True, text=True, timeout=300)
+    final = subprocess.run(
+        command, cwd=BASE_DIR, env=_env(sandbox_org), capture_output=True, text=True, timeout=300
+    )
     assert final.returncode == 0, final.stderr[-3000:]
 
     runs = list(SyncRun.objects.filter(connection=drill).order_by("id"))

@@ -9,7 +9,6 @@ import pytest
 from cdp.models import Activity, Identity, Organization, Person
 from integrations.models import SourceRecord, SyncError
 from tests.integrations.sync.conftest import connect, run_inline, select_objects
-from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, make_sandbox_org, sandbox_org  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def activity_count(activity_id):
     return Activity.objects.filter(definition__activity_id=activity_id).count()
 
 
-def test_backfill_equals_the_seeded_org(sandbox_org, sf_settings, workspace):  # noqa: F811
+def test_backfill_equals_the_seeded_org(sandbox_org, sf_settings, workspace):
     connection = connect(workspace, sandbox_org)
     select_objects(connection)
 
@@ -92,7 +91,11 @@ def test_backfill_equals_the_seeded_org(sandbox_org, sf_settings, workspace):  #
     assert activity_count("act:sfl:lead-created") == len(leads)
     assert activity_count("act:sfl:lead-converted") == sum(1 for lead in leads if lead.get("IsConverted"))
     live_people = {c["Id"] for c in contacts} | {lead["Id"] for lead in leads}
-    members = [m for m in sandbox_org.records("CampaignMember") if (m.get("ContactId") or m.get("LeadId")) in live_people]
+    members = [
+        m
+        for m in sandbox_org.records("CampaignMember")
+        if (m.get("ContactId") or m.get("LeadId")) in live_people
+    ]
     assert activity_count("act:sfk:added-to-campaign") == len(members)
     tasks = [t for t in sandbox_org.records("Task") if t.get("WhoId") in live_people]
     assert activity_count("act:sft:task-created") == len(tasks)
@@ -113,7 +116,7 @@ def test_backfill_equals_the_seeded_org(sandbox_org, sf_settings, workspace):  #
         assert person_of("Contact", c["Id"]).email == ""
 
 
-def test_rereading_everything_changes_nothing_and_doubles_no_activity(sandbox_org, sf_settings, workspace):  # noqa: F811
+def test_rereading_everything_changes_nothing_and_doubles_no_activity(sandbox_org, sf_settings, workspace):
     connection = connect(workspace, sandbox_org)
     select_objects(connection)
     run_inline(connection)
@@ -135,14 +138,19 @@ def test_rereading_everything_changes_nothing_and_doubles_no_activity(sandbox_or
 def rest(org, method, path, body=None):
     token = org.token()
     response = org.session().request(
-        method, f"{org.url}/services/data/v62.0/{path}", json=body,
-        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10,
+        method,
+        f"{org.url}/services/data/v62.0/{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=10,
     )
     assert response.status_code < 300, response.text
     return response.json() if response.content else None
 
 
-def test_incremental_applies_exactly_the_changes_and_soft_deletes_archive(make_sandbox_org, sf_settings, workspace):  # noqa: F811
+def test_incremental_applies_exactly_the_changes_and_soft_deletes_archive(
+    make_sandbox_org, sf_settings, workspace
+):
     org = make_sandbox_org(contacts=120, seed=7)
     connection = connect(workspace, org)
     select_objects(connection, ("Account", "Contact", "Lead", "Task"))
@@ -151,9 +159,15 @@ def test_incremental_applies_exactly_the_changes_and_soft_deletes_archive(make_s
     changed, deleted = contacts[0], contacts[1]
     rest(org, "PATCH", f"sobjects/Contact/{changed['Id']}", {"FirstName": "Renamed", "Title": "Chief Tester"})
     rest(org, "DELETE", f"sobjects/Contact/{deleted['Id']}")
-    new_id = rest(org, "POST", "sobjects/Contact", {"LastName": "Newcomer", "Email": "newcomer@inflow-test.example"})["id"]
+    new_id = rest(
+        org, "POST", "sobjects/Contact", {"LastName": "Newcomer", "Email": "newcomer@inflow-test.example"}
+    )["id"]
     deleted_person = person_of("Contact", deleted["Id"])
-    shared = Identity.objects.filter(person=deleted_person).exclude(object="Contact", external_id=deleted["Id"]).exists()
+    shared = (
+        Identity.objects.filter(person=deleted_person)
+        .exclude(object="Contact", external_id=deleted["Id"])
+        .exists()
+    )
     before_people = Person.objects.count()
 
     run = run_inline(connection)
@@ -172,7 +186,7 @@ def test_incremental_applies_exactly_the_changes_and_soft_deletes_archive(make_s
     assert quiet.api_calls <= 2 * 4
 
 
-def test_hard_delete_is_archived_by_reconcile(make_sandbox_org, sf_settings, workspace):  # noqa: F811
+def test_hard_delete_is_archived_by_reconcile(make_sandbox_org, sf_settings, workspace):
     import sqlite3
 
     org = make_sandbox_org(contacts=60, seed=8)
@@ -190,5 +204,7 @@ def test_hard_delete_is_archived_by_reconcile(make_sandbox_org, sf_settings, wor
 
     assert (reconcile.state, reconcile.archived) == ("succeeded", 1)
     assert reconcile.progress["Account"]["hard_deleted"] == 1
-    assert Identity.objects.get(object="Account", external_id=account["Id"]).organization.archived_at is not None
+    assert (
+        Identity.objects.get(object="Account", external_id=account["Id"]).organization.archived_at is not None
+    )
     assert Organization.objects.filter(archived_at__isnull=False).count() == 1
