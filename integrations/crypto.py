@@ -11,6 +11,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 
 class DecryptionError(Exception):
@@ -38,10 +39,12 @@ def _keys() -> tuple[str, ...]:
     return tuple(k.strip() for k in getattr(settings, "ENCRYPTION_KEYS", []) if k and k.strip())
 
 
+@sensitive_variables()
 def encrypt(plaintext: str) -> str:
     return _multifernet(_keys()).encrypt(plaintext.encode()).decode()
 
 
+@sensitive_variables()
 def decrypt(ciphertext: str) -> str:
     try:
         return _multifernet(_keys()).decrypt(ciphertext.encode()).decode()
@@ -49,6 +52,7 @@ def decrypt(ciphertext: str) -> str:
         raise DecryptionError("A stored token cannot be decrypted with any key in ENCRYPTION_KEYS.") from None
 
 
+@sensitive_variables()
 def rotate(ciphertext: str) -> str:
     """Re-encrypts with the first (newest) key; raises DecryptionError if no key opens it."""
     try:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from cdp.models import Workspace
 from integrations.models import Connection
@@ -36,6 +37,7 @@ class ConnectResult:
     created: bool
 
 
+@sensitive_variables()
 def connection_connect_via_oauth(
     *,
     workspace: Workspace,
@@ -89,6 +91,7 @@ def connection_connect_via_oauth(
     return ConnectResult(connection=result.connection, created=result.created)
 
 
+@sensitive_variables()
 def _revoke_quietly(*, login_url: str, token: str | None) -> None:
     if not token:
         return
@@ -107,6 +110,7 @@ class _StoreResult:
 
 
 @transaction.atomic
+@sensitive_variables()
 def connection_create_from_oauth(
     *,
     workspace: Workspace,
@@ -174,6 +178,7 @@ def connection_create_from_oauth(
 
 
 # --- Tokens -------------------------------------------------------------------------------------
+@sensitive_variables()
 def connection_refresh_access_token(*, connection: Connection, stale_access_token: str | None) -> str:
     """Returns a fresh access token, refreshing at most once across every worker.
 
@@ -262,6 +267,7 @@ def connection_refresh_now(*, connection: Connection) -> Connection:
 
 
 # --- Disconnect, delete, pause ------------------------------------------------------------------
+@sensitive_variables()
 def connection_disconnect(*, connection: Connection, reason: str = "", force: bool = False) -> Connection:
     """Revokes the refresh token at Salesforce, then forgets the tokens. Synced data and settings stay.
 
@@ -340,6 +346,7 @@ def connection_update_sync_settings(*, connection: Connection, **fields: Any) ->
 
 
 # --- Keys ---------------------------------------------------------------------------------------
+@sensitive_variables()
 def connection_rotate_encryption(*, batch_size: int = 200) -> int:
     """Re-encrypts every stored token with the first key of ENCRYPTION_KEYS; returns rows rewritten."""
     from integrations import crypto

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.salesforce.errors import SalesforceUnavailable
 
@@ -84,6 +85,7 @@ class BaseApiClient:
         # "Full jitter": spreads retries of many workers hitting the same outage.
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
 
+    @sensitive_variables()
     def request(
         self,
         method: str,

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.salesforce.base import BaseApiClient
 from integrations.salesforce.errors import (  # noqa: F401 - re-exported: the contract names them here
@@ -285,6 +286,7 @@ class SalesforceClient(BaseApiClient):
                 cls = SalesforceApiError
         raise cls(code, message, status)
 
+    @sensitive_variables()
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         try:
             return super().request(method, path, **kwargs)
@@ -302,6 +304,7 @@ class SalesforceClient(BaseApiClient):
                 connection_mark_needs_reauth(connection=self.connection, reason=reason)
                 raise SalesforceAuthError(expired.error_code, reason, expired.status) from None
 
+    @sensitive_variables()
     def _refresh(self, stale_access_token: str) -> None:
         from integrations.services import connection_refresh_access_token
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from oauthlib.oauth2 import OAuth2Error
 from requests_oauthlib import OAuth2Session
 
@@ -50,6 +51,7 @@ def http_allowed() -> bool:
     return bool(settings.DEBUG or getattr(settings, "SALESFORCE_ALLOW_HTTP", False))
 
 
+@sensitive_variables()
 def client_credentials() -> tuple[str, str]:
     client_id = (settings.SALESFORCE_CLIENT_ID or "").strip()
     client_secret = (settings.SALESFORCE_CLIENT_SECRET or "").strip()
@@ -119,6 +121,7 @@ def new_pkce_pair() -> PkcePair:
     return PkcePair(verifier=verifier, challenge=challenge)
 
 
+@sensitive_variables()
 def authorization_url(*, login_url: str, redirect_uri: str, state: str, code_challenge: str) -> str:
     client_id, _ = client_credentials()
     login_url = validate_salesforce_url(login_url, what="login URL")
@@ -147,6 +150,7 @@ class TokenGrant:
     scopes: tuple[str, ...]
 
 
+@sensitive_variables()
 def verify_signature(*, identity_url: str, issued_at: str, signature: str, client_secret: str) -> bool:
     """Salesforce signs `id + issued_at` with HMAC-SHA256 keyed by the consumer secret (WIRE §1.3)."""
     expected = base64.b64encode(
@@ -155,6 +159,7 @@ def verify_signature(*, identity_url: str, issued_at: str, signature: str, clien
     return hmac.compare_digest(expected, signature or "")
 
 
+@sensitive_variables()
 def _parse_grant(
     token: dict, *, client_secret: str, require_signature: bool, require_refresh: bool
 ) -> TokenGrant:
@@ -221,12 +226,14 @@ def _parse_grant(
     )
 
 
+@sensitive_variables()
 def grant_from_token_response(token: dict) -> TokenGrant:
     """A token endpoint's JSON obtained some other way (an operator's tool), checked like the flow's."""
     _, client_secret = client_credentials()
     return _parse_grant(token, client_secret=client_secret, require_signature=True, require_refresh=True)
 
 
+@sensitive_variables()
 def _token_request(login_url: str, call, *, redirect_uri: str | None = None) -> dict:
     """Runs a requests-oauthlib token call and turns every failure into SalesforceOAuthError."""
     seen: dict = {}
@@ -269,6 +276,7 @@ def _token_request(login_url: str, call, *, redirect_uri: str | None = None) -> 
     return dict(token)
 
 
+@sensitive_variables()
 def exchange_code(*, login_url: str, code: str, redirect_uri: str, code_verifier: str) -> TokenGrant:
     _, client_secret = client_credentials()
     login_url = validate_salesforce_url(login_url, what="login URL")
@@ -288,6 +296,7 @@ def exchange_code(*, login_url: str, code: str, redirect_uri: str, code_verifier
     return _parse_grant(token, client_secret=client_secret, require_signature=True, require_refresh=True)
 
 
+@sensitive_variables()
 def refresh(*, login_url: str, refresh_token: str) -> TokenGrant:
     """One refresh_token grant. `TokenGrant.refresh_token` is set only when Salesforce rotated it."""
     client_id, client_secret = client_credentials()
@@ -319,6 +328,7 @@ class Identity:
     email: str
 
 
+@sensitive_variables()
 def fetch_identity(
     *, identity_url: str, access_token: str, session: requests.Session | None = None
 ) -> Identity:
@@ -366,6 +376,7 @@ def fetch_identity(
     )
 
 
+@sensitive_variables()
 def revoke(*, login_url: str, token: str) -> None:
     """Revokes a refresh token (and its access tokens). An already-invalid token counts as revoked."""
     login_url = validate_salesforce_url(login_url, what="login URL")

@@ -447,3 +447,43 @@ def test_anonymous_users_are_sent_to_log_in(client, sf_settings):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+@responses.activate
+def test_error_reports_do_not_show_tokens_or_secrets(workspace, sf_settings):
+    """What Django's 500 page / admin error e-mail would render for a failure deep in the connect service."""
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    from integrations.salesforce.errors import SalesforceOAuthError
+    from integrations.services import connection_connect_via_oauth
+
+    mock_salesforce(identity_status=500)
+    code, verifier = "code-abc-123", "verifier-secret-xyz"
+    try:
+        connection_connect_via_oauth(
+            workspace=workspace,
+            login_url=LOGIN,
+            login_kind="production",
+            code=code,
+            redirect_uri=CALLBACK,
+            code_verifier=verifier,
+        )
+    except SalesforceOAuthError:
+        exc_type, exc, traceback = sys.exc_info()
+        # From the service down (this test's own frame holds the values it passed in).
+        report = ExceptionReporter(None, exc_type, exc, traceback.tb_next).get_traceback_html()
+    else:
+        pytest.fail("expected the identity failure")
+
+    assert "connection_connect_via_oauth" in report and "fetch_identity" in report
+    body = token_body()
+    for secret in (
+        code,
+        verifier,
+        body["access_token"],
+        body["refresh_token"],
+        sf_settings.SALESFORCE_CLIENT_SECRET,
+    ):
+        assert secret not in report
