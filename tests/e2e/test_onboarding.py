@@ -289,6 +289,25 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     assert records > 200
     assert page.locator('[data-stat="records"]').inner_text() == f"{records:,}"
     _shot(page, "19-source-overview")
+
+    # Sync health: the first sync's errors by type, retried and ignored through the engine.
+    from integrations.models import SyncError
+
+    page.get_by_role("link", name="Sync health").first.click()
+    page.wait_for_url("**/health/")
+    open_errors = SyncError.objects.filter(connection=connection, resolved=False).count()
+    if open_errors:
+        _shot(page, "19b-sync-health")
+        retry = page.get_by_role("button", name="Retry")
+        if retry.count():
+            retry.first.click()
+            page.get_by_role("alert").filter(has_text="this time").or_(
+                page.get_by_role("alert").filter(has_text="still fails")
+            ).first.wait_for()
+        remaining = SyncError.objects.filter(connection=connection, resolved=False).count()
+        page.get_by_role("button", name="Ignore").first.click()
+        page.get_by_role("alert").filter(has_text="Ignored the error on").wait_for()
+        assert SyncError.objects.filter(connection=connection, resolved=False).count() == remaining - 1
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/fields/")
     _shot(page, "20-source-fields-phone")
