@@ -90,11 +90,6 @@ def onboarding_draft_save(*, workspace: Workspace, key: str, data: dict[str, lis
 
 
 @transaction.atomic
-def onboarding_visit(*, workspace: Workspace, key: str) -> None:
-    WorkspaceProfile.objects.filter(workspace=workspace).exclude(current_step=key).update(current_step=key)
-
-
-@transaction.atomic
 def onboarding_launch(*, workspace: Workspace) -> WorkspaceProfile:
     profile = _locked(workspace)
     if profile.launched_at is None:

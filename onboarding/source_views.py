@@ -104,14 +104,6 @@ class ProgressJsonView(ConnectionPageMixin, View):
         return JsonResponse(sf.progress(workspace=self.workspace, connection=self.get_connection()))
 
 
-class OnboardingProgressView(WorkspaceRequiredMixin, View):
-    def get(self, request, *args, **kwargs):
-        connection = sf.onboarding_connection(workspace=self.workspace)
-        if connection is None:
-            raise Http404("No Salesforce connection yet.")
-        return JsonResponse(sf.progress(workspace=self.workspace, connection=connection))
-
-
 class SourceSettingsView(ConnectionPageMixin, FormView):
     """Fields, Permissions, Custom objects, Identifiers, Merge (the steps' forms) and Schedule."""
 

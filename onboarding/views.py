@@ -66,7 +66,6 @@ class StepView(WorkspaceRequiredMixin, FormView):
         redirect_response = self._guard()
         if redirect_response is not None:
             return redirect_response
-        services.onboarding_visit(workspace=self.workspace, key=self.step.key)
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
