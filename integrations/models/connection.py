@@ -97,7 +97,7 @@ class Connection(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["workspace", "created_at"]
+        ordering = ["workspace_id", "created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["workspace", "org_id"],
