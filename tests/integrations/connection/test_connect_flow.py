@@ -487,3 +487,27 @@ def test_error_reports_do_not_show_tokens_or_secrets(workspace, sf_settings):
         sf_settings.SALESFORCE_CLIENT_SECRET,
     ):
         assert secret not in report
+
+
+@pytest.mark.parametrize(
+    ("token", "identity_status"),
+    [(token_body(secret="another-apps-secret"), 200), (token_body(), 500), ("not json", 200)],
+    ids=["wrong-signature", "identity-fails", "malformed-token"],
+)
+@responses.activate
+def test_a_failed_reconnect_leaves_the_existing_connection_as_it_was(
+    owner_client, workspace, make_connection, token, identity_status
+):
+    connection = make_connection(workspace, status=Connection.Status.NEEDS_REAUTH, status_reason="expired")
+    before = snapshot()
+    response = owner_client.post(
+        reverse("integrations:salesforce_reconnect", args=[connection.pk]), {"login_kind": "production"}
+    )
+    state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
+    mock_salesforce(token=token, identity_status=identity_status)
+
+    response = owner_client.get(reverse("integrations:salesforce_callback"), {"code": "c", "state": state})
+
+    assert response.status_code == 400
+    assert "Nothing was saved." in response.content.decode()
+    assert snapshot() == before
