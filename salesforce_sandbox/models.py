@@ -30,7 +30,9 @@ class Record(models.Model):
             models.Index(
                 fields=["sobject", "is_deleted", "system_modstamp", "sf_id"], name="sbx_rec_modstamp"
             ),
-            models.Index(fields=["sobject", "system_modstamp", "sf_id"], name="sbx_rec_all_modstamp"),
+            models.Index(
+                fields=["sobject", "purged", "system_modstamp", "sf_id"], name="sbx_rec_all_modstamp2"
+            ),
             models.Index(fields=["sobject", "sf_id"], name="sbx_rec_id"),
             models.Index(fields=["sobject", "last_modified_date", "sf_id"], name="sbx_rec_lastmod"),
             models.Index(fields=["sobject", "created_date", "sf_id"], name="sbx_rec_created"),

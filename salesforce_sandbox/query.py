@@ -142,9 +142,8 @@ class Plan:
 
 def make_plan(schema: Schema, query: Query, *, include_deleted: bool, moment: dt.datetime) -> Plan:
     t = schema.get(query.sobject.name)
-    sql = Q(sobject=t.name, purged=False)
-    if not include_deleted:
-        sql &= Q(is_deleted=False)
+    # Purged rows are always deleted ones, so live queries need only is_deleted (index-only counts).
+    sql = Q(sobject=t.name) & (Q(purged=False) if include_deleted else Q(is_deleted=False))
     residual = []
     for c in conjuncts(query.where):
         pushed = _push(c, moment)
@@ -231,7 +230,7 @@ def attach_parents(
         if ids:
             rows = (
                 Record.objects.using(DB)
-                .filter(sf_id__in=list(ids), is_deleted=False, purged=False)
+                .filter(sf_id__in=list(ids), is_deleted=False)
                 .values(*ROW_COLUMNS, "sobject")
             )
             for row in rows:

@@ -75,7 +75,7 @@ def _shares(n: int, k: int) -> list[int]:
 
 
 def _live(sobject: str):
-    return Record.objects.using(DB).filter(sobject=sobject, is_deleted=False, purged=False)
+    return Record.objects.using(DB).filter(sobject=sobject, is_deleted=False)
 
 
 def churn(

@@ -290,7 +290,7 @@ def record_delete(*, schema: Schema, sobject: str, sf_id: str) -> None:
     moment = wire_now()
     updated = (
         Record.objects.using(DB)
-        .filter(sobject=t.name, sf_id=to_18(sf_id) or "", is_deleted=False, purged=False)
+        .filter(sobject=t.name, sf_id=to_18(sf_id) or "", is_deleted=False)
         .update(is_deleted=True, deleted_date=moment, system_modstamp=moment)
     )
     if not updated:

@@ -446,7 +446,7 @@ class Seeder:
                 "Support_Notes__c": self.pick(pools.long_text) if self._random() < 0.005 else None,
                 **self._address("Mailing"),
             }
-            self._write(t, sf_id, data, deleted=self._random() < 0.01)
+            self._write(t, sf_id, data, deleted=i % 97 == 13)
 
     def leads(self) -> None:
         t = self.schema.get("Lead")
