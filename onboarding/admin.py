@@ -22,12 +22,18 @@ def _step(profile: WorkspaceProfile | None) -> str:
         return "not started"
     if profile.launched_at:
         return "launched"
-    return profile.current_step or (f"{len(profile.completed_steps)} step(s) done" if profile.completed_steps else "not started")
+    return profile.current_step or (
+        f"{len(profile.completed_steps)} step(s) done" if profile.completed_steps else "not started"
+    )
 
 
 class OnboardingWorkspaceAdmin(WorkspaceAdmin):
     list_display = (*WorkspaceAdmin.list_display[:4], "plan", "onboarding_step", "launched", "created_at")
-    list_filter = ("profile__plan", ("profile__launched_at", admin.EmptyFieldListFilter), "sticky_unsubscribe")
+    list_filter = (
+        "profile__plan",
+        ("profile__launched_at", admin.EmptyFieldListFilter),
+        "sticky_unsubscribe",
+    )
     list_select_related = ("profile",)
     readonly_fields = (*WorkspaceAdmin.readonly_fields, "plan", "onboarding_step")
 
@@ -58,21 +64,54 @@ admin.site.register(Workspace, OnboardingWorkspaceAdmin)
 
 @admin.register(WorkspaceProfile)
 class WorkspaceProfileAdmin(admin.ModelAdmin):
-    list_display = ("workspace", "plan", "trial_ends_at", "onboarding_step", "business_type", "crm", "country",
-                    "launched_at", "updated_at")
+    list_display = (
+        "workspace",
+        "plan",
+        "trial_ends_at",
+        "onboarding_step",
+        "business_type",
+        "crm",
+        "country",
+        "launched_at",
+        "updated_at",
+    )
     list_filter = ("plan", "business_type", "crm", ("launched_at", admin.EmptyFieldListFilter))
     search_fields = ("workspace__name", "workspace__slug", "sender_email", "city")
     list_select_related = ("workspace",)
-    readonly_fields = ("workspace", "completed_steps", "drafts", "current_step", "launched_at", "trial_ends_at",
-                       "updated_at")
+    readonly_fields = (
+        "workspace",
+        "completed_steps",
+        "drafts",
+        "current_step",
+        "launched_at",
+        "trial_ends_at",
+        "updated_at",
+    )
     fieldsets = (
         ("Progress", {"fields": ("workspace", "current_step", "completed_steps", "launched_at", "drafts")}),
         ("Business", {"fields": ("business_type", "crm", "plan", "trial_ends_at")}),
-        ("Address", {"fields": ("address_line1", "address_line2", "city", "region", "postal_code", "country")}),
+        (
+            "Address",
+            {"fields": ("address_line1", "address_line2", "city", "region", "postal_code", "country")},
+        ),
         ("Email", {"fields": ("sender_name", "sender_email", "reply_to")}),
-        ("Brand", {"fields": ("logo", "primary_color", "background_color", "text_color", "font", "button_style")}),
-        ("Links", {"fields": ("website_url", "facebook_url", "x_url", "linkedin_url", "instagram_url",
-                              "youtube_url")}),
+        (
+            "Brand",
+            {"fields": ("logo", "primary_color", "background_color", "text_color", "font", "button_style")},
+        ),
+        (
+            "Links",
+            {
+                "fields": (
+                    "website_url",
+                    "facebook_url",
+                    "x_url",
+                    "linkedin_url",
+                    "instagram_url",
+                    "youtube_url",
+                )
+            },
+        ),
         ("", {"fields": ("updated_at",)}),
     )
 

@@ -40,14 +40,18 @@ def bar_chart_svg(days: list[tuple[date, int, int]], *, title: str) -> SafeStrin
     for i in range(5):
         value = top * i // 4
         y = MARGIN_TOP + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>')
+        parts.append(
+            f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>'
+        )
         parts.append(
             f'<text x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#6c757d">{value}</text>'
         )
     for index, (day, records, activities) in enumerate(days):
         x = MARGIN_LEFT + index * slot + 3
-        for offset, value, colour, what in ((0, records, RECORD_COLOUR, "records"),
-                                            (bar + 1, activities, ACTIVITY_COLOUR, "activities")):
+        for offset, value, colour, what in (
+            (0, records, RECORD_COLOUR, "records"),
+            (bar + 1, activities, ACTIVITY_COLOUR, "activities"),
+        ):
             h = plot_h * value / top if top else 0
             y = MARGIN_TOP + plot_h - h
             parts.append(

@@ -101,7 +101,7 @@ class EmailSetupForm(forms.ModelForm):
     def clean_sender_name(self) -> str:
         name = self.cleaned_data["sender_name"].strip()
         # A newline or angle bracket in a display name can inject headers or break the From line.
-        if any(ch in name for ch in "<>\r\n\"") or not any(ch.isalnum() for ch in name):
+        if any(ch in name for ch in '<>\r\n"') or not any(ch.isalnum() for ch in name):
             raise ValidationError("Use letters, digits and ordinary punctuation (no quotes or < >).")
         return name
 
@@ -139,7 +139,8 @@ class BrandForm(forms.ModelForm):
             return logo  # unchanged or cleared
         if logo.size > LOGO_MAX_BYTES:
             raise ValidationError(
-                f"That file is {logo.size / 1024 / 1024:.1f} MB; the logo can be at most 2 MB.", code="too_big"
+                f"That file is {logo.size / 1024 / 1024:.1f} MB; the logo can be at most 2 MB.",
+                code="too_big",
             )
         logo.seek(0)
         try:
@@ -161,7 +162,9 @@ class BrandForm(forms.ModelForm):
         data = super().clean()
         background, text = data.get("background_color"), data.get("text_color")
         if background and text and background.lower() == text.lower():
-            self.add_error("text_color", "Pick a text colour that differs from the background, or nobody can read it.")
+            self.add_error(
+                "text_color", "Pick a text colour that differs from the background, or nobody can read it."
+            )
         return data
 
 
@@ -226,7 +229,10 @@ class PlanForm(forms.Form):
         label="Choose a plan",
         choices=[(plan.key, plan.name) for plan in PLANS],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose a plan to continue.", "invalid_choice": "Choose one of the plans shown."},
+        error_messages={
+            "required": "Choose a plan to continue.",
+            "invalid_choice": "Choose one of the plans shown.",
+        },
     )
 
 

@@ -6,7 +6,9 @@ from django.db import models
 from cdp.models import Workspace
 from onboarding.countries import COUNTRIES
 
-HEX_COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as # followed by six hex digits, e.g. #3b5bdb.")
+HEX_COLOUR = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", "Enter a colour as # followed by six hex digits, e.g. #3b5bdb."
+)
 
 
 class WorkspaceProfile(models.Model):
@@ -41,7 +43,9 @@ class WorkspaceProfile(models.Model):
         FREE = "free", "Free"
         PREMIUM_TRIAL = "premium_trial", "Premium (14-day trial)"
 
-    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, primary_key=True, related_name="profile")
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+    )
 
     # Progress: keys of the steps the user has confirmed, and unsaved input kept when they go Back.
     completed_steps = models.JSONField(default=list, blank=True)

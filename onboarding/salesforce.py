@@ -86,19 +86,25 @@ def _catalog_objects(connection: Connection) -> list[Any]:
     return list(catalog.objects_for(connection=connection))
 
 
-def object_offers(*, workspace: Workspace, connection: Connection, samples: bool = False) -> list[ObjectOffer]:
+def object_offers(
+    *, workspace: Workspace, connection: Connection, samples: bool = False
+) -> list[ObjectOffer]:
     """Every object the org offers, with its fields, marked with what is selected now (or by default)."""
     if connection.workspace_id != workspace.pk:
         raise Http404("No such data source.")
     synced = {
         obj.api_name: obj
-        for obj in SyncedObject.objects.filter(connection=connection, workspace=workspace).prefetch_related("fields")
+        for obj in SyncedObject.objects.filter(connection=connection, workspace=workspace).prefetch_related(
+            "fields"
+        )
     }
     offers = []
     for item in _catalog_objects(connection):
         obj = synced.get(item.api_name)
         chosen = (
-            {sel.sf_field for sel in obj.fields.all() if sel.active} if obj is not None and obj.enabled else None
+            {sel.sf_field for sel in obj.fields.all() if sel.active}
+            if obj is not None and obj.enabled
+            else None
         )
         fields = [
             FieldOffer(
@@ -151,7 +157,9 @@ def _read_samples(connection: Connection, offer: ObjectOffer) -> dict[str, str]:
     from integrations.salesforce.errors import SalesforceError
 
     names = [
-        f.name for f in offer.fields if f.type not in ("address", "location", "base64") and API_NAME.fullmatch(f.name)
+        f.name
+        for f in offer.fields
+        if f.type not in ("address", "location", "base64") and API_NAME.fullmatch(f.name)
     ]
     if not names or not API_NAME.fullmatch(offer.api_name):
         return {}
@@ -176,7 +184,9 @@ def _read_samples(connection: Connection, offer: ObjectOffer) -> dict[str, str]:
 
 def selected_objects(*, workspace: Workspace, connection: Connection) -> list[SyncedObject]:
     return list(
-        SyncedObject.objects.filter(workspace=workspace, connection=connection, enabled=True).order_by("api_name")
+        SyncedObject.objects.filter(workspace=workspace, connection=connection, enabled=True).order_by(
+            "api_name"
+        )
     )
 
 
@@ -186,7 +196,9 @@ def person_objects(*, workspace: Workspace, connection: Connection) -> list[Sync
 
 def active_field_names(*, synced_object: SyncedObject) -> list[str]:
     return list(
-        FieldSelection.objects.filter(synced_object=synced_object, active=True).values_list("sf_field", flat=True)
+        FieldSelection.objects.filter(synced_object=synced_object, active=True).values_list(
+            "sf_field", flat=True
+        )
     )
 
 
@@ -261,10 +273,16 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
     try:
         counts = sync.preview(candidate, sample=sample)
     except SalesforceError as error:
-        raise PreviewUnavailable(f"Salesforce could not be read for the preview ({type(error).__name__}).") from None
+        raise PreviewUnavailable(
+            f"Salesforce could not be read for the preview ({type(error).__name__})."
+        ) from None
     labels = dict(SyncedObject.objects.filter(connection=connection).values_list("api_name", "label"))
     rows = [
-        {"name": name, "label": labels.get(name, name), **{k: c.get(k, 0) for k in ("read", "created", "merged", "ignored", "invalid")}}
+        {
+            "name": name,
+            "label": labels.get(name, name),
+            **{k: c.get(k, 0) for k in ("read", "created", "merged", "ignored", "invalid")},
+        }
         for name, c in counts.items()
     ]
     from onboarding.salesforce_forms import MERGE_CHOICES
@@ -276,6 +294,8 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
         "merged": sum(r["merged"] for r in rows),
         "ignored": sum(r["ignored"] for r in rows),
         "invalid": sum(r["invalid"] for r in rows),
-        "strategy_label": next((label for value, label, _ in MERGE_CHOICES if value == settings.get("merge_strategy")), ""),
+        "strategy_label": next(
+            (label for value, label, _ in MERGE_CHOICES if value == settings.get("merge_strategy")), ""
+        ),
         "existing_only": settings.get("skip_non_existing", False),
     }

@@ -29,7 +29,9 @@ class FieldPickerForm(forms.Form):
         self.locked = locked
         for offer in offers:
             self.fields[_object_key(offer.api_name)] = forms.BooleanField(
-                label=f"Sync {offer.label}", required=False, initial=offer.selected,
+                label=f"Sync {offer.label}",
+                required=False,
+                initial=offer.selected,
                 disabled=offer.api_name in locked,
             )
             self.fields[_field_key(offer.api_name)] = forms.MultipleChoiceField(
@@ -52,14 +54,19 @@ class FieldPickerForm(forms.Form):
                     f"can sync. Deselect {len(chosen) - MAX_ACTIVE_FIELDS_PER_OBJECT} to continue.",
                 )
             if selected and not chosen:
-                self.add_error(_field_key(offer.api_name), f"Choose at least one {offer.label} field, or stop syncing it.")
+                self.add_error(
+                    _field_key(offer.api_name),
+                    f"Choose at least one {offer.label} field, or stop syncing it.",
+                )
         return data
 
     def choices(self) -> list[tuple[ObjectOffer, bool, list[str]]]:
         """(object, selected?, field names) for every object on the form."""
         out = []
         for offer in self.offers:
-            selected = offer.api_name in self.locked or bool(self.cleaned_data.get(_object_key(offer.api_name)))
+            selected = offer.api_name in self.locked or bool(
+                self.cleaned_data.get(_object_key(offer.api_name))
+            )
             out.append((offer, selected, list(self.cleaned_data.get(_field_key(offer.api_name)) or [])))
         return out
 
@@ -141,11 +148,15 @@ class PermissionsForm(forms.Form):
                     label="Permission field", choices=options, required=False, initial=rule.get("field", "")
                 )
                 self.fields[f"{prefix}__subscribed"] = forms.CharField(
-                    label="Value meaning subscribed", required=False, max_length=100,
+                    label="Value meaning subscribed",
+                    required=False,
+                    max_length=100,
                     initial=_show(rule.get("subscribed")),
                 )
                 self.fields[f"{prefix}__unsubscribed"] = forms.CharField(
-                    label="Value meaning unsubscribed", required=False, max_length=100,
+                    label="Value meaning unsubscribed",
+                    required=False,
+                    max_length=100,
                     initial=_show(rule.get("unsubscribed")),
                 )
 
@@ -161,7 +172,9 @@ class PermissionsForm(forms.Form):
                     continue
                 field_name = data.get(f"{prefix}__field")
                 if not field_name:
-                    self.add_error(f"{prefix}__field", "Choose the Salesforce field that holds this permission.")
+                    self.add_error(
+                        f"{prefix}__field", "Choose the Salesforce field that holds this permission."
+                    )
                     continue
                 ftype = self.field_types.get(obj.api_name, {}).get(field_name, "string")
                 rule: dict[str, Any] = {"field": field_name}
@@ -173,7 +186,9 @@ class PermissionsForm(forms.Form):
                         except ValidationError as error:
                             self.add_error(f"{prefix}__{key}", error)
                 if "subscribed" not in rule and "unsubscribed" not in rule:
-                    self.add_error(f"{prefix}__unsubscribed", "Give the value meaning subscribed, unsubscribed, or both.")
+                    self.add_error(
+                        f"{prefix}__unsubscribed", "Give the value meaning subscribed, unsubscribed, or both."
+                    )
                 elif rule.get("subscribed", object()) == rule.get("unsubscribed", object()):
                     self.add_error(f"{prefix}__unsubscribed", "The two values must differ.")
                 self.rules[obj.api_name][channel] = rule
@@ -208,14 +223,26 @@ def _show(value: Any) -> str:
 
 
 IDENTIFIER_KINDS = [
-    (SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER, "Unique identifier",
-     "A field on this object holds a value such as an email address that matches a person."),
-    (SyncedObject.IdentifierKind.PARENT, "Relationship to a parent object",
-     "A lookup field points to another synced object, which is linked in turn (chains allowed)."),
-    (SyncedObject.IdentifierKind.REFERENCE_ID, "Reference id",
-     "A field holds the Salesforce id of a Contact, Lead or Account."),
-    (SyncedObject.IdentifierKind.JUNCTION, "Junction object",
-     "Records link to people through a many-to-many object, like Opportunity Contact Role."),
+    (
+        SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER,
+        "Unique identifier",
+        "A field on this object holds a value such as an email address that matches a person.",
+    ),
+    (
+        SyncedObject.IdentifierKind.PARENT,
+        "Relationship to a parent object",
+        "A lookup field points to another synced object, which is linked in turn (chains allowed).",
+    ),
+    (
+        SyncedObject.IdentifierKind.REFERENCE_ID,
+        "Reference id",
+        "A field holds the Salesforce id of a Contact, Lead or Account.",
+    ),
+    (
+        SyncedObject.IdentifierKind.JUNCTION,
+        "Junction object",
+        "Records link to people through a many-to-many object, like Opportunity Contact Role.",
+    ),
 ]
 
 CDP_MATCH_FIELDS = [
@@ -241,9 +268,13 @@ class IdentifiersForm(forms.Form):
             config = obj.identifier_config if obj is not None else {}
             kind = obj.identifier_kind if obj is not None else ""
             p = offer.api_name
-            field_choices = [("", "Choose a field…")] + [(f.name, f"{f.label} ({f.name})") for f in offer.fields]
+            field_choices = [("", "Choose a field…")] + [
+                (f.name, f"{f.label} ({f.name})") for f in offer.fields
+            ]
             lookup_choices = [("", "Choose a lookup field…")] + [
-                (f.name, f"{f.label} ({f.name} → {', '.join(f.reference_to)})") for f in offer.fields if f.reference_to
+                (f.name, f"{f.label} ({f.name} → {', '.join(f.reference_to)})")
+                for f in offer.fields
+                if f.reference_to
             ]
             parents = [("", "Choose the parent object…")] + [(n, n) for n in synced_names if n != p]
             self.fields[f"{p}__kind"] = forms.ChoiceField(
@@ -254,45 +285,67 @@ class IdentifiersForm(forms.Form):
                 error_messages={"required": f"Choose how {offer.label} records are identified."},
             )
             self.fields[f"{p}__field"] = forms.ChoiceField(
-                label="Object field", choices=field_choices, required=False,
+                label="Object field",
+                choices=field_choices,
+                required=False,
                 initial=config.get("field", "") if kind == "unique_identifier" else "",
             )
             self.fields[f"{p}__cdp_field"] = forms.ChoiceField(
-                label="Matches this Inflow field", choices=CDP_MATCH_FIELDS, required=False,
+                label="Matches this Inflow field",
+                choices=CDP_MATCH_FIELDS,
+                required=False,
                 initial=config.get("cdp_field", "str::email"),
             )
             self.fields[f"{p}__parent_field"] = forms.ChoiceField(
-                label="Lookup field", choices=lookup_choices, required=False,
+                label="Lookup field",
+                choices=lookup_choices,
+                required=False,
                 initial=config.get("field", "") if kind == "parent" else "",
             )
             self.fields[f"{p}__parent_object"] = forms.ChoiceField(
-                label="Parent object", choices=parents, required=False, initial=config.get("parent_object", ""),
+                label="Parent object",
+                choices=parents,
+                required=False,
+                initial=config.get("parent_object", ""),
             )
             self.fields[f"{p}__ref_id_field"] = forms.ChoiceField(
-                label="Field holding the id", choices=field_choices, required=False,
+                label="Field holding the id",
+                choices=field_choices,
+                required=False,
                 initial=config.get("field", "") if kind == "reference_id" else "",
             )
             self.fields[f"{p}__ref_object"] = forms.ChoiceField(
-                label="The id is of a", choices=[("Contact", "Contact"), ("Lead", "Lead"), ("Account", "Account")],
-                required=False, initial=config.get("object", "Contact"),
+                label="The id is of a",
+                choices=[("Contact", "Contact"), ("Lead", "Lead"), ("Account", "Account")],
+                required=False,
+                initial=config.get("object", "Contact"),
             )
             self.fields[f"{p}__junction_object"] = forms.CharField(
-                label="Junction object", required=False, max_length=80, initial=config.get("junction_object", ""),
+                label="Junction object",
+                required=False,
+                max_length=80,
+                initial=config.get("junction_object", ""),
                 help_text="API name, e.g. OpportunityContactRole.",
             )
             self.fields[f"{p}__ref_field"] = forms.CharField(
-                label="Junction field pointing to this object", required=False, max_length=80,
+                label="Junction field pointing to this object",
+                required=False,
+                max_length=80,
                 initial=config.get("ref_field", ""),
             )
             self.fields[f"{p}__person_field"] = forms.CharField(
-                label="Junction field pointing to the contact", required=False, max_length=80,
+                label="Junction field pointing to the contact",
+                required=False,
+                max_length=80,
                 initial=config.get("person_field", ""),
             )
             if offer.organization_like:
                 self.fields[f"{p}__becomes"] = forms.ChoiceField(
                     label=f"Sync {offer.label} as",
                     choices=BECOMES_CHOICES,
-                    initial=obj.becomes if obj is not None and obj.becomes in dict(BECOMES_CHOICES) else "organization",
+                    initial=obj.becomes
+                    if obj is not None and obj.becomes in dict(BECOMES_CHOICES)
+                    else "organization",
                     widget=forms.RadioSelect,
                 )
 
@@ -309,10 +362,16 @@ class IdentifiersForm(forms.Form):
                 need = {"field": data.get(f"{p}__field", ""), "cdp_field": data.get(f"{p}__cdp_field", "")}
                 names = {"field": f"{p}__field", "cdp_field": f"{p}__cdp_field"}
             elif kind == SyncedObject.IdentifierKind.PARENT:
-                need = {"field": data.get(f"{p}__parent_field", ""), "parent_object": data.get(f"{p}__parent_object", "")}
+                need = {
+                    "field": data.get(f"{p}__parent_field", ""),
+                    "parent_object": data.get(f"{p}__parent_object", ""),
+                }
                 names = {"field": f"{p}__parent_field", "parent_object": f"{p}__parent_object"}
             elif kind == SyncedObject.IdentifierKind.REFERENCE_ID:
-                need = {"field": data.get(f"{p}__ref_id_field", ""), "object": data.get(f"{p}__ref_object", "")}
+                need = {
+                    "field": data.get(f"{p}__ref_id_field", ""),
+                    "object": data.get(f"{p}__ref_object", ""),
+                }
                 names = {"field": f"{p}__ref_id_field", "object": f"{p}__ref_object"}
             else:
                 need = {
@@ -340,7 +399,11 @@ class IdentifiersForm(forms.Form):
                     "unique": [self[f"{p}__field"], self[f"{p}__cdp_field"]],
                     "parent": [self[f"{p}__parent_field"], self[f"{p}__parent_object"]],
                     "reference": [self[f"{p}__ref_id_field"], self[f"{p}__ref_object"]],
-                    "junction": [self[f"{p}__junction_object"], self[f"{p}__ref_field"], self[f"{p}__person_field"]],
+                    "junction": [
+                        self[f"{p}__junction_object"],
+                        self[f"{p}__ref_field"],
+                        self[f"{p}__person_field"],
+                    ],
                 }
             )
         return out
@@ -348,14 +411,23 @@ class IdentifiersForm(forms.Form):
 
 # The seed's exact labels (step 7), each mapped to Ortto's strategy (DESIGN "Merge strategies").
 MERGE_CHOICES = [
-    (Connection.MergeStrategy.APPEND, "Import and merge new records only",
-     "New people are added. For people already in Inflow, only fields that are empty are filled in; "
-     "nothing you already have is changed. (Ortto's “Append only”.)"),
-    (Connection.MergeStrategy.OVERWRITE, "Import and overwrite any records that exist",
-     "New people are added. For people already in Inflow, Salesforce's values replace the ones you have. "
-     "Recommended when Salesforce is your source of truth. (Ortto's “Overwrite existing”.)"),
-    (Connection.MergeStrategy.IGNORE, "Import new records only",
-     "New people are added. People already in Inflow are left exactly as they are. (Ortto's “Ignore”.)"),
+    (
+        Connection.MergeStrategy.APPEND,
+        "Import and merge new records only",
+        "New people are added. For people already in Inflow, only fields that are empty are filled in; "
+        "nothing you already have is changed. (Ortto's “Append only”.)",
+    ),
+    (
+        Connection.MergeStrategy.OVERWRITE,
+        "Import and overwrite any records that exist",
+        "New people are added. For people already in Inflow, Salesforce's values replace the ones you have. "
+        "Recommended when Salesforce is your source of truth. (Ortto's “Overwrite existing”.)",
+    ),
+    (
+        Connection.MergeStrategy.IGNORE,
+        "Import new records only",
+        "New people are added. People already in Inflow are left exactly as they are. (Ortto's “Ignore”.)",
+    ),
 ]
 RECORD_SCOPE = [
     ("all", "New and existing records"),
@@ -371,7 +443,10 @@ class MergeForm(forms.Form):
         error_messages={"required": "Choose how Salesforce data merges into Inflow."},
     )
     record_scope = forms.ChoiceField(
-        label="Which records", choices=RECORD_SCOPE, initial="all", widget=forms.RadioSelect,
+        label="Which records",
+        choices=RECORD_SCOPE,
+        initial="all",
+        widget=forms.RadioSelect,
         help_text="“Existing records only” gives the “… for existing records only” variants of the first two options.",
     )
     find_strategy = forms.ChoiceField(
@@ -390,7 +465,10 @@ class MergeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("record_scope") == "existing" and data.get("merge_strategy") == Connection.MergeStrategy.IGNORE:
+        if (
+            data.get("record_scope") == "existing"
+            and data.get("merge_strategy") == Connection.MergeStrategy.IGNORE
+        ):
             self.add_error(
                 "record_scope",
                 "“Import new records only” with “Existing records only” would import nothing. Choose another option.",

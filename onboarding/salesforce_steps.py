@@ -68,7 +68,11 @@ class ConnectStep(SalesforceStep):
 
     def save(self, ctx, form):
         # The form posts to the connection's view; a POST here only happens without that action.
-        return redirect(reverse("integrations:salesforce_connect") + "?" + urlencode({"next": reverse("onboarding:start")}))
+        return redirect(
+            reverse("integrations:salesforce_connect")
+            + "?"
+            + urlencode({"next": reverse("onboarding:start")})
+        )
 
 
 class _PickerStep(SalesforceStep):
@@ -121,7 +125,9 @@ class PermissionsStep(SalesforceStep):
         objects = sf.person_objects(workspace=ctx.workspace, connection=ctx.connection)
         offers = {o.api_name: o for o in sf.object_offers(workspace=ctx.workspace, connection=ctx.connection)}
         field_types = {
-            obj.api_name: {f.name: f.type for f in offers[obj.api_name].fields} if obj.api_name in offers else {}
+            obj.api_name: {f.name: f.type for f in offers[obj.api_name].fields}
+            if obj.api_name in offers
+            else {}
             for obj in objects
         }
         return {
@@ -229,5 +235,7 @@ class CongratulationsStep(SalesforceStep):
         return {
             "connection": ctx.connection,
             "progress": sf.progress(workspace=ctx.workspace, connection=ctx.connection),
-            "progress_url": reverse("onboarding:source_progress", kwargs={"connection_id": ctx.connection.pk}),
+            "progress_url": reverse(
+                "onboarding:source_progress", kwargs={"connection_id": ctx.connection.pk}
+            ),
         }

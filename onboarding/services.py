@@ -128,7 +128,7 @@ def salesforce_merge_settings_save_and_start(*, connection, settings: dict[str, 
 
 
 def salesforce_sync_now(*, connection) -> bool:
-    """"Sync now": a run of whatever kind is due, or the one already running. True when a new one started."""
+    """ "Sync now": a run of whatever kind is due, or the one already running. True when a new one started."""
     from integrations.salesforce.tasks import sync_request
 
     with transaction.atomic():
@@ -157,7 +157,9 @@ def salesforce_sync_error_retry(*, error) -> bool:
     try:
         outcome = sync.retry_errors(error.connection, [error])
     except SalesforceError as exc:
-        raise ValidationError(f"Salesforce could not be reached to retry ({type(exc).__name__}). Try again later.")
+        raise ValidationError(
+            f"Salesforce could not be reached to retry ({type(exc).__name__}). Try again later."
+        )
     return bool(outcome.get("resolved"))
 
 
@@ -181,19 +183,25 @@ def salesforce_objects_save(*, connection, choices) -> None:
                 connection=connection, api_name=offer.api_name, label=offer.label, is_custom=offer.custom
             )
             wanted = set(names)
-            sync_settings.field_selection_save(synced_object=synced, fields=[f for f in offer.fields if f.name in wanted])
+            sync_settings.field_selection_save(
+                synced_object=synced, fields=[f for f in offer.fields if f.name in wanted]
+            )
         elif offer.synced is not None and offer.synced.enabled:
             sync_settings.synced_object_disable(synced_object=offer.synced)
 
 
 @transaction.atomic
-def salesforce_permissions_save(*, workspace: Workspace, rules: dict, objects, sticky_unsubscribe: bool) -> None:
+def salesforce_permissions_save(
+    *, workspace: Workspace, rules: dict, objects, sticky_unsubscribe: bool
+) -> None:
     """Email and SMS rules per person object, and the workspace's sticky-unsubscribe switch, together."""
     from integrations import sync_settings
 
     for synced in objects:
         chosen = rules.get(synced.api_name, {})
-        sync_settings.permission_rules_set(synced_object=synced, email=chosen.get("email"), sms=chosen.get("sms"))
+        sync_settings.permission_rules_set(
+            synced_object=synced, email=chosen.get("email"), sms=chosen.get("sms")
+        )
     workspace_sticky_unsubscribe_set(workspace=workspace, sticky=sticky_unsubscribe)
 
 

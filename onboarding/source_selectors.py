@@ -38,7 +38,7 @@ def source_overview(*, workspace: Workspace, connection: Connection) -> Overview
     source = source_name(connection)
     now = timezone.now()
     since_30 = now - timedelta(days=30)
-    first_day = (timezone.localdate() - timedelta(days=CHART_DAYS - 1))
+    first_day = timezone.localdate() - timedelta(days=CHART_DAYS - 1)
     identities = Identity.objects.filter(workspace=workspace, source=source)
     counts = identities.aggregate(
         records=Count("id"),
@@ -47,7 +47,9 @@ def source_overview(*, workspace: Workspace, connection: Connection) -> Overview
         records_30d=Count("id", filter=Q(created_at__gte=since_30)),
     )
     activities = Activity.objects.filter(workspace=workspace, source=source)
-    activity_counts = activities.aggregate(total=Count("id"), last_30=Count("id", filter=Q(occurred_at__gte=since_30)))
+    activity_counts = activities.aggregate(
+        total=Count("id"), last_30=Count("id", filter=Q(occurred_at__gte=since_30))
+    )
     start = timezone.make_aware(timezone.datetime.combine(first_day, timezone.datetime.min.time()))
     per_day_records = dict(
         identities.filter(created_at__gte=start)
@@ -78,12 +80,18 @@ def source_overview(*, workspace: Workspace, connection: Connection) -> Overview
         chart=chart,
         last_run=runs.order_by("-queued_at", "-id").first(),
         active_run=runs.filter(state__in=SyncRun.ACTIVE_STATES).first(),
-        open_errors=SyncError.objects.filter(workspace=workspace, connection=connection, resolved=False).count(),
+        open_errors=SyncError.objects.filter(
+            workspace=workspace, connection=connection, resolved=False
+        ).count(),
     )
 
 
 def sync_run_list(*, workspace: Workspace, connection: Connection, limit: int = 20) -> list[SyncRun]:
-    return list(SyncRun.objects.filter(workspace=workspace, connection=connection).order_by("-queued_at", "-id")[:limit])
+    return list(
+        SyncRun.objects.filter(workspace=workspace, connection=connection).order_by("-queued_at", "-id")[
+            :limit
+        ]
+    )
 
 
 def sync_errors_by_type(*, workspace: Workspace, connection: Connection, per_type: int = 25) -> list[dict]:
@@ -93,10 +101,16 @@ def sync_errors_by_type(*, workspace: Workspace, connection: Connection, per_typ
     labels = dict(SyncError.Type.choices)
     out = []
     for group in groups:
-        errors = list(open_errors.filter(error_type=group["error_type"]).order_by("-created_at", "-id")[:per_type])
+        errors = list(
+            open_errors.filter(error_type=group["error_type"]).order_by("-created_at", "-id")[:per_type]
+        )
         out.append(
-            {"type": group["error_type"], "label": labels.get(group["error_type"], group["error_type"]),
-             "count": group["n"], "errors": errors}
+            {
+                "type": group["error_type"],
+                "label": labels.get(group["error_type"], group["error_type"]),
+                "count": group["n"],
+                "errors": errors,
+            }
         )
     return out
 

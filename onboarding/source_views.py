@@ -48,7 +48,9 @@ class ConnectionPageMixin(WorkspaceRequiredMixin):
 
     def get_connection(self):
         if not hasattr(self, "connection"):
-            self.connection = sf.connection_get(workspace=self.workspace, connection_id=self.kwargs["connection_id"])
+            self.connection = sf.connection_get(
+                workspace=self.workspace, connection_id=self.kwargs["connection_id"]
+            )
         return self.connection
 
     def step_context(self) -> StepContext:
@@ -78,7 +80,9 @@ class OverviewView(ConnectionPageMixin, TemplateView):
             **super().get_context_data(**kwargs),
             **self.nav_context(),
             "overview": overview,
-            "chart": bar_chart_svg(overview.chart, title="Records and activities from Salesforce, last 14 days"),
+            "chart": bar_chart_svg(
+                overview.chart, title="Records and activities from Salesforce, last 14 days"
+            ),
             "progress": sf.progress(workspace=self.workspace, connection=connection),
             "progress_url": reverse("onboarding:source_progress", kwargs={"connection_id": connection.pk}),
             "merge_labels": MERGE_CHOICES,
@@ -94,7 +98,8 @@ class SyncNowView(ConnectionPageMixin, View):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(
-                request, "Sync started." if created else "A sync is already running; it picks up every change."
+                request,
+                "Sync started." if created else "A sync is already running; it picks up every change.",
             )
         return redirect("onboarding:source_overview", connection_id=connection.pk)
 
@@ -164,7 +169,9 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
     def get_context_data(self, **kwargs):
         data = {**super().get_context_data(**kwargs), **self.nav_context()}
         if self.step:
-            data.update({k: v for k, v in self.step.get_context(self.step_context()).items() if k not in data})
+            data.update(
+                {k: v for k, v in self.step.get_context(self.step_context()).items() if k not in data}
+            )
             data["step"] = self.step
         return data
 
@@ -179,7 +186,9 @@ class HealthView(ConnectionPageMixin, TemplateView):
             **super().get_context_data(**kwargs),
             **self.nav_context(),
             "runs": source_selectors.sync_run_list(workspace=self.workspace, connection=connection),
-            "error_groups": source_selectors.sync_errors_by_type(workspace=self.workspace, connection=connection),
+            "error_groups": source_selectors.sync_errors_by_type(
+                workspace=self.workspace, connection=connection
+            ),
         }
 
 
@@ -196,7 +205,9 @@ class ErrorActionView(ConnectionPageMixin, View):
                 if services.salesforce_sync_error_retry(error=error):
                     messages.success(request, f"{error.object_name} {error.sf_id} synced this time.")
                 else:
-                    messages.warning(request, f"{error.object_name} {error.sf_id} still fails; see the error below.")
+                    messages.warning(
+                        request, f"{error.object_name} {error.sf_id} still fails; see the error below."
+                    )
             else:
                 services.salesforce_sync_error_ignore(error=error)
                 messages.success(request, f"Ignored the error on {error.object_name} {error.sf_id}.")

@@ -102,7 +102,9 @@ class PlanStep(Step):
     title = "Select a plan"
     nav_label = "Plan"
     group = "Plan"
-    lead = "Start free, or try every premium feature for 14 days. No card needed; change any time in Settings."
+    lead = (
+        "Start free, or try every premium feature for 14 days. No card needed; change any time in Settings."
+    )
     form_class = step_forms.PlanForm
     template_name = "onboarding/step_plan.html"
 

@@ -74,7 +74,11 @@ def q_cluster(live_server, sandbox_org, tmp_path):
     env.pop("DATABASE_TEST_NAME", None)
     log = open(tmp_path / "qcluster.log", "wb")  # noqa: SIM115 - closed in teardown
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     yield process
@@ -103,7 +107,12 @@ def _sandbox_emails(org) -> list[str]:
 
 
 def test_new_user_walks_every_step_and_finds_synced_people(
-    live_server, page, salesforce_settings, sandbox_org, q_cluster, tmp_path  # noqa: F811
+    live_server,
+    page,  # noqa: F811
+    salesforce_settings,
+    sandbox_org,
+    q_cluster,
+    tmp_path,
 ):
     page.set_default_timeout(15_000)
     errors: list[str] = []
@@ -164,8 +173,10 @@ def test_new_user_walks_every_step_and_finds_synced_people(
 
     # Email and SMS permissions: SMS from the SMS opt-in checkbox on Contact.
     page.wait_for_url("**/onboarding/salesforce-permissions/")
-    assert page.get_by_role("note").inner_text().startswith(
-        "The default: without a rule, new contacts are subscribed to email"
+    assert (
+        page.get_by_role("note")
+        .inner_text()
+        .startswith("The default: without a rule, new contacts are subscribed to email")
     )
     sms = page.locator('[data-permission="Contact-sms"]')
     sms.get_by_label("Read it from a Salesforce field").check()

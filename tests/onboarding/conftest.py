@@ -61,45 +61,108 @@ LINKS = {
 
 def _field(name, *, type_="string", custom=False, label=None, reference_to=(), picklist=()):
     return {
-        "name": name, "label": label or name.replace("__c", "").replace("_", " "), "type": type_, "custom": custom,
-        "referenceTo": list(reference_to), "nillable": True, "length": 80,
+        "name": name,
+        "label": label or name.replace("__c", "").replace("_", " "),
+        "type": type_,
+        "custom": custom,
+        "referenceTo": list(reference_to),
+        "nillable": True,
+        "length": 80,
         "picklistValues": [{"value": v, "active": True} for v in picklist],
     }
 
 
 def _describe(name, label, fields, *, custom=False):
-    system = [_field("Id", type_="id"), _field("SystemModstamp", type_="datetime"), _field("IsDeleted", type_="boolean")]
-    return {"name": name, "label": label, "labelPlural": label + "s", "custom": custom, "queryable": True,
-            "replicateable": True, "keyPrefix": "a00", "fields": system + fields}
+    system = [
+        _field("Id", type_="id"),
+        _field("SystemModstamp", type_="datetime"),
+        _field("IsDeleted", type_="boolean"),
+    ]
+    return {
+        "name": name,
+        "label": label,
+        "labelPlural": label + "s",
+        "custom": custom,
+        "queryable": True,
+        "replicateable": True,
+        "keyPrefix": "a00",
+        "fields": system + fields,
+    }
 
 
 def describes():
     contact_extra = [_field(f"Extra_{i:02d}__c", custom=True, label=f"Extra {i:02d}") for i in range(1, 56)]
     return [
         _describe("Campaign", "Campaign", [_field("Name"), _field("Type"), _field("Status")]),
-        _describe("Contact", "Contact", [
-            _field("Email", type_="email"), _field("FirstName"), _field("LastName"), _field("Phone", type_="phone"),
-            _field("HasOptedOutOfEmail", type_="boolean", label="Email Opt Out"),
-            _field("SMS_Opt_In__c", type_="boolean", custom=True, label="SMS opt-in"),
-            _field("Email_Status__c", type_="picklist", custom=True, picklist=("All Emails", "Marketing Only", "None")),
-            _field("AccountId", type_="reference", reference_to=("Account",)),
-            *contact_extra,
-        ]),
-        _describe("Lead", "Lead", [_field("Email", type_="email"), _field("LastName"), _field("Company"),
-                                   _field("HasOptedOutOfEmail", type_="boolean")]),
-        _describe("Opportunity", "Opportunity", [_field("Name"), _field("StageName"), _field("Amount", type_="currency")]),
+        _describe(
+            "Contact",
+            "Contact",
+            [
+                _field("Email", type_="email"),
+                _field("FirstName"),
+                _field("LastName"),
+                _field("Phone", type_="phone"),
+                _field("HasOptedOutOfEmail", type_="boolean", label="Email Opt Out"),
+                _field("SMS_Opt_In__c", type_="boolean", custom=True, label="SMS opt-in"),
+                _field(
+                    "Email_Status__c",
+                    type_="picklist",
+                    custom=True,
+                    picklist=("All Emails", "Marketing Only", "None"),
+                ),
+                _field("AccountId", type_="reference", reference_to=("Account",)),
+                *contact_extra,
+            ],
+        ),
+        _describe(
+            "Lead",
+            "Lead",
+            [
+                _field("Email", type_="email"),
+                _field("LastName"),
+                _field("Company"),
+                _field("HasOptedOutOfEmail", type_="boolean"),
+            ],
+        ),
+        _describe(
+            "Opportunity",
+            "Opportunity",
+            [_field("Name"), _field("StageName"), _field("Amount", type_="currency")],
+        ),
         _describe("Task", "Task", [_field("Subject"), _field("Status")]),
         _describe("Account", "Account", [_field("Name"), _field("Website", type_="url")]),
-        _describe("Dossier__c", "Dossier", [_field("Name"), _field("Contact__c", type_="reference", custom=True,
-                                                                  reference_to=("Contact",))], custom=True),
-        _describe("Loan__c", "Loan", [_field("Name"), _field("Dossier__c", type_="reference", custom=True,
-                                                            reference_to=("Dossier__c",))], custom=True),
-        _describe("Instalment__c", "Instalment", [_field("Name"), _field("Loan__c", type_="reference", custom=True,
-                                                                        reference_to=("Loan__c",))], custom=True),
-        _describe("Organization__c", "Organization", [
-            _field("Name"), _field("Website__c", type_="url", custom=True), _field("Org_Email__c", type_="string", custom=True),
-            _field("Industry__c", type_="picklist", custom=True),
-        ], custom=True),
+        _describe(
+            "Dossier__c",
+            "Dossier",
+            [_field("Name"), _field("Contact__c", type_="reference", custom=True, reference_to=("Contact",))],
+            custom=True,
+        ),
+        _describe(
+            "Loan__c",
+            "Loan",
+            [
+                _field("Name"),
+                _field("Dossier__c", type_="reference", custom=True, reference_to=("Dossier__c",)),
+            ],
+            custom=True,
+        ),
+        _describe(
+            "Instalment__c",
+            "Instalment",
+            [_field("Name"), _field("Loan__c", type_="reference", custom=True, reference_to=("Loan__c",))],
+            custom=True,
+        ),
+        _describe(
+            "Organization__c",
+            "Organization",
+            [
+                _field("Name"),
+                _field("Website__c", type_="url", custom=True),
+                _field("Org_Email__c", type_="string", custom=True),
+                _field("Industry__c", type_="picklist", custom=True),
+            ],
+            custom=True,
+        ),
     ]
 
 
@@ -112,8 +175,11 @@ def catalogue(monkeypatch):
     objects = [catalog.catalog_object(d) for d in describes()]
     monkeypatch.setattr(catalog, "objects_for", lambda *, connection, refresh=False: objects)
     monkeypatch.setattr(
-        sf, "_read_samples",
-        lambda connection, offer: {"Email": "ada@example.com", "FirstName": "Ada"} if offer.api_name == "Contact" else {},
+        sf,
+        "_read_samples",
+        lambda connection, offer: (
+            {"Email": "ada@example.com", "FirstName": "Ada"} if offer.api_name == "Contact" else {}
+        ),
     )
     return objects
 
@@ -123,8 +189,13 @@ def connection(workspace):
     from integrations.models import Connection
 
     conn = Connection(
-        workspace=workspace, org_id="00D000000000001AAA", sf_user_id="005000000000001AAA", username="admin@acme.example",
-        instance_url="https://acme.my.salesforce.com", login_url="https://login.salesforce.com", api_version="62.0",
+        workspace=workspace,
+        org_id="00D000000000001AAA",
+        sf_user_id="005000000000001AAA",
+        username="admin@acme.example",
+        instance_url="https://acme.my.salesforce.com",
+        login_url="https://login.salesforce.com",
+        api_version="62.0",
     )
     conn.set_tokens(access_token="access-token", refresh_token="refresh-token")
     conn.save()

@@ -20,7 +20,9 @@ DEFAULT_FIELDS = {
 }
 
 
-def _fields_post(selection: dict[str, list[str]], *, objects=("Campaign", "Lead", "Opportunity", "Task")) -> dict:
+def _fields_post(
+    selection: dict[str, list[str]], *, objects=("Campaign", "Lead", "Opportunity", "Task")
+) -> dict:
     data: dict = {f"fields__{name}": names for name, names in selection.items()}
     for name in objects:
         data[f"object__{name}"] = "on"
@@ -55,13 +57,17 @@ def test_fields_step_preselects_default_objects_with_samples_and_counter(owner_c
     html = owner_client.get("/onboarding/salesforce-fields/").content.decode()
 
     assert re.findall(r'name="(object__[^"]+)"', html) == [
-        "object__Campaign", "object__Contact", "object__Lead", "object__Opportunity", "object__Task",
+        "object__Campaign",
+        "object__Contact",
+        "object__Lead",
+        "object__Opportunity",
+        "object__Task",
     ]
     assert 'value="Email" id="f-Contact-Email" checked' in html
     assert 'value="Extra_01__c" id="f-Contact-Extra_01__c" data-field' in html  # offered, not ticked
     assert "ada@example.com" in html  # a sample value read from Salesforce
     assert "Built-in" in html and "Custom" in html
-    assert 'data-field-search' in html
+    assert "data-field-search" in html
     assert re.search(r"<span data-count-n>\d+</span> / 50 fields", html)
 
 
@@ -69,7 +75,9 @@ def test_a_51st_field_is_refused_with_a_clear_message_and_nothing_is_saved(owner
     contact = ["Email", "LastName"] + [f"Extra_{i:02d}__c" for i in range(1, 50)]
     assert len(contact) == 51
 
-    response = owner_client.post("/onboarding/salesforce-fields/", _fields_post({**DEFAULT_FIELDS, "Contact": contact}))
+    response = owner_client.post(
+        "/onboarding/salesforce-fields/", _fields_post({**DEFAULT_FIELDS, "Contact": contact})
+    )
 
     assert response.status_code == 200
     assert response.context["form"].errors["fields__Contact"] == [
@@ -95,7 +103,9 @@ def test_the_service_refuses_a_51st_field_even_past_the_form(sf_workspace, conne
 
 
 def test_fields_saved_once_even_when_submitted_twice(owner_client, sf_workspace, connection):
-    data = _fields_post({**DEFAULT_FIELDS, "Contact": DEFAULT_FIELDS["Contact"] + [f"Extra_{i:02d}__c" for i in range(1, 45)]})
+    data = _fields_post(
+        {**DEFAULT_FIELDS, "Contact": DEFAULT_FIELDS["Contact"] + [f"Extra_{i:02d}__c" for i in range(1, 45)]}
+    )
 
     first = owner_client.post("/onboarding/salesforce-fields/", data)
     second = owner_client.post("/onboarding/salesforce-fields/", data)
@@ -113,8 +123,13 @@ def test_an_unticked_default_object_stops_syncing_but_contact_cannot(owner_clien
 
     owner_client.post("/onboarding/salesforce-fields/", data)
 
-    assert set(SyncedObject.objects.filter(connection=connection, enabled=True).values_list("api_name", flat=True)) == {
-        "Contact", "Lead", "Opportunity", "Task",
+    assert set(
+        SyncedObject.objects.filter(connection=connection, enabled=True).values_list("api_name", flat=True)
+    ) == {
+        "Contact",
+        "Lead",
+        "Opportunity",
+        "Task",
     }
 
 
@@ -134,11 +149,16 @@ def test_permissions_page_states_the_default(at_permissions):
 
 def _permissions(**overrides) -> dict:
     data = {
-        "Contact__email__mode": "field", "Contact__email__field": "HasOptedOutOfEmail",
-        "Contact__email__subscribed": "false", "Contact__email__unsubscribed": "true",
-        "Contact__sms__mode": "field", "Contact__sms__field": "SMS_Opt_In__c",
-        "Contact__sms__subscribed": "true", "Contact__sms__unsubscribed": "",
-        "Lead__email__mode": "default", "Lead__sms__mode": "default",
+        "Contact__email__mode": "field",
+        "Contact__email__field": "HasOptedOutOfEmail",
+        "Contact__email__subscribed": "false",
+        "Contact__email__unsubscribed": "true",
+        "Contact__sms__mode": "field",
+        "Contact__sms__field": "SMS_Opt_In__c",
+        "Contact__sms__subscribed": "true",
+        "Contact__sms__unsubscribed": "",
+        "Lead__email__mode": "default",
+        "Lead__sms__mode": "default",
         "sticky_unsubscribe": "",
     }
     return {**data, **overrides}
@@ -169,7 +189,11 @@ def test_permission_rules_are_saved_with_typed_values(at_permissions, connection
 
     assert response["Location"] == "/onboarding/salesforce-custom-objects/"
     contact = SyncedObject.objects.get(connection=connection, api_name="Contact")
-    assert contact.email_permission == {"field": "Email_Status__c", "subscribed": "All Emails", "unsubscribed": "None"}
+    assert contact.email_permission == {
+        "field": "Email_Status__c",
+        "subscribed": "All Emails",
+        "unsubscribed": "None",
+    }
     assert contact.sms_permission == {"field": "SMS_Opt_In__c", "subscribed": True}
     assert SyncedObject.objects.get(connection=connection, api_name="Lead").email_permission == {}
     sf_workspace.refresh_from_db()
@@ -215,7 +239,9 @@ def test_identifier_needs_its_fields(at_identifiers, connection):
         {"Organization__c__kind": "unique_identifier", "Organization__c__becomes": "organization"},
     )
 
-    assert response.context["form"].errors["Organization__c__field"] == ["Required for this way of identifying records."]
+    assert response.context["form"].errors["Organization__c__field"] == [
+        "Required for this way of identifying records."
+    ]
     org = SyncedObject.objects.get(connection=connection, api_name="Organization__c")
     assert org.identifier_kind == "automatic"
 
@@ -234,7 +260,9 @@ def test_identifier_for_the_organization_like_object_is_saved(at_identifiers, co
     assert response["Location"] == "/onboarding/salesforce-merge/"
     org = SyncedObject.objects.get(connection=connection, api_name="Organization__c")
     assert (org.identifier_kind, org.identifier_config, org.becomes) == (
-        "unique_identifier", {"field": "Org_Email__c", "cdp_field": "str::email"}, "person",
+        "unique_identifier",
+        {"field": "Org_Email__c", "cdp_field": "str::email"},
+        "person",
     )
 
 
@@ -242,8 +270,12 @@ def test_identifier_for_the_organization_like_object_is_saved(at_identifiers, co
 def at_merge(at_identifiers):
     at_identifiers.post(
         "/onboarding/salesforce-identifiers/",
-        {"Organization__c__kind": "unique_identifier", "Organization__c__field": "Org_Email__c",
-         "Organization__c__cdp_field": "str::email", "Organization__c__becomes": "organization"},
+        {
+            "Organization__c__kind": "unique_identifier",
+            "Organization__c__field": "Org_Email__c",
+            "Organization__c__cdp_field": "str::email",
+            "Organization__c__becomes": "organization",
+        },
     )
     return at_identifiers
 
@@ -257,7 +289,7 @@ def test_merge_page_has_the_seeds_three_labels_and_advanced_options(at_merge):
         "Import new records only",
     ):
         assert label in html
-    assert "<summary class=\"fw-semibold\">Advanced</summary>" in html
+    assert '<summary class="fw-semibold">Advanced</summary>' in html
     assert "Existing records only" in html and "Merge key strategy" in html
     assert "Merge a lead that converts into its contact" in html
 
@@ -281,9 +313,9 @@ def test_merge_preview_uses_the_unsaved_choice_and_writes_nothing(at_merge, conn
     assert response.status_code == 200
     assert seen == {"strategy": "append", "skip": False}
     html = response.content.decode()
-    assert "<td class=\"text-end\" data-preview-created>30</td>" in html
-    assert "<td class=\"text-end\" data-preview-merged>8</td>" in html
-    assert "<td class=\"text-end\" data-preview-ignored>2</td>" in html
+    assert '<td class="text-end" data-preview-created>30</td>' in html
+    assert '<td class="text-end" data-preview-merged>8</td>' in html
+    assert '<td class="text-end" data-preview-ignored>2</td>' in html
     connection.refresh_from_db()
     assert connection.merge_strategy == "overwrite"
     assert SyncRun.objects.count() == 0
@@ -291,7 +323,8 @@ def test_merge_preview_uses_the_unsaved_choice_and_writes_nothing(at_merge, conn
 
 def test_merge_refuses_a_choice_that_imports_nothing(at_merge, connection):
     response = at_merge.post(
-        "/onboarding/salesforce-merge/", {"merge_strategy": "ignore", "record_scope": "existing", "find_strategy": "any"}
+        "/onboarding/salesforce-merge/",
+        {"merge_strategy": "ignore", "record_scope": "existing", "find_strategy": "any"},
     )
 
     assert response.context["form"].errors["record_scope"][0].startswith("“Import new records only” with")
@@ -306,8 +339,12 @@ def test_merge_saves_and_starts_the_first_sync_once(at_merge, connection, sf_wor
 
     assert first["Location"] == second["Location"] == "/onboarding/salesforce-congratulations/"
     connection.refresh_from_db()
-    assert (connection.merge_strategy, connection.skip_non_existing, connection.find_strategy,
-            connection.merge_converted_leads) == ("append", True, "next_if_empty", False)
+    assert (
+        connection.merge_strategy,
+        connection.skip_non_existing,
+        connection.find_strategy,
+        connection.merge_converted_leads,
+    ) == ("append", True, "next_if_empty", False)
     run = SyncRun.objects.get(connection=connection)
     assert (run.kind, run.state) == ("initial", "queued")
     page = at_merge.get("/onboarding/salesforce-congratulations/").content.decode()
@@ -320,29 +357,51 @@ def test_progress_endpoint_reports_per_object_counts(at_merge, connection, sf_wo
     from django.utils import timezone
 
     SyncRun.objects.create(
-        workspace=sf_workspace, connection=connection, kind="initial", state="running", started_at=timezone.now(),
-        progress={"Contact": {"total": 200, "done": 50, "state": "running"}, "Lead": {"total": 10, "done": 10, "state": "done"}},
+        workspace=sf_workspace,
+        connection=connection,
+        kind="initial",
+        state="running",
+        started_at=timezone.now(),
+        progress={
+            "Contact": {"total": 200, "done": 50, "state": "running"},
+            "Lead": {"total": 10, "done": 10, "state": "done"},
+        },
     )
 
     data = at_merge.get(f"/sources/salesforce/{connection.pk}/progress.json").json()
 
     assert data["state"] == "running" and data["state_label"] == "Syncing" and data["finished"] is False
     assert [(o["name"], o["done"], o["total"], o["percent"]) for o in data["objects"]] == [
-        ("Contact", 50, 200, 25), ("Lead", 10, 10, 100),
+        ("Contact", 50, 200, 25),
+        ("Lead", 10, 10, 100),
     ]
     assert data["summary"].startswith("60 of 210 records")
 
 
-def test_another_workspace_gets_404_on_the_connection_pages(client, make_user, make_workspace, connection, catalogue):
+def test_another_workspace_gets_404_on_the_connection_pages(
+    client, make_user, make_workspace, connection, catalogue
+):
     intruder = make_user()
     make_workspace(name="Intruder Inc", owner=intruder)
     client.force_login(intruder)
 
-    for path in ("", "fields/", "permissions/", "custom-objects/", "identifiers/", "merge/", "schedule/", "health/",
-                 "progress.json"):
+    for path in (
+        "",
+        "fields/",
+        "permissions/",
+        "custom-objects/",
+        "identifiers/",
+        "merge/",
+        "schedule/",
+        "health/",
+        "progress.json",
+    ):
         assert client.get(f"/sources/salesforce/{connection.pk}/{path}").status_code == 404, path
     assert client.post(f"/sources/salesforce/{connection.pk}/sync-now/").status_code == 404
-    assert client.post(f"/sources/salesforce/{connection.pk}/merge/", {"merge_strategy": "ignore"}).status_code == 404
+    assert (
+        client.post(f"/sources/salesforce/{connection.pk}/merge/", {"merge_strategy": "ignore"}).status_code
+        == 404
+    )
     connection.refresh_from_db()
     assert connection.merge_strategy == "overwrite"
 
@@ -356,15 +415,21 @@ def test_settings_pages_reuse_the_step_forms(owner_client, sf_workspace, connect
     assert f'href="/integrations/salesforce/{connection.pk}/"' in overview  # Manage authorization
     assert "Import and overwrite any records that exist" in owner_client.get(base + "merge/").content.decode()
 
-    response = owner_client.post(base + "merge/", {"merge_strategy": "ignore", "record_scope": "all", "find_strategy": "any"})
+    response = owner_client.post(
+        base + "merge/", {"merge_strategy": "ignore", "record_scope": "all", "find_strategy": "any"}
+    )
     assert response["Location"] == base + "merge/"
     connection.refresh_from_db()
     assert connection.merge_strategy == "ignore"
     assert SyncRun.objects.count() == 0  # settings never start a first sync
 
-    bad = owner_client.post(base + "schedule/", {"schedule_interval_minutes": "7", "api_budget_percent": "500"})
+    bad = owner_client.post(
+        base + "schedule/", {"schedule_interval_minutes": "7", "api_budget_percent": "500"}
+    )
     assert "schedule_interval_minutes" in bad.context["form"].errors
-    assert bad.context["form"].errors["api_budget_percent"] == ["Ensure this value is less than or equal to 100."]
+    assert bad.context["form"].errors["api_budget_percent"] == [
+        "Ensure this value is less than or equal to 100."
+    ]
 
     fields = owner_client.get(base + "fields/").content.decode()
     assert 'value="Email" id="f-Contact-Email" checked' in fields
@@ -374,10 +439,23 @@ def test_sync_health_groups_errors_and_ignores_one(owner_client, sf_workspace, c
     from integrations.models import SyncError
 
     for sf_id in ("003000000000001AAA", "003000000000002AAA"):
-        SyncError.objects.create(workspace=sf_workspace, connection=connection, object_name="Contact", sf_id=sf_id,
-                                 error_type="invalid", message="Email is not a valid address.")
-    SyncError.objects.create(workspace=sf_workspace, connection=connection, object_name="Lead", sf_id="00Q000000000001AAA",
-                             error_type="mapping", message="Amount is not a number.", retryable=False)
+        SyncError.objects.create(
+            workspace=sf_workspace,
+            connection=connection,
+            object_name="Contact",
+            sf_id=sf_id,
+            error_type="invalid",
+            message="Email is not a valid address.",
+        )
+    SyncError.objects.create(
+        workspace=sf_workspace,
+        connection=connection,
+        object_name="Lead",
+        sf_id="00Q000000000001AAA",
+        error_type="mapping",
+        message="Amount is not a number.",
+        retryable=False,
+    )
     base = f"/sources/salesforce/{connection.pk}/health/"
 
     html = owner_client.get(base).content.decode()
@@ -402,9 +480,12 @@ def test_parent_chains_are_saved_and_loops_refused(at_custom_objects, connection
     at_custom_objects.post(
         "/onboarding/salesforce-custom-objects/",
         {
-            "object__Dossier__c": "on", "fields__Dossier__c": ["Name", "Contact__c"],
-            "object__Loan__c": "on", "fields__Loan__c": ["Name", "Dossier__c"],
-            "object__Instalment__c": "on", "fields__Instalment__c": ["Name", "Loan__c"],
+            "object__Dossier__c": "on",
+            "fields__Dossier__c": ["Name", "Contact__c"],
+            "object__Loan__c": "on",
+            "fields__Loan__c": ["Name", "Dossier__c"],
+            "object__Instalment__c": "on",
+            "fields__Instalment__c": ["Name", "Loan__c"],
         },
     )
     html = at_custom_objects.get("/onboarding/salesforce-identifiers/").content.decode()
@@ -414,9 +495,12 @@ def test_parent_chains_are_saved_and_loops_refused(at_custom_objects, connection
     response = at_custom_objects.post(
         "/onboarding/salesforce-identifiers/",
         {
-            "Instalment__c__kind": "parent", "Instalment__c__parent_field": "Loan__c",
+            "Instalment__c__kind": "parent",
+            "Instalment__c__parent_field": "Loan__c",
             "Instalment__c__parent_object": "Loan__c",
-            "Loan__c__kind": "parent", "Loan__c__parent_field": "Dossier__c", "Loan__c__parent_object": "Dossier__c",
+            "Loan__c__kind": "parent",
+            "Loan__c__parent_field": "Dossier__c",
+            "Loan__c__parent_object": "Dossier__c",
         },
     )
 
@@ -434,9 +518,11 @@ def test_parent_chains_are_saved_and_loops_refused(at_custom_objects, connection
     loop = at_custom_objects.post(
         f"/sources/salesforce/{connection.pk}/identifiers/",
         {
-            "Instalment__c__kind": "parent", "Instalment__c__parent_field": "Loan__c",
+            "Instalment__c__kind": "parent",
+            "Instalment__c__parent_field": "Loan__c",
             "Instalment__c__parent_object": "Loan__c",
-            "Loan__c__kind": "parent", "Loan__c__parent_field": "Dossier__c",
+            "Loan__c__kind": "parent",
+            "Loan__c__parent_field": "Dossier__c",
             "Loan__c__parent_object": "Instalment__c",
         },
     )
@@ -477,7 +563,9 @@ def test_sync_now_starts_one_run_and_schedule_saves(owner_client, sf_workspace, 
     assert "A sync is already running; it picks up every change." in second.content.decode()
     assert SyncRun.objects.filter(connection=connection).count() == 1
 
-    response = owner_client.post(base + "schedule/", {"schedule_interval_minutes": "15", "api_budget_percent": "30"})
+    response = owner_client.post(
+        base + "schedule/", {"schedule_interval_minutes": "15", "api_budget_percent": "30"}
+    )
     assert response["Location"] == base + "schedule/"
     connection.refresh_from_db()
     assert (connection.schedule_interval_minutes, connection.api_budget_percent) == (15, 30)
@@ -490,11 +578,23 @@ def test_overview_counts_records_and_activities_of_this_connection(owner_client,
 
     now = timezone.now()
     for i in range(3):
-        person = Person.objects.create(workspace=sf_workspace, email=f"p{i}@example.com", created_at=now, updated_at=now)
-        Identity.objects.create(workspace=sf_workspace, source=f"salesforce:{connection.pk}", object="Contact",
-                                external_id=f"0030000000000{i:02d}AAA", person=person)
-    Identity.objects.create(workspace=sf_workspace, source="salesforce:999", object="Contact",
-                            external_id="003000000000099AAA", person=person)
+        person = Person.objects.create(
+            workspace=sf_workspace, email=f"p{i}@example.com", created_at=now, updated_at=now
+        )
+        Identity.objects.create(
+            workspace=sf_workspace,
+            source=f"salesforce:{connection.pk}",
+            object="Contact",
+            external_id=f"0030000000000{i:02d}AAA",
+            person=person,
+        )
+    Identity.objects.create(
+        workspace=sf_workspace,
+        source="salesforce:999",
+        object="Contact",
+        external_id="003000000000099AAA",
+        person=person,
+    )
 
     html = owner_client.get(f"/sources/salesforce/{connection.pk}/").content.decode()
 

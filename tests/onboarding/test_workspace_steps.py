@@ -72,7 +72,10 @@ def test_address_saved_then_next_step(owner_client, b2c_workspace):
     assert response["Location"] == "/onboarding/email/"
     profile = _profile(b2c_workspace)
     assert (profile.address_line1, profile.city, profile.postal_code, profile.country) == (
-        "1 Market Street", "San Francisco", "94105", "US",
+        "1 Market Street",
+        "San Francisco",
+        "94105",
+        "US",
     )
     assert profile.country_name == "United States"
 
@@ -105,7 +108,9 @@ def test_email_setup_rejects_bad_addresses(at_email, b2c_workspace):
 def test_email_setup_refuses_header_injection_in_the_name(at_email, b2c_workspace):
     response = at_email.post("/onboarding/email/", {**EMAIL, "sender_name": "Acme <evil@x.example>"})
 
-    assert _errors(response, "sender_name") == ["Use letters, digits and ordinary punctuation (no quotes or < >)."]
+    assert _errors(response, "sender_name") == [
+        "Use letters, digits and ordinary punctuation (no quotes or < >)."
+    ]
     assert _profile(b2c_workspace).sender_name == ""
 
 
@@ -146,7 +151,9 @@ def test_brand_rejects_a_20_mb_logo(at_brand, b2c_workspace, png_bytes):
 
 
 def test_brand_rejects_colours_that_are_not_colours(at_brand, b2c_workspace):
-    response = at_brand.post("/onboarding/brand/", {**BRAND, "primary_color": "blue", "text_color": "#12345g"})
+    response = at_brand.post(
+        "/onboarding/brand/", {**BRAND, "primary_color": "blue", "text_color": "#12345g"}
+    )
 
     message = "Enter a colour as # followed by six hex digits, e.g. #3b5bdb."
     assert _errors(response, "primary_color") == [message]
@@ -187,7 +194,9 @@ def test_links_reject_bad_urls_and_wrong_networks(at_links, b2c_workspace):
     )
 
     assert _errors(response, "website_url") == ["Enter a full web address, e.g. https://example.com/page."]
-    assert _errors(response, "facebook_url") == ["That is not a Facebook address: it should be on facebook.com."]
+    assert _errors(response, "facebook_url") == [
+        "That is not a Facebook address: it should be on facebook.com."
+    ]
     assert 'value="https://www.linkedin.com/company/acme"' in response.content.decode()
     assert _profile(b2c_workspace).website_url == ""
 
@@ -239,7 +248,9 @@ def test_resume_on_another_device_lands_on_the_step_reached(at_email, owner, cli
 
 
 def test_back_keeps_what_was_entered(at_email, b2c_workspace):
-    response = at_email.post("/onboarding/email/", {"sender_name": "Half typed", "sender_email": "nope", "_back": "1"})
+    response = at_email.post(
+        "/onboarding/email/", {"sender_name": "Half typed", "sender_email": "nope", "_back": "1"}
+    )
 
     assert response["Location"] == "/onboarding/address/"
     address_page = at_email.get("/onboarding/address/").content.decode()
