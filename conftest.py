@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures", "tests.sandbox_org"]
+pytest_plugins = ["tests.fixtures", "tests.sandbox_org", "tests.browser"]

@@ -30,19 +30,35 @@ def screenshot_dir() -> Path:
     return path
 
 
+# One Playwright driver and one Chromium for the whole test session. Playwright's sync API runs an
+# event loop in this thread, so a second `sync_playwright()` while one is open fails: test modules that
+# import the fixtures below all share this one instance, closed when the session ends.
+_shared: dict = {}
+
+
+def _launch_browser():
+    if "browser" not in _shared:
+        sync_api = pytest.importorskip("playwright.sync_api")
+        # Django's async-unsafe check trips on ORM calls made while Playwright's loop runs in this thread.
+        os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        _shared["playwright"] = sync_api.sync_playwright().start()
+        _shared["browser"] = _shared["playwright"].chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
+        )
+    return _shared["browser"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if "browser" in _shared:
+        _shared.pop("browser").close()
+        _shared.pop("playwright").stop()
+
+
 @pytest.fixture(scope="session")
 def browser():
-    executable = chromium_path()
-    if not executable:
+    if not chromium_path():
         pytest.skip("Debian's chromium is not installed (make browser, or apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API refuses to run inside a running asyncio loop; Django's async-unsafe
-    # check would otherwise trip on the live server, so allow it for the test process only.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    return _launch_browser()
 
 
 @pytest.fixture
