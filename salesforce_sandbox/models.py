@@ -33,7 +33,9 @@ class Record(models.Model):
             models.Index(
                 fields=["sobject", "purged", "system_modstamp", "sf_id"], name="sbx_rec_all_modstamp2"
             ),
-            models.Index(fields=["sobject", "sf_id"], name="sbx_rec_id"),
+            # Id order (Airbyte's full refresh, unordered queries) for live rows and for queryAll.
+            models.Index(fields=["sobject", "is_deleted", "sf_id"], name="sbx_rec_live_id"),
+            models.Index(fields=["sobject", "purged", "sf_id"], name="sbx_rec_all_id"),
             models.Index(fields=["sobject", "last_modified_date", "sf_id"], name="sbx_rec_lastmod"),
             models.Index(fields=["sobject", "created_date", "sf_id"], name="sbx_rec_created"),
             models.Index(
