@@ -39,10 +39,10 @@ def test_sync_now_runs_on_the_worker_and_the_admin_shows_the_run(staff_client, w
     health = staff_client.get(reverse("admin:integrations_connection_sync_health_one", args=[connection.pk]))
     text = health.content.decode()
     assert "<svg" in text and f"run {run.pk} (initial sync, succeeded): {run.fetched} records" in text
-    # The seeded org has five contacts with malformed emails: one group, its fix, each affected record.
+    # The seeded org has contacts with malformed emails: one group, its fix, each affected record.
     bad = sorted(r["Id"] for r in sandbox_org.records("Contact") if r.get("Email") and _bad_email(r["Email"]))
-    assert len(bad) == 5
-    assert "<strong>Value could not be mapped</strong> — 5 errors, 5 records" in text
+    assert len(bad) >= 2
+    assert f"<strong>Value could not be mapped</strong> — {len(bad)} errors, {len(bad)} records" in text
     assert "Map the Salesforce field to a CDP field of the same type" in text
     for sf_id in bad:
         assert f"<code>Contact</code> {sf_id}" in text
@@ -131,7 +131,7 @@ def test_retry_rereads_the_records_and_resolves_errors_that_now_sync(staff_clien
     select_objects(connection, ("Account", "Contact"))
     contacts = sandbox_org.records("Contact")
     contact = next(r for r in contacts if r.get("Email") and not _bad_email(r["Email"]))
-    broken = next(r for r in contacts if r.get("Email") == "x.gonzales@example")
+    broken = next(r for r in contacts if r.get("Email") and _bad_email(r["Email"]))
     error = SyncError.objects.create(
         workspace=workspace, connection=connection, object_name="Contact", sf_id=contact["Id"],
         error_type=SyncError.Type.INVALID, message="Email is not valid", retryable=True,
