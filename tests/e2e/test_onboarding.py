@@ -149,6 +149,18 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     page.get_by_role("button", name="Log In").click()
     page.get_by_role("button", name="Allow").wait_for()
     _shot(page, "04-salesforce-allow-access")
+
+    # Deny first: a friendly page, nothing saved, and "Try again" leads back into the onboarding.
+    page.get_by_role("button", name="Deny").click()
+    page.get_by_role("heading", name="Salesforce was not connected").wait_for()
+    _shot(page, "04b-salesforce-denied")
+    page.get_by_role("link", name="Try again").click()
+    page.get_by_role("button", name="Continue to Salesforce").click()
+    page.wait_for_url(sandbox_org.url + "/**")
+    if page.locator("#username").count():
+        page.fill("#username", "demo@inflow.local")
+        page.fill("#password", "inflow-demo")
+        page.get_by_role("button", name="Log In").click()
     page.get_by_role("button", name="Allow").click()
 
     # Sync custom fields: defaults preselected; a 51st Contact field is refused.
