@@ -82,10 +82,10 @@ class _PickerStep(SalesforceStep):
     defaults_only = True
 
     def offers(self, ctx: StepContext) -> list[sf.ObjectOffer]:
-        if "offers" not in ctx._extra:
+        if "offers" not in ctx.memo:
             offers = sf.object_offers(workspace=ctx.workspace, connection=ctx.connection, samples=True)
-            ctx._extra["offers"] = offers
-        return [o for o in ctx._extra["offers"] if o.default == self.defaults_only]
+            ctx.memo["offers"] = offers
+        return [o for o in ctx.memo["offers"] if o.default == self.defaults_only]
 
     def get_form_kwargs(self, ctx):
         return {"offers": self.offers(ctx), "locked": self.locked}

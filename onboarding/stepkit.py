@@ -28,7 +28,8 @@ class StepContext:
 
     workspace: Workspace
     request: HttpRequest | None = None
-    _extra: dict[str, Any] = field(default_factory=dict)
+    # Per-request memo for expensive reads a step makes more than once (the org catalogue).
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def profile(self) -> WorkspaceProfile:
@@ -77,7 +78,7 @@ class Step:
     def save(self, ctx: StepContext, form: forms.Form) -> HttpResponse | None:
         """Store the step's choices through one service. A response replaces the usual redirect."""
         if self.uses_profile_instance:
-            services.profile_update(workspace=ctx.workspace, data=_changed_data(form))
+            services.profile_update(workspace=ctx.workspace, data=_cleaned_fields(form))
         return None
 
     def save_settings(self, ctx: StepContext, form: forms.Form) -> None:
@@ -89,5 +90,5 @@ class Step:
         return {}
 
 
-def _changed_data(form: forms.Form) -> dict[str, Any]:
+def _cleaned_fields(form: forms.Form) -> dict[str, Any]:
     return {name: form.cleaned_data[name] for name in form.fields if name in form.cleaned_data}

@@ -14,7 +14,7 @@ from onboarding import forms as step_forms
 from onboarding import salesforce_steps as sf
 from onboarding import services
 from onboarding.plans import PLANS
-from onboarding.stepkit import Step, StepContext, _changed_data  # noqa: F401 - re-exported
+from onboarding.stepkit import Step, StepContext
 
 
 class BusinessStep(Step):
