@@ -391,3 +391,20 @@ def test_the_catalogue_of_the_seeded_org(workspace, sandbox_org, org_settings):
     assert not [n for n in names if n.endswith(("ChangeEvent", "History", "Share", "Feed"))]
     # One describeGlobal plus one describe per described object.
     assert calls == 1 + sum(1 for o in (*result.default_objects, *result.other_objects) if o.described)
+
+
+@pytest.mark.django_db
+def test_the_client_works_unchanged_over_https(workspace, make_sandbox_org, org_settings, monkeypatch):
+    org = org_settings(make_sandbox_org(https=True))
+    # The org's self-signed certificate is trusted the way an operator would: REQUESTS_CA_BUNDLE.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(org.cert_path))
+    connection = connect_with_token(org, workspace)
+    assert connection.instance_url.startswith("https://localhost:")
+
+    org.faults(expire_access_tokens=True)
+    with SalesforceClient.for_connection(connection) as client:
+        count = client.count("SELECT COUNT() FROM Contact")
+        refreshes = client.refreshes
+
+    assert count == len(org.records("Contact"))
+    assert refreshes == 1
