@@ -223,3 +223,18 @@ def test_manage_page_of_a_connection_needing_reauth_asks_to_reconnect(
 
     assert "<strong>Needs reconnecting.</strong> Salesforce refused the refresh token: invalid_grant" in html
     assert "Salesforce refused Inflow's refresh token: reconnect to restore access." in html
+
+
+def test_sources_shows_why_a_connection_is_not_connected(owner_client, make_connection, workspace):
+    make_connection(
+        workspace,
+        status=Connection.Status.NEEDS_REAUTH,
+        status_reason="Salesforce refused the refresh token: invalid_grant (expired access/refresh token)",
+    )
+
+    html = owner_client.get(reverse("integrations:sources")).content.decode()
+
+    assert (
+        '<div class="small text-body-secondary">Salesforce refused the refresh token: invalid_grant '
+        "(expired access/refresh token)</div>"
+    ) in html
