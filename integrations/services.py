@@ -7,7 +7,7 @@ holds the Connection's row lock on purpose so that two workers make one refresh 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -105,7 +105,7 @@ def _revoke_quietly(*, login_url: str, token: str | None) -> None:
 class _StoreResult:
     connection: Connection
     created: bool
-    replaced_refresh_token: str | None
+    replaced_refresh_token: str | None = field(repr=False)
     previous_login_url: str
 
 
