@@ -18,6 +18,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +121,30 @@ def claim_run(run_id: int) -> SyncRun | None:
 
 
 # ------------------------------------------------------------------------------------------ the run
+
+
+class Heartbeat(threading.Thread):
+    """Keeps `heartbeat_at` fresh while the worker lives, also through a long Bulk API job wait, so only a
+    dead worker's run is ever taken over. Pages refresh it too; this covers the gaps between them."""
+
+    def __init__(self, run_id: int, worker: str):
+        super().__init__(daemon=True, name=f"sync-heartbeat-{run_id}")
+        self.run_id, self.worker = run_id, worker
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connections
+
+        interval = conf("HEARTBEAT_SECONDS", 30)
+        try:
+            while not self.stop.wait(interval):
+                SyncRun.objects.filter(
+                    pk=self.run_id, worker=self.worker, state=SyncRun.State.RUNNING
+                ).update(heartbeat_at=timezone.now())
+        except Exception:  # noqa: BLE001 - a missed beat only makes a takeover possible sooner
+            logger.warning("Heartbeat of sync run %s stopped", self.run_id, exc_info=True)
+        finally:
+            connections.close_all()
 
 
 @dataclass
@@ -245,6 +270,8 @@ def run_sync(run_id: int, *, progress: Callable[[SyncRun], None] | None = None) 
     except SalesforceAuthError as exc:
         return _finish(run, SyncRun.State.SKIPPED, f"skipped: {exc.message}")
     state = RunState(run=run, connection=connection, client=client, progress_cb=progress)
+    beat = Heartbeat(run.pk, run.worker)
+    beat.start()
     try:
         return _run(state)
     except PauseRun as pause:
@@ -276,6 +303,7 @@ def run_sync(run_id: int, *, progress: Callable[[SyncRun], None] | None = None) 
         )
         return _finish(run, SyncRun.State.FAILED, f"failed: {str(exc)[:250]}")
     finally:
+        beat.stop.set()
         _save_run(state)
         client.close()
 

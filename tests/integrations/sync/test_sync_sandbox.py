@@ -196,13 +196,13 @@ def test_hard_delete_is_archived_by_reconcile(make_sandbox_org, sf_settings, wor
     account = org.records("Account")[0]
     # A hard delete leaves no trace a cursor can see (purged from the recycle bin).
     with sqlite3.connect(org.db_path) as db:
-        db.execute("UPDATE salesforce_sandbox_record SET purged = 1 WHERE sf_id = ?", (account["Id"],))
+        db.execute("UPDATE salesforce_sandbox_record SET is_deleted = 1, purged = 1 WHERE sf_id = ?", (account["Id"],))
     quiet = run_inline(connection)
     assert quiet.archived == 0
 
     reconcile = run_inline(connection, kind="reconcile")
 
-    assert (reconcile.state, reconcile.archived) == ("succeeded", 1)
+    assert (reconcile.state, reconcile.archived) == ("succeeded", 1), str(reconcile.progress)
     assert reconcile.progress["Account"]["hard_deleted"] == 1
     assert (
         Identity.objects.get(object="Account", external_id=account["Id"]).organization.archived_at is not None
