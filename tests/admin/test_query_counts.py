@@ -100,3 +100,17 @@ def test_list_pages_keep_their_query_count_when_the_data_grows_tenfold(staff_cli
     assert large == small
     # And the pages are lean, not merely constant.
     assert max(small.values()) <= 15, small
+
+
+def test_every_detail_page_renders(staff_client, make_workspace, make_connection):
+    build_unit(make_workspace, make_connection)
+    for model in admin.site._registry:
+        opts = model._meta
+        if opts.app_label not in ("cdp", "integrations", "onboarding"):
+            continue
+        obj = model._default_manager.order_by("pk").first()
+        assert obj is not None, opts.label
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+        assert "token_encrypted" not in response.content.decode(), url
