@@ -5,6 +5,8 @@
 
 Each org is `manage.py runsandbox` (gunicorn) on a free 127.0.0.1 port with its own temporary SQLite file,
 reached over real HTTP. Seeded databases are built once per (contacts, seed) and copied for each org.
+When the test run itself uses PostgreSQL (DATABASE_URL=postgres://...), each org gets its own PostgreSQL
+database instead, created from a seeded template database, and dropped at the end of the session.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -36,11 +40,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _sf_datetime(text: str | None) -> str | None:
-    """A SQLite datetime column value as Salesforce writes it: 2024-01-31T17:05:00.000+0000."""
+def _postgres_server() -> str | None:
+    """The PostgreSQL server of this test run, if it runs on PostgreSQL."""
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith(("postgres://", "postgresql://")) else None
+
+
+def _postgres_url(server: str, name: str) -> str:
+    parts = urlsplit(server)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+
+
+def _postgres_admin(server: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_postgres_url(server, "postgres"), autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def _sf_datetime(text) -> str | None:
+    """A datetime column value as Salesforce writes it: 2024-01-31T17:05:00.000+0000."""
     if text is None:
         return None
-    value = dt.datetime.fromisoformat(text.replace(" ", "T"))
+    value = text if isinstance(text, dt.datetime) else dt.datetime.fromisoformat(text.replace(" ", "T"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     value = value.astimezone(dt.UTC)
@@ -53,10 +75,18 @@ class SandboxOrg:
     client_id = CLIENT_ID
     client_secret = CLIENT_SECRET
 
-    def __init__(self, workdir: Path, *, https: bool = False, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        https: bool = False,
+        env: dict[str, str] | None = None,
+        database_url: str | None = None,
+    ):
         self.workdir = workdir
         self.https = https
         self.db_path = workdir / "sandbox.sqlite3"
+        self.database_url = database_url or f"sqlite:///{self.db_path}"
         self.state_dir = workdir / "state"
         self.port = None
         self.process = None
@@ -64,7 +94,7 @@ class SandboxOrg:
             **os.environ,
             # The sandbox's own settings: only its app is loaded, whatever state the rest of the project is in.
             "DJANGO_SETTINGS_MODULE": "salesforce_sandbox.settings",
-            "SANDBOX_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "SANDBOX_DATABASE_URL": self.database_url,
             "DATABASE_URL": f"sqlite:///{workdir / 'app-unused.sqlite3'}",
             "SANDBOX_STATE_DIR": str(self.state_dir),
             "ENV_FILE": "/nonexistent/.env",
@@ -201,31 +231,40 @@ class SandboxOrg:
         return self.status()["request_log"]
 
     # -- reading the database directly ---------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
-        connection.row_factory = sqlite3.Row
-        return connection
+    def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
+        if self.database_url.startswith("sqlite"):
+            connection = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
+            connection.row_factory = sqlite3.Row
+            with connection:
+                rows = [dict(row) for row in connection.execute(sql.replace("%s", "?"), params).fetchall()]
+            connection.close()
+            return rows
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(self.database_url, row_factory=dict_row) as connection:
+            return list(connection.execute(sql, params).fetchall())
 
     def counts(self) -> dict[str, int]:
-        with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT sobject, COUNT(*) FROM salesforce_sandbox_record WHERE is_deleted = 0 AND purged = 0 "
-                "GROUP BY sobject ORDER BY sobject"
-            ).fetchall()
-        return {row[0]: row[1] for row in rows}
+        rows = self._rows(
+            "SELECT sobject, COUNT(*) AS n FROM salesforce_sandbox_record WHERE is_deleted = %s AND purged = %s "
+            "GROUP BY sobject ORDER BY sobject",
+            (False, False),
+        )
+        return {row["sobject"]: row["n"] for row in rows}
 
     def records(self, sobject: str, *, include_deleted: bool = False) -> list[dict]:
         """Every record of `sobject` as stored: its JSON fields plus the system fields, in wire form."""
         sql = (
             "SELECT sf_id, is_deleted, created_date, last_modified_date, system_modstamp, data "
-            "FROM salesforce_sandbox_record WHERE sobject = ? AND purged = 0"
+            "FROM salesforce_sandbox_record WHERE sobject = %s AND purged = %s"
         )
+        params: tuple = (sobject, False)
         if not include_deleted:
-            sql += " AND is_deleted = 0"
-        with self._connect() as connection:
-            rows = connection.execute(sql + " ORDER BY sf_id", (sobject,)).fetchall()
+            sql += " AND is_deleted = %s"
+            params += (False,)
         out = []
-        for row in rows:
+        for row in self._rows(sql + " ORDER BY sf_id", params):
             record = json.loads(row["data"])
             record.update(
                 Id=row["sf_id"],
@@ -239,29 +278,64 @@ class SandboxOrg:
 
 
 class _Templates:
-    """Migrated and seeded database files, built once per (contacts, seed) and copied per org."""
+    """Migrated and seeded databases, built once per (contacts, seed) and copied for each org."""
 
     def __init__(self, base: Path):
         self.base = base
-        self.built: dict[tuple[int, int], Path] = {}
+        self.built: dict[tuple[int, int], str] = {}
+        self.postgres = _postgres_server()
+        self.databases: list[str] = []
+        self.prefix = f"sbx_{uuid.uuid4().hex[:8]}"
 
-    def get(self, contacts: int, seed: int) -> Path:
+    def _new_database(self, template: str | None = None) -> str:
+        name = f"{self.prefix}_{len(self.databases)}"
+        _postgres_admin(
+            self.postgres, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+        )
+        self.databases.append(name)
+        return name
+
+    def get(self, contacts: int, seed: int) -> str:
+        """A seeded template: a SQLite file path, or a PostgreSQL database name."""
         key = (contacts, seed)
         if key not in self.built:
             workdir = self.base / f"template-{contacts}-{seed}"
             workdir.mkdir(parents=True, exist_ok=True)
-            builder = SandboxOrg(workdir)
+            if self.postgres:
+                name = self._new_database()
+                builder = SandboxOrg(workdir, database_url=_postgres_url(self.postgres, name))
+            else:
+                builder = SandboxOrg(workdir)
             builder.manage("migrate", "--database", "sandbox", "--no-input", "-v", "0")
             builder.manage("sandbox_seed", "--contacts", str(contacts), "--seed", str(seed))
-            with sqlite3.connect(builder.db_path) as connection:
-                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self.built[key] = builder.db_path
+            if self.postgres:
+                self.built[key] = name
+            else:
+                with sqlite3.connect(builder.db_path) as connection:
+                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self.built[key] = str(builder.db_path)
         return self.built[key]
+
+    def new_org(self, workdir: Path, *, contacts: int, seed: int, https: bool, env) -> SandboxOrg:
+        template = self.get(contacts, seed)
+        if self.postgres:
+            name = self._new_database(template)
+            return SandboxOrg(workdir, https=https, env=env, database_url=_postgres_url(self.postgres, name))
+        org = SandboxOrg(workdir, https=https, env=env)
+        shutil.copyfile(template, org.db_path)
+        return org
+
+    def drop_all(self) -> None:
+        for name in reversed(self.databases):
+            _postgres_admin(self.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
 def _sandbox_templates(tmp_path_factory):
-    return _Templates(tmp_path_factory.mktemp("sandbox-templates"))
+    templates = _Templates(tmp_path_factory.mktemp("sandbox-templates"))
+    yield templates
+    if templates.postgres:
+        templates.drop_all()
 
 
 def _launch(
@@ -274,8 +348,7 @@ def _launch(
     env: dict[str, str] | None = None,
 ) -> SandboxOrg:
     workdir = tmp_path_factory.mktemp("sandbox-org")
-    org = SandboxOrg(workdir, https=https, env=env)
-    shutil.copyfile(templates.get(contacts, seed), org.db_path)
+    org = templates.new_org(workdir, contacts=contacts, seed=seed, https=https, env=env)
     return org.start()
 
 
