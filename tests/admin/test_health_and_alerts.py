@@ -131,3 +131,17 @@ def test_sync_health_lists_connections_needing_reauth_first(staff_client, make_c
 def test_sync_health_with_no_connection_has_an_empty_state(staff_client):
     html = staff_client.get(reverse("admin:integrations_connection_sync_health")).content.decode()
     assert "No Salesforce connection yet." in html
+
+
+def test_sync_health_shows_runs_stuck_past_their_heartbeat(staff_client, connection, settings):
+    settings.SYNC_HEARTBEAT_STALE_SECONDS = 300
+    stuck = SyncRun.objects.create(workspace=connection.workspace, connection=connection, kind="initial",
+                                   state="running", worker="worker-3:777", started_at=timezone.now(),
+                                   heartbeat_at=timezone.now() - dt.timedelta(minutes=20))
+
+    html = staff_client.get(reverse("admin:integrations_connection_sync_health")).content.decode()
+
+    assert "Runs stuck past their heartbeat" in html
+    assert f"Run #{stuck.pk}</a> of {connection.username}" in html
+    assert "on worker-3:777" in html
+    assert "No heartbeat for more than 300 seconds" in html

@@ -167,3 +167,22 @@ def test_export_of_every_matching_error_across_pages(staff_client, errors):
                                        "_selected_action": [str(errors[0].pk)]})
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert sorted(r["salesforce_id"] for r in rows) == ["003A1", "003A2"]
+
+
+def test_resync_of_selected_objects_queues_one_run_per_connection(staff_client, contact, make_connection, workspace):
+    from integrations.models import SyncedObject, SyncRun
+
+    lead = sync_settings.synced_object_ensure(connection=contact.connection, api_name="Lead", label="Lead")
+    lost = make_connection(workspace, status="needs_reauth", status_reason="invalid_grant")
+    lost_contact = sync_settings.synced_object_ensure(connection=lost, api_name="Contact", label="Contact")
+
+    response = run_action(staff_client, SyncedObject, "resync_objects", [contact.pk, lead.pk, lost_contact.pk])
+
+    run = SyncRun.objects.get()
+    assert (run.connection_id, run.kind, run.only_objects) == (contact.connection_id, "resync", ["Contact", "Lead"])
+    assert messages_of(response) == [
+        f"Resync of Contact, Lead on {contact.connection.username} ({contact.connection.org_id}): run #{run.pk} queued.",
+        f"Did not start a full resync of {lost.username} ({lost.org_id}): it needs reconnecting (invalid_grant). "
+        "Salesforce no longer accepts its refresh token; only a workspace owner can reconnect it from "
+        "Data sources › Salesforce › Manage authorization.",
+    ]
