@@ -143,7 +143,9 @@ class Plan:
 def make_plan(schema: Schema, query: Query, *, include_deleted: bool, moment: dt.datetime) -> Plan:
     t = schema.get(query.sobject.name)
     # Purged rows are always deleted ones, so live queries need only is_deleted (index-only counts).
-    sql = Q(sobject=t.name) & (Q(purged=False) if include_deleted else Q(is_deleted=False))
+    # `__in=[False]` renders `col IN (0)`, an equality the indexes serve; `=False` renders `NOT col`, which
+    # SQLite's planner cannot match to an index column.
+    sql = Q(sobject=t.name) & (Q(purged__in=[False]) if include_deleted else Q(is_deleted__in=[False]))
     residual = []
     for c in conjuncts(query.where):
         pushed = _push(c, moment)
@@ -257,6 +259,8 @@ class Renderer:
         self.paths = paths
         self.version = version
         self.wrong_type = wrong_type
+        self._plan = self._simple_plan()
+        self._url_base = f"/services/data/v{version}/sobjects/{t.name}/"
 
     def value(self, t: SObjectType, record: dict, name: str):
         f = t.field(name)
@@ -275,9 +279,25 @@ class Renderer:
     def attributes(self, t: SObjectType, sf_id: str) -> dict:
         return {"type": t.name, "url": f"/services/data/v{self.version}/sobjects/{t.name}/{sf_id}"}
 
-    def render(self, record: dict) -> dict:
-        out = {"attributes": self.attributes(self.t, record["Id"])}
+    def _simple_plan(self) -> list:
+        """Per selected path: (name, default) for plain fields of the queried object, else None."""
+        plan = []
+        defaults = defaults_for(self.t)
         for path in self.paths:
+            f = self.t.field(path[0]) if len(path) == 1 else None
+            if f is None or f["type"] == "address" or f"{self.t.name}.{path[0]}" in self.wrong_type:
+                plan.append(None)
+            else:
+                plan.append((path[0], defaults.get(path[0])))
+        return plan
+
+    def render(self, record: dict) -> dict:
+        out = {"attributes": {"type": self.t.name, "url": f"{self._url_base}{record['Id']}"}}
+        for path, simple in zip(self.paths, self._plan, strict=True):
+            if simple is not None:
+                value = record.get(simple[0])
+                out[simple[0]] = simple[1] if value is None else value
+                continue
             if len(path) == 1:
                 out[path[0]] = self.value(self.t, record, path[0])
                 continue

@@ -23,8 +23,10 @@ def now() -> dt.datetime:
 def sf_datetime(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    # isoformat is several times faster than strftime, and this runs for every record served.
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "+0000"
 
 
 def parse_sf_datetime(value: str) -> dt.datetime:

@@ -258,7 +258,7 @@ def updated(request, version, sobject):
     t = _type_or_404(request, sobject)
     start, end = _window(request, max_age=UPDATED_WINDOW)
     qs = Record.objects.using(DB).filter(
-        sobject=t.name, is_deleted=False, system_modstamp__gte=start, system_modstamp__lt=end
+        sobject=t.name, is_deleted__in=[False], system_modstamp__gte=start, system_modstamp__lt=end
     )
     ids = list(qs.order_by("system_modstamp", "sf_id").values_list("sf_id", flat=True)[: ID_LIMIT + 1])
     if len(ids) > ID_LIMIT:
@@ -270,7 +270,7 @@ def updated(request, version, sobject):
 def deleted(request, version, sobject):
     t = _type_or_404(request, sobject)
     start, end = _window(request, max_age=DELETED_WINDOW)
-    base = Record.objects.using(DB).filter(sobject=t.name, is_deleted=True)
+    base = Record.objects.using(DB).filter(sobject=t.name, is_deleted__in=[True])
     rows = list(
         base.filter(deleted_date__gte=start, deleted_date__lt=end)
         .order_by("deleted_date", "sf_id")
