@@ -15,6 +15,7 @@ from .. import query as soql_query
 from ..api import api_view
 from ..models import BulkJob, Record
 from ..routers import SANDBOX_DB as DB
+from ..services import oauth
 from ..services import records as record_services
 from ..services.records import RecordError
 from ..soql_bridge import SoqlError
@@ -76,7 +77,7 @@ def resources(request, version):
         "support",
     ]
     body = {name: f"{base}/{name}" for name in names}
-    body["identity"] = f"{request.sandbox.origin}/id/{request.sandbox.token.user.user_id}"
+    body["identity"] = oauth.identity_url(request.sandbox.origin, request.sandbox.token.user)
     return json_response(body)
 
 
