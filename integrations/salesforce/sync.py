@@ -302,6 +302,20 @@ def run_sync(run_id: int, *, progress: Callable[[SyncRun], None] | None = None) 
             fix="Nothing was lost: the next run resumes from the last saved page.",
         )
         return _finish(run, SyncRun.State.FAILED, f"failed: {str(exc)[:250]}")
+    except Exception as exc:
+        # A bug or a database outage: the run fails visibly (the next run resumes from the checkpoints)
+        # rather than looking alive until its heartbeat goes stale.
+        logger.exception("Sync run %s failed unexpectedly", run.pk)
+        _record_error(
+            run,
+            connection,
+            "",
+            SyncError.Type.INTERNAL,
+            f"Inflow stopped on an unexpected error: {type(exc).__name__}: {exc}",
+            fix="Nothing was lost: the next run resumes from the last saved page. Report it if it repeats.",
+        )
+        _finish(run, SyncRun.State.FAILED, f"failed: unexpected {type(exc).__name__}")
+        raise
     finally:
         beat.stop.set()
         _save_run(state)

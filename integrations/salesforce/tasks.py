@@ -69,6 +69,24 @@ def _recently_paused_for_budget(connection: Connection) -> SyncRun | None:
     return None
 
 
+def _skipped(connection: Connection, kind: str, reason: str) -> SyncRun:
+    """Record why a run did not start. Repeated schedule ticks for the same reason touch one row instead of
+    adding one every few minutes."""
+    last = SyncRun.objects.filter(connection=connection).order_by("-queued_at", "-id").first()
+    if last is not None and last.state == SyncRun.State.SKIPPED and last.state_reason == reason[:300]:
+        SyncRun.objects.filter(pk=last.pk).update(finished_at=timezone.now())
+        last.refresh_from_db()
+        return last
+    return SyncRun.objects.create(
+        workspace_id=connection.workspace_id,
+        connection=connection,
+        kind=kind,
+        state=SyncRun.State.SKIPPED,
+        state_reason=reason[:300],
+        finished_at=timezone.now(),
+    )
+
+
 def sync_request(
     *,
     connection: Connection,
@@ -85,30 +103,15 @@ def sync_request(
         reason = f"skipped: the connection is {connection.get_status_display().lower()}"
         if connection.status_reason:
             reason += f" ({connection.status_reason})"
-        run = SyncRun.objects.create(
-            workspace_id=connection.workspace_id,
-            connection=connection,
-            kind=kind or SyncRun.Kind.INCREMENTAL,
-            state=SyncRun.State.SKIPPED,
-            state_reason=reason[:300],
-            finished_at=timezone.now(),
-        )
         logger.info("Sync of connection %s %s", connection.pk, reason)
-        return run, False
+        return _skipped(connection, kind or SyncRun.Kind.INCREMENTAL, reason), False
     if (
         respect_budget_pause
         and kind != SyncRun.Kind.RECONCILE
         and (paused := _recently_paused_for_budget(connection))
     ):
-        run = SyncRun.objects.create(
-            workspace_id=connection.workspace_id,
-            connection=connection,
-            kind=kind or _kind_for(connection),
-            state=SyncRun.State.SKIPPED,
-            finished_at=timezone.now(),
-            state_reason=f"skipped: waiting for the API budget window after run #{paused.pk} paused",
-        )
-        return run, False
+        reason = f"skipped: waiting for the API budget window after run #{paused.pk} paused"
+        return _skipped(connection, kind or _kind_for(connection), reason), False
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(

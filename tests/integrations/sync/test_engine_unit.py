@@ -204,4 +204,34 @@ def test_paused_connection_is_skipped_saying_why(org, plain_connection):
         "skipped",
         "skipped: the connection is paused (Paused by an admin)",
     )
+    again, _ = tasks.sync_request(connection=plain_connection, enqueue=False)
+    assert again.pk == r.pk  # every schedule tick does not add a row
+    assert SyncRun.objects.count() == 1
     assert Person.objects.count() == 0
+
+
+def test_an_unexpected_error_fails_the_run_visibly_and_the_next_run_resumes(
+    org, plain_connection, monkeypatch
+):
+    from integrations.salesforce import pages
+
+    real = pages.store_source_records
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "store_source_records", flaky)
+    with pytest.raises(RuntimeError):
+        run(plain_connection)
+    failed = SyncRun.objects.get()
+    assert (failed.state, failed.state_reason) == ("failed", "failed: unexpected RuntimeError")
+    assert SyncError.objects.get(error_type="internal").message == (
+        "Inflow stopped on an unexpected error: RuntimeError: disk full"
+    )
+    resumed = run(plain_connection)
+    assert resumed.state == "succeeded"
+    assert Person.objects.count() == 5

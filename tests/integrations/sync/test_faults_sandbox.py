@@ -210,7 +210,7 @@ def test_malformed_page_is_reported_and_reread(setup, workspace):
     assert SyncRun.objects.filter(connection=connection).count() == 1
 
 
-class Crash(Exception):
+class Crash(BaseException):
     """Stands in for the worker dying: nothing after it runs, nothing is cleaned up."""
 
 
