@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
-from django.db.models import F
 
 from ..ids import ORG_ID
 from ..models import AccessToken, AuthorizationCode, ConnectedApp, Grant, OrgState, OrgUser
@@ -355,7 +354,3 @@ def refresh_tokens_revoke_all() -> int:
         .filter(revoked_at__isnull=True)
         .update(revoked_at=now(), revoked_reason="fault")
     )
-
-
-def grant_touch(grant_id: int) -> None:
-    Grant.objects.using(DB).filter(pk=grant_id).update(last_used_at=F("last_used_at"))
