@@ -314,19 +314,19 @@ class ConnectionAdmin(admin.ModelAdmin):
             )
         report(self, request, done, problems)
 
-    @admin.action(description="Sync now")
+    @admin.action(description="Sync now", permissions=["change"])
     def sync_now(self, request, queryset):
         self._start(request, queryset, None, "Sync of")
 
-    @admin.action(description="Full resync (re-read every record)")
+    @admin.action(description="Full resync (re-read every record)", permissions=["change"])
     def full_resync(self, request, queryset):
         self._start(request, queryset, SyncRun.Kind.RESYNC, "Full resync of")
 
-    @admin.action(description="Reconcile with Salesforce (hard deletes, missed rows)")
+    @admin.action(description="Reconcile with Salesforce (hard deletes, missed rows)", permissions=["change"])
     def reconcile(self, request, queryset):
         self._start(request, queryset, SyncRun.Kind.RECONCILE, "Reconcile of")
 
-    @admin.action(description="Refresh access token")
+    @admin.action(description="Refresh access token", permissions=["change"])
     def refresh_token(self, request, queryset):
         done, problems = [], []
         for connection in queryset.order_by("pk"):
@@ -352,7 +352,7 @@ class ConnectionAdmin(admin.ModelAdmin):
             )
         report(self, request, done, problems)
 
-    @admin.action(description="Pause syncing")
+    @admin.action(description="Pause syncing", permissions=["change"])
     def pause(self, request, queryset):
         done, problems = [], []
         for connection in queryset.order_by("pk"):
@@ -371,7 +371,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                 problems.append(ops.connection_state_problem(result, doing="pause"))
         report(self, request, done, problems)
 
-    @admin.action(description="Resume syncing")
+    @admin.action(description="Resume syncing", permissions=["change"])
     def resume(self, request, queryset):
         done, problems = [], []
         for connection in queryset.order_by("pk"):
@@ -388,7 +388,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                 problems.append(ops.connection_state_problem(result, doing="resume"))
         report(self, request, done, problems)
 
-    @admin.action(description="Disconnect (revoke the token at Salesforce)")
+    @admin.action(description="Disconnect (revoke the token at Salesforce)", permissions=["change"])
     def disconnect(self, request, queryset):
         return admin_views.disconnect_confirm(self, request, queryset)
 
@@ -552,7 +552,7 @@ class SyncedObjectAdmin(admin.ModelAdmin):
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"changed": {"fields": ["field selection"]}}]
 
-    @admin.action(description="Resync the selected objects (re-read every record)")
+    @admin.action(description="Resync the selected objects (re-read every record)", permissions=["change"])
     def resync_objects(self, request, queryset):
         by_connection: dict[int, list[str]] = {}
         for obj in queryset.order_by("connection_id", "api_name"):

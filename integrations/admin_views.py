@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -21,6 +22,12 @@ class SyncHealthView(TemplateView):
 
     template_name = "admin/integrations/connection/sync_health.html"
     model_admin: admin.ModelAdmin | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        # admin_view lets any active staff user in; this page also needs permission to view connections.
+        if not self.model_admin.has_view_permission(request):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         model_admin = self.model_admin
