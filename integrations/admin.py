@@ -291,6 +291,19 @@ class ConnectionAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, "Settings not saved: " + " ".join(exc.messages), messages.ERROR)
 
+    def get_deleted_objects(self, objs, request):
+        """Counts in SQL instead of Django's list of every related row: a connection may own millions of
+        source records, and the confirmation page must stay one page."""
+        from integrations import selectors
+
+        model_count = {}
+        for connection in objs:
+            for name, count in selectors.connection_delete_summary(workspace=connection.workspace,
+                                                                   connection=connection):
+                model_count[name] = model_count.get(name, 0) + count
+        summary = [f"{c}: {c.get_status_display()}, the CDP's people and organizations stay" for c in objs]
+        return summary, model_count, set(), []
+
     def delete_model(self, request, obj):
         try:
             services.connection_delete(connection=obj)

@@ -149,9 +149,14 @@ def test_sync_settings_are_saved_through_the_service_and_bad_values_are_refused(
 def test_only_a_disconnected_connection_can_be_deleted(staff_client, make_connection, workspace, connection):
     assert staff_client.get(reverse("admin:integrations_connection_delete", args=[connection.pk])).status_code == 403
     gone = make_connection(workspace, status=Connection.Status.DISCONNECTED, access_token="", refresh_token="")
+    for _ in range(3):
+        SyncRun.objects.create(workspace=workspace, connection=gone, kind="incremental", state="succeeded")
+    page = staff_client.get(reverse("admin:integrations_connection_delete", args=[gone.pk])).content.decode()
+    assert "Sync runs: 3" in page  # a count, not a list of every row
     response = staff_client.post(reverse("admin:integrations_connection_delete", args=[gone.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert list(Connection.objects.values_list("pk", flat=True)) == [connection.pk]
+    assert SyncRun.objects.count() == 0
 
 
 def test_disconnect_asks_for_confirmation_first(staff_client, connection):
