@@ -147,13 +147,19 @@ def make_plan(schema: Schema, query: Query, *, include_deleted: bool, moment: dt
     # SQLite's planner cannot match to an index column.
     sql = Q(sobject=t.name) & (Q(purged__in=[False]) if include_deleted else Q(is_deleted__in=[False]))
     residual = []
+    range_column = None
     for c in conjuncts(query.where):
         pushed = _push(c, moment)
         if pushed is None:
             residual.append(c)
         else:
             sql &= pushed
+            if len(c.field.path) == 1 and c.field.path[0] in DATETIME_COLUMNS and c.op != "!=":
+                range_column = range_column or DATETIME_COLUMNS[c.field.path[0]]
     order: list[tuple[str, bool]] | None = []
+    if not query.order_by and range_column:
+        # No order asked for (Salesforce promises none): walk the index the date range is on, not the Ids.
+        order.append((range_column, False))
     for item in query.order_by:
         path = item.field.path
         if len(path) == 1 and path[0] in ORDER_COLUMNS:
