@@ -166,7 +166,18 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     # Sync custom fields: defaults preselected; a 51st Contact field is refused.
     page.wait_for_url("**/onboarding/salesforce-fields/")
     contact = page.locator('details[data-object="Contact"]')
-    contact.locator("summary").click()
+    # The search box filters every object's fields and opens the objects that match.
+    page.get_by_label("Search fields").fill("mailing city")
+    assert contact.get_attribute("open") is not None
+    assert contact.locator(".field-row:visible").all_inner_texts()[0].split()[:3] == [
+        "Mailing",
+        "City",
+        "MailingCity",
+    ]
+    assert contact.locator(".field-row:visible").count() == 1
+    assert page.locator('details[data-object="Task"]').is_hidden()
+    page.get_by_label("Search fields").fill("")
+    assert contact.locator(".field-row:visible").count() > 50
     count = contact.locator("[data-count-n]")
     assert int(count.inner_text()) > 0
     assert contact.locator("td.sample").filter(has_text="@").count() > 0  # sample values from Salesforce
@@ -196,6 +207,9 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     sms.get_by_label("Value meaning subscribed").fill("true")
     sms.get_by_label("Value meaning unsubscribed").fill("false")
     _shot(page, "06-email-and-sms-permissions")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shot(page, "06b-email-and-sms-permissions-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name="Next").click()
 
     # Custom objects: the organization-like Company Profile.
