@@ -13,6 +13,7 @@ import json
 from decimal import Decimal
 
 from django.db import connection, models
+from django.utils import timezone
 
 
 def _json_default(value):
@@ -23,12 +24,8 @@ def _json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _prepared(field: models.Field, value):
-    if value is None or isinstance(field, models.JSONField):
-        return value  # JSON travels nested; the database reads it back as json(b) / JSON text
-    if isinstance(field, models.DateTimeField) and connection.vendor == "sqlite":
-        return connection.ops.adapt_datetimefield_value(value)  # SQLite stores naive UTC text
-    return value  # str, int, bool, date: JSON (and _json_default) carry them as they are
+def _sqlite_datetime(value: dt.datetime) -> str:
+    return str(value.astimezone(dt.UTC).replace(tzinfo=None))  # how Django stores datetimes in SQLite
 
 
 class AnyLookup(models.Lookup):
@@ -70,10 +67,18 @@ def bulk_update_rows(
     guard = model._meta.get_field(unless_changed) if unless_changed else None
     expected = f"expected_{guard.column}" if guard else ""
 
+    sqlite_datetimes = {
+        f.attname for f in [*fields, *([guard] if guard else [])] if isinstance(f, models.DateTimeField)
+    } if connection.vendor == "sqlite" else set()
+
     def encode(row):
-        data = {"id": row["id"], **{f.column: _prepared(f, row[f.attname]) for f in fields}}
+        data = {"id": row["id"]}
+        for f in fields:
+            value = row[f.attname]
+            data[f.column] = _sqlite_datetime(value) if value is not None and f.attname in sqlite_datetimes else value
         if guard:
-            data[expected] = _prepared(guard, row[expected])
+            value = row[expected]
+            data[expected] = _sqlite_datetime(value) if value is not None and sqlite_datetimes else value
         return data
 
     payload = json.dumps([encode(row) for row in rows], default=_json_default)
@@ -107,74 +112,85 @@ def bulk_update_rows(
         return cursor.rowcount
 
 
-def bulk_insert(model: type[models.Model], objs: list[models.Model], *, ignore_conflicts: bool = False) -> None:
-    """Insert `objs` in one statement whatever their number, setting their pks (unless ignoring conflicts).
+def _row_encoder(model: type[models.Model], vendor: str):
+    """A function turning one row (a dict of attnames, or a model instance) into its JSON-ready dict.
 
-    On PostgreSQL Django's `bulk_create` already sends one statement. On SQLite Django splits inserts into
-    batches of 999 parameters, so here the rows travel as one JSON document read by `json_each`, with pks
-    assigned above the current maximum (SQLite has one writer at a time; a clash raises IntegrityError,
-    which the engine's retry handles).
+    Decided once per field rather than once per value: this runs for every cell of every page.
     """
-    if not objs:
-        return
-    if connection.vendor == "postgresql":
-        _bulk_insert_postgresql(model, objs, ignore_conflicts=ignore_conflicts)
-        return
-    if connection.vendor != "sqlite":  # pragma: no cover - Inflow supports PostgreSQL and SQLite
-        model.objects.bulk_create(objs, ignore_conflicts=ignore_conflicts)
-        return
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM {table}')  # noqa: S608 - model metadata
-        (base,) = cursor.fetchone()
-        for offset, obj in enumerate(objs, start=1):
-            obj.pk = base + offset
-        payload = json.dumps(
-            [
-                {"id": obj.pk, **{f.column: _prepared(f, f.pre_save(obj, True)) for f in fields}}
-                for obj in objs
-            ],
-            default=_json_default,
-        )
-        names = ['"id"', *(quote(f.column) for f in fields)]
-        extracts = ", ".join(
-            ["json_extract(value, '$.id')", *(f"json_extract(value, '$.\"{f.column}\"')" for f in fields)]
-        )
-        verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
-        cursor.execute(
-            f"{verb} INTO {table} ({', '.join(names)}) SELECT {extracts} FROM json_each(%s)",  # noqa: S608
-            [payload],
-        )
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = "default"
+    now = timezone.now()
+    plan = []
+    for f in model._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
+            kind = "now"
+        elif isinstance(f, models.DateTimeField) and vendor == "sqlite":
+            kind = "sqlite_datetime"
+        else:
+            kind = "raw"  # str, int, bool, date and JSON values travel as they are
+        plan.append((f.column, f.attname, kind, f.get_default() if f.has_default() else None))
+
+    def encode(pk: int, row) -> dict:
+        values = row if isinstance(row, dict) else row.__dict__
+        data = {"id": pk}
+        for column, attname, kind, default in plan:
+            value = values.get(attname, default)
+            if kind == "now":
+                value = value or now
+            if kind == "sqlite_datetime" and value is not None:
+                value = _sqlite_datetime(value)
+            data[column] = value
+        return data
+
+    columns = [column for column, *_ in plan]
+    return encode, columns
 
 
-def _bulk_insert_postgresql(model, objs, *, ignore_conflicts: bool) -> None:
-    """Pks from the sequence first (one query), then one INSERT ... SELECT FROM jsonb_to_recordset."""
+def bulk_insert(model: type[models.Model], rows: list, *, ignore_conflicts: bool = False) -> list[int]:
+    """Insert `rows` (dicts of attnames, or unsaved instances) in one statement whatever their number.
+
+    Returns the new pks in order (and sets them on instances). Pks come first, from the sequence on
+    PostgreSQL and above the current maximum on SQLite (one writer at a time there; a clash raises
+    IntegrityError, which the engine's retry handles); the rows then travel as one JSON document read by
+    `jsonb_to_recordset` / `json_each`. Django's `bulk_create` would split SQLite inserts into batches of
+    999 parameters and build a model instance per row.
+    """
+    if not rows:
+        return []
+    vendor = connection.vendor
     quote = connection.ops.quote_name
     table = model._meta.db_table
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    encode, columns = _row_encoder(model, vendor)
+    names = ", ".join(['"id"', *(quote(c) for c in columns)])
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(objs)]
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-        payload = json.dumps(
-            [{"id": obj.pk, **{f.column: _prepared(f, f.pre_save(obj, True)) for f in fields}} for obj in objs],
-            default=_json_default,
-        )
-        names = ", ".join(['"id"', *(quote(f.column) for f in fields)])
-        types = ", ".join(['"id" bigint', *(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)])
-        conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-        cursor.execute(
-            f"INSERT INTO {quote(table)} ({names}) SELECT {names} "  # noqa: S608 - model metadata
-            f"FROM jsonb_to_recordset(%s::jsonb) AS v({types}){conflict}",
-            [payload],
-        )
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = "default"
+        if vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+            )
+            pks = [pk for (pk,) in cursor.fetchall()]
+        else:
+            cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM {quote(table)}')  # noqa: S608 - model metadata
+            (base,) = cursor.fetchone()
+            pks = list(range(base + 1, base + 1 + len(rows)))
+        payload = json.dumps([encode(pk, row) for pk, row in zip(pks, rows, strict=True)], default=_json_default)
+        if vendor == "postgresql":
+            fields = {f.column: f for f in model._meta.concrete_fields}
+            types = ", ".join(['"id" bigint', *(f"{quote(c)} {fields[c].db_type(connection)}" for c in columns)])
+            conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+            sql = (
+                f"INSERT INTO {quote(table)} ({names}) SELECT {names} "  # noqa: S608 - model metadata
+                f"FROM jsonb_to_recordset(%s::jsonb) AS v({types}){conflict}"
+            )
+        else:
+            extracts = ", ".join(
+                ["json_extract(value, '$.id')", *(f"json_extract(value, '$.\"{c}\"')" for c in columns)]
+            )
+            verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+            sql = f"{verb} INTO {quote(table)} ({names}) SELECT {extracts} FROM json_each(%s)"  # noqa: S608
+        cursor.execute(sql, [payload])
+    for pk, row in zip(pks, rows, strict=True):
+        if isinstance(row, models.Model):
+            row.pk = pk
+            row._state.adding = False
+            row._state.db = "default"
+    return pks

@@ -518,23 +518,19 @@ class _LostRace(Exception):
 
 def _write(resolver: _Resolver, now: datetime) -> None:
     spec = resolver.spec
-    workspace = resolver.workspace
+    workspace_id = resolver.workspace.pk
     new = [t for t in resolver.targets if t.pk is None]
-    if new:
-        objs = [
-            spec.model(
-                workspace_id=workspace.pk,
-                created_at=now,
-                updated_at=now,
-                first_seen=now,
-                **t.state,
-            )
+    pks = bulk_insert(
+        spec.model,
+        [
+            {"workspace_id": workspace_id, "created_at": now, "updated_at": now, "first_seen": now, **t.state}
             for t in new
-        ]
-        bulk_insert(spec.model, objs)
-        for target, obj in zip(new, objs, strict=True):
-            target.pk = obj.pk
-    changed = [t for t in resolver.targets if t.changed and t not in new]
+        ],
+    )
+    for target, pk in zip(new, pks, strict=True):
+        target.pk = pk
+    created = set(map(id, new))
+    changed = [t for t in resolver.targets if t.changed and id(t) not in created]
     if changed:
         attnames = sorted({a for t in changed for a in t.state})
         # A changed row is live: either it was, or this merge restored it (archived_at back to None).
@@ -547,35 +543,24 @@ def _write(resolver: _Resolver, now: datetime) -> None:
         )
         if updated != len(rows):
             raise _LostRace(f"{len(rows) - updated} {spec.noun} rows changed since they were read")
-    identities = [
-        Identity(
-            workspace_id=workspace.pk,
-            source=k.source,
-            object=k.object,
-            external_id=k.external_id,
-            **{f"{spec.identity_owner}_id": t.pk},
-        )
-        for t in resolver.targets
-        for k in t.new_keys
-    ]
-    if identities:
-        bulk_insert(Identity, identities)
-    if resolver.permission_changes:
-        bulk_insert(
-            PermissionChange,
-            [
-                PermissionChange(
-                    workspace_id=workspace.pk,
-                    person_id=t.pk,
-                    field_id=field_id,
-                    old_value=old,
-                    new_value=new_value,
-                    source=resolver.source,
-                    changed_at=now,
-                )
-                for t, field_id, old, new_value in resolver.permission_changes
-            ]
-        )
+    owner = f"{spec.identity_owner}_id"
+    bulk_insert(
+        Identity,
+        [
+            {"workspace_id": workspace_id, "source": k.source, "object": k.object, "external_id": k.external_id,
+             owner: t.pk}
+            for t in resolver.targets
+            for k in t.new_keys
+        ],
+    )
+    bulk_insert(
+        PermissionChange,
+        [
+            {"workspace_id": workspace_id, "person_id": t.pk, "field_id": field_id, "old_value": old,
+             "new_value": new_value, "source": resolver.source, "changed_at": now}
+            for t, field_id, old, new_value in resolver.permission_changes
+        ],
+    )
 
 
 def _merge(
