@@ -47,6 +47,10 @@ def test_operator_reads_sync_health_and_syncs_from_the_list(live_server, page, s
     assert "3,200 of 15,000 used by the org (21.3%)" in rows.nth(1).inner_text()
     page.screenshot(path=str(screenshot_dir() / "admin-sync-health.png"), full_page=True)
 
+    page.get_by_role("button", name="Ignore all 3").click()
+    page.get_by_text("Ignored 3 error(s); they no longer count as open.").wait_for()
+    assert SyncError.objects.filter(resolved=False).count() == 0
+
     page.goto(live_server.url + "/admin/integrations/connection/")
     listed = page.locator("#result_list tbody tr")
     assert "lost@zeta.example" in listed.nth(0).inner_text()  # needing reconnection first here too

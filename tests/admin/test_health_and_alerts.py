@@ -145,3 +145,28 @@ def test_sync_health_shows_runs_stuck_past_their_heartbeat(staff_client, connect
     assert f"Run #{stuck.pk}</a> of {connection.username}" in html
     assert "on worker-3:777" in html
     assert "No heartbeat for more than 300 seconds" in html
+
+
+def test_sync_health_ignores_every_error_of_one_type_in_one_click(staff_client, connection, make_connection, workspace):
+    other = make_connection(workspace)
+    for i in range(3):
+        SyncError.objects.create(workspace=workspace, connection=connection, object_name="Lead", sf_id=f"00Q{i}",
+                                 error_type="unlinked", message="no email")
+    SyncError.objects.create(workspace=workspace, connection=connection, object_name="Contact", sf_id="003X",
+                             error_type="mapping", message="bad email")
+    SyncError.objects.create(workspace=workspace, connection=other, object_name="Lead", sf_id="00QY",
+                             error_type="unlinked", message="no email")
+    page = staff_client.get(reverse("admin:integrations_connection_sync_health_one", args=[connection.pk]))
+    html = page.content.decode()
+    assert "Ignore all 3" in html
+    url = (reverse("admin:integrations_syncerror_changelist")
+           + f"?resolved__exact=0&error_type__exact=unlinked&connection__id__exact={connection.pk}")
+    assert f'action="{url.replace("&", "&amp;")}"' in html
+
+    first = SyncError.objects.filter(connection=connection, error_type="unlinked").order_by("-created_at", "-id").first()
+    assert f'name="_selected_action" value="{first.pk}"' in html
+    response = staff_client.post(url, {"action": "ignore_errors", "select_across": "1", "index": "0",
+                                       "_selected_action": str(first.pk)}, follow=True)
+
+    assert "Ignored 3 error(s); they no longer count as open." in [str(m) for m in response.context["messages"]]
+    assert sorted(SyncError.objects.filter(resolved=False).values_list("sf_id", flat=True)) == ["003X", "00QY"]
