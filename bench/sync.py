@@ -52,8 +52,16 @@ def log(message: str) -> None:
 
 
 def setup_django() -> None:
+    # Production-like settings: DEBUG off (DEBUG keeps every SQL statement in memory and formats it), so
+    # the figures are what a deployed worker does. The sandbox org is plain http on loopback, which the
+    # worker reaches without any OAuth call (its token is fresh).
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DEBUG", "1")
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production-0123456789abcdef")
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
+    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS"):
+        os.environ.setdefault(name, "0")
+    os.environ.setdefault("STATIC_MANIFEST", "0")
     os.environ.setdefault("ENV_FILE", "/nonexistent/.env")
     os.environ.setdefault("ENCRYPTION_KEYS", "q2r0yHkV7b9Q6v2Yk1Hk3u8m2bU2pGz6mW0lq9c5w7E=")
     import django
