@@ -229,11 +229,8 @@ def code_exchange(*, app: ConnectedApp, code: str, redirect_uri: str, code_verif
             .first()
         )
         if row is None or row.used_at is not None or row.expires_at <= moment:
-            if row is not None and row.used_at is not None:
-                # A replayed code revokes what it issued, as RFC 6749 §4.1.2 recommends.
-                Grant.objects.using(DB).filter(
-                    app=app, user=row.user, created_at__gte=row.used_at, revoked_at__isnull=True
-                ).update(revoked_at=moment, revoked_reason="code reuse")
+            # A replayed code is refused; what its first use issued stays valid (a browser that submits the
+            # callback twice must not disconnect the app).
             raise OAuthError("invalid_grant", "invalid authorization code")
         # Single use: the code is spent even if the rest of the exchange fails.
         AuthorizationCode.objects.using(DB).filter(pk=row.pk).update(used_at=moment)
