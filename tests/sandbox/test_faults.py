@@ -30,8 +30,12 @@ def test_fail_next_requests_with_503_then_recover(sandbox_org, get):
     for _ in range(2):
         response = get("/limits/")
         assert response.status_code == 503
-        assert response.json() == [{"message": "Server temporarily unavailable. Please try again later.",
-                                     "errorCode": "SERVER_UNAVAILABLE"}]
+        assert response.json() == [
+            {
+                "message": "Server temporarily unavailable. Please try again later.",
+                "errorCode": "SERVER_UNAVAILABLE",
+            }
+        ]
     assert get("/limits/").status_code == 200
 
 
@@ -54,7 +58,9 @@ def test_daily_limit_counts_down_and_refuses(sandbox_org, get):
     assert get("/limits/").headers["Sforce-Limit-Info"] == "api-usage=5/5"
     refused = get("/limits/")
     assert refused.status_code == 403
-    assert refused.json() == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    assert refused.json() == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
     assert sandbox_org.api_usage() == (5, 5)
 
 
@@ -71,8 +77,9 @@ def test_query_timeout_for_one_object(sandbox_org, get):
     sandbox_org.faults(query_timeout=["Contact"])
     response = get("/query", params={"q": "SELECT Id FROM Contact"})
     assert response.status_code == 400
-    assert response.json() == [{"message": "Your query request was running for too long.",
-                                "errorCode": "QUERY_TIMEOUT"}]
+    assert response.json() == [
+        {"message": "Your query request was running for too long.", "errorCode": "QUERY_TIMEOUT"}
+    ]
     assert get("/query", params={"q": "SELECT Id FROM Lead LIMIT 1"}).status_code == 200
 
 
@@ -97,8 +104,9 @@ def test_malformed_page(sandbox_org, get):
 
 def test_wrong_typed_values(sandbox_org, get):
     sandbox_org.faults(wrong_type=["Contact.HasOptedOutOfEmail", "Contact.LastName"])
-    record = get("/query", params={"q": "SELECT HasOptedOutOfEmail, LastName, Email FROM Contact LIMIT 1"}).json()[
-        "records"][0]
+    record = get(
+        "/query", params={"q": "SELECT HasOptedOutOfEmail, LastName, Email FROM Contact LIMIT 1"}
+    ).json()["records"][0]
     assert record["HasOptedOutOfEmail"] == "yes"
     assert record["LastName"] == 12345
     assert record["Email"] is None or isinstance(record["Email"], str)
@@ -123,7 +131,9 @@ def test_faults_endpoint_refuses_bad_input(sandbox_org):
     session = sandbox_org.session()
     bad = session.post(f"{sandbox_org.url}/_sandbox/faults", json={"fail_next": -1}, timeout=10)
     assert bad.status_code == 400
-    assert bad.json() == [{"message": "fail_next must be a non-negative integer", "errorCode": "INVALID_FAULT"}]
+    assert bad.json() == [
+        {"message": "fail_next must be a non-negative integer", "errorCode": "INVALID_FAULT"}
+    ]
     unknown = session.post(f"{sandbox_org.url}/_sandbox/faults", json={"explode": True}, timeout=10)
     assert unknown.json() == [{"message": "unknown fault 'explode'", "errorCode": "INVALID_FAULT"}]
     form = session.post(f"{sandbox_org.url}/_sandbox/faults", data={"fail_next": "3"}, timeout=10)
@@ -133,10 +143,14 @@ def test_faults_endpoint_refuses_bad_input(sandbox_org):
 
 def test_faults_command(make_sandbox_org):
     org = make_sandbox_org()
-    output = org.manage("sandbox_faults", "--fail-next", "1", "--fail-status", "500", "--query-timeout", "Lead").stdout
+    output = org.manage(
+        "sandbox_faults", "--fail-next", "1", "--fail-status", "500", "--query-timeout", "Lead"
+    ).stdout
     assert '"fail_next": 1' in output and '"query_timeout": [\n    "Lead"\n  ]' in output
     token = org.token()["access_token"]
-    response = org.session().get(f"{org.url}{V}/limits/", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    response = org.session().get(
+        f"{org.url}{V}/limits/", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
     assert response.status_code == 500
     org.manage("sandbox_faults", "--reset")
     assert org.status()["faults"]["query_timeout"] == []
