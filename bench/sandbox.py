@@ -186,8 +186,11 @@ def run_tier(contacts: int, db: Path | None, batch_size: int, max_records: int) 
         org.start()
         token = json.loads(org.manage("sandbox_token", "--json", "--instance-url", org.url))["access_token"]
         for _ in range(4):  # let every worker load its code and schema before timing
-            requests.get(f"{org.url}/services/data/v62.0/sobjects/Contact/describe", timeout=60,
-                         headers={"Authorization": f"Bearer {token}"})
+            requests.get(
+                f"{org.url}/services/data/v62.0/sobjects/Contact/describe",
+                timeout=60,
+                headers={"Authorization": f"Bearer {token}"},
+            )
         cpu_before = org.cpu_seconds()
         rest = rest_pass(org, token, batch_size)
         cpu_rest = org.cpu_seconds() - cpu_before
