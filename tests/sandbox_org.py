@@ -140,6 +140,13 @@ class SandboxOrg:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
+        try:
+            return self._wait_until_serving()
+        except BaseException:
+            self.stop()  # never leave an orphaned server behind
+            raise
+
+    def _wait_until_serving(self) -> SandboxOrg:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -152,7 +159,6 @@ class SandboxOrg:
                     return self
             except requests.RequestException:
                 time.sleep(0.2)
-        self.stop()
         raise RuntimeError(f"sandbox org did not start:\n{(self.workdir / 'server.log').read_text()}")
 
     def stop(self) -> None:
