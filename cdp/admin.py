@@ -78,9 +78,7 @@ def yes_no_badge(value: bool | None, *, yes: str = "Yes", no: str = "No"):
     if value is None:
         return "—"
     colour = "#2b8a3e" if value else "#868e96"
-    return format_html(
-        '<span style="color:{};font-weight:600">{}</span>', colour, yes if value else no
-    )
+    return format_html('<span style="color:{};font-weight:600">{}</span>', colour, yes if value else no)
 
 
 # ------------------------------------------------------------------------------------ workspaces
@@ -190,7 +188,17 @@ class PersonAdmin(ReadOnlyAdmin):
 
 @admin.register(Organization)
 class OrganizationAdmin(ReadOnlyAdmin):
-    list_display = ("id", "name", "website", "industry", "employees", "country", "workspace", "updated_at", "archived_at")
+    list_display = (
+        "id",
+        "name",
+        "website",
+        "industry",
+        "employees",
+        "country",
+        "workspace",
+        "updated_at",
+        "archived_at",
+    )
     list_display_links = ("id", "name")
     list_filter = (ArchivedFilter,)
     search_fields = ("name", "website", "workspace__slug")
@@ -255,8 +263,18 @@ class CustomObjectRecordAdmin(ReadOnlyAdmin):
     search_fields = ("external_id", "name", "workspace__slug")
     list_select_related = ("workspace", "custom_object")
     show_full_result_count = False
-    readonly_fields = ("workspace", "custom_object", "external_id", "name", "values", "people", "organizations",
-                       "created_at", "updated_at", "archived_at")
+    readonly_fields = (
+        "workspace",
+        "custom_object",
+        "external_id",
+        "name",
+        "values",
+        "people",
+        "organizations",
+        "created_at",
+        "updated_at",
+        "archived_at",
+    )
 
     @admin.display(description="Record", ordering="name")
     def name_or_id(self, obj):
@@ -265,7 +283,16 @@ class CustomObjectRecordAdmin(ReadOnlyAdmin):
 
 @admin.register(FieldDefinition)
 class FieldDefinitionAdmin(ReadOnlyAdmin):
-    list_display = ("field_id", "name", "display_type", "entity", "namespace", "builtin", "read_only", "workspace")
+    list_display = (
+        "field_id",
+        "name",
+        "display_type",
+        "entity",
+        "namespace",
+        "builtin",
+        "read_only",
+        "workspace",
+    )
     list_filter = ("entity", "builtin", "display_type", "namespace")
     search_fields = ("field_id", "name", "workspace__slug")
     list_select_related = ("workspace",)

@@ -209,10 +209,16 @@ class ConnectionAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("sync-health/", view(admin_views.SyncHealthView.as_view(model_admin=self)),
-                 name="integrations_connection_sync_health"),
-            path("<int:pk>/sync-health/", view(admin_views.SyncHealthView.as_view(model_admin=self)),
-                 name="integrations_connection_sync_health_one"),
+            path(
+                "sync-health/",
+                view(admin_views.SyncHealthView.as_view(model_admin=self)),
+                name="integrations_connection_sync_health",
+            ),
+            path(
+                "<int:pk>/sync-health/",
+                view(admin_views.SyncHealthView.as_view(model_admin=self)),
+                name="integrations_connection_sync_health_one",
+            ),
             *super().get_urls(),
         ]
 
@@ -233,8 +239,12 @@ class ConnectionAdmin(admin.ModelAdmin):
     # --- columns ---------------------------------------------------------------------------------
     @admin.display(description="Connection", ordering="username")
     def connection_label(self, obj):
-        return format_html("{}<br><small>org {} · {}</small>", obj.username or "Salesforce", obj.org_id,
-                           obj.get_login_kind_display())
+        return format_html(
+            "{}<br><small>org {} · {}</small>",
+            obj.username or "Salesforce",
+            obj.org_id,
+            obj.get_login_kind_display(),
+        )
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
@@ -245,8 +255,9 @@ class ConnectionAdmin(admin.ModelAdmin):
         when = getattr(obj, "last_run_at", None)
         if when is None:
             return "—" if not getattr(obj, "last_run_state", None) else obj.last_run_state
-        return format_html("{}<br><small>{}</small>", timezone.localtime(when).strftime("%Y-%m-%d %H:%M"),
-                           obj.last_run_state)
+        return format_html(
+            "{}<br><small>{}</small>", timezone.localtime(when).strftime("%Y-%m-%d %H:%M"), obj.last_run_state
+        )
 
     @admin.display(description="API usage (24 h)", ordering="api_usage_used")
     def api_usage(self, obj):
@@ -265,13 +276,17 @@ class ConnectionAdmin(admin.ModelAdmin):
         count = getattr(obj, "open_error_count", None) or 0
         if not count:
             return "0"
-        url = reverse("admin:integrations_syncerror_changelist") + f"?connection__id__exact={obj.pk}&resolved__exact=0"
+        url = (
+            reverse("admin:integrations_syncerror_changelist")
+            + f"?connection__id__exact={obj.pk}&resolved__exact=0"
+        )
         return format_html('<a href="{}">{}</a>', url, count)
 
     @admin.display(description="Health")
     def health_link(self, obj):
         return format_html(
-            '<a href="{}">Sync health</a>', reverse("admin:integrations_connection_sync_health_one", args=[obj.pk])
+            '<a href="{}">Sync health</a>',
+            reverse("admin:integrations_connection_sync_health_one", args=[obj.pk]),
         )
 
     # --- saving and deleting through the services --------------------------------------------
@@ -298,8 +313,9 @@ class ConnectionAdmin(admin.ModelAdmin):
 
         model_count = {}
         for connection in objs:
-            for name, count in selectors.connection_delete_summary(workspace=connection.workspace,
-                                                                   connection=connection):
+            for name, count in selectors.connection_delete_summary(
+                workspace=connection.workspace, connection=connection
+            ):
                 model_count[name] = model_count.get(name, 0) + count
         summary = [f"{c}: {c.get_status_display()}, the CDP's people and organizations stay" for c in objs]
         return summary, model_count, set(), []
@@ -396,7 +412,9 @@ class ConnectionAdmin(admin.ModelAdmin):
                 continue
             result = services.connection_set_paused(connection=connection, paused=False)
             if result.status == Connection.Status.CONNECTED:
-                done.append(f"Resumed {label(connection)}: the next scheduled sync picks up where it stopped.")
+                done.append(
+                    f"Resumed {label(connection)}: the next scheduled sync picks up where it stopped."
+                )
             else:
                 problems.append(ops.connection_state_problem(result, doing="resume"))
         report(self, request, done, problems)
@@ -555,12 +573,16 @@ class SyncedObjectAdmin(admin.ModelAdmin):
         if formset.model is not FieldSelection:
             return super().save_formset(request, form, formset, change)
         try:
-            saved = sync_settings.field_selection_save(synced_object=form.instance, fields=formset.chosen_fields())
+            saved = sync_settings.field_selection_save(
+                synced_object=form.instance, fields=formset.chosen_fields()
+            )
         except ValidationError as exc:  # a concurrent save won the race for the last slots
             self.message_user(request, "Field selection not saved: " + " ".join(exc.messages), messages.ERROR)
             return
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        self.message_user(request, f"{form.instance.label}: {len(saved)} field(s) selected for sync.", messages.INFO)
+        self.message_user(
+            request, f"{form.instance.label}: {len(saved)} field(s) selected for sync.", messages.INFO
+        )
 
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"changed": {"fields": ["field selection"]}}]
@@ -590,7 +612,15 @@ class SyncedObjectAdmin(admin.ModelAdmin):
 
 @admin.register(FieldSelection)
 class FieldSelectionAdmin(ReadOnlyAdmin):
-    list_display = ("sf_field", "synced_object", "sf_type", "target_field", "is_formula", "active", "inactive_reason")
+    list_display = (
+        "sf_field",
+        "synced_object",
+        "sf_type",
+        "target_field",
+        "is_formula",
+        "active",
+        "inactive_reason",
+    )
     list_filter = ("active", "is_formula", "sf_type")
     search_fields = ("sf_field", "target_field", "synced_object__api_name")
     list_select_related = ("synced_object",)
@@ -650,13 +680,19 @@ class SyncRunAdmin(ReadOnlyAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("connection__access_token_encrypted",
-                                                   "connection__refresh_token_encrypted")
+        return (
+            super()
+            .get_queryset(request)
+            .defer("connection__access_token_encrypted", "connection__refresh_token_encrypted")
+        )
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, obj):
-        return badge(obj.get_state_display(), RUN_STATE_COLOURS.get(obj.state, ("#495057", "#f1f3f5")),
-                     title=obj.state_reason)
+        return badge(
+            obj.get_state_display(),
+            RUN_STATE_COLOURS.get(obj.state, ("#495057", "#f1f3f5")),
+            title=obj.state_reason,
+        )
 
     @admin.display(description="Progress")
     def progress_percent(self, obj):
@@ -685,8 +721,13 @@ class SyncRunAdmin(ReadOnlyAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (name, e.get("state", ""), e.get("done", 0), "—" if e.get("total") is None else e["total"],
-                 e.get("api_calls", 0))
+                (
+                    name,
+                    e.get("state", ""),
+                    e.get("done", 0),
+                    "—" if e.get("total") is None else e["total"],
+                    e.get("api_calls", 0),
+                )
                 for name, e in obj.progress.items()
             ),
         )
@@ -749,8 +790,12 @@ class SyncErrorAdmin(ReadOnlyAdmin):
     actions = ("retry_errors", "ignore_errors", "export_csv")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer(
-            "payload_excerpt", "connection__access_token_encrypted", "connection__refresh_token_encrypted"
+        return (
+            super()
+            .get_queryset(request)
+            .defer(
+                "payload_excerpt", "connection__access_token_encrypted", "connection__refresh_token_encrypted"
+            )
         )
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -794,9 +839,13 @@ class SyncErrorAdmin(ReadOnlyAdmin):
     def ignore_errors(self, request, queryset):
         count = ops.sync_errors_ignore(errors=queryset)
         if count:
-            self.message_user(request, f"Ignored {count} error(s); they no longer count as open.", messages.SUCCESS)
+            self.message_user(
+                request, f"Ignored {count} error(s); they no longer count as open.", messages.SUCCESS
+            )
         else:
-            self.message_user(request, "The selected errors were already resolved: nothing changed.", messages.INFO)
+            self.message_user(
+                request, "The selected errors were already resolved: nothing changed.", messages.INFO
+            )
 
     @admin.action(description="Export as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
@@ -817,11 +866,22 @@ class SourceRecordAdmin(ReadOnlyAdmin):
     search_fields = ("=sf_id", "object_name")
     list_select_related = ("connection",)
     show_full_result_count = False
-    readonly_fields = ("connection", "object_name", "sf_id", "system_modstamp", "payload", "hash", "ref_id", "deleted")
+    readonly_fields = (
+        "connection",
+        "object_name",
+        "sf_id",
+        "system_modstamp",
+        "payload",
+        "hash",
+        "ref_id",
+        "deleted",
+    )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer(
-            "payload", "connection__access_token_encrypted", "connection__refresh_token_encrypted"
+        return (
+            super()
+            .get_queryset(request)
+            .defer("payload", "connection__access_token_encrypted", "connection__refresh_token_encrypted")
         )
 
 

@@ -48,11 +48,14 @@ def run_history_svg(runs: Sequence[SyncRun], *, title: str) -> SafeString:
     seconds_top = _nice_max(max(seconds + [0]))
     slot = plot_w / max(len(runs), 1)
     bar_w = max(min(slot * 0.7, 28), 2)
-    desc = "; ".join(
-        f"run {r.pk} ({r.get_kind_display().lower()}, {r.get_state_display().lower()}): "
-        f"{r.fetched} records, {s:.0f} s, {r.api_calls} API calls"
-        for r, s in zip(runs, seconds, strict=True)
-    ) or "No runs yet."
+    desc = (
+        "; ".join(
+            f"run {r.pk} ({r.get_kind_display().lower()}, {r.get_state_display().lower()}): "
+            f"{r.fetched} records, {s:.0f} s, {r.api_calls} API calls"
+            for r, s in zip(runs, seconds, strict=True)
+        )
+        or "No runs yet."
+    )
     parts = [
         f'<svg class="inflow-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
         f'aria-labelledby="run-chart-title run-chart-desc" xmlns="http://www.w3.org/2000/svg" '
@@ -109,7 +112,9 @@ def run_history_svg(runs: Sequence[SyncRun], *, title: str) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped or a number
 
 
-def usage_bar_svg(*, used: int | None, limit: int | None, budget_percent: int, inflow_calls: int) -> SafeString:
+def usage_bar_svg(
+    *, used: int | None, limit: int | None, budget_percent: int, inflow_calls: int
+) -> SafeString:
     """The org's rolling 24-hour API use against its limit, with the budget marked and Inflow's own share."""
     width, height, left, right = 360, 64, 4, 4
     plot = width - left - right

@@ -67,12 +67,17 @@ class SyncHealthView(TemplateView):
         groups = sync_health.error_groups(connection_ids=ids)
         errors_base = reverse("admin:integrations_syncerror_changelist") + "?resolved__exact=0"
         for group in groups:
-            group["url"] = errors_base + f"&error_type__exact={group['type']}" + (
-                f"&connection__id__exact={pk}" if pk else ""
+            group["url"] = (
+                errors_base
+                + f"&error_type__exact={group['type']}"
+                + (f"&connection__id__exact={pk}" if pk else "")
             )
-        stuck = list(sync_health.stuck_runs().select_related("connection").defer(
-            "connection__access_token_encrypted", "connection__refresh_token_encrypted"
-        ).filter(**({"connection_id": pk} if pk else {}))[:20])
+        stuck = list(
+            sync_health.stuck_runs()
+            .select_related("connection")
+            .defer("connection__access_token_encrypted", "connection__refresh_token_encrypted")
+            .filter(**({"connection_id": pk} if pk else {}))[:20]
+        )
         title = f"Sync health: {connection.username} ({connection.org_id})" if connection else "Sync health"
         return {
             **super().get_context_data(**kwargs),

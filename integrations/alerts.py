@@ -29,7 +29,9 @@ ALERT_SCHEDULE_NAME = "inflow-reauth-alerts"
 def connections_to_alert():
     """Connections in `needs_reauth` with no alert for their current status change."""
     already = ConnectionAlert.objects.filter(
-        connection=OuterRef("pk"), kind=ConnectionAlert.Kind.NEEDS_REAUTH, status_changed_at=OuterRef("alert_key")
+        connection=OuterRef("pk"),
+        kind=ConnectionAlert.Kind.NEEDS_REAUTH,
+        status_changed_at=OuterRef("alert_key"),
     )
     return (
         Connection.objects.filter(status=Connection.Status.NEEDS_REAUTH)
@@ -87,7 +89,9 @@ def reauth_alerts_send() -> int:
         except IntegrityError:
             continue  # another worker claimed this alert first
         if not recipients:
-            logger.warning("Connection %s needs reconnecting but its workspace has no owner email", connection.pk)
+            logger.warning(
+                "Connection %s needs reconnecting but its workspace has no owner email", connection.pk
+            )
             continue
         subject, body = _message(connection)
         try:
@@ -97,7 +101,9 @@ def reauth_alerts_send() -> int:
             alert.delete()
             logger.warning("Could not send the reconnect alert for connection %s: %s", connection.pk, exc)
             continue
-        logger.info("Sent the reconnect alert for connection %s to %d owner(s)", connection.pk, len(recipients))
+        logger.info(
+            "Sent the reconnect alert for connection %s to %d owner(s)", connection.pk, len(recipients)
+        )
         sent += 1
     return sent
 

@@ -51,7 +51,7 @@ def connection_state_problem(connection: Connection, *, doing: str) -> str:
 def connection_sync_start(
     *, connection: Connection, kind: str | None = None, only_objects: list[str] | tuple[str, ...] = ()
 ) -> tuple[SyncRun, bool]:
-    """"Sync now" / "Full resync" / "Reconcile" for an operator: `tasks.sync_request`, refused up front
+    """ "Sync now" / "Full resync" / "Reconcile" for an operator: `tasks.sync_request`, refused up front
     (nothing written) when the connection is not connected. Returns (run, created); created is False
     when the connection's active run was joined."""
     from integrations.salesforce.tasks import sync_request
@@ -81,8 +81,14 @@ def connection_sync_start(
 
 def sync_errors_ignore(*, errors: Iterable[SyncError]) -> int:
     """Resolve errors without retrying (django-heroku-connect's "ignore"); already resolved ones stay as they are."""
-    ids = list(errors.values_list("pk", flat=True)) if hasattr(errors, "values_list") else [e.pk for e in errors]
-    return SyncError.objects.filter(pk__in=ids, resolved=False).update(resolved=True, resolved_at=timezone.now())
+    ids = (
+        list(errors.values_list("pk", flat=True))
+        if hasattr(errors, "values_list")
+        else [e.pk for e in errors]
+    )
+    return SyncError.objects.filter(pk__in=ids, resolved=False).update(
+        resolved=True, resolved_at=timezone.now()
+    )
 
 
 @dataclass
@@ -124,7 +130,9 @@ def sync_errors_retry(*, errors: Iterable[SyncError]) -> RetryOutcome:
         try:
             result = sync.retry_errors(connection, batch)
         except SalesforceError as exc:
-            logger.warning("Retrying sync errors of connection %s failed: %s", connection.pk, type(exc).__name__)
+            logger.warning(
+                "Retrying sync errors of connection %s failed: %s", connection.pk, type(exc).__name__
+            )
             outcome.refused.append(
                 f"Could not retry errors of {connection.username} ({connection.org_id}): Salesforce answered "
                 f"{exc}. The errors stay open; try again later."
@@ -157,8 +165,10 @@ def sync_errors_write_csv(*, errors, out: IO[str]) -> int:
     writer = csv.writer(out)
     writer.writerow([name for name, _ in CSV_COLUMNS])
     rows = 0
-    for values in errors.order_by("created_at", "id").values_list(*(path for _, path in CSV_COLUMNS)).iterator(
-        chunk_size=2000
+    for values in (
+        errors.order_by("created_at", "id")
+        .values_list(*(path for _, path in CSV_COLUMNS))
+        .iterator(chunk_size=2000)
     ):
         writer.writerow([_cell(v) for v in values])
         rows += 1

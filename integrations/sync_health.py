@@ -82,8 +82,10 @@ def connections_for_health(*, connection_ids: list[int] | None = None):
         .annotate(n=Count("pk"))
         .values("n")
     )
-    last = SyncRun.objects.filter(connection=OuterRef("pk")).exclude(state=SyncRun.State.SKIPPED).order_by(
-        "-queued_at", "-id"
+    last = (
+        SyncRun.objects.filter(connection=OuterRef("pk"))
+        .exclude(state=SyncRun.State.SKIPPED)
+        .order_by("-queued_at", "-id")
     )
     qs = Connection.objects.select_related("workspace").defer(
         "access_token_encrypted", "refresh_token_encrypted"
@@ -115,7 +117,11 @@ def error_groups(*, connection_ids: list[int] | None = None, per_type: int = 20)
     groups = (
         open_errors.order_by()
         .values("error_type")
-        .annotate(n=Count("pk"), connections=Count("connection", distinct=True), records=Count("sf_id", distinct=True))
+        .annotate(
+            n=Count("pk"),
+            connections=Count("connection", distinct=True),
+            records=Count("sf_id", distinct=True),
+        )
         .order_by("-n", "error_type")
     )
     out = []
@@ -123,7 +129,9 @@ def error_groups(*, connection_ids: list[int] | None = None, per_type: int = 20)
         newest = list(
             open_errors.filter(error_type=group["error_type"])
             .select_related("connection")
-            .defer("payload_excerpt", "connection__access_token_encrypted", "connection__refresh_token_encrypted")
+            .defer(
+                "payload_excerpt", "connection__access_token_encrypted", "connection__refresh_token_encrypted"
+            )
             .order_by("-created_at", "-id")[:per_type]
         )
         out.append(
@@ -142,8 +150,10 @@ def error_groups(*, connection_ids: list[int] | None = None, per_type: int = 20)
 
 def recent_runs(*, connection_ids: list[int] | None = None, limit: int = 30) -> list[SyncRun]:
     """The latest non-skipped runs, oldest first (the chart reads left to right)."""
-    qs = SyncRun.objects.exclude(state=SyncRun.State.SKIPPED).select_related("connection").defer(
-        "connection__access_token_encrypted", "connection__refresh_token_encrypted"
+    qs = (
+        SyncRun.objects.exclude(state=SyncRun.State.SKIPPED)
+        .select_related("connection")
+        .defer("connection__access_token_encrypted", "connection__refresh_token_encrypted")
     )
     if connection_ids is not None:
         qs = qs.filter(connection_id__in=connection_ids)
@@ -158,4 +168,6 @@ def api_calls_last_24h(*, connection_ids: list[int] | None = None) -> dict[int, 
     qs = SyncRun.objects.filter(queued_at__gte=since)
     if connection_ids is not None:
         qs = qs.filter(connection_id__in=connection_ids)
-    return dict(qs.order_by().values("connection").annotate(n=Sum("api_calls")).values_list("connection", "n"))
+    return dict(
+        qs.order_by().values("connection").annotate(n=Sum("api_calls")).values_list("connection", "n")
+    )

@@ -29,9 +29,16 @@ def staff_client(client, staff):
 def make_connection():
     from integrations.models import Connection
 
-    def make(workspace, *, status=Connection.Status.CONNECTED, login_url="https://login.salesforce.com",
-             instance_url="https://acme.my.salesforce.com", access_token=ACCESS_TOKEN,
-             refresh_token=REFRESH_TOKEN, **fields):
+    def make(
+        workspace,
+        *,
+        status=Connection.Status.CONNECTED,
+        login_url="https://login.salesforce.com",
+        instance_url="https://acme.my.salesforce.com",
+        access_token=ACCESS_TOKEN,
+        refresh_token=REFRESH_TOKEN,
+        **fields,
+    ):
         n = next(_orgs)
         org_id = fields.pop("org_id", f"00D5e{n:013d}")[:18]
         connection = Connection(
@@ -94,4 +101,6 @@ def sf_settings(settings):
     settings.SALESFORCE_ALLOW_HTTP = True  # the local org speaks plain http, as in development
     settings.SALESFORCE_API_VERSION = "62.0"
     return settings
+
+
 from tests.browser import browser, page  # noqa: E402, F401 - fixtures for test_browser.py

@@ -69,7 +69,11 @@ def test_django_q_admin_shows_schedules_queued_and_failed_tasks(staff_client):
     html = staff_client.get(reverse("admin:index")).content.decode()
     for name in ("Scheduled tasks", "Queued tasks", "Failed tasks", "Successful tasks"):
         assert name in html
-    for url in ("admin:django_q_schedule_changelist", "admin:django_q_ormq_changelist", "admin:django_q_failure_changelist"):
+    for url in (
+        "admin:django_q_schedule_changelist",
+        "admin:django_q_ormq_changelist",
+        "admin:django_q_failure_changelist",
+    ):
         assert staff_client.get(reverse(url)).status_code == 200
 
 
@@ -85,8 +89,10 @@ def test_staff_with_view_permission_only_sees_but_cannot_act(client, make_user, 
     html = client.get(reverse("admin:integrations_connection_changelist")).content.decode()
     assert connection.username in html
     assert 'value="sync_now"' not in html and 'value="disconnect"' not in html
-    response = client.post(reverse("admin:integrations_connection_changelist"),
-                           {"action": "sync_now", "_selected_action": [str(connection.pk)], "index": "0"})
+    response = client.post(
+        reverse("admin:integrations_connection_changelist"),
+        {"action": "sync_now", "_selected_action": [str(connection.pk)], "index": "0"},
+    )
     assert SyncRun.objects.count() == 0
     assert response.status_code in (200, 302)
     assert client.get(reverse("admin:integrations_connection_sync_health")).status_code == 200

@@ -21,21 +21,40 @@ def sign_in(page, live_server, staff):
     page.wait_for_url(live_server.url + "/admin/")
 
 
-def test_operator_reads_sync_health_and_syncs_from_the_list(live_server, page, staff, make_connection, workspace,
-                                                            make_workspace):
-    healthy = make_connection(workspace, username="healthy@acme.example", api_usage_used=3200, api_usage_max=15000)
-    make_connection(make_workspace(name="Zeta"), status="needs_reauth", username="lost@zeta.example",
-                    status_reason="Salesforce refused the refresh token: invalid_grant")
+def test_operator_reads_sync_health_and_syncs_from_the_list(
+    live_server, page, staff, make_connection, workspace, make_workspace
+):
+    healthy = make_connection(
+        workspace, username="healthy@acme.example", api_usage_used=3200, api_usage_max=15000
+    )
+    make_connection(
+        make_workspace(name="Zeta"),
+        status="needs_reauth",
+        username="lost@zeta.example",
+        status_reason="Salesforce refused the refresh token: invalid_grant",
+    )
     now = timezone.now()
     for i in range(12):
         start = now - dt.timedelta(hours=12 - i)
-        SyncRun.objects.create(workspace=workspace, connection=healthy, kind="incremental",
-                               state="failed" if i == 7 else "succeeded", fetched=100 + 40 * i, api_calls=3,
-                               started_at=start, finished_at=start + dt.timedelta(seconds=20 + 5 * i))
+        SyncRun.objects.create(
+            workspace=workspace,
+            connection=healthy,
+            kind="incremental",
+            state="failed" if i == 7 else "succeeded",
+            fetched=100 + 40 * i,
+            api_calls=3,
+            started_at=start,
+            finished_at=start + dt.timedelta(seconds=20 + 5 * i),
+        )
     for i in range(3):
-        SyncError.objects.create(workspace=workspace, connection=healthy, object_name="Contact",
-                                 sf_id=f"003000000000{i:03d}AAA", error_type="mapping",
-                                 message=f"'bad{i}@@example.com' is not an email address")
+        SyncError.objects.create(
+            workspace=workspace,
+            connection=healthy,
+            object_name="Contact",
+            sf_id=f"003000000000{i:03d}AAA",
+            error_type="mapping",
+            message=f"'bad{i}@@example.com' is not an email address",
+        )
 
     sign_in(page, live_server, staff)
     page.goto(live_server.url + "/admin/integrations/connection/sync-health/")

@@ -36,7 +36,11 @@ def test_a_failing_command_exits_non_zero_with_a_one_line_reason():
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     result = subprocess.run(
         [sys.executable, "manage.py", "ops_schedules", "--minutes", "0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1
     assert result.stderr.strip() == "CommandError: --minutes must be between 1 and 1440."

@@ -16,7 +16,9 @@ def test_sync_now_queues_a_run_and_a_second_click_joins_it(staff_client, connect
 
     run = SyncRun.objects.get()
     assert (run.connection, run.state, run.kind) == (connection, "queued", "incremental")
-    assert messages_of(response) == [f"Sync of {connection.username} ({connection.org_id}): run #{run.pk} queued."]
+    assert messages_of(response) == [
+        f"Sync of {connection.username} ({connection.org_id}): run #{run.pk} queued."
+    ]
 
     response = run_action(staff_client, Connection, "sync_now", [connection.pk])
     assert SyncRun.objects.count() == 1
@@ -26,17 +28,19 @@ def test_sync_now_queues_a_run_and_a_second_click_joins_it(staff_client, connect
     ]
 
 
-@pytest.mark.parametrize(
-    "action,kind", [("full_resync", "resync"), ("reconcile", "reconcile")]
-)
+@pytest.mark.parametrize("action,kind", [("full_resync", "resync"), ("reconcile", "reconcile")])
 def test_full_resync_and_reconcile_queue_runs_of_their_kind(staff_client, connection, action, kind):
     run_action(staff_client, Connection, action, [connection.pk])
     assert list(SyncRun.objects.values_list("kind", "state")) == [(kind, "queued")]
 
 
 @pytest.mark.parametrize("action", ["sync_now", "full_resync", "reconcile"])
-def test_syncing_a_disconnected_connection_explains_and_writes_nothing(staff_client, make_connection, workspace, action):
-    gone = make_connection(workspace, status=Connection.Status.DISCONNECTED, access_token="", refresh_token="")
+def test_syncing_a_disconnected_connection_explains_and_writes_nothing(
+    staff_client, make_connection, workspace, action
+):
+    gone = make_connection(
+        workspace, status=Connection.Status.DISCONNECTED, access_token="", refresh_token=""
+    )
 
     response = run_action(staff_client, Connection, action, [gone.pk])
 
@@ -47,8 +51,11 @@ def test_syncing_a_disconnected_connection_explains_and_writes_nothing(staff_cli
 
 
 def test_syncing_one_that_needs_reauth_names_the_reason(staff_client, make_connection, workspace):
-    lost = make_connection(workspace, status=Connection.Status.NEEDS_REAUTH,
-                           status_reason="Salesforce refused the refresh token: invalid_grant (expired access/refresh token)")
+    lost = make_connection(
+        workspace,
+        status=Connection.Status.NEEDS_REAUTH,
+        status_reason="Salesforce refused the refresh token: invalid_grant (expired access/refresh token)",
+    )
     response = run_action(staff_client, Connection, "sync_now", [lost.pk])
     assert SyncRun.objects.count() == 0
     assert messages_of(response) == [
@@ -77,7 +84,9 @@ def test_pause_then_resume(staff_client, connection):
     assert "Resumed" in messages_of(response)[0]
 
 
-def test_resuming_one_that_needs_reauth_explains_and_changes_nothing(staff_client, make_connection, workspace):
+def test_resuming_one_that_needs_reauth_explains_and_changes_nothing(
+    staff_client, make_connection, workspace
+):
     lost = make_connection(workspace, status=Connection.Status.NEEDS_REAUTH, status_reason="invalid_grant")
     before = Connection.objects.filter(pk=lost.pk).values().get()
 
@@ -85,11 +94,15 @@ def test_resuming_one_that_needs_reauth_explains_and_changes_nothing(staff_clien
 
     assert Connection.objects.filter(pk=lost.pk).values().get() == before
     [message] = messages_of(response)
-    assert message.startswith(f"Did not resume {lost.username} ({lost.org_id}): it needs reconnecting (invalid_grant).")
+    assert message.startswith(
+        f"Did not resume {lost.username} ({lost.org_id}): it needs reconnecting (invalid_grant)."
+    )
 
 
 def test_pause_and_refresh_refuse_the_wrong_states(staff_client, make_connection, workspace, connection):
-    gone = make_connection(workspace, status=Connection.Status.DISCONNECTED, access_token="", refresh_token="")
+    gone = make_connection(
+        workspace, status=Connection.Status.DISCONNECTED, access_token="", refresh_token=""
+    )
     paused = make_connection(workspace, status=Connection.Status.PAUSED)
 
     response = run_action(staff_client, Connection, "pause", [gone.pk, paused.pk])
@@ -99,7 +112,9 @@ def test_pause_and_refresh_refuse_the_wrong_states(staff_client, make_connection
         f"{paused.username} ({paused.org_id}) is already paused.",
     ]
     response = run_action(staff_client, Connection, "resume", [connection.pk])
-    assert messages_of(response) == [f"{connection.username} ({connection.org_id}) is not paused; it is already syncing."]
+    assert messages_of(response) == [
+        f"{connection.username} ({connection.org_id}) is not paused; it is already syncing."
+    ]
     response = run_action(staff_client, Connection, "refresh_token", [gone.pk])
     assert "Did not refresh the token of" in messages_of(response)[0]
     assert Connection.objects.get(pk=gone.pk).status == "disconnected"
@@ -107,7 +122,12 @@ def test_pause_and_refresh_refuse_the_wrong_states(staff_client, make_connection
 
 def test_tokens_are_never_shown(staff_client, connection):
     connection.refresh_from_db()
-    secrets = [ACCESS_TOKEN, REFRESH_TOKEN, connection.access_token_encrypted, connection.refresh_token_encrypted]
+    secrets = [
+        ACCESS_TOKEN,
+        REFRESH_TOKEN,
+        connection.access_token_encrypted,
+        connection.refresh_token_encrypted,
+    ]
     pages = [
         reverse("admin:integrations_connection_changelist"),
         reverse("admin:integrations_connection_change", args=[connection.pk]),
@@ -135,7 +155,10 @@ def test_sync_settings_are_saved_through_the_service_and_bad_values_are_refused(
     assert response.status_code == 302
     connection.refresh_from_db()
     assert (connection.merge_strategy, connection.find_strategy, connection.skip_non_existing) == (
-        "append", "next_if_empty", False)
+        "append",
+        "next_if_empty",
+        False,
+    )
     assert (connection.schedule_interval_minutes, connection.api_budget_percent) == (15, 30)
 
     response = staff_client.post(url, {**form, "api_budget_percent": "0", "merge_strategy": "overwrite"})
@@ -147,13 +170,20 @@ def test_sync_settings_are_saved_through_the_service_and_bad_values_are_refused(
 
 
 def test_only_a_disconnected_connection_can_be_deleted(staff_client, make_connection, workspace, connection):
-    assert staff_client.get(reverse("admin:integrations_connection_delete", args=[connection.pk])).status_code == 403
-    gone = make_connection(workspace, status=Connection.Status.DISCONNECTED, access_token="", refresh_token="")
+    assert (
+        staff_client.get(reverse("admin:integrations_connection_delete", args=[connection.pk])).status_code
+        == 403
+    )
+    gone = make_connection(
+        workspace, status=Connection.Status.DISCONNECTED, access_token="", refresh_token=""
+    )
     for _ in range(3):
         SyncRun.objects.create(workspace=workspace, connection=gone, kind="incremental", state="succeeded")
     page = staff_client.get(reverse("admin:integrations_connection_delete", args=[gone.pk])).content.decode()
     assert "Sync runs: 3" in page  # a count, not a list of every row
-    response = staff_client.post(reverse("admin:integrations_connection_delete", args=[gone.pk]), {"post": "yes"})
+    response = staff_client.post(
+        reverse("admin:integrations_connection_delete", args=[gone.pk]), {"post": "yes"}
+    )
     assert response.status_code == 302
     assert list(Connection.objects.values_list("pk", flat=True)) == [connection.pk]
     assert SyncRun.objects.count() == 0

@@ -22,7 +22,9 @@ def test_healthz_flips_when_a_connection_needs_reauthorization(client, connectio
     assert (body["status"], body.get("problems")) == ("ok", None)
     assert body["salesforce"]["connections"]["needs_reauth"] == 0
 
-    services.connection_mark_needs_reauth(connection=connection, reason="invalid_grant (expired access/refresh token)")
+    services.connection_mark_needs_reauth(
+        connection=connection, reason="invalid_grant (expired access/refresh token)"
+    )
 
     response = client.get(reverse("healthz"))
     body = response.json()
@@ -35,13 +37,26 @@ def test_healthz_flips_when_a_connection_needs_reauthorization(client, connectio
 def test_healthz_reports_runs_stuck_past_their_heartbeat(client, connection, settings):
     settings.SYNC_HEARTBEAT_STALE_SECONDS = 300
     now = timezone.now()
-    alive = SyncRun.objects.create(workspace=connection.workspace, connection=connection, kind="incremental",
-                                   state="succeeded", started_at=now, heartbeat_at=now, finished_at=now)
+    alive = SyncRun.objects.create(
+        workspace=connection.workspace,
+        connection=connection,
+        kind="incremental",
+        state="succeeded",
+        started_at=now,
+        heartbeat_at=now,
+        finished_at=now,
+    )
     assert client.get(reverse("healthz")).json()["sync_runs"] == {"stuck": 0, "stale_after_seconds": 300}
 
-    stuck = SyncRun.objects.create(workspace=connection.workspace, connection=connection, kind="incremental",
-                                   state="running", worker="web-2:4242", started_at=now - dt.timedelta(hours=1),
-                                   heartbeat_at=now - dt.timedelta(minutes=6))
+    stuck = SyncRun.objects.create(
+        workspace=connection.workspace,
+        connection=connection,
+        kind="incremental",
+        state="running",
+        worker="web-2:4242",
+        started_at=now - dt.timedelta(hours=1),
+        heartbeat_at=now - dt.timedelta(minutes=6),
+    )
 
     body = client.get(reverse("healthz")).json()
     assert body["status"] == "degraded"
@@ -57,7 +72,9 @@ def test_the_owner_is_emailed_once_per_lost_authorization(connection, owner, mak
     Membership.objects.create(workspace=connection.workspace, user=member, role="member")
     assert alerts.reauth_alerts_send() == 0  # connected: nothing to say
 
-    services.connection_mark_needs_reauth(connection=connection, reason="Salesforce refused the refresh token")
+    services.connection_mark_needs_reauth(
+        connection=connection, reason="Salesforce refused the refresh token"
+    )
     assert alerts.reauth_alerts_send() == 1
     assert alerts.reauth_alerts_send() == 0
     [email] = mail.outbox
@@ -94,21 +111,39 @@ def test_ops_schedules_creates_the_alert_schedule_once(capsys):
     call_command("ops_schedules", "--minutes", "10")
     schedule = Schedule.objects.get(name="inflow-reauth-alerts")
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
-        "integrations.alerts.scheduled_reauth_alerts", Schedule.MINUTES, 10)
+        "integrations.alerts.scheduled_reauth_alerts",
+        Schedule.MINUTES,
+        10,
+    )
     assert Schedule.objects.filter(name="inflow-reauth-alerts").count() == 1
     assert "Schedule inflow-reauth-alerts: every 10 min." in capsys.readouterr().out
     with pytest.raises(CommandError, match="--minutes must be between 1 and 1440."):
         call_command("ops_schedules", "--minutes", "0")
 
 
-def test_sync_health_lists_connections_needing_reauth_first(staff_client, make_connection, make_workspace, workspace):
+def test_sync_health_lists_connections_needing_reauth_first(
+    staff_client, make_connection, make_workspace, workspace
+):
     healthy = make_connection(workspace, username="healthy@acme.example")
-    lost = make_connection(make_workspace(name="Zeta"), status="needs_reauth", username="lost@zeta.example",
-                           status_reason="invalid_grant", api_usage_used=9000, api_usage_max=15000)
-    SyncRun.objects.create(workspace=lost.workspace, connection=lost, kind="incremental", state="succeeded",
-                           api_calls=42)
-    SyncError.objects.create(workspace=lost.workspace, connection=lost, object_name="Lead", sf_id="00Q1",
-                             error_type="unlinked", message="Lead 00Q1 has no email")
+    lost = make_connection(
+        make_workspace(name="Zeta"),
+        status="needs_reauth",
+        username="lost@zeta.example",
+        status_reason="invalid_grant",
+        api_usage_used=9000,
+        api_usage_max=15000,
+    )
+    SyncRun.objects.create(
+        workspace=lost.workspace, connection=lost, kind="incremental", state="succeeded", api_calls=42
+    )
+    SyncError.objects.create(
+        workspace=lost.workspace,
+        connection=lost,
+        object_name="Lead",
+        sf_id="00Q1",
+        error_type="unlinked",
+        message="Lead 00Q1 has no email",
+    )
 
     html = staff_client.get(reverse("admin:integrations_connection_sync_health")).content.decode()
 
@@ -125,7 +160,10 @@ def test_sync_health_lists_connections_needing_reauth_first(staff_client, make_c
     assert "healthy@acme.example" in text and "lost@zeta.example" not in text
     assert "No open errors: every record from Salesforce synced cleanly." in text
     assert "No sync has run yet." in text
-    assert staff_client.get(reverse("admin:integrations_connection_sync_health_one", args=[99999])).status_code == 404
+    assert (
+        staff_client.get(reverse("admin:integrations_connection_sync_health_one", args=[99999])).status_code
+        == 404
+    )
 
 
 def test_sync_health_with_no_connection_has_an_empty_state(staff_client):
@@ -135,9 +173,15 @@ def test_sync_health_with_no_connection_has_an_empty_state(staff_client):
 
 def test_sync_health_shows_runs_stuck_past_their_heartbeat(staff_client, connection, settings):
     settings.SYNC_HEARTBEAT_STALE_SECONDS = 300
-    stuck = SyncRun.objects.create(workspace=connection.workspace, connection=connection, kind="initial",
-                                   state="running", worker="worker-3:777", started_at=timezone.now(),
-                                   heartbeat_at=timezone.now() - dt.timedelta(minutes=20))
+    stuck = SyncRun.objects.create(
+        workspace=connection.workspace,
+        connection=connection,
+        kind="initial",
+        state="running",
+        worker="worker-3:777",
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=20),
+    )
 
     html = staff_client.get(reverse("admin:integrations_connection_sync_health")).content.decode()
 
@@ -147,26 +191,60 @@ def test_sync_health_shows_runs_stuck_past_their_heartbeat(staff_client, connect
     assert "No heartbeat for more than 300 seconds" in html
 
 
-def test_sync_health_ignores_every_error_of_one_type_in_one_click(staff_client, connection, make_connection, workspace):
+def test_sync_health_ignores_every_error_of_one_type_in_one_click(
+    staff_client, connection, make_connection, workspace
+):
     other = make_connection(workspace)
     for i in range(3):
-        SyncError.objects.create(workspace=workspace, connection=connection, object_name="Lead", sf_id=f"00Q{i}",
-                                 error_type="unlinked", message="no email")
-    SyncError.objects.create(workspace=workspace, connection=connection, object_name="Contact", sf_id="003X",
-                             error_type="mapping", message="bad email")
-    SyncError.objects.create(workspace=workspace, connection=other, object_name="Lead", sf_id="00QY",
-                             error_type="unlinked", message="no email")
+        SyncError.objects.create(
+            workspace=workspace,
+            connection=connection,
+            object_name="Lead",
+            sf_id=f"00Q{i}",
+            error_type="unlinked",
+            message="no email",
+        )
+    SyncError.objects.create(
+        workspace=workspace,
+        connection=connection,
+        object_name="Contact",
+        sf_id="003X",
+        error_type="mapping",
+        message="bad email",
+    )
+    SyncError.objects.create(
+        workspace=workspace,
+        connection=other,
+        object_name="Lead",
+        sf_id="00QY",
+        error_type="unlinked",
+        message="no email",
+    )
     page = staff_client.get(reverse("admin:integrations_connection_sync_health_one", args=[connection.pk]))
     html = page.content.decode()
     assert "Ignore all 3" in html
-    url = (reverse("admin:integrations_syncerror_changelist")
-           + f"?resolved__exact=0&error_type__exact=unlinked&connection__id__exact={connection.pk}")
+    url = (
+        reverse("admin:integrations_syncerror_changelist")
+        + f"?resolved__exact=0&error_type__exact=unlinked&connection__id__exact={connection.pk}"
+    )
     assert f'action="{url.replace("&", "&amp;")}"' in html
 
-    first = SyncError.objects.filter(connection=connection, error_type="unlinked").order_by("-created_at", "-id").first()
+    first = (
+        SyncError.objects.filter(connection=connection, error_type="unlinked")
+        .order_by("-created_at", "-id")
+        .first()
+    )
     assert f'name="_selected_action" value="{first.pk}"' in html
-    response = staff_client.post(url, {"action": "ignore_errors", "select_across": "1", "index": "0",
-                                       "_selected_action": str(first.pk)}, follow=True)
+    response = staff_client.post(
+        url,
+        {"action": "ignore_errors", "select_across": "1", "index": "0", "_selected_action": str(first.pk)},
+        follow=True,
+    )
 
-    assert "Ignored 3 error(s); they no longer count as open." in [str(m) for m in response.context["messages"]]
-    assert sorted(SyncError.objects.filter(resolved=False).values_list("sf_id", flat=True)) == ["003X", "00QY"]
+    assert "Ignored 3 error(s); they no longer count as open." in [
+        str(m) for m in response.context["messages"]
+    ]
+    assert sorted(SyncError.objects.filter(resolved=False).values_list("sf_id", flat=True)) == [
+        "003X",
+        "00QY",
+    ]

@@ -36,36 +36,95 @@ def build_unit(make_workspace, make_connection):
     now = timezone.now()
     ws = make_workspace(name=f"Workspace {i}")
     profile_update(workspace=ws, data={"plan": "free", "business_type": "b2b", "crm": "salesforce"})
-    conn = make_connection(ws, status="needs_reauth" if i % 2 else "connected", api_usage_used=10 * i,
-                           api_usage_max=15000)
+    conn = make_connection(
+        ws, status="needs_reauth" if i % 2 else "connected", api_usage_used=10 * i, api_usage_max=15000
+    )
     obj = sync_settings.synced_object_ensure(connection=conn, api_name="Contact", label="Contact")
-    sync_settings.field_selection_save(synced_object=obj, fields=[{"name": "Email", "type": "email"},
-                                                                  {"name": "LastName", "type": "string"}])
+    sync_settings.field_selection_save(
+        synced_object=obj, fields=[{"name": "Email", "type": "email"}, {"name": "LastName", "type": "string"}]
+    )
     for state in ("succeeded", "failed"):
-        run = SyncRun.objects.create(workspace=ws, connection=conn, kind="incremental", state=state, fetched=5 * i,
-                                     api_calls=2, started_at=now, finished_at=now,
-                                     progress={"Contact": {"total": 5, "done": 5, "state": "done"}})
+        run = SyncRun.objects.create(
+            workspace=ws,
+            connection=conn,
+            kind="incremental",
+            state=state,
+            fetched=5 * i,
+            api_calls=2,
+            started_at=now,
+            finished_at=now,
+            progress={"Contact": {"total": 5, "done": 5, "state": "done"}},
+        )
     for kind in ("mapping", "unlinked"):
-        SyncError.objects.create(workspace=ws, connection=conn, run=run, object_name="Contact", sf_id=f"003{i:015d}",
-                                 error_type=kind, message="bad value")
-    SourceRecord.objects.create(connection=conn, object_name="Contact", sf_id=f"003{i:015d}", system_modstamp=now,
-                                payload={"Id": f"003{i:015d}"}, hash="x")
-    ConnectionAlert.objects.create(connection=conn, kind="needs_reauth", status_changed_at=now, recipients="a@b.c")
-    org = Organization.objects.create(workspace=ws, name=f"Org {i}", name_key=f"org {i}", created_at=now,
-                                      updated_at=now)
-    people = [Person.objects.create(workspace=ws, email=f"p{i}-{k}@example.com", email_key=f"p{i}-{k}@example.com",
-                                    organization=org, created_at=now, updated_at=now) for k in range(2)]
-    Identity.objects.create(workspace=ws, source=f"salesforce:{conn.pk}", object="Contact",
-                            external_id=f"003{i:015d}", person=people[0])
-    definition = ActivityDefinition.objects.create(workspace=ws, activity_id="act:sfc:created", name="Created")
-    Activity.objects.create(workspace=ws, definition=definition, person=people[0], organization=org,
-                            occurred_at=now, source_key=f"k{i}")
-    custom = CustomObject.objects.create(workspace=ws, source="salesforce:1", object_name="Loan__c", name="Loan")
-    record = CustomObjectRecord.objects.create(workspace=ws, custom_object=custom, external_id=f"a00{i}",
-                                               created_at=now, updated_at=now)
+        SyncError.objects.create(
+            workspace=ws,
+            connection=conn,
+            run=run,
+            object_name="Contact",
+            sf_id=f"003{i:015d}",
+            error_type=kind,
+            message="bad value",
+        )
+    SourceRecord.objects.create(
+        connection=conn,
+        object_name="Contact",
+        sf_id=f"003{i:015d}",
+        system_modstamp=now,
+        payload={"Id": f"003{i:015d}"},
+        hash="x",
+    )
+    ConnectionAlert.objects.create(
+        connection=conn, kind="needs_reauth", status_changed_at=now, recipients="a@b.c"
+    )
+    org = Organization.objects.create(
+        workspace=ws, name=f"Org {i}", name_key=f"org {i}", created_at=now, updated_at=now
+    )
+    people = [
+        Person.objects.create(
+            workspace=ws,
+            email=f"p{i}-{k}@example.com",
+            email_key=f"p{i}-{k}@example.com",
+            organization=org,
+            created_at=now,
+            updated_at=now,
+        )
+        for k in range(2)
+    ]
+    Identity.objects.create(
+        workspace=ws,
+        source=f"salesforce:{conn.pk}",
+        object="Contact",
+        external_id=f"003{i:015d}",
+        person=people[0],
+    )
+    definition = ActivityDefinition.objects.create(
+        workspace=ws, activity_id="act:sfc:created", name="Created"
+    )
+    Activity.objects.create(
+        workspace=ws,
+        definition=definition,
+        person=people[0],
+        organization=org,
+        occurred_at=now,
+        source_key=f"k{i}",
+    )
+    custom = CustomObject.objects.create(
+        workspace=ws, source="salesforce:1", object_name="Loan__c", name="Loan"
+    )
+    record = CustomObjectRecord.objects.create(
+        workspace=ws, custom_object=custom, external_id=f"a00{i}", created_at=now, updated_at=now
+    )
     record.people.add(people[0])
-    PermissionChange.objects.create(workspace=ws, person=people[1], field_id="bol::p", old_value=True,
-                                    new_value=False, source="salesforce:1", actor=None, changed_at=now)
+    PermissionChange.objects.create(
+        workspace=ws,
+        person=people[1],
+        field_id="bol::p",
+        old_value=True,
+        new_value=False,
+        source="salesforce:1",
+        actor=None,
+        changed_at=now,
+    )
 
 
 def list_urls() -> list[str]:
@@ -88,7 +147,9 @@ def count_queries(client, urls) -> dict[str, int]:
     return counts
 
 
-def test_list_pages_keep_their_query_count_when_the_data_grows_tenfold(staff_client, make_workspace, make_connection):
+def test_list_pages_keep_their_query_count_when_the_data_grows_tenfold(
+    staff_client, make_workspace, make_connection
+):
     urls = list_urls()
     build_unit(make_workspace, make_connection)
     small = count_queries(staff_client, urls)

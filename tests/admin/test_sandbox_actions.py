@@ -17,13 +17,17 @@ from tests.integrations.sync.conftest import connect, select_objects
 pytestmark = pytest.mark.django_db
 
 
-def test_sync_now_runs_on_the_worker_and_the_admin_shows_the_run(staff_client, workspace, sandbox_org, sf_settings):
+def test_sync_now_runs_on_the_worker_and_the_admin_shows_the_run(
+    staff_client, workspace, sandbox_org, sf_settings
+):
     connection = connect(workspace, sandbox_org)
     select_objects(connection, ("Account", "Contact"))
 
     response = run_action(staff_client, Connection, "sync_now", [connection.pk])
     run = SyncRun.objects.get()
-    assert messages_of(response) == [f"Sync of demo@inflow.local ({connection.org_id}): run #{run.pk} queued."]
+    assert messages_of(response) == [
+        f"Sync of demo@inflow.local ({connection.org_id}): run #{run.pk} queued."
+    ]
 
     tasks.run_sync_task(run.pk)  # what the qcluster worker does with the queued task
 
@@ -101,7 +105,9 @@ def test_a_refused_refresh_marks_needs_reauth_and_the_owner_is_emailed_once(
     assert Connection.objects.get(pk=connection.pk).status == "needs_reauth"
 
 
-def test_disconnect_after_confirmation_revokes_the_token_at_the_org(staff_client, workspace, sandbox_org, sf_settings):
+def test_disconnect_after_confirmation_revokes_the_token_at_the_org(
+    staff_client, workspace, sandbox_org, sf_settings
+):
     connection = connect(workspace, sandbox_org)
     tasks.schedule_ensure(connection_id=connection.pk)
     refresh_token = connection.refresh_token
@@ -110,7 +116,10 @@ def test_disconnect_after_confirmation_revokes_the_token_at_the_org(staff_client
 
     connection.refresh_from_db()
     assert (connection.status, connection.refresh_token_encrypted, connection.access_token_encrypted) == (
-        "disconnected", "", "")
+        "disconnected",
+        "",
+        "",
+    )
     assert messages_of(response) == [
         f"Disconnected demo@inflow.local ({connection.org_id}): the token was revoked at Salesforce; "
         "synced data and settings are kept."
@@ -126,23 +135,40 @@ def test_disconnect_after_confirmation_revokes_the_token_at_the_org(staff_client
     assert "it is disconnected" in messages_of(response)[0]
 
 
-def test_retry_rereads_the_records_and_resolves_errors_that_now_sync(staff_client, workspace, sandbox_org, sf_settings):
+def test_retry_rereads_the_records_and_resolves_errors_that_now_sync(
+    staff_client, workspace, sandbox_org, sf_settings
+):
     connection = connect(workspace, sandbox_org)
     select_objects(connection, ("Account", "Contact"))
     contacts = sandbox_org.records("Contact")
     contact = next(r for r in contacts if r.get("Email") and not _bad_email(r["Email"]))
     broken = next(r for r in contacts if r.get("Email") and _bad_email(r["Email"]))
     error = SyncError.objects.create(
-        workspace=workspace, connection=connection, object_name="Contact", sf_id=contact["Id"],
-        error_type=SyncError.Type.INVALID, message="Email is not valid", retryable=True,
+        workspace=workspace,
+        connection=connection,
+        object_name="Contact",
+        sf_id=contact["Id"],
+        error_type=SyncError.Type.INVALID,
+        message="Email is not valid",
+        retryable=True,
     )
     still = SyncError.objects.create(
-        workspace=workspace, connection=connection, object_name="Contact", sf_id=broken["Id"],
-        error_type=SyncError.Type.MAPPING, message="Email is not valid", retryable=True,
+        workspace=workspace,
+        connection=connection,
+        object_name="Contact",
+        sf_id=broken["Id"],
+        error_type=SyncError.Type.MAPPING,
+        message="Email is not valid",
+        retryable=True,
     )
     stuck = SyncError.objects.create(
-        workspace=workspace, connection=connection, object_name="Contact", sf_id="",
-        error_type=SyncError.Type.FIELD_DELETED, message="Contact.Gone__c no longer exists", retryable=False,
+        workspace=workspace,
+        connection=connection,
+        object_name="Contact",
+        sf_id="",
+        error_type=SyncError.Type.FIELD_DELETED,
+        message="Contact.Gone__c no longer exists",
+        retryable=False,
     )
 
     response = run_action(staff_client, SyncError, "retry_errors", [error.pk, still.pk, stuck.pk])

@@ -59,18 +59,26 @@ def test_the_changelist_shows_active_fields_against_the_limit(staff_client, cont
 
 def test_adding_fields_in_the_inline_saves_through_the_service(staff_client, contact):
     email, last = FieldSelection.objects.filter(synced_object=contact).order_by("pk")
-    rows = [row("Email", "email", email.target_field), row("LastName", "string", last.target_field, active=False),
-            row("Phone", "phone")]
+    rows = [
+        row("Email", "email", email.target_field),
+        row("LastName", "string", last.target_field, active=False),
+        row("Phone", "phone"),
+    ]
 
-    response = staff_client.post(reverse("admin:integrations_syncedobject_change", args=[contact.pk]),
-                                 inline_form(contact, rows), follow=True)
+    response = staff_client.post(
+        reverse("admin:integrations_syncedobject_change", args=[contact.pk]),
+        inline_form(contact, rows),
+        follow=True,
+    )
 
     assert "Contact: 2 field(s) selected for sync." in messages_of(response)
     active = dict(FieldSelection.objects.filter(synced_object=contact).values_list("sf_field", "active"))
     assert active == {"Email": True, "LastName": False, "Phone": True}
     # The service filled in the default CDP field of the new one and the reason of the deselected one.
     assert FieldSelection.objects.get(synced_object=contact, sf_field="Phone").target_field == "phn::phone"
-    assert FieldSelection.objects.get(synced_object=contact, sf_field="LastName").inactive_reason == "Deselected"
+    assert (
+        FieldSelection.objects.get(synced_object=contact, sf_field="LastName").inactive_reason == "Deselected"
+    )
 
 
 def test_the_fifty_field_limit_is_enforced_in_the_inline_and_nothing_is_written(staff_client, contact):
@@ -79,17 +87,24 @@ def test_the_fifty_field_limit_is_enforced_in_the_inline_and_nothing_is_written(
     rows = [row("Email", "email", email.target_field), row("LastName", "string", last.target_field)]
     rows += [row(f"Extra_{i:02d}__c") for i in range(1, 50)]  # 51 active in all
 
-    response = staff_client.post(reverse("admin:integrations_syncedobject_change", args=[contact.pk]),
-                                 inline_form(contact, rows))
+    response = staff_client.post(
+        reverse("admin:integrations_syncedobject_change", args=[contact.pk]), inline_form(contact, rows)
+    )
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Contact has 51 fields selected, but at most 50 fields per object can sync. Deselect 1 to continue." in html
+    assert (
+        "Contact has 51 fields selected, but at most 50 fields per object can sync. Deselect 1 to continue."
+        in html
+    )
     assert list(FieldSelection.objects.filter(synced_object=contact).values()) == before
 
     rows[-1]["active"] = False  # exactly 50 active: accepted
-    response = staff_client.post(reverse("admin:integrations_syncedobject_change", args=[contact.pk]),
-                                 inline_form(contact, rows), follow=True)
+    response = staff_client.post(
+        reverse("admin:integrations_syncedobject_change", args=[contact.pk]),
+        inline_form(contact, rows),
+        follow=True,
+    )
     assert "Contact: 50 field(s) selected for sync." in messages_of(response)
     assert FieldSelection.objects.filter(synced_object=contact, active=True).count() == 50
 
@@ -99,14 +114,40 @@ def errors(workspace, connection, make_connection, make_workspace):
     other_ws = make_workspace(name="Globex")
     other = make_connection(other_ws)
     made = [
-        SyncError.objects.create(workspace=workspace, connection=connection, object_name="Contact", sf_id="003A1",
-                                 error_type="mapping", message="'a@@b' is not an email address", fix="Fix the email."),
-        SyncError.objects.create(workspace=workspace, connection=connection, object_name="Lead", sf_id="00QA1",
-                                 error_type="unlinked", message="=HYPERLINK(\"http://evil\")"),
-        SyncError.objects.create(workspace=workspace, connection=connection, object_name="Contact", sf_id="003A2",
-                                 error_type="mapping", message="'x@' is not an email address", resolved=True),
-        SyncError.objects.create(workspace=other_ws, connection=other, object_name="Contact", sf_id="003B1",
-                                 error_type="api", message="QUERY_TIMEOUT"),
+        SyncError.objects.create(
+            workspace=workspace,
+            connection=connection,
+            object_name="Contact",
+            sf_id="003A1",
+            error_type="mapping",
+            message="'a@@b' is not an email address",
+            fix="Fix the email.",
+        ),
+        SyncError.objects.create(
+            workspace=workspace,
+            connection=connection,
+            object_name="Lead",
+            sf_id="00QA1",
+            error_type="unlinked",
+            message='=HYPERLINK("http://evil")',
+        ),
+        SyncError.objects.create(
+            workspace=workspace,
+            connection=connection,
+            object_name="Contact",
+            sf_id="003A2",
+            error_type="mapping",
+            message="'x@' is not an email address",
+            resolved=True,
+        ),
+        SyncError.objects.create(
+            workspace=other_ws,
+            connection=other,
+            object_name="Contact",
+            sf_id="003B1",
+            error_type="api",
+            message="QUERY_TIMEOUT",
+        ),
     ]
     return made
 
@@ -124,10 +165,16 @@ def test_ignore_resolves_open_errors_only(staff_client, errors):
 
     assert messages_of(response) == ["Ignored 2 error(s); they no longer count as open."]
     assert dict(SyncError.objects.values_list("sf_id", "resolved")) == {
-        "003A1": True, "00QA1": True, "003A2": True, "003B1": False}
+        "003A1": True,
+        "00QA1": True,
+        "003A2": True,
+        "003B1": False,
+    }
 
 
-def test_retry_on_a_connection_that_needs_reauth_explains_and_leaves_errors_open(staff_client, errors, connection):
+def test_retry_on_a_connection_that_needs_reauth_explains_and_leaves_errors_open(
+    staff_client, errors, connection
+):
     connection.status, connection.status_reason = "needs_reauth", "invalid_grant"
     connection.save()
 
@@ -142,8 +189,9 @@ def test_retry_on_a_connection_that_needs_reauth_explains_and_leaves_errors_open
 
 
 def test_export_csv_has_exactly_the_selected_rows(staff_client, errors, connection):
-    response = run_action(staff_client, SyncError, "export_csv", [errors[0].pk, errors[1].pk, errors[3].pk],
-                          follow=False)
+    response = run_action(
+        staff_client, SyncError, "export_csv", [errors[0].pk, errors[1].pk, errors[3].pk], follow=False
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -157,29 +205,39 @@ def test_export_csv_has_exactly_the_selected_rows(staff_client, errors, connecti
     assert rows[0]["message"] == "'a@@b' is not an email address"
     assert rows[0]["fix"] == "Fix the email."
     assert rows[0]["org_id"] == connection.org_id
-    assert rows[1]["message"] == "'=HYPERLINK(\"http://evil\")"  # never a live spreadsheet formula
+    assert rows[1]["message"] == '\'=HYPERLINK("http://evil")'  # never a live spreadsheet formula
     assert (rows[0]["retryable"], rows[0]["resolved"]) == ("True", "False")
 
 
 def test_export_of_every_matching_error_across_pages(staff_client, errors):
     url = reverse("admin:integrations_syncerror_changelist") + "?error_type__exact=mapping"
-    response = staff_client.post(url, {"action": "export_csv", "select_across": "1", "index": "0",
-                                       "_selected_action": [str(errors[0].pk)]})
+    response = staff_client.post(
+        url,
+        {"action": "export_csv", "select_across": "1", "index": "0", "_selected_action": [str(errors[0].pk)]},
+    )
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert sorted(r["salesforce_id"] for r in rows) == ["003A1", "003A2"]
 
 
-def test_resync_of_selected_objects_queues_one_run_per_connection(staff_client, contact, make_connection, workspace):
+def test_resync_of_selected_objects_queues_one_run_per_connection(
+    staff_client, contact, make_connection, workspace
+):
     from integrations.models import SyncedObject, SyncRun
 
     lead = sync_settings.synced_object_ensure(connection=contact.connection, api_name="Lead", label="Lead")
     lost = make_connection(workspace, status="needs_reauth", status_reason="invalid_grant")
     lost_contact = sync_settings.synced_object_ensure(connection=lost, api_name="Contact", label="Contact")
 
-    response = run_action(staff_client, SyncedObject, "resync_objects", [contact.pk, lead.pk, lost_contact.pk])
+    response = run_action(
+        staff_client, SyncedObject, "resync_objects", [contact.pk, lead.pk, lost_contact.pk]
+    )
 
     run = SyncRun.objects.get()
-    assert (run.connection_id, run.kind, run.only_objects) == (contact.connection_id, "resync", ["Contact", "Lead"])
+    assert (run.connection_id, run.kind, run.only_objects) == (
+        contact.connection_id,
+        "resync",
+        ["Contact", "Lead"],
+    )
     assert messages_of(response) == [
         f"Resync of Contact, Lead on {contact.connection.username} ({contact.connection.org_id}): run #{run.pk} queued.",
         f"Did not start a full resync of {lost.username} ({lost.org_id}): it needs reconnecting (invalid_grant). "
