@@ -5,7 +5,6 @@ refresh, revoke, the catalogue. Nothing on the Salesforce side is mocked.
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -232,13 +231,8 @@ def test_a_token_expiring_mid_query_is_refreshed_once_and_the_call_retried(
 
 
 def _rotate_refresh_tokens(org) -> None:
-    """Turns the connected app's "rotate refresh tokens" knob on in that org's own database."""
-    with sqlite3.connect(org.db_path, timeout=30) as sandbox_db:
-        changed = sandbox_db.execute(
-            "UPDATE salesforce_sandbox_connectedapp SET rotate_refresh_tokens = 1 WHERE client_id = ?",
-            (org.client_id,),
-        ).rowcount
-    assert changed == 1
+    """Turns the connected app's "rotate refresh tokens" policy on, with the org's own admin command."""
+    assert "rotation on" in org.manage("sandbox_app", "--rotate").stdout
 
 
 @pytest.mark.django_db(transaction=True)
