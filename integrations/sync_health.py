@@ -62,6 +62,8 @@ FIXES = {
     "identifier rule, then retry.",
     "api": "Salesforce answered with an error (a limit, a timeout, a permission). The next run resumes from its "
     "checkpoint; retry once the cause is gone.",
+    "internal": "Inflow itself failed on these records (a bug, not bad data). Nothing was lost: the run went on "
+    "with the next page. Retry once Inflow is upgraded, and report the message to the Inflow maintainers.",
     "auth": "Salesforce no longer accepts this connection's authorization. A workspace owner must reconnect it "
     "from Data sources › Salesforce › Manage authorization; syncing resumes where it stopped.",
 }

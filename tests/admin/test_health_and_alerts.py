@@ -248,3 +248,9 @@ def test_sync_health_ignores_every_error_of_one_type_in_one_click(
         "003X",
         "00QY",
     ]
+
+
+def test_every_error_type_has_a_plain_language_fix():
+    from integrations.sync_health import FIXES
+
+    assert sorted(FIXES) == sorted(SyncError.Type.values)
