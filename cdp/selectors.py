@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
@@ -79,14 +80,6 @@ def person_list(
     if not include_archived:
         people = people.filter(archived_at__isnull=True)
     q = q.strip().lower()
-    if q:
-        # Prefix matches on indexed lower-cased columns (email_key, lower(first_name), lower(last_name)).
-        people = people.alias(first_l=Lower("first_name"), last_l=Lower("last_name"))
-        condition = Q(email_key__startswith=q) | Q(first_l__startswith=q) | Q(last_l__startswith=q)
-        first, _, last = q.partition(" ")
-        if last:
-            condition |= Q(first_l__startswith=first, last_l__startswith=last.strip())
-        people = people.filter(condition)
     if source:
         people = people.filter(Exists(Identity.objects.filter(person=OuterRef("pk"), source=source)))
     if permission == "subscribed":
@@ -97,7 +90,55 @@ def person_list(
         people = people.filter(sms_permission=True)
     if organization_id is not None:
         people = people.filter(organization_id=organization_id)
+    if q:
+        return _search(people, q, after=after)
     return _keyset(people, after=after)
+
+
+@cache
+def _byte_ordered_text() -> bool:
+    """Whether text sorts by code point (SQLite; PostgreSQL under a C collation): then a range is exactly
+    a prefix match and needs no LIKE beside it (a LIKE would skew the planner's row estimate)."""
+    if connection.vendor == "sqlite":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()")
+        (collation,) = cursor.fetchone()
+    return collation.upper().replace("-", "") in {"C", "POSIX", "C.UTF8"}
+
+
+def _prefix(name: str, prefix: str) -> Q:
+    """`name` starts with `prefix`, written as a range so a btree index serves it: PostgreSQL only turns
+    LIKE 'x%' into an index range under the plain "C" collation, not "C.UTF-8" or a language collation."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    condition = Q(**{f"{name}__gte": prefix, f"{name}__lt": upper})
+    if not _byte_ordered_text():
+        condition &= Q(**{f"{name}__startswith": prefix})
+    return condition
+
+
+def _search(people, q: str, *, after: int | None) -> Page:
+    """Prefix search on email, first name, last name or "first last", newest first.
+
+    One query per kind of match, each a range scan on its own index (email_key, lower(first_name),
+    lower(last_name)) with its own row estimate, so PostgreSQL walks the id index backwards only for
+    prefixes common enough to fill a page quickly. Then one query for the page itself.
+    """
+    people = people.alias(first_l=Lower("first_name"), last_l=Lower("last_name"))
+    if after is not None:
+        people = people.filter(pk__lt=after)
+    kinds = [_prefix("email_key", q), _prefix("first_l", q), _prefix("last_l", q)]
+    first, _, last = q.partition(" ")
+    if last.strip():
+        kinds.append(_prefix("first_l", first) & _prefix("last_l", last.strip()))
+    ids: set[int] = set()
+    for condition in kinds:
+        ids.update(people.filter(condition).order_by("-pk").values_list("pk", flat=True)[: PAGE_SIZE + 1])
+    chosen = sorted(ids, reverse=True)[: PAGE_SIZE + 1]
+    items = list(Person.objects.filter(pk__in=chosen).select_related("organization").order_by("-pk"))
+    more = len(items) > PAGE_SIZE
+    items = items[:PAGE_SIZE]
+    return Page(items, items[-1].pk if more else None)
 
 
 def person_get(*, workspace: Workspace, person_id: int) -> Person:
