@@ -367,18 +367,18 @@ def test_refresh_token_policies(make_sandbox_org):
     assert "Immediately expire refresh token" in _app(org, "--refresh-policy", "immediately")
     assert refresh(org, org.token()["refresh_token"]).json() == EXPIRED
 
-    _app(org, "--refresh-policy", "expire_after", "--refresh-ttl", "2")
+    _app(org, "--refresh-policy", "expire_after", "--refresh-ttl", "5")
     issued = org.token()
     assert refresh(org, issued["refresh_token"]).status_code == 200
-    time.sleep(2.2)
+    time.sleep(5.2)
     assert refresh(org, issued["refresh_token"]).json() == EXPIRED
 
-    _app(org, "--refresh-policy", "expire_if_unused", "--refresh-ttl", "2")
+    _app(org, "--refresh-policy", "expire_if_unused", "--refresh-ttl", "5")
     issued = org.token()
     for _ in range(2):  # each use restarts the idle clock
-        time.sleep(1.2)
+        time.sleep(3)
         assert refresh(org, issued["refresh_token"]).status_code == 200
-    time.sleep(2.2)
+    time.sleep(5.2)
     assert refresh(org, issued["refresh_token"]).json() == EXPIRED
 
     _app(org, "--refresh-policy", "until_revoked", "--rotate")
@@ -391,23 +391,23 @@ def test_refresh_token_policies(make_sandbox_org):
 
 def test_session_timeout_expires_access_tokens(make_sandbox_org):
     org = make_sandbox_org()
-    _app(org, "--session-timeout", "1")
+    _app(org, "--session-timeout", "5")
     issued = org.token()
     assert api_get(org, issued["access_token"]).status_code == 200
-    time.sleep(1.2)
+    time.sleep(5.2)
     expired = api_get(org, issued["access_token"])
     assert expired.status_code == 401
     assert expired.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
 def test_idle_locators_expire(make_sandbox_org):
-    org = make_sandbox_org(env={"SANDBOX_LOCATOR_IDLE_SECONDS": "1"})
+    org = make_sandbox_org(env={"SANDBOX_LOCATOR_IDLE_SECONDS": "4"})
     token = org.token()["access_token"]
     org.faults(short_page_size=50)
     first = api_get(org, token, "/services/data/v62.0/query?q=SELECT+Id+FROM+Contact").json()
     second = api_get(org, token, first["nextRecordsUrl"])
     assert second.status_code == 200
-    time.sleep(1.3)
+    time.sleep(4.3)
     stale = api_get(org, token, second.json()["nextRecordsUrl"])
     assert stale.status_code == 400
     assert stale.json() == [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
