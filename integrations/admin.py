@@ -34,6 +34,8 @@ from integrations.models import (
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 
 TOKEN_FIELDS = ("access_token_encrypted", "refresh_token_encrypted")
+# The most sync errors one "Retry" click re-reads inside the request (a few REST pages at most).
+ADMIN_RETRY_LIMIT = 1000
 
 STATUS_COLOURS = {
     Connection.Status.CONNECTED: ("#2b8a3e", "#ebfbee"),
@@ -816,6 +818,17 @@ class SyncErrorAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry: re-read these records from Salesforce now", permissions=["change"])
     def retry_errors(self, request, queryset):
+        # Retrying reads Salesforce inside this request; past a few pages that belongs in a terminal.
+        selected = queryset.filter(resolved=False).count()
+        if selected > ADMIN_RETRY_LIMIT:
+            self.message_user(
+                request,
+                f"Did not retry: {selected:,} open errors are selected and the admin retries at most "
+                f"{ADMIN_RETRY_LIMIT:,} at once. Narrow the selection (filter by connection or type), or run "
+                "`manage.py sync_errors --retry --connection <id>` in a terminal.",
+                messages.WARNING,
+            )
+            return
         outcome = ops.sync_errors_retry(errors=queryset.select_related("connection"))
         if outcome.retried or outcome.resolved:
             self.message_user(

@@ -244,3 +244,15 @@ def test_resync_of_selected_objects_queues_one_run_per_connection(
         "Salesforce no longer accepts its refresh token; only a workspace owner can reconnect it from "
         "Data sources › Salesforce › Manage authorization.",
     ]
+
+
+def test_retrying_more_errors_than_the_admin_limit_points_to_the_command(staff_client, errors, monkeypatch):
+    from integrations import admin as integrations_admin
+
+    monkeypatch.setattr(integrations_admin, "ADMIN_RETRY_LIMIT", 1)
+    response = run_action(staff_client, SyncError, "retry_errors", [errors[0].pk, errors[1].pk])
+    assert messages_of(response) == [
+        "Did not retry: 2 open errors are selected and the admin retries at most 1 at once. Narrow the selection "
+        "(filter by connection or type), or run `manage.py sync_errors --retry --connection <id>` in a terminal."
+    ]
+    assert SyncError.objects.filter(resolved=True).count() == 1  # only the fixture's already-resolved one
