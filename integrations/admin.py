@@ -199,6 +199,28 @@ class ConnectionAdmin(admin.ModelAdmin):
             )
         )
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Buttons for the actions that make sense in the connection's current status.
+        connection = self.get_object(request, object_id)
+        wanted = {
+            Connection.Status.CONNECTED: (
+                "sync_now",
+                "full_resync",
+                "reconcile",
+                "refresh_token",
+                "pause",
+                "disconnect",
+            ),
+            Connection.Status.PAUSED: ("resume", "refresh_token", "disconnect"),
+            Connection.Status.NEEDS_REAUTH: ("disconnect",),
+        }.get(connection.status if connection else "", ())
+        available = self.get_actions(request)
+        extra_context = {
+            **(extra_context or {}),
+            "connection_actions": [(name, available[name][2]) for name in wanted if name in available],
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_ordering(self, request):
         # Connections needing reconnection first, then by workspace.
         rank = Case(

@@ -80,3 +80,13 @@ def test_operator_reads_sync_health_and_syncs_from_the_list(
     run = SyncRun.objects.filter(state="queued").get()
     page.get_by_text(f"Sync of healthy@acme.example ({healthy.org_id}): run #{run.pk} queued.").wait_for()
     page.screenshot(path=str(screenshot_dir() / "admin-connections.png"), full_page=True)
+
+    page.goto(live_server.url + f"/admin/integrations/connection/{healthy.pk}/change/")
+    page.get_by_role("group", name="Actions on this connection").get_by_role(
+        "button", name="Pause syncing"
+    ).click()
+    page.get_by_text(f"Paused healthy@acme.example ({healthy.org_id})").wait_for()
+    healthy.refresh_from_db()
+    assert healthy.status == "paused"
+    page.goto(live_server.url + f"/admin/integrations/connection/{healthy.pk}/change/")
+    page.screenshot(path=str(screenshot_dir() / "admin-connection.png"), full_page=True)

@@ -197,3 +197,28 @@ def test_disconnect_asks_for_confirmation_first(staff_client, connection):
     assert connection.username in html
     connection.refresh_from_db()
     assert connection.status == "connected"
+
+
+def test_the_connection_page_offers_the_actions_its_status_allows(
+    staff_client, connection, make_connection, workspace
+):
+    html = staff_client.get(
+        reverse("admin:integrations_connection_change", args=[connection.pk])
+    ).content.decode()
+    for label in ("Sync now", "Full resync (re-read every record)", "Refresh access token", "Pause syncing"):
+        assert f'<button type="submit" class="button">{label}</button>' in html
+    assert "Resume syncing</button>" not in html
+
+    paused = make_connection(workspace, status=Connection.Status.PAUSED)
+    html = staff_client.get(
+        reverse("admin:integrations_connection_change", args=[paused.pk])
+    ).content.decode()
+    assert "Resume syncing</button>" in html and "Sync now</button>" not in html
+
+    # The button posts the changelist action for this one connection.
+    response = staff_client.post(
+        reverse("admin:integrations_connection_changelist"),
+        {"action": "resume", "_selected_action": str(paused.pk), "index": "0"},
+        follow=True,
+    )
+    assert messages_of(response)[0].startswith("Resumed")
