@@ -244,3 +244,14 @@ class BulkJob(models.Model):
 
     def __str__(self) -> str:
         return self.sf_id
+
+
+class SigningKey(models.Model):
+    """The RSA key that signs OpenID Connect id_tokens; its public half is served at /id/keys."""
+
+    kid = models.CharField(max_length=40, primary_key=True)
+    private_pem = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.kid

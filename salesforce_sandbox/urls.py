@@ -18,6 +18,8 @@ urlpatterns = [
     path("services/oauth2/token", oauth.token, name="oauth-token"),
     path("services/oauth2/revoke", oauth.revoke, name="oauth-revoke"),
     path("services/oauth2/userinfo", oauth.userinfo, name="oauth-userinfo"),
+    path("id/keys", oauth.keys, name="oidc-keys"),
+    path(".well-known/openid-configuration", oauth.openid_configuration, name="oidc-configuration"),
     path("id/<str:org_id>/<str:user_id>", oauth.identity, name="identity"),
     # REST API
     re_path(r"^services/data/?$", rest.versions_list, name="versions"),

@@ -166,6 +166,7 @@ class Issued:
     access_token: str
     refresh_token: str | None
     issued_at: dt.datetime
+    nonce: str = ""
 
 
 def _grant_create(*, app: ConnectedApp, user: OrgUser, scopes: str) -> tuple[Grant, str | None]:
@@ -248,7 +249,9 @@ def code_exchange(*, app: ConnectedApp, code: str, redirect_uri: str, code_verif
             raise OAuthError("invalid_request", "invalid code verifier")
     if not row.user.is_active:
         raise OAuthError("invalid_grant", "authentication failure")
-    return tokens_grant(app=app, user=row.user, scopes=row.scopes)
+    issued = tokens_grant(app=app, user=row.user, scopes=row.scopes)
+    issued.nonce = row.nonce
+    return issued
 
 
 def refresh_exchange(*, app: ConnectedApp, refresh_token: str) -> Issued:
@@ -302,6 +305,18 @@ def token_json(issued: Issued, *, origin: str) -> dict:
         client_secret=issued.app.client_secret, identity=identity, issued_at=issued_at
     )
     body["scope"] = issued.scopes
+    if "openid" in issued.scopes.split():
+        from .oidc import id_token
+
+        body["id_token"] = id_token(
+            origin=origin,
+            client_id=issued.app.client_id,
+            identity=identity,
+            access_token=issued.access_token,
+            issued_at=issued.issued_at,
+            nonce=issued.nonce,
+            user_claims={"preferred_username": issued.user.username, "email": issued.user.username},
+        )
     body["instance_url"] = origin
     body["id"] = identity
     body["token_type"] = "Bearer"  # noqa: S105

@@ -438,3 +438,45 @@ def userinfo(request):
         "is_app_installed": True,
     }
     return json_response(body)
+
+
+@require_http_methods(["GET"])
+def keys(request):
+    """The public keys that verify id_tokens (JWKS)."""
+    from ..services.oidc import jwks
+
+    return json_response(jwks())
+
+
+@require_http_methods(["GET"])
+def openid_configuration(request):
+    origin = request_origin(request)
+    return json_response(
+        {
+            "issuer": origin,
+            "authorization_endpoint": f"{origin}/services/oauth2/authorize",
+            "token_endpoint": f"{origin}/services/oauth2/token",
+            "revocation_endpoint": f"{origin}/services/oauth2/revoke",
+            "userinfo_endpoint": f"{origin}/services/oauth2/userinfo",
+            "jwks_uri": f"{origin}/id/keys",
+            "scopes_supported": [
+                "id",
+                "api",
+                "web",
+                "full",
+                "openid",
+                "refresh_token",
+                "offline_access",
+                "profile",
+                "email",
+                "address",
+                "phone",
+            ],
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "password"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        }
+    )

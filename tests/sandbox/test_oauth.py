@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
@@ -411,3 +412,66 @@ def test_idle_locators_expire(make_sandbox_org):
     stale = api_get(org, token, second.json()["nextRecordsUrl"])
     assert stale.status_code == 400
     assert stale.json() == [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
+
+
+def _b64decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def test_openid_scope_adds_a_verifiable_id_token(make_sandbox_org):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    org = make_sandbox_org()
+    browser = org.session()
+    params = {
+        "response_type": "code",
+        "client_id": org.client_id,
+        "redirect_uri": CALLBACK,
+        "scope": "openid api refresh_token",
+        "nonce": "n-0S6_WzA2Mj",
+        "state": "s",
+    }
+    browser.get(f"{org.url}/services/oauth2/authorize", params=params, timeout=10)
+    browser.post(
+        f"{org.url}/services/oauth2/authorize/login",
+        timeout=10,
+        data={
+            "username": "demo@inflow.local",
+            "password": "inflow-demo",
+            "csrfmiddlewaretoken": _csrf(browser),
+        },
+    )
+    done = browser.post(
+        f"{org.url}/services/oauth2/authorize/approve",
+        allow_redirects=False,
+        timeout=10,
+        data={"decision": "allow", "csrfmiddlewaretoken": _csrf(browser)},
+    )
+    code = parse_qs(urlsplit(done.headers["Location"]).query)["code"][0]
+    body = exchange(org, code).json()
+    assert list(body) == [
+        "access_token",
+        "refresh_token",
+        "signature",
+        "scope",
+        "id_token",
+        "instance_url",
+        "id",
+        "token_type",
+        "issued_at",
+    ]
+    header, claims, signature = body["id_token"].split(".")
+    claims_json = json.loads(_b64decode(claims))
+    assert claims_json["aud"] == org.client_id
+    assert claims_json["sub"] == body["id"]
+    assert claims_json["nonce"] == "n-0S6_WzA2Mj"
+    assert claims_json["iss"] == org.url
+    jwks = org.session().get(f"{org.url}/id/keys", timeout=10).json()["keys"][0]
+    assert json.loads(_b64decode(header))["kid"] == jwks["kid"]
+    public = rsa.RSAPublicNumbers(
+        int.from_bytes(_b64decode(jwks["e"]), "big"), int.from_bytes(_b64decode(jwks["n"]), "big")
+    ).public_key()
+    public.verify(_b64decode(signature), f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    discovery = org.session().get(f"{org.url}/.well-known/openid-configuration", timeout=10).json()
+    assert discovery["jwks_uri"] == f"{org.url}/id/keys"
