@@ -106,21 +106,31 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_run(
     drill_ws = make_workspace(name="Drill")
     drill = connect(drill_ws, sandbox_org)
     select_objects(drill, OBJECTS)
-    sandbox_org.faults(short_page_size=50)  # more, smaller pages: more places to die between
+    # Smaller, slower pages: more places to die between, and time to do it in.
+    sandbox_org.faults(short_page_size=50, latency_ms=80)
     command = [sys.executable, "manage.py", "sync_salesforce", "--inline", "--connection", str(drill.pk)]
     rng = random.Random(20261127)
-    kills = 0
+    kills, seen = 0, 0
     for attempt in range(4):
         with open(tmp_path / f"attempt-{attempt}.log", "wb") as log:
             worker = subprocess.Popen(
                 command, cwd=BASE_DIR, env=_env(sandbox_org), stdout=log, stderr=subprocess.STDOUT
             )
-            time.sleep(rng.uniform(1.5, 4.0))
+            # Wait for this attempt to commit pages of its own, then kill it at a random moment after.
+            deadline = time.monotonic() + 60
+            while worker.poll() is None and time.monotonic() < deadline:
+                fetched = sum(SyncRun.objects.filter(connection=drill).values_list("fetched", flat=True))
+                if fetched > seen:
+                    break
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 0.6))
             if worker.poll() is None:
                 worker.send_signal(signal.SIGKILL)
                 kills += 1
             worker.wait()
-    assert kills >= 2, "the drill must interrupt the backfill"
+            seen = sum(SyncRun.objects.filter(connection=drill).values_list("fetched", flat=True))
+    logs = "\n".join((tmp_path / f"attempt-{i}.log").read_text()[-1500:] for i in range(4))
+    assert kills >= 2, f"the drill must interrupt the backfill:\n{logs}"
     run = SyncRun.objects.filter(connection=drill).order_by("-id").first()
     if run.state == "running":
         assert run.worker  # the dead worker's checkpoint is what the next run resumes from
