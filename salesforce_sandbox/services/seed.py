@@ -1,7 +1,7 @@
 """A deterministic org of any size with realistic, messy data.
 
-The same `seed` gives the same records (Ids, values, relations); timestamps are spread over the 25 days
-before seeding. Faker fills pools of names, companies and places once (Faker is too slow to call per
+The same `seed` gives the same records (Ids, values, relations and timestamps) all day: timestamps are
+spread over the 25 days before midnight UTC of the seeding day. Faker fills pools of names, companies and places once (Faker is too slow to call per
 field a million times); rows are then drawn from the pools with one seeded `random.Random` and written
 with `executemany` in large batches, so a million contacts take minutes, not hours.
 
@@ -126,14 +126,17 @@ class Pools:
     def __init__(self, seed: int, size: int = 600):
         from faker import Faker
 
-        fake = Faker(LOCALES)
-        fake.seed_instance(seed)
+        # One generator per locale, each seeded on its own: a multi-locale Faker does not replay exactly.
+        fake = {}
+        for index, locale in enumerate(LOCALES):
+            fake[locale] = Faker(locale)
+            fake[locale].seed_instance(seed * 1000 + index)
         self.first = [fake[loc].first_name() for loc in LOCALES for _ in range(size // len(LOCALES) + 1)]
         self.last = [fake[loc].last_name() for loc in LOCALES for _ in range(size // len(LOCALES) + 1)]
         en = fake["en_US"]
         self.company = [en.company() for _ in range(size)]
         self.city = [
-            (fake[loc].city(), fake[loc].postcode(), fake[loc].current_country_code())
+            (_city(fake[loc]), fake[loc].postcode(), fake[loc].current_country_code())
             for loc in LOCALES
             for _ in range(30)
         ]
@@ -142,8 +145,37 @@ class Pools:
         self.title = [en.job() for _ in range(300)]
         self.domain = [en.domain_word() for _ in range(size)]
         self.sentence = [en.paragraph(nb_sentences=3) for _ in range(200)]
-        self.long_text = [" ".join(en.paragraphs(nb=40)) for _ in range(8)]
+        self.long_text = [" ".join(en.paragraphs(nb=150)) for _ in range(8)]  # ~14,000 characters each
         self.catch = [en.catch_phrase() for _ in range(300)]
+
+
+ITALIAN_CITIES = [
+    "Roma",
+    "Milano",
+    "Napoli",
+    "Torino",
+    "Palermo",
+    "Genova",
+    "Bologna",
+    "Firenze",
+    "Bari",
+    "Catania",
+    "Venezia",
+    "Verona",
+    "Messina",
+    "Padova",
+    "Trieste",
+    "Brescia",
+    "Parma",
+    "Modena",
+]
+
+
+def _city(fake) -> str:
+    # Faker's it_IT city() does not replay under a seed; draw Italian cities from a fixed list instead.
+    if fake.locales == ["it_IT"]:
+        return fake.random_element(ITALIAN_CITIES)
+    return fake.city()
 
 
 def _sqlite_datetime(value: dt.datetime) -> str:
@@ -220,11 +252,15 @@ class Seeder:
         self._ascii: dict[str, str] = {}
         self.pools = Pools(seed)
         self.writer = Writer()
-        self.base = wire_now().replace(microsecond=0)
+        # Midnight UTC: the same seed gives the same records, timestamps included, all day long.
+        self.base = wire_now().replace(hour=0, minute=0, second=0, microsecond=0)
         self.progress = progress or (lambda message: None)
         self.ids: dict[str, list[str]] = {}
         self.contact_info: list[tuple[str, str | None, str | None]] = []  # (first, last, email)
         self.schema = None
+        self.mass_updates = [
+            self.base - dt.timedelta(hours=hours, milliseconds=123) for hours in (2, 30, 75, 170)
+        ]
 
     # -- helpers ---------------------------------------------------------------------------------------
     # random.Random's choice/randrange cost microseconds each in Python; these draw from random() directly.
@@ -250,12 +286,17 @@ class Seeder:
     def _times(self) -> tuple[dt.datetime, dt.datetime]:
         created = self.base - dt.timedelta(days=25) + dt.timedelta(seconds=self.between(0, 24 * 86400))
         if self._random() < 0.2:
-            created = created.replace(second=0)  # several records share one timestamp
-        modified = (
-            created
-            if self._random() < 0.5
-            else created + dt.timedelta(seconds=self.between(1, int((self.base - created).total_seconds())))
-        )
+            created = created.replace(second=0)
+        roll = self._random()
+        if roll < 0.1:
+            # Part of a mass update: several records share one SystemModstamp, as after a data load.
+            modified = max(created, self.pick(self.mass_updates))
+        elif roll < 0.55:
+            modified = created
+        else:
+            modified = created + dt.timedelta(
+                seconds=self.between(1, int((self.base - created).total_seconds()))
+            )
         if self._random() < 0.3:
             created = created.replace(microsecond=self.between(0, 1000) * 1000)
         return created, modified
