@@ -314,20 +314,23 @@ class _Resolver:
                     owner_ids[key] = owner
                 if key in org_wanted and organization_id is not None:
                     self.organization_ids[key] = organization_id
-        condition = Q(pk__any=set(owner_ids.values()))
-        searched = False
+        # One query per kind of key rather than one OR: PostgreSQL hashes a lone `col = ANY(array)` filter,
+        # so even with stale statistics (a first backfill) a lookup costs one pass, not rows x keys.
+        conditions = [Q(pk__any=set(owner_ids.values()))] if owner_ids else []
         for field_id in dict.fromkeys([*self.merge_by, *sorted(spec.unique_keys)]):
             values = {_match_key(field_id, p.values.get(field_id)) for p in prepared} - {None}
             if values:
-                searched = True
-                condition |= Q(**{f"{spec.match_attnames[field_id]}__any": values})
-        queryset = spec.model.objects.filter(condition, workspace=self.workspace).order_by("pk")
-        if not (owner_ids or searched):
-            queryset = queryset.none()
-        # Plain dicts, not model instances: building 2,000 instances costs more than the query.
-        # No row locks: a re-sync that changes nothing must write nothing (FOR UPDATE dirties every row it
-        # locks on PostgreSQL). Updates are guarded by updated_at instead; see _write.
-        records = queryset.values("pk", "archived_at", "updated_at", *_state_attnames(spec))
+                conditions.append(Q(**{f"{spec.match_attnames[field_id]}__any": values}))
+        found: dict[int, dict] = {}
+        for condition in conditions:
+            # No row locks: a re-sync that changes nothing must write nothing (FOR UPDATE dirties every row
+            # it locks on PostgreSQL). Updates are guarded by updated_at instead; see _write. Plain dicts,
+            # not model instances: building 2,000 instances costs more than the query.
+            for record in spec.model.objects.filter(condition, workspace=self.workspace).values(
+                "pk", "archived_at", "updated_at", *_state_attnames(spec)
+            ):
+                found.setdefault(record["pk"], record)
+        records = [found[pk] for pk in sorted(found)]
         targets_by_pk = {}
         for record in records:
             pk, archived_at, updated_at = record.pop("pk"), record.pop("archived_at"), record.pop("updated_at")
