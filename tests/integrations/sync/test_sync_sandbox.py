@@ -194,9 +194,16 @@ def test_hard_delete_is_archived_by_reconcile(make_sandbox_org, sf_settings, wor
     select_objects(connection, ("Account", "Contact"))
     run_inline(connection)
     account = org.records("Account")[0]
-    # A hard delete leaves no trace a cursor can see (purged from the recycle bin).
-    with sqlite3.connect(org.db_path) as db:
-        db.execute("UPDATE salesforce_sandbox_record SET is_deleted = 1, purged = 1 WHERE sf_id = ?", (account["Id"],))
+    # A hard delete leaves no trace a cursor can see (deleted and purged from the recycle bin).
+    sql = "UPDATE salesforce_sandbox_record SET is_deleted = {t}, purged = {t} WHERE sf_id = {p}"
+    if org.database_url.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(org.database_url, autocommit=True) as db:
+            db.execute(sql.format(t="true", p="%s"), (account["Id"],))
+    else:
+        with sqlite3.connect(org.db_path) as db:
+            db.execute(sql.format(t="1", p="?"), (account["Id"],))
     quiet = run_inline(connection)
     assert quiet.archived == 0
 
