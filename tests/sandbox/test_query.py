@@ -145,5 +145,6 @@ def test_filter_on_a_json_field_and_order_by_it(sandbox_org, api):
     ).json()
     assert page["totalSize"] == len(stored) > 0
     expected = sorted(stored, key=lambda r: r["Id"])
-    expected = sorted(expected, key=lambda r: r["LastName"], reverse=True)
+    # Salesforce orders text case-insensitively.
+    expected = sorted(expected, key=lambda r: r["LastName"].casefold(), reverse=True)
     assert [r["LastName"] for r in page["records"]] == [r["LastName"] for r in expected]
