@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from tests.sandbox_org import SandboxOrg, _postgres_server
+from tests.sandbox_org import SandboxOrg, _postgres_admin, _postgres_server, _postgres_url
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    if _postgres_server():
-        pytest.skip("seeds into SQLite files; the PostgreSQL run seeds through the sandbox_org templates")
-    orgs = []
+    """Two orgs seeded alike (SQLite files, or PostgreSQL databases when the run uses PostgreSQL)."""
+    server = _postgres_server()
+    orgs, databases = [], []
     for name in ("a", "b"):
-        org = SandboxOrg(tmp_path_factory.mktemp(f"seed-{name}"))
+        workdir = tmp_path_factory.mktemp(f"seed-{name}")
+        if server:
+            database = f"sbx_seed_{uuid.uuid4().hex[:8]}"
+            _postgres_admin(server, f'CREATE DATABASE "{database}"')
+            databases.append(database)
+            org = SandboxOrg(workdir, database_url=_postgres_url(server, database))
+        else:
+            org = SandboxOrg(workdir)
         org.manage("migrate", "--database", "sandbox", "--no-input", "-v", "0")
         org.manage("sandbox_seed", "--contacts", "1000", "--seed", "42")
         orgs.append(org)
-    return orgs
+    yield orgs
+    for database in databases:
+        _postgres_admin(server, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def test_same_seed_same_org(seeded):
