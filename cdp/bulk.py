@@ -46,7 +46,10 @@ class AnyLookup(models.Lookup):
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+        # Cast the array to the column's type: psycopg may send a list of ints as numeric[], and
+        # `bigint = ANY(numeric[])` neither uses the index nor hashes (measured 170 ms vs 10 ms for 2,000).
+        db_type = self.lhs.output_field.cast_db_type(connection)
+        return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, list(self.rhs)]
 
 
 models.Field.register_lookup(AnyLookup)
