@@ -63,3 +63,9 @@ def person_permission_set(
     change.full_clean()
     change.save()
     return person
+
+
+def workspace_sticky_unsubscribe_set(*, workspace: Workspace, sticky: bool) -> None:
+    """Whether a source's re-subscribe may undo an unsubscribe made in Inflow (seed step 4)."""
+    Workspace.objects.filter(pk=workspace.pk).update(sticky_unsubscribe=sticky)
+    workspace.sticky_unsubscribe = sticky

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from cdp import services as cdp_services
 from cdp.models import Workspace
 from onboarding.models import WorkspaceProfile
 from onboarding.plans import PLANS_BY_KEY, TRIAL_DAYS
@@ -102,15 +103,6 @@ def onboarding_launch(*, workspace: Workspace) -> WorkspaceProfile:
     return profile
 
 
-def workspace_sticky_unsubscribe_set(*, workspace: Workspace, sticky: bool) -> None:
-    """The workspace-wide sticky-unsubscribe switch, offered on the permissions step.
-
-    `cdp` has no service for this one flag; a filtered update is atomic and touches nothing else.
-    """
-    Workspace.objects.filter(pk=workspace.pk).update(sticky_unsubscribe=sticky)
-    workspace.sticky_unsubscribe = sticky
-
-
 def salesforce_merge_settings_save_and_start(*, connection, settings: dict[str, Any]):
     """The Merge step's Next: store the merge settings, then start the first sync (once; a second submit
     joins the run already queued). The sync engine enqueues its task after this transaction commits."""
@@ -147,29 +139,6 @@ def salesforce_schedule_save(*, connection, schedule_interval_minutes: int, api_
     return connection
 
 
-def salesforce_sync_error_retry(*, error) -> bool:
-    """Re-read the record behind one sync error now (the engine's retry); True when it synced this time."""
-    from integrations.salesforce import sync
-    from integrations.salesforce.errors import SalesforceError
-
-    if not error.retryable or not error.sf_id:
-        raise ValidationError("This error cannot be retried: fix it in Salesforce, then sync again.")
-    try:
-        outcome = sync.retry_errors(error.connection, [error])
-    except SalesforceError as exc:
-        raise ValidationError(
-            f"Salesforce could not be reached to retry ({type(exc).__name__}). Try again later."
-        )
-    return bool(outcome.get("resolved"))
-
-
-def salesforce_sync_error_ignore(*, error) -> None:
-    """Resolve an error without retrying (the same write as `manage.py sync_errors --ignore`)."""
-    from integrations.models import SyncError
-
-    SyncError.objects.filter(pk=error.pk, resolved=False).update(resolved=True, resolved_at=timezone.now())
-
-
 @transaction.atomic
 def salesforce_objects_save(*, connection, choices) -> None:
     """The field picker's save: for each (object offer, selected?, field names) select the object with
@@ -202,7 +171,7 @@ def salesforce_permissions_save(
         sync_settings.permission_rules_set(
             synced_object=synced, email=chosen.get("email"), sms=chosen.get("sms")
         )
-    workspace_sticky_unsubscribe_set(workspace=workspace, sticky=sticky_unsubscribe)
+    cdp_services.workspace_sticky_unsubscribe_set(workspace=workspace, sticky=sticky_unsubscribe)
 
 
 @transaction.atomic

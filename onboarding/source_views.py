@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from cdp.mixins import WorkspaceRequiredMixin
+from integrations import ops
 from onboarding import salesforce as sf
 from onboarding import salesforce_steps as sf_steps
 from onboarding import services, source_selectors
@@ -200,17 +201,18 @@ class ErrorActionView(ConnectionPageMixin, View):
         )
         if error is None or kwargs["action"] not in ("retry", "ignore"):
             raise Http404("No such error.")
-        try:
-            if kwargs["action"] == "retry":
-                if services.salesforce_sync_error_retry(error=error):
-                    messages.success(request, f"{error.object_name} {error.sf_id} synced this time.")
-                else:
-                    messages.warning(
-                        request, f"{error.object_name} {error.sf_id} still fails; see the error below."
-                    )
+        errors = [error]
+        if kwargs["action"] == "retry":
+            outcome = ops.sync_errors_retry(errors=errors)
+            if outcome.refused:
+                messages.error(request, " ".join(outcome.refused))
+            elif outcome.not_retryable:
+                messages.error(request, "This error cannot be retried: fix it in Salesforce, then sync again.")
+            elif outcome.resolved:
+                messages.success(request, f"{error.object_name} {error.sf_id} synced this time.")
             else:
-                services.salesforce_sync_error_ignore(error=error)
-                messages.success(request, f"Ignored the error on {error.object_name} {error.sf_id}.")
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+                messages.warning(request, f"{error.object_name} {error.sf_id} still fails; see the error below.")
+        else:
+            ops.sync_errors_ignore(errors=errors)
+            messages.success(request, f"Ignored the error on {error.object_name} {error.sf_id}.")
         return redirect("onboarding:source_health", connection_id=connection.pk)

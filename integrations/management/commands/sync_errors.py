@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from integrations import sync_selectors
+from integrations import ops, sync_selectors
 from integrations.management.commands._sync_common import add_target_arguments, resolve_connections
 from integrations.models import SyncError
-from integrations.salesforce import sync
 
 
 class Command(BaseCommand):
@@ -42,17 +40,16 @@ class Command(BaseCommand):
                 workspace=ws, connection=connection, error_type=options["error_type"]
             )
             if options["ignore"]:
-                n = SyncError.objects.filter(pk__in=list(errors.values_list("pk", flat=True))).update(
-                    resolved=True, resolved_at=timezone.now()
-                )
+                n = ops.sync_errors_ignore(errors=errors)
                 self.stdout.write(f"Connection {connection.pk}: {n} error(s) ignored.")
                 continue
             if options["retry"]:
-                retryable = list(errors.filter(retryable=True).exclude(sf_id=""))
-                outcome = sync.retry_errors(connection, retryable)
+                outcome = ops.sync_errors_retry(errors=errors)
+                for problem in outcome.refused:
+                    self.stderr.write(problem)
                 self.stdout.write(
-                    f"Connection {connection.pk}: re-read {outcome['retried']} record(s); "
-                    f"{outcome['resolved']} of {len(retryable)} error(s) resolved."
+                    f"Connection {connection.pk}: re-read {outcome.retried} record(s); "
+                    f"{outcome.resolved} error(s) resolved, {outcome.not_retryable} not retryable."
                 )
                 continue
             summary = sync_selectors.sync_error_summary(workspace=ws, connection=connection)
