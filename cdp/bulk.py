@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import orjson
 from django.db import connection, models
 from django.utils import timezone
 
@@ -22,6 +23,15 @@ def _json_default(value):
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _dumps(rows: list) -> str:
+    """The rows as one JSON document. orjson is ~5x the stdlib here (datetimes and dates natively, in the same
+    ISO 8601 form); the stdlib stays the fallback for what orjson refuses (ints beyond 64 bits, non-str keys)."""
+    try:
+        return orjson.dumps(rows, default=_json_default).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(rows, default=_json_default)
 
 
 def _sqlite_datetime(value: dt.datetime) -> str:
@@ -84,7 +94,7 @@ def bulk_update_rows(
             data[expected] = _sqlite_datetime(value) if value is not None and sqlite_datetimes else value
         return data
 
-    payload = json.dumps([encode(row) for row in rows], default=_json_default)
+    payload = _dumps([encode(row) for row in rows])
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
@@ -175,7 +185,7 @@ def bulk_insert(model: type[models.Model], rows: list, *, ignore_conflicts: bool
             cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM {quote(table)}')  # noqa: S608 - model metadata
             (base,) = cursor.fetchone()
             pks = list(range(base + 1, base + 1 + len(rows)))
-        payload = json.dumps([encode(pk, row) for pk, row in zip(pks, rows, strict=True)], default=_json_default)
+        payload = _dumps([encode(pk, row) for pk, row in zip(pks, rows, strict=True)])
         if vendor == "postgresql":
             fields = {f.column: f for f in model._meta.concrete_fields}
             types = ", ".join(['"id" bigint', *(f"{quote(c)} {fields[c].db_type(connection)}" for c in columns)])

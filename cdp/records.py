@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -136,9 +136,12 @@ def record_activities(*, workspace: Workspace, events: Sequence[ActivityEvent]) 
             workspace=workspace, source_key__any={e.source_key for e in events}
         ).values_list("source_key", flat=True)
     )
-    new: dict[str, Activity] = {}
+    # Plain dicts, not model instances: building a Model per event cost more than writing it.
+    new: dict[str, dict] = {}
+    workspace_id = workspace.pk
     for event in events:
-        if event.source_key in existing or event.source_key in new:
+        source_key = event.source_key
+        if source_key in existing or source_key in new:
             continue
         person_id = event.person_id if event.person_id in valid_direct else None
         if person_id is None and event.person_key is not None:
@@ -148,16 +151,16 @@ def record_activities(*, workspace: Workspace, events: Sequence[ActivityEvent]) 
         organization_id = None
         if event.organization_key is not None:
             organization_id = owners.get(_as_tuple(event.organization_key), (None, None))[1]
-        new[event.source_key] = Activity(
-            workspace_id=workspace.pk,
-            definition_id=definitions[event.activity_id],
-            person_id=person_id,
-            organization_id=organization_id,
-            occurred_at=event.occurred_at,
-            attributes=json_safe(event.attributes or {}),
-            source=event.source[:100],
-            source_key=event.source_key,
-        )
+        new[source_key] = {
+            "workspace_id": workspace_id,
+            "definition_id": definitions[event.activity_id],
+            "person_id": person_id,
+            "organization_id": organization_id,
+            "occurred_at": event.occurred_at,
+            "attributes": json_safe(event.attributes or {}),
+            "source": event.source[:100],
+            "source_key": source_key,
+        }
     if not new:
         return 0
     bulk_insert(Activity, list(new.values()), ignore_conflicts=True)
@@ -169,9 +172,32 @@ def _touch_seen(workspace: Workspace, activities) -> None:
     earliest: dict[int, dt.datetime] = {}
     latest: dict[int, dt.datetime] = {}
     for activity in activities:
-        pid = activity.person_id
-        earliest[pid] = min(earliest.get(pid, activity.occurred_at), activity.occurred_at)
-        latest[pid] = max(latest.get(pid, activity.occurred_at), activity.occurred_at)
+        pid = activity["person_id"]
+        occurred_at = activity["occurred_at"]
+        first = earliest.get(pid)
+        if first is None or occurred_at < first:
+            earliest[pid] = occurred_at
+        last = latest.get(pid)
+        if last is None or occurred_at > last:
+            latest[pid] = occurred_at
+    if connection.vendor == "postgresql":
+        # One statement instead of SELECT ... FOR UPDATE then UPDATE. Only people whose times must move are
+        # locked (in pk order, so two workers cannot deadlock) and written; the others are not touched.
+        pks = list(latest)
+        table = Person._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH v AS (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "  # noqa: S608
+                "AS v(id, first_seen, last_seen)), "
+                f"locked AS (SELECT p.id FROM {table} AS p JOIN v ON p.id = v.id WHERE p.workspace_id = %s AND ("
+                "p.first_seen IS NULL OR p.last_seen IS NULL OR p.first_seen > v.first_seen "
+                "OR p.last_seen < v.last_seen) ORDER BY p.id FOR UPDATE OF p) "
+                f"UPDATE {table} AS p SET first_seen = LEAST(p.first_seen, v.first_seen), "
+                "last_seen = GREATEST(p.last_seen, v.last_seen) "
+                "FROM v WHERE p.id = v.id AND p.id IN (SELECT id FROM locked)",
+                [pks, [earliest[pk] for pk in pks], [latest[pk] for pk in pks], workspace.pk],
+            )
+        return
     rows = []
     people = (
         Person.objects.filter(workspace=workspace, pk__any=list(latest))
