@@ -235,6 +235,18 @@ SALESFORCE_DEFAULT_LOGIN_URL = env.str(
     "SALESFORCE_DEFAULT_LOGIN_URL",
     default=f"http://127.0.0.1:{env.int('SANDBOX_PORT', default=8765)}" if DEBUG else "https://login.salesforce.com",
 )
+# The OAuth callback registered in the connected app; empty means this site's own callback URL.
+SALESFORCE_CALLBACK_URL = env.str("SALESFORCE_CALLBACK_URL", default="")
+
+# --- Sync engine knobs (integrations.salesforce.sync reads SYNC_<NAME>) ---------------------
+SYNC_BULK_THRESHOLD = env.int("SYNC_BULK_THRESHOLD", default=10_000)
+SYNC_BULK_MAX_RECORDS = env.int("SYNC_BULK_MAX_RECORDS", default=10_000)
+SYNC_ACTIVITY_BACKFILL_DAYS = env.int("SYNC_ACTIVITY_BACKFILL_DAYS", default=90)
+SYNC_HEARTBEAT_SECONDS = env.int("SYNC_HEARTBEAT_SECONDS", default=30)
+SYNC_HEARTBEAT_STALE_SECONDS = env.int("SYNC_HEARTBEAT_STALE_SECONDS", default=300)
+SYNC_REQUERY_ATTEMPTS = env.int("SYNC_REQUERY_ATTEMPTS", default=3)
+SYNC_BUDGET_RETRY_MINUTES = env.int("SYNC_BUDGET_RETRY_MINUTES", default=60)
+
 # Where the sandbox org process is reached and what it calls itself (its instance_url).
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8765)
 SANDBOX_ORIGIN = env.str("SANDBOX_ORIGIN", default=f"http://127.0.0.1:{SANDBOX_PORT}")
@@ -254,7 +266,9 @@ LOGGING = {
 }
 
 # Callables whose dicts are merged into /healthz (see config/health.py).
-HEALTH_CHECKS: list[str] = ["integrations.health.salesforce_connections"]
-HEALTH_CHECKS.append("integrations.sync_health.stuck_sync_runs")
+HEALTH_CHECKS: list[str] = [
+    "integrations.health.salesforce_connections",
+    "integrations.sync_health.stuck_sync_runs",
+]
 # Absolute links in operator emails (integrations.alerts), e.g. https://inflow.example.com.
 SITE_URL = env.str("SITE_URL", default="")
