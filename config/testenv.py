@@ -4,6 +4,7 @@ Loaded as an early plugin (`-p config.testenv` in pyproject), before pytest-djan
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
@@ -19,3 +20,7 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 # Never read a developer's local .env during tests.
 os.environ.setdefault("ENV_FILE", "/nonexistent/.env")
 
+# Tests that run a real `qcluster` worker share the test database with it: on SQLite it must be a file.
+os.environ.setdefault(
+    "DATABASE_TEST_NAME", os.path.join(tempfile.gettempdir(), f"inflow-test-{os.getpid()}.sqlite3")
+)

@@ -11,12 +11,9 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection as db_connection
 from PIL import Image
 
 from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
@@ -24,28 +21,12 @@ from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
 # `sandbox_org` comes from the tests.sandbox_org plugin (conftest.py).
 pytest.importorskip("tests.sandbox_org", reason="the sandbox org fixture is not built yet")
 
+from tests.processes import database_url
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery-9"
-
-# The cluster is another process: on SQLite the test database must be a file it can open too. Set at
-# import (collection), before pytest-django creates the test database.
-_default_db = django_settings.DATABASES["default"]
-if _default_db["ENGINE"].endswith("sqlite3") and not (_default_db.get("TEST") or {}).get("NAME"):
-    _default_db.setdefault("TEST", {})["NAME"] = str(
-        Path(tempfile.gettempdir()) / f"inflow-e2e-onboarding-{os.getpid()}.sqlite3"
-    )
-
-
-def _database_url() -> str:
-    db = db_connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
-    user = db.get("USER") or "postgres"
-    auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
-    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -62,7 +43,7 @@ def q_cluster(live_server, sandbox_org, tmp_path):
     """A real django-q2 cluster on the test database; stopped before the database is flushed."""
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         # DEBUG lets the worker's Salesforce client talk plain http to the local sandbox org.
         "DEBUG": "1",
         "ENV_FILE": "/nonexistent/.env",

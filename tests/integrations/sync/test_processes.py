@@ -8,45 +8,26 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection as db_connection
 
 from integrations.models import SyncRun
 from integrations.salesforce import sync, tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, snapshot
+from tests.processes import database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 
-# Worker processes open the test database too: on SQLite it must be a file. Set at import (collection),
-# before pytest-django creates the test database.
-_default_db = django_settings.DATABASES["default"]
-if _default_db["ENGINE"].endswith("sqlite3") and not (_default_db.get("TEST") or {}).get("NAME"):
-    _default_db.setdefault("TEST", {})["NAME"] = str(
-        Path(tempfile.gettempdir()) / f"inflow-sync-proc-{os.getpid()}.sqlite3"
-    )
-
-
-def _database_url() -> str:
-    db = db_connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    user = db.get("USER") or "postgres"
-    auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
-    return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
-
 
 def _env(org) -> dict:
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DEBUG": "1",  # plain http to the local sandbox org
         "ENV_FILE": "/nonexistent/.env",
         "SALESFORCE_CLIENT_ID": org.client_id,
