@@ -180,7 +180,24 @@ class _Prepared:
     organization_key: IdentityKey | None = None
 
 
-def _prepare(spec: _Entity, definitions, merge_by, index: int, row) -> _Prepared | str:
+_UNKNOWN = object()
+
+
+def _converters(definitions) -> dict[str, object]:
+    """field id -> its type's converter, or None when read-only: resolved once per call, not once per value."""
+    converters: dict[str, object] = {}
+    for field_id, definition in definitions.items():
+        field_type = ft.FIELD_TYPES.get(definition.display_type)
+        if definition.read_only:
+            converters[field_id] = None
+        elif field_type is not None:
+            converters[field_id] = field_type.convert
+        else:  # an unknown type fails as it always did, when a value of it arrives
+            converters[field_id] = lambda raw, code=definition.display_type: ft.convert_value(code, raw)
+    return converters
+
+
+def _prepare(spec: _Entity, converters, merge_by, index: int, row) -> _Prepared | str:
     problems: list[str] = []
     keys = [k for k in (row.key, *row.extra_keys) if k is not None]
     for key in keys:
@@ -192,15 +209,18 @@ def _prepare(spec: _Entity, definitions, merge_by, index: int, row) -> _Prepared
         return "fields must be a mapping of field id to value"
     values: dict[str, object] = {}
     for field_id, raw in row.fields.items():
-        definition = definitions.get(field_id)
-        if definition is None:
+        convert = converters.get(field_id, _UNKNOWN)
+        if convert is _UNKNOWN:
             problems.append(f"{field_id}: no such {spec.noun} field in this workspace")
             continue
-        if definition.read_only:
+        if convert is None:
             problems.append(f"{field_id}: the field is read-only")
             continue
+        if ft.is_empty(raw):  # as ft.convert_value: empty is None whatever the type
+            values[field_id] = None
+            continue
         try:
-            values[field_id] = ft.convert_value(definition.display_type, raw)
+            values[field_id] = convert(raw)
         except ft.FieldValueError as error:
             problems.append(f"{field_id}: {error}")
     if problems:
@@ -595,8 +615,9 @@ def _merge(
         definitions = field_definitions_for_merge(workspace=workspace, entity=spec.entity)
         prepared: list[_Prepared] = []
         invalid: dict[int, str] = {}
+        converters = _converters(definitions)
         for index, row in enumerate(rows):
-            result = _prepare(spec, definitions, merge_by, index, row)
+            result = _prepare(spec, converters, merge_by, index, row)
             if isinstance(result, str):
                 invalid[index] = result
             else:
