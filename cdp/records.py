@@ -183,13 +183,16 @@ def _touch_seen(workspace: Workspace, activities) -> None:
     if connection.vendor == "postgresql":
         # One statement instead of SELECT ... FOR UPDATE then UPDATE. Only people whose times must move are
         # locked (in pk order, so two workers cannot deadlock) and written; the others are not touched.
+        # `workspace_id + 0`: the workspace is checked on each row found by pk, never used as the index to
+        # scan. Right after a backfill the statistics are stale and PostgreSQL would otherwise walk the whole
+        # workspace through its index for every page (measured 136 ms vs 15 ms per 2,000 people at 100k).
         pks = list(latest)
         table = Person._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH v AS (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "  # noqa: S608
                 "AS v(id, first_seen, last_seen)), "
-                f"locked AS (SELECT p.id FROM {table} AS p JOIN v ON p.id = v.id WHERE p.workspace_id = %s AND ("
+                f"locked AS (SELECT p.id FROM {table} AS p JOIN v ON p.id = v.id WHERE p.workspace_id + 0 = %s AND ("
                 "p.first_seen IS NULL OR p.last_seen IS NULL OR p.first_seen > v.first_seen "
                 "OR p.last_seen < v.last_seen) ORDER BY p.id FOR UPDATE OF p) "
                 f"UPDATE {table} AS p SET first_seen = LEAST(p.first_seen, v.first_seen), "

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import F
 
 from cdp import merge as cdp_merge
 from integrations.models import SourceRecord, SyncedObject, SyncError
@@ -201,14 +202,19 @@ def _keep_contact_organizations(ctx: ObjectContext, people: list[mapping.PersonO
             emails[email.strip().lower()] = p
     if not emails:
         return
-    with_contact = set(
-        Person.objects.filter(
-            workspace=ctx.workspace,
-            email_key__in=list(emails),
-            identities__source=ctx.source,
-            identities__object="Contact",
-        ).values_list("email_key", flat=True)
+    # Two index lookups (people by email, then their Contact identities) rather than one join, which
+    # PostgreSQL planned as a scan of every identity while a backfill's statistics were stale (200 ms a page).
+    from cdp.models import Identity
+
+    by_pk = dict(
+        Person.objects.filter(workspace=ctx.workspace, email_key__any=list(emails)).values_list("pk", "email_key")
     )
+    with_contact = {
+        by_pk[person_id]
+        for person_id in Identity.objects.alias(ws=F("workspace_id") + 0)  # a filter, never the index to scan
+        .filter(ws=ctx.workspace.pk, source=ctx.source, object="Contact", person_id__in=list(by_pk))
+        .values_list("person_id", flat=True)
+    } if by_pk else set()
     for email in with_contact:
         emails[email].organization_key = None
     for p in people:

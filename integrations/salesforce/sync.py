@@ -155,6 +155,8 @@ class RunState:
     started_calls: int = 0
     objects: list[SyncedObject] = field(default_factory=list)
     progress_cb: Callable[[SyncRun], None] | None = None
+    applied: int = 0  # records written by this run, for _refresh_statistics
+    next_analyze: int = 20_000
 
     def calls(self) -> int:
         return sum(self.client.calls.values())
@@ -554,7 +556,34 @@ def _apply(state: RunState, ctx: ObjectContext, records, checkpoint) -> PageCoun
         counts_box.append(counts)
         _save_run(state, counts, object_name=name)
 
-    return apply_page(ctx, records, checkpoint=checkpoint, after_write=after)
+    counts = apply_page(ctx, records, checkpoint=checkpoint, after_write=after)
+    state.applied += counts.applied
+    if state.applied >= state.next_analyze and not ctx.dry_run:
+        state.next_analyze = state.applied * 4
+        _refresh_statistics()
+    return counts
+
+
+# Tables a backfill grows quickly. Their planner statistics do not know a new workspace yet (autovacuum
+# analyzes after 10% of a table changes, which in a database shared by many workspaces can be millions of
+# rows away), so PostgreSQL estimates a handful of rows for it and scans the whole workspace through its
+# index for every page's lookups: measured at 100k contacts, 95 ms instead of 8 ms per activity lookup.
+_ANALYZED_TABLES = ("cdp_person", "cdp_identity", "cdp_organization", "cdp_activity", "integrations_sourcerecord")
+
+
+def _refresh_statistics() -> None:
+    """ANALYZE the growing tables after 20k, 80k, 320k, ... records of a run (a second or so each)."""
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Never wait on a table lock (a running VACUUM): the next threshold tries again.
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            cursor.execute(f"ANALYZE {', '.join(_ANALYZED_TABLES)}")
+    except DatabaseError:
+        logger.info("ANALYZE skipped", exc_info=True)
 
 
 def _rest_pages(state: RunState, soql: str) -> Iterator[Any]:
