@@ -114,9 +114,14 @@ def run_worker(connection_id: int, *extra: str) -> tuple[object, float]:
         .first()
         or 0
     )
+    # BENCH_PROFILE=DIR writes a cProfile of each worker run there (for finding where the time goes).
+    profile = os.environ.get("BENCH_PROFILE")
+    prefix = ["-m", "cProfile", "-o", f"{profile}/worker-{time.time_ns()}.prof"] if profile else []
+    prefix += os.environ.get("BENCH_WRAP", "").split()
     worker = subprocess.Popen(
         [
             sys.executable,
+            *prefix,
             str(ROOT / "manage.py"),
             "sync_salesforce",
             "--inline",
@@ -160,17 +165,17 @@ def change_contacts(org, count: int) -> None:
         list(pool.map(patch, enumerate(ids)))
 
 
-def table_updates(tables: list[str]) -> int:
+def table_updates(tables: list[str]) -> dict[str, int]:
+    """Rows updated so far per table (PostgreSQL statistics); empty elsewhere."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        return -1
+        return {}
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_force_next_flush()") if connection.pg_version >= 150000 else None
-        cursor.execute(
-            "SELECT COALESCE(SUM(n_tup_upd), 0) FROM pg_stat_user_tables WHERE relname = ANY(%s)", [tables]
-        )
-        return int(cursor.fetchone()[0])
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT relname, n_tup_upd FROM pg_stat_user_tables WHERE relname = ANY(%s)", [tables])
+        return {name: int(count) for name, count in cursor.fetchall()}
 
 
 def baseline(org_https, workspace, limit: int) -> tuple[int, float]:
@@ -307,10 +312,12 @@ def bench(org, args, counts, database, workdir) -> dict:
     before = table_updates(tables)
     resync, _ = run_worker(connection.pk, "--full")
     time.sleep(0.6)
-    updated = table_updates(tables) - before if before >= 0 else -1
+    after = table_updates(tables)
+    per_table = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    updated = sum(per_table.values()) if after else -1
     log(
         f"full re-read of unchanged data: {resync.fetched:,} records in {resync.seconds:.1f}s, created "
-        f"{resync.created}, merged {resync.merged}, rows updated {updated}"
+        f"{resync.created}, merged {resync.merged}, rows updated {updated} {per_table or ''}"
     )
 
     baseline_rate = None
