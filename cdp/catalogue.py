@@ -87,7 +87,11 @@ def field_definitions_for_merge(*, workspace: Workspace, entity: str) -> dict[st
 
 
 def entity_for_namespace(namespace: str) -> str:
-    return FieldDefinition.Entity.ORGANIZATION if namespace in ORGANIZATION_NAMESPACES else FieldDefinition.Entity.PERSON
+    return (
+        FieldDefinition.Entity.ORGANIZATION
+        if namespace in ORGANIZATION_NAMESPACES
+        else FieldDefinition.Entity.PERSON
+    )
 
 
 @transaction.atomic
@@ -162,7 +166,11 @@ def activity_definition_ensure(
         for a in attributes
     ]
     ActivityDefinition.objects.bulk_create(
-        [ActivityDefinition(workspace=workspace, activity_id=activity_id, name=name, icon=icon, attributes=attributes)],
+        [
+            ActivityDefinition(
+                workspace=workspace, activity_id=activity_id, name=name, icon=icon, attributes=attributes
+            )
+        ],
         ignore_conflicts=True,
     )
     stored = ActivityDefinition.objects.select_for_update().get(workspace=workspace, activity_id=activity_id)
@@ -189,7 +197,9 @@ def custom_object_ensure(
         [CustomObject(workspace=workspace, source=source, object_name=object_name, name=name, fields=fields)],
         ignore_conflicts=True,
     )
-    stored = CustomObject.objects.select_for_update().get(workspace=workspace, source=source, object_name=object_name)
+    stored = CustomObject.objects.select_for_update().get(
+        workspace=workspace, source=source, object_name=object_name
+    )
     changed = [attr for attr, value in (("name", name), ("fields", fields)) if getattr(stored, attr) != value]
     for attr in changed:
         setattr(stored, attr, {"name": name, "fields": fields}[attr])

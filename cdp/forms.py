@@ -48,14 +48,22 @@ class FilterForm(forms.Form):
 class PeopleFilterForm(FilterForm):
     """GET filters of the People page; bad values are dropped, never an error page."""
 
-    q = forms.CharField(label="Search", required=False, max_length=200,
-                        widget=forms.TextInput(attrs={"placeholder": "Name or email", "type": "search"}))
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Name or email", "type": "search"}),
+    )
     source = forms.ChoiceField(label="Source", required=False)
     permission = forms.ChoiceField(
         label="Permission",
         required=False,
-        choices=[("", "Any permission"), ("subscribed", "Email subscribed"), ("unsubscribed", "Email unsubscribed"),
-                 ("sms", "SMS subscribed")],
+        choices=[
+            ("", "Any permission"),
+            ("subscribed", "Email subscribed"),
+            ("unsubscribed", "Email unsubscribed"),
+            ("sms", "SMS subscribed"),
+        ],
     )
     organization = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
@@ -66,8 +74,12 @@ class PeopleFilterForm(FilterForm):
 
 
 class SearchForm(FilterForm):
-    q = forms.CharField(label="Search", required=False, max_length=200,
-                        widget=forms.TextInput(attrs={"placeholder": "Name", "type": "search"}))
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "Name", "type": "search"}),
+    )
     after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
 
@@ -78,12 +90,17 @@ class PageForm(forms.Form):
 class ActivityFilterForm(FilterForm):
     type = forms.ChoiceField(label="Activity", required=False)
     since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
     def __init__(self, *args, definitions, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [("", "All activities"), *((d.activity_id, d.name) for d in definitions)]
+        self.fields["type"].choices = [
+            ("", "All activities"),
+            *((d.activity_id, d.name) for d in definitions),
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -96,4 +113,6 @@ class ActivityFilterForm(FilterForm):
 def cleaned_or_empty(form: forms.Form) -> dict:
     """Filters that validated; invalid ones are ignored so a mangled URL still shows a page."""
     form.is_valid()
-    return {name: value for name, value in getattr(form, "cleaned_data", {}).items() if name not in form.errors}
+    return {
+        name: value for name, value in getattr(form, "cleaned_data", {}).items() if name not in form.errors
+    }

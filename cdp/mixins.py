@@ -24,7 +24,9 @@ class WorkspaceRequiredMixin(LoginRequiredMixin):
         response = _missing_workspace(request)
         if response is not None:
             return response
-        self.workspace = request.workspace._wrapped if hasattr(request.workspace, "_wrapped") else request.workspace
+        self.workspace = (
+            request.workspace._wrapped if hasattr(request.workspace, "_wrapped") else request.workspace
+        )
         return super().dispatch(request, *args, **kwargs)
 
 

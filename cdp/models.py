@@ -182,7 +182,9 @@ class Identity(models.Model):
     source = models.CharField(max_length=100)  # e.g. "salesforce:7" (a connection), opaque to the CDP
     object = models.CharField(max_length=100)  # e.g. "Contact"
     external_id = models.CharField(max_length=255)
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="identities")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="identities"
+    )
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="identities"
     )
@@ -295,7 +297,9 @@ class CustomObject(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "source", "object_name"], name="customobject_unique"),
+            models.UniqueConstraint(
+                fields=["workspace", "source", "object_name"], name="customobject_unique"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -316,7 +320,9 @@ class CustomObjectRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["custom_object", "external_id"], name="customobjectrecord_unique"),
+            models.UniqueConstraint(
+                fields=["custom_object", "external_id"], name="customobjectrecord_unique"
+            ),
         ]
         indexes = [models.Index(fields=["custom_object", "id"], name="customobjectrecord_obj_id")]
 

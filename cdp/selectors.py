@@ -228,15 +228,21 @@ def record_field_groups(*, workspace: Workspace, record: Person | Organization) 
     order = list(dict.fromkeys(NAMESPACE_TITLES.values()))
     return [
         FieldGroup(title, sorted(rows, key=lambda r: r.name))
-        for title, rows in sorted(groups.items(), key=lambda g: (order.index(g[0]) if g[0] in order else 99, g[0]))
+        for title, rows in sorted(
+            groups.items(), key=lambda g: (order.index(g[0]) if g[0] in order else 99, g[0])
+        )
     ]
 
 
 def person_identities(*, workspace: Workspace, person: Person) -> list[Identity]:
-    return list(Identity.objects.filter(workspace=workspace, person=person).order_by("source", "object", "pk"))
+    return list(
+        Identity.objects.filter(workspace=workspace, person=person).order_by("source", "object", "pk")
+    )
 
 
-def person_permission_history(*, workspace: Workspace, person: Person, limit: int = 50) -> list[PermissionChange]:
+def person_permission_history(
+    *, workspace: Workspace, person: Person, limit: int = 50
+) -> list[PermissionChange]:
     return list(
         PermissionChange.objects.filter(workspace=workspace, person=person).select_related("actor")[:limit]
     )
@@ -251,7 +257,9 @@ def activity_list(
     person: Person | None = None,
     after: int | None = None,
 ) -> Page:
-    activities = Activity.objects.filter(workspace=workspace).select_related("definition", "person", "organization")
+    activities = Activity.objects.filter(workspace=workspace).select_related(
+        "definition", "person", "organization"
+    )
     if activity_id:
         activities = activities.filter(definition__activity_id=activity_id)
     if since is not None:
@@ -271,7 +279,9 @@ def activity_list(
 
 
 def activity_definitions_for_filter(*, workspace: Workspace) -> list[ActivityDefinition]:
-    return list(ActivityDefinition.objects.filter(workspace=workspace, hidden=False).order_by("builtin", "name"))
+    return list(
+        ActivityDefinition.objects.filter(workspace=workspace, hidden=False).order_by("builtin", "name")
+    )
 
 
 def organization_list(*, workspace: Workspace, q: str = "", after: int | None = None) -> Page:
@@ -288,7 +298,9 @@ def organization_get(*, workspace: Workspace, organization_id: int) -> Organizat
 
 def custom_object_list(*, workspace: Workspace) -> list[CustomObject]:
     return list(
-        CustomObject.objects.filter(workspace=workspace).annotate(record_count=Count("records")).order_by("name")
+        CustomObject.objects.filter(workspace=workspace)
+        .annotate(record_count=Count("records"))
+        .order_by("name")
     )
 
 
@@ -296,17 +308,21 @@ def custom_object_get(*, workspace: Workspace, custom_object_id: int) -> CustomO
     return get_object_or_404(CustomObject, workspace=workspace, pk=custom_object_id)
 
 
-def custom_object_record_list(*, workspace: Workspace, custom_object: CustomObject, after: int | None = None) -> Page:
-    records = CustomObjectRecord.objects.filter(workspace=workspace, custom_object=custom_object).prefetch_related(
-        "people", "organizations"
-    )
+def custom_object_record_list(
+    *, workspace: Workspace, custom_object: CustomObject, after: int | None = None
+) -> Page:
+    records = CustomObjectRecord.objects.filter(
+        workspace=workspace, custom_object=custom_object
+    ).prefetch_related("people", "organizations")
     return _keyset(records, after=after)
 
 
 def field_catalogue(*, workspace: Workspace) -> list[tuple[str, list[FieldDefinition]]]:
     """The workspace's fields, grouped by entity and namespace, built-in first."""
     groups: dict[str, list[FieldDefinition]] = {}
-    for definition in FieldDefinition.objects.filter(workspace=workspace).order_by("entity", "-builtin", "name"):
+    for definition in FieldDefinition.objects.filter(workspace=workspace).order_by(
+        "entity", "-builtin", "name"
+    ):
         noun = "Person" if definition.entity == FieldDefinition.Entity.PERSON else "Organization"
         title = f"{noun} · {NAMESPACE_TITLES.get(definition.namespace, 'Namespace ' + definition.namespace)}"
         groups.setdefault(title, []).append(definition)

@@ -63,11 +63,15 @@ class PeopleView(DataPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        form = PeopleFilterForm(self.request.GET or None, sources=selectors.identity_sources(workspace=self.workspace))
+        form = PeopleFilterForm(
+            self.request.GET or None, sources=selectors.identity_sources(workspace=self.workspace)
+        )
         filters = cleaned_or_empty(form)
         organization = None
         if filters.get("organization"):
-            organization = selectors.organization_get(workspace=self.workspace, organization_id=filters["organization"])
+            organization = selectors.organization_get(
+                workspace=self.workspace, organization_id=filters["organization"]
+            )
         context["page"] = selectors.person_list(
             workspace=self.workspace,
             q=filters.get("q", ""),
@@ -136,7 +140,8 @@ class ActivitiesView(DataPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         form = ActivityFilterForm(
-            self.request.GET or None, definitions=selectors.activity_definitions_for_filter(workspace=self.workspace)
+            self.request.GET or None,
+            definitions=selectors.activity_definitions_for_filter(workspace=self.workspace),
         )
         filters = cleaned_or_empty(form)
 
@@ -171,12 +176,16 @@ class CustomObjectRecordsView(DataPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        custom_object = selectors.custom_object_get(workspace=self.workspace, custom_object_id=self.kwargs["pk"])
+        custom_object = selectors.custom_object_get(
+            workspace=self.workspace, custom_object_id=self.kwargs["pk"]
+        )
         filters = cleaned_or_empty(PageForm(self.request.GET or None))
         page = selectors.custom_object_record_list(
             workspace=self.workspace, custom_object=custom_object, after=filters.get("after")
         )
-        columns = [(f["id"], f.get("name", f["id"]), f.get("display_type", "text")) for f in custom_object.fields]
+        columns = [
+            (f["id"], f.get("name", f["id"]), f.get("display_type", "text")) for f in custom_object.fields
+        ]
         if not columns:
             seen = dict.fromkeys(key for record in page.items for key in record.values)
             columns = [(key, key, "") for key in list(seen)[:8]]
@@ -184,8 +193,10 @@ class CustomObjectRecordsView(DataPageMixin, TemplateView):
             custom_object=custom_object,
             page=page,
             columns=columns,
-            rows=[(record, [display_stored(kind, record.values.get(fid)) for fid, _, kind in columns])
-                  for record in page.items],
+            rows=[
+                (record, [display_stored(kind, record.values.get(fid)) for fid, _, kind in columns])
+                for record in page.items
+            ],
         )
         return context
 

@@ -16,7 +16,12 @@ def cluster_heartbeat() -> dict:
     except Exception as exc:  # noqa: BLE001 - a broker that is down is a health fact, not an error
         return {"status": "unknown", "detail": type(exc).__name__}
     clusters = [
-        {"id": str(stat.cluster_id), "status": stat.status, "workers": len(stat.workers), "seen": stat.tob.isoformat()}
+        {
+            "id": str(stat.cluster_id),
+            "status": stat.status,
+            "workers": len(stat.workers),
+            "seen": stat.tob.isoformat(),
+        }
         for stat in stats
     ]
     return {"status": "ok" if clusters else "no-cluster", "clusters": clusters}

@@ -175,7 +175,9 @@ ACCOUNT_RATE_LIMITS = {
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -195,7 +197,9 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
@@ -233,7 +237,9 @@ SALESFORCE_SCOPES = env.list("SALESFORCE_SCOPES", default=["api", "refresh_token
 # The login host offered by default on the connect page; in development the local sandbox org.
 SALESFORCE_DEFAULT_LOGIN_URL = env.str(
     "SALESFORCE_DEFAULT_LOGIN_URL",
-    default=f"http://127.0.0.1:{env.int('SANDBOX_PORT', default=8765)}" if DEBUG else "https://login.salesforce.com",
+    default=f"http://127.0.0.1:{env.int('SANDBOX_PORT', default=8765)}"
+    if DEBUG
+    else "https://login.salesforce.com",
 )
 # The OAuth callback registered in the connected app; empty means this site's own callback URL.
 SALESFORCE_CALLBACK_URL = env.str("SALESFORCE_CALLBACK_URL", default="")

@@ -207,11 +207,15 @@ class ErrorActionView(ConnectionPageMixin, View):
             if outcome.refused:
                 messages.error(request, " ".join(outcome.refused))
             elif outcome.not_retryable:
-                messages.error(request, "This error cannot be retried: fix it in Salesforce, then sync again.")
+                messages.error(
+                    request, "This error cannot be retried: fix it in Salesforce, then sync again."
+                )
             elif outcome.resolved:
                 messages.success(request, f"{error.object_name} {error.sf_id} synced this time.")
             else:
-                messages.warning(request, f"{error.object_name} {error.sf_id} still fails; see the error below.")
+                messages.warning(
+                    request, f"{error.object_name} {error.sf_id} still fails; see the error below."
+                )
         else:
             ops.sync_errors_ignore(errors=errors)
             messages.success(request, f"Ignored the error on {error.object_name} {error.sf_id}.")

@@ -23,10 +23,24 @@ def test_healthz_reports_database_and_version(client):
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    inherited = ("SECURE_", "SESSION_", "CSRF_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "ENCRYPTION_KEYS", "DJANGO_")
+    inherited = (
+        "SECURE_",
+        "SESSION_",
+        "CSRF_",
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "ENCRYPTION_KEYS",
+        "DJANGO_",
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -1,4 +1,5 @@
 """Data-source models, one module per area. Import models from here: `from integrations.models import X`."""
+
 from integrations.models.alerts import ConnectionAlert  # noqa: F401
 from integrations.models.connection import Connection  # noqa: F401
 from integrations.models.sync import (  # noqa: F401

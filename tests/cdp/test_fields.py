@@ -113,16 +113,22 @@ def test_every_builtin_field_type_is_in_the_table():
 def test_new_workspace_gets_ortto_builtin_catalogue(workspace):
     email = FieldDefinition.objects.get(workspace=workspace, field_id="str::email")
     assert (email.name, email.display_type, email.entity, email.builtin, email.liquid_name) == (
-        "Email", "email", "person", True, "people.email"
+        "Email",
+        "email",
+        "person",
+        True,
+        "people.email",
     )
     assert FieldDefinition.objects.get(workspace=workspace, field_id="bol::p").name == "Email permission"
     assert FieldDefinition.objects.get(workspace=workspace, field_id="str:o:website").display_type == "link"
-    assert FieldDefinition.objects.get(workspace=workspace, field_id="int:o:employees").entity == "organization"
+    assert (
+        FieldDefinition.objects.get(workspace=workspace, field_id="int:o:employees").entity == "organization"
+    )
     opened = ActivityDefinition.objects.get(workspace=workspace, activity_id="act::o")
     assert (opened.name, opened.builtin) == ("Opened email", True)
-    assert FieldDefinition.objects.filter(workspace=workspace).count() == len(builtin_schema()["person_fields"]) + len(
-        builtin_schema()["organization_fields"]
-    )
+    assert FieldDefinition.objects.filter(workspace=workspace).count() == len(
+        builtin_schema()["person_fields"]
+    ) + len(builtin_schema()["organization_fields"])
 
 
 @pytest.mark.django_db
@@ -131,10 +137,15 @@ def test_field_definition_ensure_is_idempotent_and_keeps_the_type(workspace):
     again = field_definition_ensure(workspace=workspace, field_id="str:osa:rating", name="Account rating")
     assert first.pk == again.pk
     assert (again.name, again.entity, again.display_type, again.namespace) == (
-        "Account rating", "organization", "text", "osa"
+        "Account rating",
+        "organization",
+        "text",
+        "osa",
     )
     with pytest.raises(ValueError, match="a field's type cannot change"):
-        field_definition_ensure(workspace=workspace, field_id="str:osa:rating", name="Rating", display_type="email")
+        field_definition_ensure(
+            workspace=workspace, field_id="str:osa:rating", name="Rating", display_type="email"
+        )
     with pytest.raises(ValueError, match="not a field id"):
         field_definition_ensure(workspace=workspace, field_id="Rating", name="Rating")
     assert FieldDefinition.objects.filter(workspace=workspace, field_id="str:osa:rating").count() == 1

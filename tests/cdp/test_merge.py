@@ -85,7 +85,11 @@ def test_strategy_table(workspace, strategy, skip, existing_city, status, city, 
     assert Person.objects.filter(workspace=workspace).count() == people
     if people:
         assert person(workspace, "kim@example.com").city == city
-        assert result.record_id == (person(workspace, "kim@example.com").pk if status != "ignored" or existing_city is not None else None)
+        assert result.record_id == (
+            person(workspace, "kim@example.com").pk
+            if status != "ignored" or existing_city is not None
+            else None
+        )
     else:
         assert result.record_id is None
 
@@ -94,30 +98,43 @@ def test_custom_field_sydney_kept_under_append_only_and_overwritten_under_overwr
     field_definition_ensure(workspace=workspace, field_id="str:cm:place-of-birth", name="Place of birth")
     merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "str:cm:place-of-birth": "Sydney"})])
 
-    [kept] = merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "str:cm:place-of-birth": "Oslo"})],
-                   strategy=MergeStrategy.APPEND_ONLY)
+    [kept] = merge(
+        workspace,
+        [PersonRow(None, {"str::email": "a@example.com", "str:cm:place-of-birth": "Oslo"})],
+        strategy=MergeStrategy.APPEND_ONLY,
+    )
     assert kept == MergeResult("merged", kept.record_id, "", ())
     assert person(workspace, "a@example.com").values == {"str:cm:place-of-birth": "Sydney"}
 
-    [over] = merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "str:cm:place-of-birth": "Oslo"})])
+    [over] = merge(
+        workspace, [PersonRow(None, {"str::email": "a@example.com", "str:cm:place-of-birth": "Oslo"})]
+    )
     assert over.changed_fields == ("str:cm:place-of-birth",)
     assert person(workspace, "a@example.com").values == {"str:cm:place-of-birth": "Oslo"}
 
 
 def test_overwrite_none_clears_append_only_none_keeps(workspace):
-    merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "str::first": "Ada", "dtz::b": "1815-12-10"})])
+    merge(
+        workspace,
+        [PersonRow(None, {"str::email": "a@example.com", "str::first": "Ada", "dtz::b": "1815-12-10"})],
+    )
 
     merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "str::first": None})], strategy=1)
     assert person(workspace, "a@example.com").first_name == "Ada"
 
-    [result] = merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "str::first": None, "dtz::b": None})])
+    [result] = merge(
+        workspace, [PersonRow(None, {"str::email": "a@example.com", "str::first": None, "dtz::b": None})]
+    )
     ada = person(workspace, "a@example.com")
     assert (ada.first_name, ada.birthday) == ("", None)
     assert result.changed_fields == ("str::first", "dtz::b")
 
 
 def test_fields_not_sent_are_kept(workspace):
-    merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "str::first": "Ada", "str::last": "King"})])
+    merge(
+        workspace,
+        [PersonRow(None, {"str::email": "a@example.com", "str::first": "Ada", "str::last": "King"})],
+    )
     merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "str::first": "Augusta"})])
     ada = person(workspace, "a@example.com")
     assert (ada.first_name, ada.last_name) == ("Augusta", "King")
@@ -143,8 +160,11 @@ def test_find_any_matches_fallback_key_next_if_empty_does_not(workspace):
 
 def test_next_if_empty_matches_fallback_when_previous_key_is_empty(workspace):
     [first] = merge(workspace, [PersonRow(None, {"phn::phone": "0401 234 567", "str::first": "Noemail"})])
-    [second] = merge(workspace, [PersonRow(None, {"str::email": "n@example.com", "phn::phone": "0401234567"})],
-                     find_strategy=FindStrategy.NEXT_IF_EMPTY)
+    [second] = merge(
+        workspace,
+        [PersonRow(None, {"str::email": "n@example.com", "phn::phone": "0401234567"})],
+        find_strategy=FindStrategy.NEXT_IF_EMPTY,
+    )
     assert (second.status, second.record_id) == ("merged", first.record_id)
     assert person(workspace, "n@example.com").first_name == "Noemail"
 
@@ -165,26 +185,40 @@ def test_record_id_comes_first_and_attaches_to_the_email_match(workspace):
 
 def test_next_if_empty_refuses_email_of_a_person_with_another_record_of_that_object(workspace):
     merge(workspace, [PersonRow(contact(1), {"str::email": "dup@example.com"})])
-    [result] = merge(workspace, [PersonRow(contact(2), {"str::email": "dup@example.com"})],
-                     find_strategy=FindStrategy.NEXT_IF_EMPTY)
-    assert result == MergeResult("invalid", None, "str::email: dup@example.com already belongs to another person")
+    [result] = merge(
+        workspace,
+        [PersonRow(contact(2), {"str::email": "dup@example.com"})],
+        find_strategy=FindStrategy.NEXT_IF_EMPTY,
+    )
+    assert result == MergeResult(
+        "invalid", None, "str::email: dup@example.com already belongs to another person"
+    )
     assert Person.objects.count() == 1
     assert Identity.objects.count() == 1
 
 
 def test_lead_converted_to_contact_merges_under_next_if_empty(workspace):
     merge(workspace, [PersonRow(IdentityKey(SRC, "Lead", "00Q1"), {"str::email": "lee@example.com"})])
-    [result] = merge(workspace, [PersonRow(contact(9), {"str::email": "lee@example.com"})],
-                     find_strategy=FindStrategy.NEXT_IF_EMPTY)
+    [result] = merge(
+        workspace,
+        [PersonRow(contact(9), {"str::email": "lee@example.com"})],
+        find_strategy=FindStrategy.NEXT_IF_EMPTY,
+    )
     assert result.status == "merged"
     assert sorted(Identity.objects.filter(person_id=result.record_id).values_list("object", flat=True)) == [
-        "Contact", "Lead"
+        "Contact",
+        "Lead",
     ]
 
 
 def test_changing_email_to_one_another_person_holds_is_invalid(workspace):
-    merge(workspace, [PersonRow(contact(1), {"str::email": "one@example.com"}),
-                      PersonRow(contact(2), {"str::email": "two@example.com"})])
+    merge(
+        workspace,
+        [
+            PersonRow(contact(1), {"str::email": "one@example.com"}),
+            PersonRow(contact(2), {"str::email": "two@example.com"}),
+        ],
+    )
     [result] = merge(workspace, [PersonRow(contact(1), {"str::email": "TWO@example.com", "str::first": "X"})])
     assert result.status == "invalid"
     assert result.reason == "str::email: TWO@example.com already belongs to another person"
@@ -192,11 +226,16 @@ def test_changing_email_to_one_another_person_holds_is_invalid(workspace):
 
 
 def test_rows_naming_the_same_person_merge_within_a_batch_in_order(workspace):
-    results = merge(workspace, [
-        PersonRow(contact(1), {"str::email": "a@example.com", "str::first": "Ada", "geo::city": "London"}),
-        PersonRow(contact(2), {"str::email": "A@EXAMPLE.COM", "str::first": "Augusta"}),
-        PersonRow(contact(2), {"geo::city": None}),
-    ])
+    results = merge(
+        workspace,
+        [
+            PersonRow(
+                contact(1), {"str::email": "a@example.com", "str::first": "Ada", "geo::city": "London"}
+            ),
+            PersonRow(contact(2), {"str::email": "A@EXAMPLE.COM", "str::first": "Augusta"}),
+            PersonRow(contact(2), {"geo::city": None}),
+        ],
+    )
     assert [r.status for r in results] == ["created", "merged", "merged"]
     assert len({r.record_id for r in results}) == 1
     ada = Person.objects.get()
@@ -205,10 +244,14 @@ def test_rows_naming_the_same_person_merge_within_a_batch_in_order(workspace):
 
 
 def test_ignore_strategy_within_a_batch_creates_once_and_ignores_the_rest(workspace):
-    results = merge(workspace, [
-        PersonRow(None, {"str::email": "a@example.com", "str::first": "First"}),
-        PersonRow(None, {"str::email": "a@example.com", "str::first": "Second"}),
-    ], strategy=MergeStrategy.IGNORE)
+    results = merge(
+        workspace,
+        [
+            PersonRow(None, {"str::email": "a@example.com", "str::first": "First"}),
+            PersonRow(None, {"str::email": "a@example.com", "str::first": "Second"}),
+        ],
+        strategy=MergeStrategy.IGNORE,
+    )
     assert [r.status for r in results] == ["created", "ignored"]
     assert results[1].record_id == results[0].record_id
     assert Person.objects.get().first_name == "First"
@@ -217,7 +260,9 @@ def test_ignore_strategy_within_a_batch_creates_once_and_ignores_the_rest(worksp
 def test_workspaces_are_isolated(workspace, make_workspace):
     other = make_workspace(name="Other")
     merge(workspace, [PersonRow(contact(1), {"str::email": "a@example.com", "str::first": "Mine"})])
-    [result] = merge_people(workspace=other, rows=[PersonRow(contact(1), {"str::email": "a@example.com"})], source=SRC)
+    [result] = merge_people(
+        workspace=other, rows=[PersonRow(contact(1), {"str::email": "a@example.com"})], source=SRC
+    )
     assert result.status == "created"
     assert Person.objects.filter(workspace=workspace).get().first_name == "Mine"
     assert Person.objects.filter(workspace=other).get().first_name == ""
@@ -228,7 +273,9 @@ def test_workspaces_are_isolated(workspace, make_workspace):
 
 def test_bad_rows_come_back_invalid_with_reasons_and_the_rest_is_applied(workspace):
     field_definition_ensure(workspace=workspace, field_id="int:cm:score", name="Score")
-    field_definition_ensure(workspace=workspace, field_id="dec:cm:ltv", name="Lifetime value", display_type="currency")
+    field_definition_ensure(
+        workspace=workspace, field_id="dec:cm:ltv", name="Lifetime value", display_type="currency"
+    )
     rows = [
         PersonRow(None, {"str::email": "ok1@example.com", "int:cm:score": 7, "dec:cm:ltv": 19.99}),
         PersonRow(None, {"str::email": "wrong@example.com", "int:cm:score": "7"}),
@@ -280,7 +327,9 @@ def test_permission_changes_are_recorded(workspace):
     [created] = merge(workspace, [PersonRow(contact(1), {"str::email": "a@example.com", "bol::sp": True})])
     merge(workspace, [PersonRow(contact(1), {"bol::p": False, "bol::sp": True})])
 
-    history = list(PermissionChange.objects.order_by("id").values_list("field_id", "old_value", "new_value", "source"))
+    history = list(
+        PermissionChange.objects.order_by("id").values_list("field_id", "old_value", "new_value", "source")
+    )
     assert history == [("bol::sp", None, True, SRC), ("bol::p", True, False, SRC)]
     assert PermissionChange.objects.filter(person_id=created.record_id).count() == 2
 
@@ -298,12 +347,16 @@ def test_sticky_unsubscribe_made_in_the_cdp_survives_a_source_resubscribe(worksp
     workspace.sticky_unsubscribe = sticky
     workspace.save(update_fields=["sticky_unsubscribe"])
     [result] = merge(workspace, [PersonRow(None, {"str::email": "a@example.com"})])
-    person_permission_set(workspace=workspace, person_id=result.record_id, field_id="bol::p", value=False, actor=owner)
+    person_permission_set(
+        workspace=workspace, person_id=result.record_id, field_id="bol::p", value=False, actor=owner
+    )
 
     merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "bol::p": True})])
 
     assert person(workspace, "a@example.com").email_permission is after
-    changes = list(PermissionChange.objects.order_by("id").values_list("old_value", "new_value", "source", "actor"))
+    changes = list(
+        PermissionChange.objects.order_by("id").values_list("old_value", "new_value", "source", "actor")
+    )
     expected = [(True, False, "inflow", owner.pk)] + ([] if sticky else [(False, True, SRC, None)])
     assert changes == expected
 
@@ -319,14 +372,23 @@ def test_source_unsubscribe_can_be_undone_by_the_source(workspace):
 
 def test_organizations_merge_by_identity_then_name_and_people_link_to_them(workspace):
     account = IdentityKey(SRC, "Account", "001A")
-    [org] = merge_organizations(workspace=workspace, source=SRC, rows=[
-        OrganizationRow(account, {"str:o:name": "Acme", "int:o:employees": 250.0, "str:o:website": "acme.example"})
-    ])
-    [again] = merge_organizations(workspace=workspace, source=SRC, rows=[OrganizationRow(None, {"str:o:name": "ACME"})],
-                                  strategy=1)
+    [org] = merge_organizations(
+        workspace=workspace,
+        source=SRC,
+        rows=[
+            OrganizationRow(
+                account, {"str:o:name": "Acme", "int:o:employees": 250.0, "str:o:website": "acme.example"}
+            )
+        ],
+    )
+    [again] = merge_organizations(
+        workspace=workspace, source=SRC, rows=[OrganizationRow(None, {"str:o:name": "ACME"})], strategy=1
+    )
     assert (org.status, again.status, again.record_id) == ("created", "merged", org.record_id)
 
-    [p] = merge(workspace, [PersonRow(contact(1), {"str::email": "a@acme.example"}, organization_key=account)])
+    [p] = merge(
+        workspace, [PersonRow(contact(1), {"str::email": "a@acme.example"}, organization_key=account)]
+    )
     acme = Organization.objects.get()
     assert (acme.name, acme.name_key, acme.employees, acme.website) == ("Acme", "acme", 250, "acme.example")
     assert Person.objects.get(pk=p.record_id).organization == acme
@@ -343,8 +405,15 @@ def test_organization_field_rejected_on_person(workspace):
 
 def _rows(n, *, offset=0, city="Oslo"):
     return [
-        PersonRow(contact(i), {"str::email": f"p{i}@example.com", "str::first": f"P{i}", "geo::city": city,
-                               "phn::phone": f"+1415555{i:04d}"})
+        PersonRow(
+            contact(i),
+            {
+                "str::email": f"p{i}@example.com",
+                "str::first": f"P{i}",
+                "geo::city": city,
+                "phn::phone": f"+1415555{i:04d}",
+            },
+        )
         for i in range(offset, offset + n)
     ]
 
@@ -372,17 +441,23 @@ def test_reapplying_an_unchanged_batch_writes_nothing(workspace):
 
     queries = _count_queries(workspace, _rows(50))
 
-    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+    writes = [
+        q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))
+    ]
     assert writes == []
     assert list(Person.objects.order_by("pk").values()) == before
 
 
 def test_email_stays_unique_when_merging_by_phone_only(workspace):
     merge(workspace, [PersonRow(None, {"str::email": "a@example.com", "phn::phone": "+15550001"})])
-    results = merge(workspace, [
-        PersonRow(None, {"phn::phone": "+15550002", "str::email": "A@example.com"}),
-        PersonRow(None, {"phn::phone": "+15550003", "str::first": "Three"}),
-    ], merge_by=("phn::phone",))
+    results = merge(
+        workspace,
+        [
+            PersonRow(None, {"phn::phone": "+15550002", "str::email": "A@example.com"}),
+            PersonRow(None, {"phn::phone": "+15550003", "str::first": "Three"}),
+        ],
+        merge_by=("phn::phone",),
+    )
     assert [(r.status, r.reason) for r in results] == [
         ("invalid", "str::email: A@example.com already belongs to another person"),
         ("created", ""),

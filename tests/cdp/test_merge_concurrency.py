@@ -13,7 +13,9 @@ from cdp.models import Identity, Person
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks and concurrent writers"),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="needs PostgreSQL row locks and concurrent writers"
+    ),
 ]
 
 
@@ -77,7 +79,9 @@ def test_two_threads_overwriting_the_same_people_lose_no_update_and_never_fail(w
     def work(index):
         try:
             field_id, value = fields[index]
-            rows = [PersonRow(None, {"str::email": f"person{n}@example.com", field_id: value}) for n in range(200)]
+            rows = [
+                PersonRow(None, {"str::email": f"person{n}@example.com", field_id: value}) for n in range(200)
+            ]
             if index:
                 rows.reverse()
             barrier.wait(timeout=10)
@@ -94,4 +98,6 @@ def test_two_threads_overwriting_the_same_people_lose_no_update_and_never_fail(w
         thread.join(timeout=120)
 
     assert errors == []
-    assert set(Person.objects.filter(workspace=workspace).values_list("last_name", "city")) == {("Writer-A", "Oslo")}
+    assert set(Person.objects.filter(workspace=workspace).values_list("last_name", "city")) == {
+        ("Writer-A", "Oslo")
+    }

@@ -17,7 +17,9 @@ _keys = st.one_of(st.none(), st.sampled_from([IdentityKey(SRC, "Contact", f"003{
 _fields = st.fixed_dictionaries(
     {},
     optional={
-        "str::email": st.sampled_from(["a@example.com", "A@example.com", "b@example.com", "c@example.com", None]),
+        "str::email": st.sampled_from(
+            ["a@example.com", "A@example.com", "b@example.com", "c@example.com", None]
+        ),
         "phn::phone": st.sampled_from(["+61 401 000 001", "+61401000002", None]),
         "str::first": st.sampled_from(["Ada", "Bo", "", None]),
         "geo::city": st.sampled_from(["Sydney", "Oslo", None]),
@@ -41,11 +43,19 @@ def snapshot(workspace: Workspace):
     for p in Person.objects.filter(workspace=workspace):
         identities = tuple(sorted(Identity.objects.filter(person=p).values_list("external_id", flat=True)))
         people[p.pk] = (
-            p.email_key, p.email, p.phone, p.first_name, p.city, p.email_permission, p.archived_at is None,
+            p.email_key,
+            p.email,
+            p.phone,
+            p.first_name,
+            p.city,
+            p.email_permission,
+            p.archived_at is None,
             identities,
         )
     history = sorted(
-        PermissionChange.objects.filter(workspace=workspace).values_list("person__email_key", "field_id", "new_value"),
+        PermissionChange.objects.filter(workspace=workspace).values_list(
+            "person__email_key", "field_id", "new_value"
+        ),
         key=repr,
     )
     return sorted(people.values(), key=repr), history
@@ -55,7 +65,9 @@ def _statuses(results):
     return [(r.status, r.reason) for r in results]
 
 
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.mark.parametrize("strategy", list(MergeStrategy))

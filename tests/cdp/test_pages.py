@@ -36,32 +36,91 @@ WHEN = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 @pytest.fixture
 def data(workspace, owner):
     field_definition_ensure(workspace=workspace, field_id="str:sfc:title", name="Title")
-    field_definition_ensure(workspace=workspace, field_id="cur:cm:ltv", name="Lifetime value", display_type="currency")
-    [org] = merge_organizations(workspace=workspace, source=SRC, rows=[
-        OrganizationRow(ACCOUNT, {"str:o:name": "Acme Rockets", "str:o:industry": "Aerospace", "int:o:employees": 120})
-    ])
-    results = merge_people(workspace=workspace, source=SRC, rows=[
-        PersonRow(ADA, {"str::first": "Ada", "str::last": "Lovelace", "str::email": "Ada@Acme.example",
-                        "geo::city": "London", "str:sfc:title": "Analyst", "cur:cm:ltv": 1234.5,
-                        "dtz::b": "1815-12-10"}, organization_key=ACCOUNT),
-        PersonRow(None, {"str::first": "Grace", "str::last": "Hopper", "str::email": "grace@navy.example",
-                         "bol::p": False}),
-    ])
+    field_definition_ensure(
+        workspace=workspace, field_id="cur:cm:ltv", name="Lifetime value", display_type="currency"
+    )
+    [org] = merge_organizations(
+        workspace=workspace,
+        source=SRC,
+        rows=[
+            OrganizationRow(
+                ACCOUNT, {"str:o:name": "Acme Rockets", "str:o:industry": "Aerospace", "int:o:employees": 120}
+            )
+        ],
+    )
+    results = merge_people(
+        workspace=workspace,
+        source=SRC,
+        rows=[
+            PersonRow(
+                ADA,
+                {
+                    "str::first": "Ada",
+                    "str::last": "Lovelace",
+                    "str::email": "Ada@Acme.example",
+                    "geo::city": "London",
+                    "str:sfc:title": "Analyst",
+                    "cur:cm:ltv": 1234.5,
+                    "dtz::b": "1815-12-10",
+                },
+                organization_key=ACCOUNT,
+            ),
+            PersonRow(
+                None,
+                {
+                    "str::first": "Grace",
+                    "str::last": "Hopper",
+                    "str::email": "grace@navy.example",
+                    "bol::p": False,
+                },
+            ),
+        ],
+    )
     ada, grace = (Person.objects.get(pk=r.record_id) for r in results)
-    activity_definition_ensure(workspace=workspace, activity_id="act:sfp:opportunity-won", name="Opportunity won",
-                               attributes=[{"id": "str:sfp:name", "name": "Opportunity"}])
-    record_activities(workspace=workspace, events=[
-        ActivityEvent("act:sfp:opportunity-won", "opp-1-won", WHEN, person_key=ADA,
-                      attributes={"str:sfp:name": "Rocket fuel"}, organization_key=ACCOUNT, source=SRC),
-        ActivityEvent("act:sfp:opportunity-won", "opp-1-won", WHEN, person_key=ADA),  # the same event again
-    ])
+    activity_definition_ensure(
+        workspace=workspace,
+        activity_id="act:sfp:opportunity-won",
+        name="Opportunity won",
+        attributes=[{"id": "str:sfp:name", "name": "Opportunity"}],
+    )
+    record_activities(
+        workspace=workspace,
+        events=[
+            ActivityEvent(
+                "act:sfp:opportunity-won",
+                "opp-1-won",
+                WHEN,
+                person_key=ADA,
+                attributes={"str:sfp:name": "Rocket fuel"},
+                organization_key=ACCOUNT,
+                source=SRC,
+            ),
+            ActivityEvent(
+                "act:sfp:opportunity-won", "opp-1-won", WHEN, person_key=ADA
+            ),  # the same event again
+        ],
+    )
     person_permission_set(workspace=workspace, person_id=ada.pk, field_id="bol::sp", value=True, actor=owner)
-    subscription = custom_object_ensure(workspace=workspace, source=SRC, object_name="Subscription__c",
-                                        name="Subscriptions", fields=[{"id": "str:soc:plan", "name": "Plan"}])
-    custom_object_records_upsert(workspace=workspace, custom_object=subscription, rows=[
-        CustomObjectRow("a0X1", {"str:soc:plan": "Enterprise"}, name="SUB-0001", person_keys=(ADA,),
-                        organization_keys=(ACCOUNT,)),
-    ])
+    subscription = custom_object_ensure(
+        workspace=workspace,
+        source=SRC,
+        object_name="Subscription__c",
+        name="Subscriptions",
+        fields=[{"id": "str:soc:plan", "name": "Plan"}],
+    )
+    custom_object_records_upsert(
+        workspace=workspace,
+        custom_object=subscription,
+        rows=[
+            CustomObjectRow(
+                "a0X1",
+                {"str:soc:plan": "Enterprise"},
+                name="SUB-0001",
+                person_keys=(ADA,),
+                organization_keys=(ACCOUNT,),
+            ),
+        ],
+    )
     return {"ada": ada, "grace": grace, "org_id": org.record_id, "subscription": subscription}
 
 
@@ -105,9 +164,14 @@ def test_people_filter_by_organization_and_no_match_state(owner_client, data):
 
 
 def test_people_pages_by_keyset_without_counting(owner_client, workspace, django_assert_max_num_queries):
-    merge_people(workspace=workspace, source=SRC, rows=[
-        PersonRow(None, {"str::email": f"p{i:03d}@example.com", "str::first": f"P{i:03d}"}) for i in range(55)
-    ])
+    merge_people(
+        workspace=workspace,
+        source=SRC,
+        rows=[
+            PersonRow(None, {"str::email": f"p{i:03d}@example.com", "str::first": f"P{i:03d}"})
+            for i in range(55)
+        ],
+    )
     with django_assert_max_num_queries(12) as captured:
         first = owner_client.get(reverse("cdp:people"))
     assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
@@ -152,8 +216,12 @@ def test_activities_feed_filters_by_type_and_time(owner_client, data):
 
     later = text(owner_client.get(reverse("cdp:activities"), {"since": "2026-11-21"}))
     assert "No activities match" in later
-    same_day = text(owner_client.get(reverse("cdp:activities"), {"since": "2026-11-20", "until": "2026-11-20",
-                                                                 "type": "act:sfp:opportunity-won"}))
+    same_day = text(
+        owner_client.get(
+            reverse("cdp:activities"),
+            {"since": "2026-11-20", "until": "2026-11-20", "type": "act:sfp:opportunity-won"},
+        )
+    )
     assert "Opportunity won · Ada Lovelace" in same_day
     backwards = owner_client.get(reverse("cdp:activities"), {"since": "2026-11-20", "until": "2026-11-01"})
     assert "The end date is before the start date." in text(backwards)

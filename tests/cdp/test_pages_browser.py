@@ -16,13 +16,28 @@ def test_search_people_and_open_a_person(live_server, page, make_user, make_work
     owner = make_user()
     workspace = make_workspace(name="Acme", owner=owner)
     account = IdentityKey(SRC, "Account", "001ACME")
-    merge_organizations(workspace=workspace, source=SRC, rows=[OrganizationRow(account, {"str:o:name": "Acme Rockets"})])
-    merge_people(workspace=workspace, source=SRC, rows=[
-        PersonRow(IdentityKey(SRC, "Contact", "003ADA"),
-                  {"str::first": "Ada", "str::last": "Lovelace", "str::email": "ada@acme.example", "geo::city": "London"},
-                  organization_key=account),
-        PersonRow(None, {"str::first": "Grace", "str::last": "Hopper", "str::email": "grace@navy.example"}),
-    ])
+    merge_organizations(
+        workspace=workspace, source=SRC, rows=[OrganizationRow(account, {"str:o:name": "Acme Rockets"})]
+    )
+    merge_people(
+        workspace=workspace,
+        source=SRC,
+        rows=[
+            PersonRow(
+                IdentityKey(SRC, "Contact", "003ADA"),
+                {
+                    "str::first": "Ada",
+                    "str::last": "Lovelace",
+                    "str::email": "ada@acme.example",
+                    "geo::city": "London",
+                },
+                organization_key=account,
+            ),
+            PersonRow(
+                None, {"str::first": "Grace", "str::last": "Hopper", "str::email": "grace@navy.example"}
+            ),
+        ],
+    )
 
     page.goto(live_server.url + "/accounts/login/")
     page.fill("#id_login", owner.email)

@@ -8,18 +8,28 @@ from cdp.models import Membership, Workspace
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = {"email": "ada@example.com", "password1": "correct-horse-battery-9", "password2": "correct-horse-battery-9"}
+SIGNUP = {
+    "email": "ada@example.com",
+    "password1": "correct-horse-battery-9",
+    "password2": "correct-horse-battery-9",
+}
 
 
 def test_signup_creates_workspace_with_owner_and_lands_on_dashboard(client):
-    response = client.post(reverse("account_signup"), {**SIGNUP, "workspace_name": "Analytical Engines"}, follow=True)
+    response = client.post(
+        reverse("account_signup"), {**SIGNUP, "workspace_name": "Analytical Engines"}, follow=True
+    )
 
     assert response.status_code == 200
     workspace = Workspace.objects.get()
     assert workspace.name == "Analytical Engines"
     assert workspace.slug == "analytical-engines"
     membership = Membership.objects.get()
-    assert (membership.user.email, membership.workspace, membership.role) == ("ada@example.com", workspace, "owner")
+    assert (membership.user.email, membership.workspace, membership.role) == (
+        "ada@example.com",
+        workspace,
+        "owner",
+    )
     assert response.redirect_chain[-1][0] == reverse("cdp:dashboard")
     assert "Analytical Engines" in response.content.decode()
 
@@ -27,12 +37,24 @@ def test_signup_creates_workspace_with_owner_and_lands_on_dashboard(client):
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({**SIGNUP, "email": "not-an-email", "workspace_name": "Acme"}, "email", "Enter a valid email address."),
+        (
+            {**SIGNUP, "email": "not-an-email", "workspace_name": "Acme"},
+            "email",
+            "Enter a valid email address.",
+        ),
         ({**SIGNUP, "workspace_name": ""}, "workspace_name", "This field is required."),
         ({**SIGNUP, "workspace_name": "   "}, "workspace_name", "This field is required."),
-        ({**SIGNUP, "workspace_name": "x" * 1000}, "workspace_name", "Ensure this value has at most 100 characters"),
+        (
+            {**SIGNUP, "workspace_name": "x" * 1000},
+            "workspace_name",
+            "Ensure this value has at most 100 characters",
+        ),
         ({**SIGNUP, "workspace_name": "!!!"}, "workspace_name", "at least one letter or digit"),
-        ({**SIGNUP, "password2": "different-password-1", "workspace_name": "Acme"}, "password2", "same password"),
+        (
+            {**SIGNUP, "password2": "different-password-1", "workspace_name": "Acme"},
+            "password2",
+            "same password",
+        ),
     ],
 )
 def test_signup_bad_input_shows_error_and_creates_nothing(client, data, field, message):
