@@ -111,7 +111,10 @@ def run_baseline(workspace, rows) -> float:
                 fields = row.fields
                 defaults = {column: fields[fid] for fid, column in columns.items()}
                 defaults["email"] = fields["str::email"]
-                defaults["values"] = {"str:cm:tier": fields["str:cm:tier"], "int:cm:score": fields["int:cm:score"]}
+                defaults["values"] = {
+                    "str:cm:tier": fields["str:cm:tier"],
+                    "int:cm:score": fields["int:cm:score"],
+                }
                 defaults["updated_at"] = now
                 person, _ = Person.objects.update_or_create(
                     workspace=workspace,
@@ -155,8 +158,10 @@ def main() -> None:
     baseline_n = min(args.baseline_rows, args.rows)
     phases = [("insert", first), ("unchanged", first), ("update", changed)]
 
-    print(f"database: {connection.vendor} · rows: {args.rows:,} · batch: {args.batch:,} · "
-          f"baseline rows: {baseline_n:,}")
+    print(
+        f"database: {connection.vendor} · rows: {args.rows:,} · batch: {args.batch:,} · "
+        f"baseline rows: {baseline_n:,}"
+    )
     print(f"{'phase':<10} {'inflow rows/s':>14} {'baseline rows/s':>16} {'ratio':>7}")
     inflow_total = baseline_total = 0.0
     try:
@@ -168,14 +173,18 @@ def main() -> None:
             inflow_s = baseline_s = 0.0
             for page in range(pages):
                 inflow_s += run_inflow(inflow_ws, rows[page * args.batch : (page + 1) * args.batch])
-                baseline_s += run_baseline(baseline_ws, rows[: baseline_n][page * chunk : (page + 1) * chunk])
+                baseline_s += run_baseline(baseline_ws, rows[:baseline_n][page * chunk : (page + 1) * chunk])
             inflow_total += inflow_s
             baseline_total += baseline_s
             inflow_rate, baseline_rate = len(rows) / inflow_s, baseline_n / baseline_s
-            print(f"{name:<10} {inflow_rate:>14,.0f} {baseline_rate:>16,.0f} {inflow_rate / baseline_rate:>6.1f}×")
+            print(
+                f"{name:<10} {inflow_rate:>14,.0f} {baseline_rate:>16,.0f} {inflow_rate / baseline_rate:>6.1f}×"
+            )
         inflow_rate = len(phases) * args.rows / inflow_total
         baseline_rate = len(phases) * baseline_n / baseline_total
-        print(f"{'all':<10} {inflow_rate:>14,.0f} {baseline_rate:>16,.0f} {inflow_rate / baseline_rate:>6.1f}×")
+        print(
+            f"{'all':<10} {inflow_rate:>14,.0f} {baseline_rate:>16,.0f} {inflow_rate / baseline_rate:>6.1f}×"
+        )
     finally:
         if not args.keep:
             Workspace.objects.filter(pk__in=[inflow_ws.pk, baseline_ws.pk]).delete()

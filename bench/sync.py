@@ -313,7 +313,9 @@ def bench(org, args, counts, database, workdir) -> dict:
     resync, _ = run_worker(connection.pk, "--full")
     time.sleep(0.6)
     after = table_updates(tables)
-    per_table = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    per_table = {
+        name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)
+    }
     updated = sum(per_table.values()) if after else -1
     log(
         f"full re-read of unchanged data: {resync.fetched:,} records in {resync.seconds:.1f}s, created "

@@ -80,15 +80,19 @@ def bulk_update_rows(
     guard = model._meta.get_field(unless_changed) if unless_changed else None
     expected = f"expected_{guard.column}" if guard else ""
 
-    sqlite_datetimes = {
-        f.attname for f in [*fields, *([guard] if guard else [])] if isinstance(f, models.DateTimeField)
-    } if connection.vendor == "sqlite" else set()
+    sqlite_datetimes = (
+        {f.attname for f in [*fields, *([guard] if guard else [])] if isinstance(f, models.DateTimeField)}
+        if connection.vendor == "sqlite"
+        else set()
+    )
 
     def encode(row):
         data = {"id": row["id"]}
         for f in fields:
             value = row[f.attname]
-            data[f.column] = _sqlite_datetime(value) if value is not None and f.attname in sqlite_datetimes else value
+            data[f.column] = (
+                _sqlite_datetime(value) if value is not None and f.attname in sqlite_datetimes else value
+            )
         if guard:
             value = row[expected]
             data[expected] = _sqlite_datetime(value) if value is not None and sqlite_datetimes else value
@@ -102,7 +106,7 @@ def bulk_update_rows(
         declared = [f"{quote(f.column)} {f.db_type(connection)}" for f in fields]
         if guard:
             declared.append(f"{quote(expected)} {guard.db_type(connection)}")
-        condition = f' AND t.{quote(guard.column)} = v.{quote(expected)}' if guard else ""
+        condition = f" AND t.{quote(guard.column)} = v.{quote(expected)}" if guard else ""
         sql = (
             f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - identifiers come from model metadata
             f'FROM jsonb_to_recordset(%s::jsonb) AS v("id" bigint, {", ".join(declared)}) '
@@ -159,7 +163,9 @@ def _row_encoder(model: type[models.Model], vendor: str):
     return encode, columns
 
 
-def _copy_insert(model: type[models.Model], cursor, pks: list[int], rows: list, *, ignore_conflicts: bool) -> None:
+def _copy_insert(
+    model: type[models.Model], cursor, pks: list[int], rows: list, *, ignore_conflicts: bool
+) -> None:
     """PostgreSQL: COPY the rows straight into the table, or, when conflicts are to be ignored, into a
     session temp table and then `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (PERFORMANCE.md §2.1: COPY
     is the fastest way in; no JSON document for the server to parse)."""
@@ -224,7 +230,8 @@ def bulk_insert(model: type[models.Model], rows: list, *, ignore_conflicts: bool
     with connection.cursor() as cursor:
         if vendor == "postgresql":
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, len(rows)],
             )
             pks = [pk for (pk,) in cursor.fetchall()]
         else:

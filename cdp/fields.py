@@ -158,7 +158,9 @@ def convert_phone(value: object) -> str | None:
         else:
             raise FieldValueError(f"expected a phone number, got {_preview(value)}")
     if not isinstance(value, str):
-        raise FieldValueError(f"expected a phone number as text, got {type(value).__name__} {_preview(value)}")
+        raise FieldValueError(
+            f"expected a phone number as text, got {type(value).__name__} {_preview(value)}"
+        )
     if not value.strip():
         return None
     key = phone_key(value.strip())
@@ -291,7 +293,9 @@ def _display_decimal(value: Decimal) -> str:
 
 
 def _display_currency(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.01')):,}" if value == value.quantize(Decimal("0.01")) else f"{value:,f}"
+    return (
+        f"{value.quantize(Decimal('0.01')):,}" if value == value.quantize(Decimal("0.01")) else f"{value:,f}"
+    )
 
 
 def _display_date(value: dt.date) -> str:
@@ -339,7 +343,9 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("geo", "Place", "geo", convert_geo, creatable=False),
         FieldType("id", "Identifier", "idt", convert_text, creatable=False),
         FieldType("url", "URL", "str", convert_link, creatable=False),
-        FieldType("engagement", "Engagement", "int", convert_integer, display=_display_integer, creatable=False),
+        FieldType(
+            "engagement", "Engagement", "int", convert_integer, display=_display_integer, creatable=False
+        ),
         FieldType("tags", "Tags", "u4s", convert_multi_select, display=_display_list, creatable=False),
     ]
 }
@@ -363,7 +369,9 @@ DEFAULT_TYPE_FOR_PREFIX = {
     "u4s": "tags",
 }
 
-FIELD_ID_RE = re.compile(r"^(?P<prefix>[a-z0-9]{2,4}):(?P<namespace>[a-z0-9]{0,8}):(?P<name>[a-z0-9][a-z0-9_\-!]{0,99})$")
+FIELD_ID_RE = re.compile(
+    r"^(?P<prefix>[a-z0-9]{2,4}):(?P<namespace>[a-z0-9]{0,8}):(?P<name>[a-z0-9][a-z0-9_\-!]{0,99})$"
+)
 
 
 def parse_field_id(field_id: str) -> tuple[str, str, str]:
@@ -406,4 +414,3 @@ def creatable_type_choices() -> list[tuple[str, str]]:
 def name_to_slug(name: str) -> str:
     """Ortto's kebab-case: "Job Title" -> "job-title"."""
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100]
-

@@ -291,7 +291,9 @@ def _new_state(spec: _Entity) -> dict[str, object]:
 
 
 class _Resolver:
-    def __init__(self, *, spec, workspace, definitions, merge_by, strategy, find_strategy, skip_non_existing, source):
+    def __init__(
+        self, *, spec, workspace, definitions, merge_by, strategy, find_strategy, skip_non_existing, source
+    ):
         self.spec = spec
         self.workspace = workspace
         self.definitions = definitions
@@ -353,9 +355,19 @@ class _Resolver:
         records = [found[pk] for pk in sorted(found)]
         targets_by_pk = {}
         for record in records:
-            pk, archived_at, updated_at = record.pop("pk"), record.pop("archived_at"), record.pop("updated_at")
-            target = _Target(pk=pk, state=record, identity_objects=set(), rank=(0, pk), archived=archived_at is not None,
-                             read_updated_at=updated_at)
+            pk, archived_at, updated_at = (
+                record.pop("pk"),
+                record.pop("archived_at"),
+                record.pop("updated_at"),
+            )
+            target = _Target(
+                pk=pk,
+                state=record,
+                identity_objects=set(),
+                rank=(0, pk),
+                archived=archived_at is not None,
+                read_updated_at=updated_at,
+            )
             targets_by_pk[pk] = target
             self.targets.append(target)
             for field_id in self.merge_by:
@@ -405,9 +417,13 @@ class _Resolver:
     def apply(self, prepared: _Prepared) -> _Outcome:
         target = self._find(prepared)
         if target is None and self.skip_non_existing:
-            return _Outcome("ignored", reason=f"no existing {self.spec.noun} matches and skip_non_existing is on")
+            return _Outcome(
+                "ignored", reason=f"no existing {self.spec.noun} matches and skip_non_existing is on"
+            )
         if target is not None and self.strategy == MergeStrategy.IGNORE:
-            return _Outcome("ignored", target, reason=f"the {self.spec.noun} exists and strategy 3 leaves it untouched")
+            return _Outcome(
+                "ignored", target, reason=f"the {self.spec.noun} exists and strategy 3 leaves it untouched"
+            )
         created = target is None
         state = _new_state(self.spec) if created else dict(target.state)
         state["values"] = dict(state["values"])
@@ -415,7 +431,9 @@ class _Resolver:
         if problem:
             return _Outcome("invalid", reason=problem)
         if created:
-            target = _Target(pk=None, state=state, identity_objects=set(), changed=True, rank=(1, len(self.targets)))
+            target = _Target(
+                pk=None, state=state, identity_objects=set(), changed=True, rank=(1, len(self.targets))
+            )
             self.targets.append(target)
         else:
             target.state = state
@@ -558,7 +576,13 @@ def _write(resolver: _Resolver, now: datetime) -> None:
         attnames = sorted({a for t in changed for a in t.state})
         # A changed row is live: either it was, or this merge restored it (archived_at back to None).
         rows = [
-            {"id": t.pk, **t.state, "updated_at": now, "archived_at": None, "expected_updated_at": t.read_updated_at}
+            {
+                "id": t.pk,
+                **t.state,
+                "updated_at": now,
+                "archived_at": None,
+                "expected_updated_at": t.read_updated_at,
+            }
             for t in changed
         ]
         updated = bulk_update_rows(
@@ -570,8 +594,13 @@ def _write(resolver: _Resolver, now: datetime) -> None:
     bulk_insert(
         Identity,
         [
-            {"workspace_id": workspace_id, "source": k.source, "object": k.object, "external_id": k.external_id,
-             owner: t.pk}
+            {
+                "workspace_id": workspace_id,
+                "source": k.source,
+                "object": k.object,
+                "external_id": k.external_id,
+                owner: t.pk,
+            }
             for t in resolver.targets
             for k in t.new_keys
         ],
@@ -579,8 +608,15 @@ def _write(resolver: _Resolver, now: datetime) -> None:
     bulk_insert(
         PermissionChange,
         [
-            {"workspace_id": workspace_id, "person_id": t.pk, "field_id": field_id, "old_value": old,
-             "new_value": new_value, "source": resolver.source, "changed_at": now}
+            {
+                "workspace_id": workspace_id,
+                "person_id": t.pk,
+                "field_id": field_id,
+                "old_value": old,
+                "new_value": new_value,
+                "source": resolver.source,
+                "changed_at": now,
+            }
             for t, field_id, old, new_value in resolver.permission_changes
         ],
     )
@@ -604,7 +640,9 @@ def _merge(
         raise ValueError("merge_by takes up to three distinct field ids")
     for field_id in merge_by:
         if field_id not in spec.match_attnames:
-            raise ValueError(f"{field_id} cannot be a {spec.noun} merge key; use one of {sorted(spec.match_attnames)}")
+            raise ValueError(
+                f"{field_id} cannot be a {spec.noun} merge key; use one of {sorted(spec.match_attnames)}"
+            )
     if len(rows) > MAX_ROWS_PER_CALL:
         raise ValueError(f"at most {MAX_ROWS_PER_CALL} rows per call")
     if not source or len(source) > 100:
@@ -699,4 +737,3 @@ def merge_organizations(
         skip_non_existing=skip_non_existing,
         merge_by=merge_by,
     )
-

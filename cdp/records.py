@@ -75,7 +75,9 @@ def json_safe(value: object) -> object:
     return str(value)
 
 
-def _identity_owners(workspace: Workspace, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], tuple]:
+def _identity_owners(
+    workspace: Workspace, keys: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], tuple]:
     """(source, object, external id) -> (person_id, organization_id), in one query."""
     if not keys:
         return {}
@@ -122,14 +124,18 @@ def record_activities(*, workspace: Workspace, events: Sequence[ActivityEvent]) 
             for d in ActivityDefinition.objects.filter(workspace=workspace, activity_id__in=wanted_ids)
         }
     if missing := wanted_ids - set(definitions):
-        raise ValueError(f"no activity definition for {sorted(missing)}; call activity_definition_ensure first")
+        raise ValueError(
+            f"no activity definition for {sorted(missing)}; call activity_definition_ensure first"
+        )
 
     keys = {_as_tuple(k) for e in events for k in (e.person_key, e.organization_key) if k is not None}
     owners = _identity_owners(workspace, keys)
     direct_ids = {e.person_id for e in events if e.person_id is not None}
-    valid_direct = set(
-        Person.objects.filter(workspace=workspace, pk__in=direct_ids).values_list("pk", flat=True)
-    ) if direct_ids else set()
+    valid_direct = (
+        set(Person.objects.filter(workspace=workspace, pk__in=direct_ids).values_list("pk", flat=True))
+        if direct_ids
+        else set()
+    )
 
     existing = set(
         Activity.objects.filter(
@@ -236,7 +242,9 @@ def _custom_values(custom_object: CustomObject, fields: dict) -> dict | str:
             continue
         value = json_safe(raw)
         if isinstance(value, str) and len(value) > MAX_JSON_TEXT:
-            problems.append(f"{field_id}: text of {len(value)} characters is longer than the limit of {MAX_JSON_TEXT}")
+            problems.append(
+                f"{field_id}: text of {len(value)} characters is longer than the limit of {MAX_JSON_TEXT}"
+            )
             continue
         values[field_id] = None if ft.is_empty(value) else value
     return "; ".join(problems) if problems else values
@@ -303,8 +311,12 @@ def _upsert_records(workspace, custom_object, rows) -> list[MergeResult]:
         record = records.get(external_id) or existing.get(external_id)
         if record is None:
             record = CustomObjectRecord(
-                workspace=workspace, custom_object=custom_object, external_id=external_id,
-                values={}, created_at=now, updated_at=now,
+                workspace=workspace,
+                custom_object=custom_object,
+                external_id=external_id,
+                values={},
+                created_at=now,
+                updated_at=now,
             )
             created.add(external_id)
         records[external_id] = record
@@ -342,8 +354,13 @@ def _upsert_records(workspace, custom_object, rows) -> list[MergeResult]:
     bulk_update_rows(
         CustomObjectRecord,
         [
-            {"id": records[e].pk, "values": records[e].values, "name": records[e].name,
-             "updated_at": now, "archived_at": None}
+            {
+                "id": records[e].pk,
+                "values": records[e].values,
+                "name": records[e].name,
+                "updated_at": now,
+                "archived_at": None,
+            }
             for e in changed
         ],
         ["values", "name", "updated_at", "archived_at"],
@@ -367,9 +384,9 @@ def _replace_links(records: dict[str, CustomObjectRecord], links) -> None:
         if not wanted:
             continue
         current: dict[int, set[int]] = defaultdict(set)
-        for record_id, target_id in through.objects.filter(customobjectrecord_id__in=list(wanted)).values_list(
-            "customobjectrecord_id", column
-        ):
+        for record_id, target_id in through.objects.filter(
+            customobjectrecord_id__in=list(wanted)
+        ).values_list("customobjectrecord_id", column):
             current[record_id].add(target_id)
         remove = Q()
         add = []
@@ -377,7 +394,9 @@ def _replace_links(records: dict[str, CustomObjectRecord], links) -> None:
             stale = current[record_id] - targets
             if stale:
                 remove |= Q(customobjectrecord_id=record_id, **{f"{column}__in": stale})
-            add += [through(customobjectrecord_id=record_id, **{column: t}) for t in targets - current[record_id]]
+            add += [
+                through(customobjectrecord_id=record_id, **{column: t}) for t in targets - current[record_id]
+            ]
         if remove:
             through.objects.filter(remove).delete()
         if add:
@@ -401,9 +420,9 @@ def archive_records(*, workspace: Workspace, keys: Sequence[IdentityKey]) -> int
     organization_ids = {o for _, o in owners.values() if o}
     count = 0
     if person_ids:
-        count += Person.objects.filter(workspace=workspace, pk__in=person_ids, archived_at__isnull=True).update(
-            archived_at=now, updated_at=now
-        )
+        count += Person.objects.filter(
+            workspace=workspace, pk__in=person_ids, archived_at__isnull=True
+        ).update(archived_at=now, updated_at=now)
     if organization_ids:
         count += Organization.objects.filter(
             workspace=workspace, pk__in=organization_ids, archived_at__isnull=True
@@ -419,7 +438,7 @@ def archive_records(*, workspace: Workspace, keys: Sequence[IdentityKey]) -> int
         if (source, obj) in objects:
             condition |= Q(custom_object_id=objects[(source, obj)], external_id=external_id)
     if condition:
-        count += CustomObjectRecord.objects.filter(condition, workspace=workspace, archived_at__isnull=True).update(
-            archived_at=now, updated_at=now
-        )
+        count += CustomObjectRecord.objects.filter(
+            condition, workspace=workspace, archived_at__isnull=True
+        ).update(archived_at=now, updated_at=now)
     return count

@@ -27,9 +27,15 @@ class IdentityKey:
     def problem(self) -> str:
         source, obj, external_id = self.source, self.object, self.external_id
         if (
-            type(source) is str and type(obj) is str and type(external_id) is str
-            and 0 < len(source) <= 100 and 0 < len(obj) <= 100 and 0 < len(external_id) <= 255
-            and not source.isspace() and not obj.isspace() and not external_id.isspace()
+            type(source) is str
+            and type(obj) is str
+            and type(external_id) is str
+            and 0 < len(source) <= 100
+            and 0 < len(obj) <= 100
+            and 0 < len(external_id) <= 255
+            and not source.isspace()
+            and not obj.isspace()
+            and not external_id.isspace()
         ):
             return ""  # the common case, without the loop below
         for name, limit in (("source", 100), ("object", 100), ("external_id", 255)):

@@ -207,14 +207,22 @@ def _keep_contact_organizations(ctx: ObjectContext, people: list[mapping.PersonO
     from cdp.models import Identity
 
     by_pk = dict(
-        Person.objects.filter(workspace=ctx.workspace, email_key__any=list(emails)).values_list("pk", "email_key")
+        Person.objects.filter(workspace=ctx.workspace, email_key__any=list(emails)).values_list(
+            "pk", "email_key"
+        )
     )
-    with_contact = {
-        by_pk[person_id]
-        for person_id in Identity.objects.alias(ws=F("workspace_id") + 0)  # a filter, never the index to scan
-        .filter(ws=ctx.workspace.pk, source=ctx.source, object="Contact", person_id__in=list(by_pk))
-        .values_list("person_id", flat=True)
-    } if by_pk else set()
+    with_contact = (
+        {
+            by_pk[person_id]
+            for person_id in Identity.objects.alias(
+                ws=F("workspace_id") + 0
+            )  # a filter, never the index to scan
+            .filter(ws=ctx.workspace.pk, source=ctx.source, object="Contact", person_id__in=list(by_pk))
+            .values_list("person_id", flat=True)
+        }
+        if by_pk
+        else set()
+    )
     for email in with_contact:
         emails[email].organization_key = None
     for p in people:

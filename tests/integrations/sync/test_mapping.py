@@ -359,3 +359,15 @@ def test_soql_orders_by_modstamp_and_id_from_the_watermark():
         "SELECT Id, Email FROM Contact WHERE SystemModstamp >= 2026-11-20T10:11:12.345Z ORDER BY SystemModstamp, Id"
     )
     assert mapping.build_soql("Contact", ["Id"], ordered=False) == "SELECT Id FROM Contact"
+
+
+def test_bulk_csv_values_normalise_to_what_the_rest_json_of_the_same_record_holds():
+    # A record read by Bulk must hash like the same record read over REST, or an unchanged full re-read
+    # rewrites it: JSON gives 50000 for a whole-number amount and 50000.5 otherwise.
+    assert mapping.normalize_bulk_value("50000", "currency") == 50000
+    assert isinstance(mapping.normalize_bulk_value("50000", "currency"), int)
+    assert mapping.normalize_bulk_value("-12", "double") == -12
+    assert mapping.normalize_bulk_value("50000.5", "currency") == 50000.5
+    assert mapping.normalize_bulk_value("75.0", "percent") == 75.0
+    assert isinstance(mapping.normalize_bulk_value("75.0", "percent"), float)
+    assert mapping.normalize_bulk_value("not a number", "double") == "not a number"
