@@ -316,10 +316,12 @@ def bench(org, args, counts, database, workdir) -> dict:
     per_table = {
         name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)
     }
-    updated = sum(per_table.values()) if after else -1
+    # Row-update counters come from pg_stat_user_tables; SQLite keeps none, so the figure is null there.
+    updated = sum(per_table.values()) if after else None
+    updated_text = f"{updated} {per_table or ''}" if updated is not None else "not measured on SQLite"
     log(
         f"full re-read of unchanged data: {resync.fetched:,} records in {resync.seconds:.1f}s, created "
-        f"{resync.created}, merged {resync.merged}, rows updated {updated} {per_table or ''}"
+        f"{resync.created}, merged {resync.merged}, rows updated {updated_text}"
     )
 
     baseline_rate = None
