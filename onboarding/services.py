@@ -145,8 +145,13 @@ def salesforce_objects_save(*, connection, choices) -> None:
     exactly those fields, or stop syncing it. All or nothing: a refused 51st field on one object leaves
     every other object as it was."""
     from integrations import sync_settings
+    from integrations.salesforce import objects
 
+    # A junction another selected object needs (Opportunity's contact roles) stays selected.
+    needed = set(objects.companions_for([offer.api_name for offer, selected, _ in choices if selected]))
     for offer, selected, names in choices:
+        if offer.api_name in needed and not selected:
+            continue
         if selected:
             synced = sync_settings.synced_object_ensure(
                 connection=connection, api_name=offer.api_name, label=offer.label, is_custom=offer.custom

@@ -12,138 +12,31 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-# The seed's "Default objects": selected automatically, in this order.
-DEFAULT_OBJECTS: tuple[str, ...] = ("Campaign", "Contact", "Lead", "Opportunity", "Task")
+from integrations.salesforce import objects
+from integrations.salesforce.mapping import default_target_field
+
 EXCLUDED_SUFFIXES: tuple[str, ...] = ("ChangeEvent", "History", "Share", "Feed")
 MAX_FIELDS_PER_OBJECT = 50
-# Always fetched by the engine (identity, watermark, deletes); never offered and never counted.
-SYSTEM_FIELDS: frozenset[str] = frozenset(
-    {"Id", "IsDeleted", "SystemModstamp", "CreatedDate", "LastModifiedDate"}
-)
 # Compound and binary fields are not selectable: their parts are (MailingCity, ...), Bulk cannot read them.
 UNSELECTABLE_TYPES: frozenset[str] = frozenset({"address", "location", "base64"})
-# Objects a non-default object can be linked to people through.
-LINK_TARGETS: tuple[str, ...] = ("Contact", "Lead", "Account")
-
-# Salesforce field -> built-in CDP field it feeds by default (Ortto ids, docs/architecture.md §2).
-PERSON_FIELDS: dict[str, str] = {
-    "Email": "str::email",
-    "FirstName": "str::first",
-    "LastName": "str::last",
-    "Phone": "phn::phone",
-    "MobilePhone": "phn::phone",
-    "MailingCity": "geo::city",
-    "City": "geo::city",
-    "MailingState": "geo::region",
-    "State": "geo::region",
-    "MailingCountry": "geo::country",
-    "Country": "geo::country",
-    "MailingPostalCode": "str::postal",
-    "PostalCode": "str::postal",
-    "Birthdate": "dtz::b",
-}
-ORGANIZATION_FIELDS: dict[str, str] = {
-    "Name": "str:o:name",
-    "Website": "str:o:website",
-    "Industry": "str:o:industry",
-    "NumberOfEmployees": "int:o:employees",
-    "BillingStreet": "str:o:address",
-    "BillingCity": "geo:o:city",
-    "BillingState": "geo:o:region",
-    "BillingCountry": "geo:o:country",
-    "BillingPostalCode": "str:o:postal",
-    "AccountSource": "str:o:source",
-}
-# A lead carries its company: these feed the person's organization.
-LEAD_ORGANIZATION_FIELDS: dict[str, str] = {
-    "Company": "str:o:name",
-    "Website": "str:o:website",
-    "Industry": "str:o:industry",
-    "NumberOfEmployees": "int:o:employees",
-}
-
-# Beyond the mapped fields, what a default object starts with selected (all within 50).
-DEFAULT_SELECTIONS: dict[str, tuple[str, ...]] = {
-    "Contact": (
-        "Title",
-        "Department",
-        "AccountId",
-        "LeadSource",
-        "HasOptedOutOfEmail",
-        "DoNotCall",
-        "OwnerId",
-    ),
-    "Lead": (
-        "Company",
-        "Title",
-        "Status",
-        "LeadSource",
-        "Industry",
-        "Website",
-        "NumberOfEmployees",
-        "IsConverted",
-        "ConvertedDate",
-        "ConvertedContactId",
-        "ConvertedAccountId",
-        "ConvertedOpportunityId",
-        "HasOptedOutOfEmail",
-        "DoNotCall",
-        "OwnerId",
-    ),
-    "Opportunity": (
-        "Name",
-        "StageName",
-        "Amount",
-        "CloseDate",
-        "Probability",
-        "Type",
-        "LeadSource",
-        "IsClosed",
-        "IsWon",
-        "AccountId",
-        "ContactId",
-        "CampaignId",
-        "OwnerId",
-    ),
-    "Campaign": ("Name", "Type", "Status", "StartDate", "EndDate", "IsActive", "ParentId"),
-    "Task": (
-        "Subject",
-        "Status",
-        "Priority",
-        "ActivityDate",
-        "WhoId",
-        "WhatId",
-        "IsClosed",
-        "CompletedDateTime",
-        "TaskSubtype",
-        "Description",
-    ),
-}
+SYSTEM_FIELDS: frozenset[str] = frozenset(objects.SYSTEM_FIELDS)
+# A custom object ticked in the picker starts with its name, its lookups to people and up to this many of
+# its own fields, so ticking an object never selects nothing.
+RECOMMENDED_CUSTOM_FIELDS = 20
 
 ORGANIZATION_HINTS = re.compile(r"website|domain|industry|employees|company|revenue", re.IGNORECASE)
 
-# Standard objects worth offering beyond the defaults; an org has hundreds more, described on request.
-ALSO_DESCRIBED: tuple[str, ...] = ("Account", "CampaignMember", "OpportunityContactRole", "Event", "Case")
+# Standard objects described beyond the catalogue's own (an org has hundreds more, described on request).
+ALSO_DESCRIBED: tuple[str, ...] = ("Event", "Case")
 CATALOG_CACHE_SECONDS = 600
 
-# What each object becomes in the CDP unless the user says otherwise.
+# What each object becomes in the CDP unless the user says otherwise (objects.ObjectSpec.becomes).
 KIND_PERSON, KIND_ORGANIZATION, KIND_ACTIVITY, KIND_CUSTOM = (
-    "person",
-    "organization",
-    "activity",
-    "custom_object",
+    objects.PERSON,
+    objects.ORGANIZATION,
+    objects.ACTIVITY_SOURCE,
+    objects.CUSTOM_OBJECT,
 )
-OBJECT_KINDS: dict[str, str] = {
-    "Contact": KIND_PERSON,
-    "Lead": KIND_PERSON,
-    "Account": KIND_ORGANIZATION,
-    "Campaign": KIND_ACTIVITY,
-    "CampaignMember": KIND_ACTIVITY,
-    "Opportunity": KIND_ACTIVITY,
-    "OpportunityContactRole": KIND_ACTIVITY,
-    "Task": KIND_ACTIVITY,
-    "Event": KIND_ACTIVITY,
-}
 
 
 @dataclass(frozen=True)
@@ -159,6 +52,9 @@ class CatalogField:
     nillable: bool = True
     picklist_values: tuple[str, ...] = ()
     calculated: bool = False
+    recommended: bool = False
+    # Its place among the fields that feed the same CDP field by default (Phone 1, MobilePhone 2), else 0.
+    target_order: int = 0
 
     # Names the onboarding pages read.
     @property
@@ -208,9 +104,18 @@ class CatalogObject:
         """True when Inflow cannot link the object to people on its own ("Set identifiers")."""
         if self.fields is None:
             return None
-        if self.default or self.kind in (KIND_PERSON, KIND_ORGANIZATION):
+        if objects.spec_for(self.name) is not None:
             return False
         return self.link is None
+
+    @property
+    def companions(self) -> tuple[str, ...]:
+        spec = objects.spec_for(self.name)
+        return spec.companions if spec is not None else ()
+
+    @property
+    def recommended_selection(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields or () if f.recommended or f.selected_by_default)
 
     @property
     def default_selection(self) -> tuple[str, ...]:
@@ -266,8 +171,8 @@ def _object_summary(sobject: dict[str, Any]) -> CatalogObject:
         label=sobject.get("label") or name,
         label_plural=sobject.get("labelPlural") or sobject.get("label") or name,
         custom=custom,
-        default=name in DEFAULT_OBJECTS,
-        kind=OBJECT_KINDS.get(name, KIND_CUSTOM),
+        default=name in objects.DEFAULT_OBJECTS,
+        kind=objects.becomes_for(name),
         key_prefix=sobject.get("keyPrefix"),
     )
 
@@ -280,16 +185,6 @@ def offered_objects(describe_global: dict[str, Any]) -> list[CatalogObject]:
     ]
 
 
-def default_cdp_field(object_name: str, field_name: str) -> str | None:
-    if object_name == "Account":
-        return ORGANIZATION_FIELDS.get(field_name)
-    if object_name == "Lead" and field_name in LEAD_ORGANIZATION_FIELDS:
-        return LEAD_ORGANIZATION_FIELDS[field_name]
-    if object_name in ("Contact", "Lead"):
-        return PERSON_FIELDS.get(field_name)
-    return None
-
-
 def _is_selectable(raw: dict[str, Any]) -> bool:
     return (
         raw.get("name") not in SYSTEM_FIELDS
@@ -300,7 +195,7 @@ def _is_selectable(raw: dict[str, Any]) -> bool:
 
 def _find_link(fields: Iterable[dict[str, Any]]) -> Link | None:
     fields = list(fields)
-    for target in LINK_TARGETS:
+    for target in objects.LINK_TARGETS:
         for raw in fields:
             if raw.get("type") == "reference" and target in (raw.get("referenceTo") or []):
                 return Link(kind="reference", field=raw["name"], target=target)
@@ -310,29 +205,47 @@ def _find_link(fields: Iterable[dict[str, Any]]) -> Link | None:
     return None
 
 
+def _recommended_custom(raw_fields: list[dict[str, Any]]) -> set[str]:
+    """A custom object's starting selection: its name, its lookups to people and its own fields."""
+    out = [f["name"] for f in raw_fields if f.get("nameField")]
+    out += [
+        f["name"]
+        for f in raw_fields
+        if f.get("type") == "reference" and set(f.get("referenceTo") or ()) & set(objects.LINK_TARGETS)
+    ]
+    out += [f["name"] for f in raw_fields if f.get("custom")]
+    return set(list(dict.fromkeys(out))[:RECOMMENDED_CUSTOM_FIELDS])
+
+
 def catalog_object(describe: dict[str, Any]) -> CatalogObject:
     """One object with its selectable fields, default mappings and default selection (≤ 50)."""
     summary = _object_summary(describe)
-    raw_fields = [f for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name")]
-    wanted: set[str] = set()
-    if summary.default:
-        wanted = {n for f in raw_fields if default_cdp_field(summary.name, n := f["name"])}
-        wanted |= set(DEFAULT_SELECTIONS.get(summary.name, ()))
+    spec = objects.spec_for(summary.name)
+    raw_fields = [
+        f for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name") and _is_selectable(f)
+    ]
+    if spec is not None:
+        wanted = set(spec.selected_by_default)
+        recommended = set(spec.recommended_fields)
+        orders = {name: i for fields in spec.coalesce.values() for i, name in enumerate(fields, start=1)}
+    else:
+        wanted, recommended, orders = set(), _recommended_custom(raw_fields), {}
     fields: list[CatalogField] = []
     selected = 0
     for raw in raw_fields:
-        if not _is_selectable(raw):
-            continue
         name = raw["name"]
         pick = name in wanted and selected < MAX_FIELDS_PER_OBJECT
         selected += pick
+        sf_type = raw.get("type") or "string"
         fields.append(
             CatalogField(
                 name=name,
                 label=raw.get("label") or name,
-                type=raw.get("type") or "string",
+                type=sf_type,
                 custom=bool(raw.get("custom")),
-                cdp_field=default_cdp_field(summary.name, name),
+                cdp_field=default_target_field(summary.name, name, sf_type, becomes=summary.kind),
+                recommended=name in recommended,
+                target_order=orders.get(name, 0),
                 reference_to=tuple(raw.get("referenceTo") or ()),
                 selected_by_default=pick,
                 length=int(raw.get("length") or 0),
@@ -345,7 +258,7 @@ def catalog_object(describe: dict[str, Any]) -> CatalogObject:
                 ),
             )
         )
-    link = None if summary.default else _find_link(f for f in raw_fields if _is_selectable(f))
+    link = None if spec is not None else _find_link(raw_fields)
     return CatalogObject(
         name=summary.name,
         label=summary.label,
@@ -356,12 +269,14 @@ def catalog_object(describe: dict[str, Any]) -> CatalogObject:
         key_prefix=summary.key_prefix,
         fields=tuple(fields),
         link=link,
-        system_fields=tuple(sorted(n for n in SYSTEM_FIELDS if any(f["name"] == n for f in raw_fields))),
+        system_fields=tuple(
+            sorted(n for n in SYSTEM_FIELDS if any(f.get("name") == n for f in describe.get("fields", [])))
+        ),
     )
 
 
-def _order(objects: Iterable[CatalogObject]) -> tuple[CatalogObject, ...]:
-    return tuple(sorted(objects, key=lambda o: (o.custom, o.label.lower(), o.name)))
+def _order(items: Iterable[CatalogObject]) -> tuple[CatalogObject, ...]:
+    return tuple(sorted(items, key=lambda o: (o.custom, o.label.lower(), o.name)))
 
 
 def build_catalog(client, *, describe: Iterable[str] | None = None) -> Catalog:
@@ -372,12 +287,14 @@ def build_catalog(client, *, describe: Iterable[str] | None = None) -> Catalog:
     summaries = offered_objects(client.describe_global())
     names = {o.name for o in summaries}
     if describe is None:
-        to_describe = {o.name for o in summaries if o.default or o.custom or o.name in ALSO_DESCRIBED}
+        to_describe = {
+            o.name for o in summaries if o.custom or o.name in objects.SPECS or o.name in ALSO_DESCRIBED
+        }
     else:
         to_describe = set(describe) & names
-    objects = [catalog_object(client.describe(o.name)) if o.name in to_describe else o for o in summaries]
-    defaults = sorted((o for o in objects if o.default), key=lambda o: DEFAULT_OBJECTS.index(o.name))
-    return Catalog(default_objects=tuple(defaults), other_objects=_order(o for o in objects if not o.default))
+    found = [catalog_object(client.describe(o.name)) if o.name in to_describe else o for o in summaries]
+    defaults = sorted((o for o in found if o.default), key=lambda o: objects.DEFAULT_OBJECTS.index(o.name))
+    return Catalog(default_objects=tuple(defaults), other_objects=_order(o for o in found if not o.default))
 
 
 def objects_for(*, connection, refresh: bool = False) -> list[CatalogObject]:

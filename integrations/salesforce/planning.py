@@ -8,31 +8,24 @@ object after its parent in an identifier chain, and after a junction it is reach
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-# Rank of the standard objects; custom objects come after all of them, then ordered by their own chains.
-STANDARD_RANK = {
-    "Account": 0,
-    "Contact": 1,
-    "Lead": 2,
-    "Campaign": 3,
-    "Opportunity": 4,
-    "OpportunityContactRole": 5,
-    "CampaignMember": 6,
-    "Task": 7,
-}
+from integrations.salesforce import objects
+
+# Custom objects come after every standard object, then in the order of their own chains.
+CUSTOM_RANK = 100
 
 
 def _dependencies(obj: Any, names: set[str]) -> set[str]:
     """Objects `obj` must come after, among the selected `names`."""
     deps: set[str] = set()
     name = obj.api_name
-    rank = STANDARD_RANK.get(name)
+    rank = objects.rank_for(name)
     if rank is not None:
-        deps |= {other for other, r in STANDARD_RANK.items() if r < rank and other in names}
+        deps |= {other for other in names if (r := objects.rank_for(other)) is not None and r < rank}
     else:
-        deps |= {other for other in STANDARD_RANK if other in names}
+        deps |= {other for other in names if objects.rank_for(other) is not None}
     config = obj.identifier_config or {}
     if obj.identifier_kind == "parent" and config.get("parent_object") in names:
         deps.add(config["parent_object"])
@@ -42,10 +35,15 @@ def _dependencies(obj: Any, names: set[str]) -> set[str]:
     return deps
 
 
-def plan_order(objects: Iterable[Any]) -> list[Any]:
+def _rank(name: str) -> int:
+    rank = objects.rank_for(name)
+    return CUSTOM_RANK if rank is None else rank
+
+
+def plan_order(items: Iterable[Any]) -> list[Any]:
     """Topological order (stable: standard rank, then API name). A cycle, which the identifier-rule service
     refuses, would fall back to the stable order rather than dropping objects."""
-    objs = sorted(objects, key=lambda o: (STANDARD_RANK.get(o.api_name, 100), o.api_name))
+    objs = sorted(items, key=lambda o: (_rank(o.api_name), o.api_name))
     names = {o.api_name for o in objs}
     deps = {o.api_name: _dependencies(o, names) for o in objs}
     ordered: list[Any] = []
@@ -64,19 +62,3 @@ def plan_order(objects: Iterable[Any]) -> list[Any]:
             ordered.extend(remaining)
             break
     return ordered
-
-
-def parent_chain(objects: Sequence[Any], start: Any) -> list[Any]:
-    """[start, parent, grandparent, ...] following `parent` identifier rules among `objects`."""
-    by_name = {o.api_name: o for o in objects}
-    chain = [start]
-    seen = {start.api_name}
-    current = start
-    while current.identifier_kind == "parent":
-        parent = by_name.get((current.identifier_config or {}).get("parent_object", ""))
-        if parent is None or parent.api_name in seen:
-            break
-        chain.append(parent)
-        seen.add(parent.api_name)
-        current = parent
-    return chain

@@ -62,6 +62,7 @@ def test_fields_step_preselects_default_objects_with_samples_and_counter(owner_c
         "object__Lead",
         "object__Opportunity",
         "object__Task",
+        "object__Account",  # organizations are promised: Account is a default object
     ]
     assert 'value="Email" id="f-Contact-Email" checked' in html
     assert 'value="Extra_01__c" id="f-Contact-Extra_01__c" data-field' in html  # offered, not ticked
@@ -112,7 +113,16 @@ def test_fields_saved_once_even_when_submitted_twice(owner_client, sf_workspace,
 
     assert first["Location"] == second["Location"] == "/onboarding/salesforce-permissions/"
     objects = dict(SyncedObject.objects.filter(connection=connection).values_list("api_name", "enabled"))
-    assert objects == {"Campaign": True, "Contact": True, "Lead": True, "Opportunity": True, "Task": True}
+    # The junctions Campaign and Opportunity reach people through come along with them.
+    assert objects == {
+        "Campaign": True,
+        "CampaignMember": True,
+        "Contact": True,
+        "Lead": True,
+        "Opportunity": True,
+        "OpportunityContactRole": True,
+        "Task": True,
+    }
     assert FieldSelection.objects.filter(synced_object__api_name="Contact", active=True).count() == 50
     assert FieldSelection.objects.filter(synced_object__api_name="Contact").count() == 50
     assert _completed(sf_workspace).count("salesforce-fields") == 1
@@ -129,6 +139,7 @@ def test_an_unticked_default_object_stops_syncing_but_contact_cannot(owner_clien
         "Contact",
         "Lead",
         "Opportunity",
+        "OpportunityContactRole",  # Opportunity's contact roles come with it
         "Task",
     }
 
@@ -209,7 +220,7 @@ def at_custom_objects(at_permissions):
 def test_custom_objects_offers_the_other_objects_unselected(at_custom_objects):
     html = at_custom_objects.get("/onboarding/salesforce-custom-objects/").content.decode()
 
-    names = ["Account", "Dossier__c", "Loan__c", "Instalment__c", "Organization__c"]
+    names = ["Dossier__c", "Loan__c", "Instalment__c", "Organization__c"]
     assert re.findall(r'name="object__([^"]+)"', html) == names
     assert not re.search(r'name="object__Organization__c" id="id_object__Organization__c"\s+checked', html)
 

@@ -20,7 +20,7 @@ def test_offered_objects_are_queryable_replicateable_and_not_events_history_shar
 def test_contact_fields_map_to_built_in_cdp_fields_and_default_selection_stays_within_50():
     contact = catalog.catalog_object(recorded("describe_Contact"))
 
-    mapped = {f.name: f.cdp_field for f in contact.fields if f.cdp_field}
+    mapped = {f.name: f.cdp_field for f in contact.fields if f.cdp_field.split(":")[1] == ""}
     assert mapped == {
         "Email": "str::email",
         "FirstName": "str::first",
@@ -33,6 +33,13 @@ def test_contact_fields_map_to_built_in_cdp_fields_and_default_selection_stays_w
         "MailingPostalCode": "str::postal",
         "Birthdate": "dtz::b",
     }
+    # Every other field feeds its own field in the Contact namespace.
+    assert contact.field("Title").cdp_field == "str:sfc:title"
+    assert contact.field("Loyalty_Tier__c") is None or contact.field("Loyalty_Tier__c").cdp_field.startswith(
+        "str:scc:"
+    )
+    # Phone and MobilePhone both feed the phone number, in a stated order: the first non-empty wins.
+    assert (contact.field("Phone").target_order, contact.field("MobilePhone").target_order) == (1, 2)
     assert contact.default and contact.kind == "person" and contact.needs_identifiers is False
     assert set(contact.default_selection) == set(mapped) | {
         "Title",
@@ -66,8 +73,8 @@ def test_lead_company_feeds_the_organization():
 def test_account_maps_to_organization_fields():
     account = catalog.catalog_object(recorded("describe_Account"))
 
-    assert account.kind == "organization" and not account.default
-    assert {f.name: f.cdp_field for f in account.fields if f.cdp_field} == {
+    assert account.kind == "organization" and account.default
+    assert {f.name: f.cdp_field for f in account.fields if f.cdp_field.split(":")[1] == "o"} == {
         "Name": "str:o:name",
         "BillingStreet": "str:o:address",
         "BillingCity": "geo:o:city",
@@ -77,9 +84,10 @@ def test_account_maps_to_organization_fields():
         "Website": "str:o:website",
         "Industry": "str:o:industry",
         "NumberOfEmployees": "int:o:employees",
-        "AccountSource": "str:o:source",
     }
-    assert account.default_selection == ()
+    # The catalogue and the mapping agree: one table says where AccountSource goes.
+    assert account.field("AccountSource").cdp_field == "str:osa:account-source"
+    assert set(account.default_selection) >= {"Name", "Website", "Industry", "AccountSource", "OwnerId"}
 
 
 def test_a_custom_object_with_no_lookup_and_no_email_needs_identifiers():
@@ -135,9 +143,9 @@ def test_build_catalog_splits_default_objects_from_the_rest():
 
     result = catalog.build_catalog(client)
 
-    # The recorded org has no Task; Campaign, Contact, Lead, Opportunity are there, in the seed's order.
-    assert [o.name for o in result.default_objects] == ["Campaign", "Contact", "Lead", "Opportunity"]
-    assert result.get("Account").described and result.get("CampaignMember").described
+    # The recorded org has no Task; the catalogue's default objects are there, in the catalogue's order.
+    assert [o.name for o in result.default_objects] == ["Account", "Contact", "Lead", "Campaign", "Opportunity"]
+    assert result.get("CampaignMember").described and result.get("OpportunityContactRole").described
     assert result.get("WorkOrder").described is False  # listed, described on request
     assert set(client.described) == {
         "Campaign",
@@ -151,4 +159,4 @@ def test_build_catalog_splits_default_objects_from_the_rest():
         "Case",
     }
     others = [o.name for o in result.other_objects]
-    assert others.index("Account") < others.index("WorkOrder")
+    assert others.index("CampaignMember") < others.index("WorkOrder")

@@ -370,7 +370,14 @@ def test_the_catalogue_of_the_seeded_org(workspace, sandbox_org, org_settings):
         result = catalog.build_catalog(client)
         calls = client.total_calls
 
-    assert [o.name for o in result.default_objects] == ["Campaign", "Contact", "Lead", "Opportunity", "Task"]
+    assert [o.name for o in result.default_objects] == [
+        "Account",
+        "Contact",
+        "Lead",
+        "Campaign",
+        "Opportunity",
+        "Task",
+    ]
     contact = result.get("Contact")
     assert contact.field("Email").cdp_field == "str::email"
     assert contact.field("SMS_Opt_In__c").custom is True
