@@ -12,10 +12,24 @@ keys are empty. Rows of one batch that name the same person merge with each othe
 
 Strategies (Ortto's `merge_strategy`): APPEND_ONLY fills empty fields only (existing "Sydney" stays when
 "Oslo" arrives); OVERWRITE writes every given field and `None` clears; IGNORE creates new records and
-leaves existing ones untouched. `skip_non_existing` never creates. Two deliberate refinements:
-an unsubscribe (`bol::p`/`bol::sp` false) from a source is applied under APPEND_ONLY too, because an
-opt-out must never be dropped; and with `Workspace.sticky_unsubscribe` a source's re-subscribe never undoes
-an unsubscribe made in the CDP itself.
+leaves existing ones untouched. `skip_non_existing` never creates. Deliberate refinements: an unsubscribe
+(`bol::p`/`bol::sp` false) from a source is applied under every strategy, because an opt-out must never be
+dropped; with `Workspace.sticky_unsubscribe` a source's re-subscribe never undoes an unsubscribe made in
+the CDP itself; every strategy records the identities of the rows it matched (so later changes, opt-outs
+and deletes find their record) and restores an archived record a live source row matches.
+
+Source precedence: a row may carry a `precedence` (0 first) among the records of its source that describe
+one person or organization (for Salesforce: the Contact before the Lead). Each stored value remembers
+which precedence of which source wrote it (`field_sources`). A row never overwrites or clears a value that
+a row of its source with an earlier precedence wrote; it only fills what such rows left empty. A row with an
+earlier precedence replaces a value a later one wrote under every strategy (and a `None` from it leaves that
+value alone: the later row's value is the best there is). Between values of equal precedence, values from
+other writers and values of no one, the strategy decides, or the per-field `field_modes` (FieldMode) when
+given. The person's organization (`idt::o`) follows the same rules.
+
+Organizations with `distinct_records`: records of one source object never merge by name (two Accounts
+named Acme are two organizations), and a name joins an organization only when exactly one candidate holds
+it; with `create_ambiguous=False` a row whose name several organizations hold creates nothing ("ignored").
 
 Concurrency: emails are unique per workspace (case-insensitively) and identities are unique per
 (workspace, source, object, external id). Matched rows are read without locks and updated only if their
@@ -27,7 +41,7 @@ what that worker committed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -58,11 +72,20 @@ from cdp.records import (
     custom_object_records_upsert,
     record_activities,
 )
-from cdp.types import FindStrategy, IdentityKey, MergeResult, MergeStrategy, OrganizationRow, PersonRow
+from cdp.types import (
+    FieldMode,
+    FindStrategy,
+    IdentityKey,
+    MergeResult,
+    MergeStrategy,
+    OrganizationRow,
+    PersonRow,
+)
 
 __all__ = [
     "ActivityEvent",
     "CustomObjectRow",
+    "FieldMode",
     "FindStrategy",
     "IdentityKey",
     "MergeResult",
@@ -74,6 +97,7 @@ __all__ = [
     "custom_object_ensure",
     "custom_object_records_upsert",
     "field_definition_ensure",
+    "field_sources_forget",
     "merge_organizations",
     "merge_people",
     "record_activities",
@@ -178,6 +202,7 @@ class _Prepared:
     values: dict[str, object]  # field id -> converted Python value (None clears)
     match: dict[str, str]  # merge_by field id -> match key
     organization_key: IdentityKey | None = None
+    precedence: int | None = None
 
 
 _UNKNOWN = object()
@@ -234,7 +259,10 @@ def _prepare(spec: _Entity, converters, merge_by, index: int, row) -> _Prepared 
         not isinstance(organization_key, IdentityKey) or organization_key.problem()
     ):
         return "organization_key is not a valid IdentityKey"
-    return _Prepared(index, keys, values, match, organization_key)
+    precedence = getattr(row, "precedence", None)
+    if precedence is not None and (type(precedence) is not int or precedence < 0):
+        return "precedence must be a whole number from 0"
+    return _Prepared(index, keys, values, match, organization_key, precedence)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -271,7 +299,7 @@ class _Outcome:
 def _state_attnames(spec: _Entity) -> list[str]:
     attnames = [c.attname for c in spec.columns.values()]
     attnames += [c.key_attname for c in spec.columns.values() if c.key_attname]
-    attnames.append("values")
+    attnames += ["values", "field_sources"]
     if spec is PERSON:
         attnames += ["organization_id", "email_permission_source", "sms_permission_source"]
     return attnames
@@ -283,6 +311,7 @@ def _new_state(spec: _Entity) -> dict[str, object]:
         if column.key_attname:
             state[column.key_attname] = None if spec is PERSON else ""
     state["values"] = {}
+    state["field_sources"] = {}
     if spec is PERSON:
         state["organization_id"] = None
         state["email_permission_source"] = ""
@@ -292,9 +321,26 @@ def _new_state(spec: _Entity) -> dict[str, object]:
 
 class _Resolver:
     def __init__(
-        self, *, spec, workspace, definitions, merge_by, strategy, find_strategy, skip_non_existing, source
+        self,
+        *,
+        spec,
+        workspace,
+        definitions,
+        merge_by,
+        strategy,
+        find_strategy,
+        skip_non_existing,
+        source,
+        field_modes=None,
+        distinct_records=False,
+        create_ambiguous=True,
     ):
         self.spec = spec
+        self.field_modes: dict[str, FieldMode] = {k: FieldMode(v) for k, v in (field_modes or {}).items()}
+        self.distinct_records = distinct_records
+        self.create_ambiguous = create_ambiguous
+        # With distinct_records: every record holding each merge_by value, in pk order.
+        self.match_lists: dict[tuple[str, str], list[_Target]] = {}
         self.workspace = workspace
         self.definitions = definitions
         self.merge_by = merge_by
@@ -375,6 +421,7 @@ class _Resolver:
                 if value is not None:
                     # Records ordered by pk: a shared phone matches the oldest person, deterministically.
                     self.by_match.setdefault((field_id, value), target)
+                    self.match_lists.setdefault((field_id, value), []).append(target)
             for field_id in spec.unique_keys:
                 value = target.match_value(spec, field_id)
                 if value is not None:
@@ -382,7 +429,7 @@ class _Resolver:
         for key, owner in owner_ids.items():
             if owner in targets_by_pk:
                 self.by_identity[key] = targets_by_pk[owner]
-        if self.find_strategy == FindStrategy.NEXT_IF_EMPTY and targets_by_pk:
+        if (self.find_strategy == FindStrategy.NEXT_IF_EMPTY or self.distinct_records) and targets_by_pk:
             owned = Identity.objects.filter(
                 workspace=self.workspace, **{f"{spec.identity_owner}_id__in": list(targets_by_pk)}
             ).values_list(f"{spec.identity_owner}_id", "source", "object")
@@ -391,7 +438,8 @@ class _Resolver:
 
     # -- matching
 
-    def _find(self, prepared: _Prepared) -> _Target | None:
+    def _find(self, prepared: _Prepared) -> _Target | None | str:
+        """The record the row names; a reason string when its name is ambiguous (distinct_records)."""
         for key in prepared.keys:
             target = self.by_identity.get((key.source, key.object, key.external_id))
             if target is not None:
@@ -400,7 +448,16 @@ class _Resolver:
             value = prepared.match.get(field_id)
             if value is None:
                 continue
-            target = self.by_match.get((field_id, value))
+            if self.distinct_records:
+                own = {(k.source, k.object) for k in prepared.keys}
+                candidates = [
+                    t for t in self.match_lists.get((field_id, value), ()) if not own & t.identity_objects
+                ]
+                if len(candidates) > 1:
+                    return f"{len(candidates)} {self.spec.noun}s hold {field_id} {value!r}"
+                target = candidates[0] if candidates else None
+            else:
+                target = self.by_match.get((field_id, value))
             if target is None:
                 continue
             if self.find_strategy == FindStrategy.ANY or self._earlier_keys_empty(target, prepared, position):
@@ -416,18 +473,19 @@ class _Resolver:
 
     def apply(self, prepared: _Prepared) -> _Outcome:
         target = self._find(prepared)
+        if isinstance(target, str):
+            if not self.create_ambiguous:
+                return _Outcome("ignored", reason=f"ambiguous: {target}")
+            target = None
         if target is None and self.skip_non_existing:
             return _Outcome(
                 "ignored", reason=f"no existing {self.spec.noun} matches and skip_non_existing is on"
             )
-        if target is not None and self.strategy == MergeStrategy.IGNORE:
-            return _Outcome(
-                "ignored", target, reason=f"the {self.spec.noun} exists and strategy 3 leaves it untouched"
-            )
         created = target is None
         state = _new_state(self.spec) if created else dict(target.state)
         state["values"] = dict(state["values"])
-        changes, history, problem = self._changes(state, prepared, target)
+        state["field_sources"] = {k: dict(v) for k, v in state["field_sources"].items()}
+        changes, history, problem, sources_changed = self._changes(state, prepared, target)
         if problem:
             return _Outcome("invalid", reason=problem)
         if created:
@@ -437,23 +495,78 @@ class _Resolver:
             self.targets.append(target)
         else:
             target.state = state
-            if changes:
+            if changes or sources_changed:
                 target.changed = True
-            if target.archived and self.strategy != MergeStrategy.IGNORE:
-                # A record a source merges again is live again (Ortto's "Restored").
+            if target.archived:
+                # A record a live source row names is live again (Ortto's "Restored").
                 target.archived = False
                 target.changed = True
                 changes.append("a")
         for field_id, old, new in history:
             self.permission_changes.append((target, field_id, old, new))
         self._register(target, prepared)
+        if not created and not changes and self.strategy == MergeStrategy.IGNORE:
+            return _Outcome(
+                "ignored", target, reason=f"the {self.spec.noun} exists and strategy 3 leaves it untouched"
+            )
         return _Outcome("created" if created else "merged", target, changed=tuple(changes))
+
+    def _may_write(
+        self, *, created: bool, precedence, holder, value, empty: bool, field_id: str, own: bool = False
+    ) -> bool:
+        """Whether a row of this source may set a field (see the module docstring)."""
+        if created:
+            return True
+        if precedence is not None and holder is not None and holder != precedence:
+            if holder < precedence:  # a record that comes first wrote it: only a blank may be filled
+                return empty and value is not None
+            return value is not None  # this row comes first: it replaces what a later record wrote
+        mode = self.field_modes.get(field_id)
+        if mode == FieldMode.OVERWRITE:
+            return True
+        if (
+            mode == FieldMode.FILL
+            or self.strategy == MergeStrategy.APPEND_ONLY
+            or (precedence is not None and own)
+        ):
+            # A record the source already describes takes the source's other records' values into its
+            # blanks under every strategy, so which of them arrived first does not matter.
+            if empty and value is not None:
+                return True
+            if mode == FieldMode.FILL or self.strategy == MergeStrategy.APPEND_ONLY:
+                return False
+        return self.strategy == MergeStrategy.OVERWRITE
 
     def _changes(self, state, prepared: _Prepared, target: _Target | None):
         spec = self.spec
         created = target is None
         changes: list[str] = []
         history: list[tuple[str, bool | None, bool]] = []
+        precedence = prepared.precedence
+        sources = state["field_sources"]
+        holders = dict(sources.get(self.source, {}))  # as they stood before this row
+        own = bool(holders)
+        sources_changed = False
+
+        def took(field_id: str, value) -> None:
+            """Record who holds the value now: this row's precedence, or nobody once it is cleared."""
+            nonlocal sources_changed
+            for source, fields in list(sources.items()):
+                if source != self.source and field_id in fields:
+                    del fields[field_id]
+                    sources_changed = True
+                    if not fields:
+                        del sources[source]
+            mine = sources.setdefault(self.source, {})
+            if value is None or precedence is None:
+                if mine.pop(field_id, None) is not None:
+                    sources_changed = True
+            elif mine.get(field_id) != precedence:
+                mine[field_id] = precedence
+                sources_changed = True
+            if not mine:
+                del sources[self.source]
+
         for field_id, value in prepared.values.items():
             column = spec.columns.get(field_id)
             if field_id in spec.permissions:
@@ -471,11 +584,19 @@ class _Resolver:
                 current = state["values"].get(field_id)
                 stored = ft.to_json(display_type, value)
                 empty = current is None
-            if self.strategy == MergeStrategy.APPEND_ONLY and not empty:
-                continue
-            if value is None and self.strategy == MergeStrategy.APPEND_ONLY:
+            if not self._may_write(
+                created=created,
+                precedence=precedence,
+                holder=holders.get(field_id),
+                value=value,
+                empty=empty,
+                field_id=field_id,
+                own=own,
+            ):
                 continue
             if stored == current:
+                if value is not None and precedence is not None:
+                    took(field_id, value)  # the same value, now held by this row's precedence
                 continue
             if column is not None and field_id in spec.unique_keys and value is not None:
                 key = _match_key(field_id, value)
@@ -483,7 +604,7 @@ class _Resolver:
                 # Even a holder that gives the value up in this batch keeps it until its own UPDATE runs,
                 # so handing it over within one batch would break the unique constraint: refuse instead.
                 if holder is not None and holder is not target:
-                    return [], [], f"{field_id}: {value} already belongs to another {spec.noun}"
+                    return [], [], f"{field_id}: {value} already belongs to another {spec.noun}", False
             if column is not None:
                 state[column.attname] = stored
                 if column.key_attname:
@@ -493,16 +614,26 @@ class _Resolver:
                 state["values"].pop(field_id, None)
             else:
                 state["values"][field_id] = stored
+            took(field_id, value)
             changes.append(field_id)
         if spec is PERSON and prepared.organization_key is not None:
             key = prepared.organization_key
             organization_id = self.organization_ids.get((key.source, key.object, key.external_id))
             current = state["organization_id"]
-            if organization_id is not None and organization_id != current:
-                if self.strategy != MergeStrategy.APPEND_ONLY or current is None:
+            if organization_id is not None and self._may_write(
+                created=created,
+                precedence=precedence,
+                holder=holders.get("idt::o"),
+                value=organization_id,
+                empty=current is None,
+                field_id="idt::o",
+                own=own,
+            ):
+                if organization_id != current:
                     state["organization_id"] = organization_id
                     changes.append("idt::o")
-        return changes, history, ""
+                took("idt::o", organization_id)
+        return changes, history, "", sources_changed
 
     def _permission(self, state, field_id: str, value, created: bool):
         """Apply bol::p / bol::sp; returns (field id, old, new) when the permission changes."""
@@ -514,8 +645,8 @@ class _Resolver:
         if value == current and not created:
             return None
         if not created:
-            if self.strategy == MergeStrategy.APPEND_ONLY and value is True:
-                return None  # append-only never re-subscribes; an unsubscribe always applies
+            if self.strategy in (MergeStrategy.APPEND_ONLY, MergeStrategy.IGNORE) and value is True:
+                return None  # append-only and ignore never re-subscribe; an unsubscribe always applies
             if (
                 value is True
                 and self.workspace.sticky_unsubscribe
@@ -543,6 +674,9 @@ class _Resolver:
             holder = self.by_match.get((field_id, value))
             if holder is None or field_id in self.spec.unique_keys or target.rank < holder.rank:
                 self.by_match[(field_id, value)] = target
+            listed = self.match_lists.setdefault((field_id, value), [])
+            if target not in listed:
+                listed.append(target)
         for field_id in self.spec.unique_keys:
             value = target.match_value(self.spec, field_id)
             if value is not None:
@@ -632,6 +766,9 @@ def _merge(
     find_strategy: FindStrategy,
     skip_non_existing: bool,
     merge_by: Sequence[str],
+    field_modes=None,
+    distinct_records: bool = False,
+    create_ambiguous: bool = True,
 ) -> list[MergeResult]:
     strategy = MergeStrategy(strategy)
     find_strategy = FindStrategy(find_strategy)
@@ -672,6 +809,9 @@ def _merge(
                         find_strategy=find_strategy,
                         skip_non_existing=skip_non_existing,
                         source=source,
+                        field_modes=field_modes,
+                        distinct_records=distinct_records,
+                        create_ambiguous=create_ambiguous,
                     )
                     resolver.load(prepared)
                     outcomes = {p.index: resolver.apply(p) for p in prepared}
@@ -702,6 +842,7 @@ def merge_people(
     find_strategy: FindStrategy = FindStrategy.ANY,
     skip_non_existing: bool = False,
     merge_by: Sequence[str] = ("str::email", "phn::phone"),
+    field_modes: Mapping[str, FieldMode] | None = None,
 ) -> list[MergeResult]:
     """Create or update people from `rows`; one result per row, in order. See the module docstring."""
     return _merge(
@@ -713,6 +854,7 @@ def merge_people(
         find_strategy=find_strategy,
         skip_non_existing=skip_non_existing,
         merge_by=merge_by,
+        field_modes=field_modes,
     )
 
 
@@ -725,6 +867,9 @@ def merge_organizations(
     find_strategy: FindStrategy = FindStrategy.ANY,
     skip_non_existing: bool = False,
     merge_by: Sequence[str] = ("str:o:name",),
+    field_modes: Mapping[str, FieldMode] | None = None,
+    distinct_records: bool = False,
+    create_ambiguous: bool = True,
 ) -> list[MergeResult]:
     """Create or update organizations; organizations are matched on their name case-insensitively."""
     return _merge(
@@ -736,4 +881,20 @@ def merge_organizations(
         find_strategy=find_strategy,
         skip_non_existing=skip_non_existing,
         merge_by=merge_by,
+        field_modes=field_modes,
+        distinct_records=distinct_records,
+        create_ambiguous=create_ambiguous,
     )
+
+
+def field_sources_forget(*, workspace: Workspace, source: str, person_ids: Sequence[int]) -> int:
+    """Forget which of `source`'s records wrote each value of these people (their values stay), so the
+    source's remaining records can be merged again as if first. Returns how many people changed."""
+    changed = []
+    for pk, sources in Person.objects.filter(workspace=workspace, pk__in=list(person_ids)).values_list(
+        "pk", "field_sources"
+    ):
+        if source in (sources or {}):
+            changed.append(Person(pk=pk, field_sources={k: v for k, v in sources.items() if k != source}))
+    Person.objects.bulk_update(changed, ["field_sources"])
+    return len(changed)

@@ -102,6 +102,8 @@ class Organization(models.Model):
     country = models.CharField(max_length=255, blank=True)  # geo:o:country
     postal = models.CharField(max_length=255, blank=True)  # str:o:postal
     values = models.JSONField(default=dict, blank=True)  # every other field, keyed by field id
+    # Which record of each source wrote each value: {source: {field id: precedence}} (cdp.merge).
+    field_sources = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()  # oc
     updated_at = models.DateTimeField()  # oe
     first_seen = models.DateTimeField(null=True, blank=True)  # of
@@ -146,6 +148,8 @@ class Person(models.Model):
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
     )  # idt::o
     values = models.JSONField(default=dict, blank=True)  # every other field, keyed by field id
+    # Which record of each source wrote each value: {source: {field id: precedence}} (cdp.merge).
+    field_sources = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()  # c
     updated_at = models.DateTimeField()  # e
     first_seen = models.DateTimeField(null=True, blank=True)  # f

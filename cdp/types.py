@@ -18,6 +18,13 @@ class FindStrategy(enum.IntEnum):
     NEXT_IF_EMPTY = 1
 
 
+class FieldMode(enum.StrEnum):
+    """A per-field rule on top of the merge strategy (HubSpot's field-level sync rules)."""
+
+    OVERWRITE = "overwrite"  # always take the source's value, whatever the strategy
+    FILL = "fill"  # only fill a field that is empty
+
+
 @dataclass(frozen=True)
 class IdentityKey:
     source: str  # e.g. "salesforce:7": a connection, opaque to the CDP
@@ -53,6 +60,8 @@ class PersonRow:
     fields: dict[str, object]
     organization_key: IdentityKey | None = None
     extra_keys: tuple[IdentityKey, ...] = ()
+    # The row's place among the records of its source that describe one person (0 first); None: no order.
+    precedence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class OrganizationRow:
     key: IdentityKey | None
     fields: dict[str, object]
     extra_keys: tuple[IdentityKey, ...] = ()
+    precedence: int | None = None
 
 
 @dataclass(frozen=True)

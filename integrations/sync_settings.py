@@ -7,7 +7,7 @@ raises `ValidationError` with a message a user can act on, leaving the stored co
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,19 +15,7 @@ from django.db import transaction
 
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-from integrations.salesforce import mapping
-
-# What each standard object becomes by default (DESIGN "The domain"); custom objects -> custom object records.
-DEFAULT_BECOMES = {
-    "Contact": SyncedObject.Becomes.PERSON,
-    "Lead": SyncedObject.Becomes.PERSON,
-    "Account": SyncedObject.Becomes.ORGANIZATION,
-    "Opportunity": SyncedObject.Becomes.ACTIVITY_SOURCE,
-    "OpportunityContactRole": SyncedObject.Becomes.ACTIVITY_SOURCE,
-    "Campaign": SyncedObject.Becomes.ACTIVITY_SOURCE,
-    "CampaignMember": SyncedObject.Becomes.ACTIVITY_SOURCE,
-    "Task": SyncedObject.Becomes.ACTIVITY_SOURCE,
-}
+from integrations.salesforce import mapping, objects
 
 # Email permission defaults to HasOptedOutOfEmail on the person objects (DESIGN "Permissions").
 DEFAULT_EMAIL_RULE = {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
@@ -42,6 +30,9 @@ class FieldChoice:
     label: str = ""
     target_field: str = ""
     calculated: bool = False
+    # Its place among the fields feeding the same target (first non-empty wins); 0 = not stated.
+    target_order: int = 0
+    update_mode: str = ""
 
 
 def _attr(item: Any, *names: str, default: Any = "") -> Any:
@@ -67,10 +58,10 @@ def synced_object_ensure(
             {"api_name": "Give the Salesforce API name of the object, e.g. Contact or Loan__c."}
         )
     custom = api_name.endswith("__c") if is_custom is None else is_custom
-    kind = becomes or DEFAULT_BECOMES.get(api_name) or SyncedObject.Becomes.CUSTOM_OBJECT
+    kind = becomes or objects.becomes_for(api_name)
     if kind not in SyncedObject.Becomes.values:
         raise ValidationError({"becomes": f"'{kind}' is not something an object can become."})
-    email_rule = DEFAULT_EMAIL_RULE if api_name in ("Contact", "Lead") else {}
+    email_rule = DEFAULT_EMAIL_RULE if kind == objects.PERSON and objects.spec_for(api_name) else {}
     obj, created = SyncedObject.objects.get_or_create(
         connection=connection,
         api_name=api_name,
@@ -85,6 +76,16 @@ def synced_object_ensure(
     if not created and not obj.enabled:
         obj.enabled = True
         obj.save(update_fields=["enabled"])
+    # An object's activities may reach people only through a junction: it comes along (Opportunity brings
+    # OpportunityContactRole, Campaign brings CampaignMember), read with the fields the engine needs.
+    for companion in objects.companions_for([api_name]):
+        companion_spec = objects.spec_for(companion)
+        synced_object_ensure(
+            connection=connection,
+            api_name=companion,
+            label=companion_spec.label if companion_spec else companion,
+            is_custom=False,
+        )
     return obj
 
 
@@ -102,7 +103,7 @@ def synced_object_becomes_set(*, synced_object: SyncedObject, becomes: str) -> S
         SyncedObject.Becomes.PERSON,
         SyncedObject.Becomes.CUSTOM_OBJECT,
     }
-    if not synced_object.is_custom and synced_object.api_name in DEFAULT_BECOMES:
+    if objects.spec_for(synced_object.api_name) is not None:
         raise ValidationError(
             {"becomes": f"{synced_object.label} is a standard object; what it becomes is fixed."}
         )
@@ -140,12 +141,22 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
         target = _attr(
             item, "target_field", "cdp_field", "target", default=""
         ) or mapping.default_target_field(synced_object.api_name, name, sf_type)
+        mode = _attr(item, "update_mode", "mode", default="") or ""
+        if mode not in FieldSelection.UpdateMode.values:
+            raise ValidationError(
+                {"fields": f"{name}: {mode!r} is not a field rule. Choose one of: {_MODE_NAMES}."}
+            )
+        order = _attr(item, "target_order", "order", default=0) or 0
+        if not isinstance(order, int) or isinstance(order, bool) or not 0 <= order <= 50:
+            raise ValidationError({"fields": f"{name}: the order must be a whole number from 1 to 50."})
         chosen[name] = FieldChoice(
             name=name,
             type=sf_type,
             label=_attr(item, "label", default="") or name,
             target_field=target,
             calculated=bool(_attr(item, "calculated", "is_formula", default=False)),
+            target_order=order,
+            update_mode=mode,
         )
     if len(chosen) > MAX_ACTIVE_FIELDS_PER_OBJECT:
         raise ValidationError(
@@ -160,6 +171,7 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
         )
     for choice in chosen.values():
         mapping.validate_target_field(choice.target_field)
+    chosen = _ordered_targets(synced_object, chosen)
 
     with transaction.atomic():
         # The lock serialises concurrent saves of the same object (a no-op on SQLite, which serialises writers).
@@ -176,6 +188,8 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
                         label=choice.label[:120],
                         sf_type=choice.type,
                         target_field=choice.target_field,
+                        target_order=choice.target_order,
+                        update_mode=choice.update_mode,
                         is_formula=choice.calculated,
                         active=True,
                     )
@@ -186,6 +200,7 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
                     choice.type,
                     choice.target_field,
                 )
+                sel.target_order, sel.update_mode = choice.target_order, choice.update_mode
                 sel.is_formula, sel.active, sel.inactive_reason = choice.calculated, True, ""
                 to_update.append(sel)
         for name, sel in existing.items():
@@ -196,7 +211,17 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
             sel.full_clean(exclude=["synced_object"])
         FieldSelection.objects.bulk_create(to_create)
         FieldSelection.objects.bulk_update(
-            to_update, ["label", "sf_type", "target_field", "is_formula", "active", "inactive_reason"]
+            to_update,
+            [
+                "label",
+                "sf_type",
+                "target_field",
+                "target_order",
+                "update_mode",
+                "is_formula",
+                "active",
+                "inactive_reason",
+            ],
         )
         active = FieldSelection.objects.filter(synced_object=synced_object, active=True).count()
         if active > MAX_ACTIVE_FIELDS_PER_OBJECT:  # belt and braces: the database state decides
@@ -204,6 +229,103 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
                 {"fields": f"At most {MAX_ACTIVE_FIELDS_PER_OBJECT} fields per object can sync."}
             )
     return list(FieldSelection.objects.filter(synced_object=synced_object, active=True))
+
+
+_MODE_NAMES = ", ".join(f'"{label}"' for label in FieldSelection.UpdateMode.labels)
+
+
+def _ordered_targets(synced_object: SyncedObject, chosen: dict[str, FieldChoice]) -> dict[str, FieldChoice]:
+    """One target per value: fields that feed one CDP field need a stated order (the first non-empty value
+    wins). The catalogue states some (Phone, then MobilePhone); any other pair must be given one."""
+    spec = objects.spec_for(synced_object.api_name)
+    groups: dict[str, list[FieldChoice]] = {}
+    for choice in chosen.values():
+        if choice.update_mode != FieldSelection.UpdateMode.SKIP:
+            groups.setdefault(choice.target_field, []).append(choice)
+    out = dict(chosen)
+    for target, members in groups.items():
+        if len(members) == 1:
+            out[members[0].name] = replace(members[0], target_order=0)
+            continue
+        stated = spec.coalesce.get(target, ()) if spec is not None else ()
+        orders = {
+            m.name: m.target_order or (stated.index(m.name) + 1 if m.name in stated else 0) for m in members
+        }
+        if 0 in orders.values() or len(set(orders.values())) != len(members):
+            names = ", ".join(sorted(m.label or m.name for m in members))
+            raise ValidationError(
+                {
+                    "fields": (
+                        f"{names} all feed the CDP field {target}. Give each a different order (the first "
+                        "non-empty value wins), or map each to its own CDP field."
+                    )
+                },
+                code="shared_target",
+            )
+        for m in members:
+            out[m.name] = replace(m, target_order=orders[m.name])
+    return out
+
+
+def field_rule_set(*, synced_object: SyncedObject, sf_field: str, mode: str) -> FieldSelection:
+    """A per-field rule on top of the merge strategy, for a field that is selected."""
+    if mode not in FieldSelection.UpdateMode.values:
+        raise ValidationError({"update_mode": f"{mode!r} is not a field rule. Choose one of: {_MODE_NAMES}."})
+    with transaction.atomic():
+        selection = (
+            FieldSelection.objects.select_for_update()
+            .filter(synced_object=synced_object, sf_field=sf_field, active=True)
+            .first()
+        )
+        if selection is None:
+            raise ValidationError(
+                {"sf_field": f"{synced_object.label} has no selected field {sf_field!r}; select it first."}
+            )
+        selection.update_mode = mode
+        selection.save(update_fields=["update_mode"])
+    return selection
+
+
+def source_precedence_set(*, connection: Connection, order: Mapping[str, Iterable[str]]) -> Connection:
+    """Which object wins when several records describe one person or organization (first wins).
+
+    Every entity's list names each source once (a source twice would be a loop: A before B before A); the
+    sources are objects that become that entity, or "Lead" for organizations (a lead's company)."""
+    cleaned: dict[str, list[str]] = {}
+    for entity, names in (order or {}).items():
+        if entity not in objects.DEFAULT_PRECEDENCE:
+            raise ValidationError(
+                {"source_precedence": f"{entity!r} is not people or organizations (person, organization)."}
+            )
+        names = [str(n) for n in names]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValidationError(
+                {
+                    "source_precedence": (
+                        f"{', '.join(repeated)} appears more than once in the {entity} order: that would put it "
+                        "both before and after another object. Name each object once."
+                    )
+                },
+                code="precedence_loop",
+            )
+        for name in names:
+            allowed = name in objects.DEFAULT_PRECEDENCE[entity] or (
+                objects.spec_for(name) is None and mapping.is_api_name(name)
+            )
+            if not allowed:
+                raise ValidationError(
+                    {
+                        "source_precedence": f"{name} cannot describe a {entity}, so it has no place in its order."
+                    }
+                )
+        cleaned[entity] = names
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        locked.source_precedence = cleaned
+        locked.save(update_fields=["source_precedence", "updated_at"])
+    connection.source_precedence = cleaned
+    return locked
 
 
 def _permission_rule(rule: Mapping[str, Any] | None, *, channel: str) -> dict:

@@ -84,6 +84,10 @@ class Connection(models.Model):
     )
     # Advanced option "Modify system CDP fields (default)".
     modify_system_fields = models.BooleanField(default=True)
+    # Which object wins when several records describe one person / organization:
+    # {"person": ["Contact", "Lead"], "organization": ["Account", "Lead"]}; {} = the catalogue's order
+    # (integrations.salesforce.objects.DEFAULT_PRECEDENCE). Written by sync_settings.source_precedence_set.
+    source_precedence = models.JSONField(default=dict, blank=True)
     schedule_interval_minutes = models.PositiveSmallIntegerField(
         choices=ScheduleInterval.choices, default=ScheduleInterval.EVERY_5_MINUTES
     )

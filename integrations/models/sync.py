@@ -83,8 +83,19 @@ class FieldSelection(models.Model):
     sf_field = models.CharField("Salesforce field", max_length=80)
     label = models.CharField(max_length=120, blank=True)
     sf_type = models.CharField("Salesforce type", max_length=30)
+
+    class UpdateMode(models.TextChoices):
+        STRATEGY = "", "Follow the merge strategy"
+        OVERWRITE = "overwrite", "Always take Salesforce's value"
+        FILL = "fill", "Only fill blanks"
+        SKIP = "skip", "Don't sync (read only)"
+
     # Ortto-style CDP field id, e.g. "str::email" or "str:sfc:lead-source".
     target_field = models.CharField("CDP field", max_length=120)
+    # When several fields of the object feed one CDP field: 1, 2, ... = the first non-empty in this order
+    # wins (Phone, then MobilePhone). 0 when the field is the target's only source.
+    target_order = models.PositiveSmallIntegerField(default=0)
+    update_mode = models.CharField(max_length=10, choices=UpdateMode.choices, default="", blank=True)
     is_formula = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
     # Why a field stopped syncing (e.g. deleted in Salesforce), shown next to it.

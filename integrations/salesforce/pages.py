@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -22,10 +22,8 @@ from django.db.models import F
 
 from cdp import merge as cdp_merge
 from integrations.models import SourceRecord, SyncedObject, SyncError
-from integrations.salesforce import mapping
+from integrations.salesforce import mapping, objects
 
-# Objects whose activities are derived from the previous payload (the others only need to know it existed).
-DIFFED_OBJECTS = {"Contact", "Lead", "Opportunity", "CampaignMember", "Task", "OpportunityContactRole"}
 _FIELD_PROBLEM_RE = re.compile(r"(?:^|; )([a-z0-9]{2,4}:[a-z0-9]{0,8}:[a-z0-9][a-z0-9_\-!]*): ")
 
 MERGE_STRATEGIES = {
@@ -63,6 +61,8 @@ class ObjectContext:
     mapper: mapping.ObjectMapper
     custom_object: Any = None  # cdp CustomObject when the object becomes custom object records
     all_objects: Sequence[SyncedObject] = ()
+    # The mapper of another selected object of the connection, by API name (None when not selected).
+    related_mapper: Callable[[str], mapping.ObjectMapper | None] | None = None
     run: Any = None
     dry_run: bool = False
     fields: list[str] = field(default_factory=list)  # the SOQL field list (describe-filtered)
@@ -81,7 +81,8 @@ def _previous(ctx: ObjectContext, ids: list[str]) -> dict[str, tuple]:
     rows = SourceRecord.objects.filter(
         connection_id=ctx.connection.pk, object_name=ctx.synced_object.api_name, sf_id__in=ids
     )
-    if ctx.synced_object.api_name in DIFFED_OBJECTS:
+    spec = objects.spec_for(ctx.synced_object.api_name)
+    if spec is not None and spec.keeps_payload:
         return {
             sf_id: (ms, h, payload)
             for sf_id, ms, h, payload in rows.values_list("sf_id", "system_modstamp", "hash", "payload")
@@ -191,44 +192,143 @@ def _linked_people(ctx: ObjectContext, records: Sequence[dict]) -> dict[str, tup
     return result
 
 
-def _keep_contact_organizations(ctx: ObjectContext, people: list[mapping.PersonOut]) -> None:
-    """A lead's company never replaces the account of a Contact that is the same person (same email)."""
-    from cdp.models import Person
+def _person_merger(ctx: ObjectContext) -> Callable[..., list[cdp_merge.MergeResult]]:
+    """merge_people with the connection's strategy; `modes` replaces the object's per-field rules."""
+    conn = ctx.connection
+    strategy = MERGE_STRATEGIES.get(conn.merge_strategy, cdp_merge.MergeStrategy.OVERWRITE)
+    find = FIND_STRATEGIES.get(conn.find_strategy, cdp_merge.FindStrategy.ANY)
 
-    emails = {}
-    for p in people:
-        email = p.fields.get("str::email")
-        if p.organization_key is not None and isinstance(email, str) and email.strip():
-            emails[email.strip().lower()] = p
-    if not emails:
-        return
-    # Two index lookups (people by email, then their Contact identities) rather than one join, which
-    # PostgreSQL planned as a scan of every identity while a backfill's statistics were stale (200 ms a page).
+    def merge(batch: list, modes: dict | None = None) -> list[cdp_merge.MergeResult]:
+        return cdp_merge.merge_people(
+            workspace=ctx.workspace,
+            rows=batch,
+            source=ctx.source,
+            strategy=strategy,
+            find_strategy=find,
+            skip_non_existing=conn.skip_non_existing,
+            field_modes=ctx.mapper.field_modes if modes is None else modes,
+        )
+
+    return merge
+
+
+def _linked_people_rows(
+    ctx: ObjectContext,
+    person_ids: set[int],
+    *,
+    page: Sequence[mapping.PersonOut] = (),
+    stamps: dict[str, str] | None = None,
+    exclude: set[str] = frozenset(),
+) -> list[tuple[int, str, mapping.PersonOut]]:
+    """(precedence, SystemModstamp, row) of every live record of these people: this page's rows as mapped,
+    the others mapped again from their stored payloads."""
     from cdp.models import Identity
 
-    by_pk = dict(
-        Person.objects.filter(workspace=ctx.workspace, email_key__any=list(emails)).values_list(
-            "pk", "email_key"
+    name = ctx.synced_object.api_name
+    on_page = {p.sf_id: p for p in page}
+    stamps = stamps or {}
+    out: list[tuple[int, str, mapping.PersonOut]] = []
+    linked: dict[str, set[str]] = defaultdict(set)
+    for obj, ext in Identity.objects.filter(
+        workspace=ctx.workspace, source=ctx.source, person_id__in=person_ids
+    ).values_list("object", "external_id"):
+        if ext in exclude:
+            continue
+        if obj == name and ext in on_page:
+            person = on_page[ext]
+            out.append((person.precedence or 0, stamps.get(ext, ""), person))
+        else:
+            linked[obj].add(ext)
+    for obj, ids in sorted(linked.items()):
+        mapper = ctx.mapper if obj == name else ctx.related_mapper(obj) if ctx.related_mapper else None
+        if mapper is None or mapper.becomes != SyncedObject.Becomes.PERSON:
+            continue
+        payloads = list(
+            SourceRecord.objects.filter(
+                connection_id=ctx.connection.pk, object_name=obj, sf_id__in=list(ids), deleted=False
+            ).values_list("payload", flat=True)
         )
+        stored = {p.get("Id"): str(p.get("SystemModstamp") or "") for p in payloads}
+        for person in mapper.map_page(payloads).people:
+            if person.key.object == obj:
+                out.append((person.precedence or 0, stored.get(person.sf_id, ""), person))
+    return out
+
+
+def _values_only(person: mapping.PersonOut) -> cdp_merge.PersonRow:
+    """A record's row without its permissions: they are never re-applied from a record that did not change."""
+    fields = {k: v for k, v in person.fields.items() if k not in ("bol::p", "bol::sp")}
+    return replace(_person_row(person), fields=fields)
+
+
+def _fill_blanks(merge_people: Callable, candidates: list[tuple[int, str, mapping.PersonOut]]) -> None:
+    """Every record fills what the others left empty: first precedence first, the newest first among
+    equals, so a person ends with the best value there is whatever order the records came in."""
+    candidates = sorted(candidates, key=lambda c: c[1], reverse=True)
+    candidates.sort(key=lambda c: c[0])  # a stable sort keeps newest-first within each precedence
+    rows = [_values_only(person) for _, _, person in candidates]
+    if rows:
+        modes = {field_id: cdp_merge.FieldMode.FILL for row in rows for field_id in row.fields}
+        merge_people(rows, {**modes, "idt::o": cdp_merge.FieldMode.FILL})
+
+
+def _refill_after_clears(
+    ctx: ObjectContext,
+    page: list[mapping.PersonOut],
+    rows: list[cdp_merge.PersonRow],
+    results: list[cdp_merge.MergeResult],
+    stamps: dict[str, str],
+    merge_people: Callable,
+) -> None:
+    """When a record clears a value, another record of the same person may hold one. Two queries, and
+    only for pages that cleared something."""
+    cleared = {
+        res.record_id
+        for row, res in zip(rows, results, strict=True)
+        if res.record_id is not None and any(row.fields.get(f) is None for f in res.changed_fields)
+    }
+    if cleared:
+        _fill_blanks(merge_people, _linked_people_rows(ctx, cleared, page=page, stamps=stamps))
+
+
+def reapply_survivors(ctx: ObjectContext, keys: list[mapping.Key], *, deleted_now: set[str]) -> None:
+    """A deleted record whose person lives on (through its other records) gives up the values it held:
+    the person's remaining records are applied again from scratch, first precedence first (the newest
+    last among equals, so it wins), then every blank is filled. Only for records whose person survives."""
+    from cdp.models import Identity
+
+    if ctx.synced_object.becomes != SyncedObject.Becomes.PERSON or not keys:
+        return
+    people = set(
+        Identity.objects.filter(
+            workspace=ctx.workspace,
+            source=ctx.source,
+            object=ctx.synced_object.api_name,
+            external_id__in=[k.external_id for k in keys],
+            person__isnull=False,
+        ).values_list("person_id", flat=True)
     )
-    with_contact = (
-        {
-            by_pk[person_id]
-            for person_id in Identity.objects.alias(
-                ws=F("workspace_id") + 0
-            )  # a filter, never the index to scan
-            .filter(ws=ctx.workspace.pk, source=ctx.source, object="Contact", person_id__in=list(by_pk))
-            .values_list("person_id", flat=True)
-        }
-        if by_pk
-        else set()
+    if not people:
+        return
+    candidates = _linked_people_rows(ctx, people, exclude=deleted_now)
+    cdp_merge.field_sources_forget(workspace=ctx.workspace, source=ctx.source, person_ids=people)
+    merge_people = _person_merger(ctx)
+    ordered = sorted(candidates, key=lambda c: c[1])
+    ordered.sort(key=lambda c: c[0])
+    rows = [_values_only(person) for _, _, person in ordered]
+    if rows:
+        merge_people(rows, {})
+    _fill_blanks(merge_people, candidates)
+
+
+def _person_row(p: mapping.PersonOut) -> cdp_merge.PersonRow:
+    return cdp_merge.PersonRow(
+        _key(p.key),
+        p.fields,
+        _key(p.organization_key),
+        tuple(_key(k) for k in p.extra_keys),
+        precedence=p.precedence,
     )
-    for email in with_contact:
-        emails[email].organization_key = None
-    for p in people:
-        email = p.fields.get("str::email")
-        if isinstance(email, str) and email.strip().lower() in with_contact:
-            p.organization_key = None
 
 
 def archivable_keys(
@@ -280,10 +380,18 @@ def _error_row(ctx: ObjectContext, err: mapping.RecordError) -> SyncError:
 
 
 def _merge_with_field_retry(
-    merge: Callable, rows: list, sf_ids: list[str], ctx: ObjectContext, counts: PageCounts, errors: list
+    merge: Callable,
+    rows: list,
+    sf_ids: list[str],
+    ctx: ObjectContext,
+    counts: PageCounts,
+    errors: list,
+    *,
+    organizations_of_people: bool = False,
 ) -> list[cdp_merge.MergeResult]:
     """Merge; rows rejected for bad values are merged again without those values, each dropped value
-    reported, so one wrong-typed field never loses the rest of the record."""
+    reported, so one wrong-typed field never loses the rest of the record. The organizations a page of
+    people brings along (a lead's company) are not records of their own: they are not counted."""
     results = merge(rows)
     retry_idx, retry_rows = [], []
     for i, res in enumerate(results):
@@ -308,6 +416,17 @@ def _merge_with_field_retry(
         for i, res in zip(retry_idx, merge(retry_rows), strict=True):
             results[i] = res
     for i, res in enumerate(results):
+        if organizations_of_people:
+            if res.status == "invalid":
+                errors.append(
+                    mapping.RecordError(
+                        sf_ids[i],
+                        "invalid",
+                        f"{ctx.synced_object.api_name} {sf_ids[i]}: its company was not synced: {res.reason}.",
+                        fix="Correct the company's values in Salesforce; it syncs on the record's next change.",
+                    )
+                )
+            continue
         if res.status == "created":
             counts.created += 1
         elif res.status == "merged":
@@ -418,9 +537,18 @@ def apply_page(
     strategy = MERGE_STRATEGIES.get(conn.merge_strategy, cdp_merge.MergeStrategy.OVERWRITE)
     find = FIND_STRATEGIES.get(conn.find_strategy, cdp_merge.FindStrategy.ANY)
 
+    field_modes = ctx.mapper.field_modes
+    merge_people = _person_merger(ctx)
+
     with transaction.atomic():
         if result.organizations:
-            rows = [cdp_merge.OrganizationRow(_key(o.key), o.fields) for o in result.organizations]
+            rows = [
+                cdp_merge.OrganizationRow(_key(o.key), o.fields, precedence=o.precedence)
+                for o in result.organizations
+            ]
+            # Two Accounts are two organizations even with one name; a lead's company joins by name only
+            # when exactly one organization has it, and otherwise creates nothing.
+            company_rows = obj.becomes == SyncedObject.Becomes.PERSON
             _merge_with_field_retry(
                 lambda batch: cdp_merge.merge_organizations(
                     workspace=workspace,
@@ -429,37 +557,24 @@ def apply_page(
                     strategy=strategy,
                     find_strategy=find,
                     skip_non_existing=conn.skip_non_existing,
+                    field_modes=field_modes,
+                    distinct_records=True,
+                    create_ambiguous=not company_rows,
                 ),
                 rows,
                 [o.sf_id for o in result.organizations],
                 ctx,
                 counts,
                 errors,
+                organizations_of_people=company_rows,
             )
-        if result.people and obj.api_name == "Lead":
-            _keep_contact_organizations(ctx, result.people)
         if result.people:
-            rows = [
-                cdp_merge.PersonRow(
-                    _key(p.key), p.fields, _key(p.organization_key), tuple(_key(k) for k in p.extra_keys)
-                )
-                for p in result.people
-            ]
-            _merge_with_field_retry(
-                lambda batch: cdp_merge.merge_people(
-                    workspace=workspace,
-                    rows=batch,
-                    source=ctx.source,
-                    strategy=strategy,
-                    find_strategy=find,
-                    skip_non_existing=conn.skip_non_existing,
-                ),
-                rows,
-                [p.sf_id for p in result.people],
-                ctx,
-                counts,
-                errors,
+            rows = [_person_row(p) for p in result.people]
+            merged = _merge_with_field_retry(
+                merge_people, rows, [p.sf_id for p in result.people], ctx, counts, errors
             )
+            stamps = {s.sf_id: s.payload.get("SystemModstamp") or "" for s in result.source_records}
+            _refill_after_clears(ctx, result.people, rows, merged, stamps, merge_people)
         if result.custom_records and ctx.custom_object is not None:
             rows = [
                 cdp_merge.CustomObjectRow(
@@ -502,10 +617,11 @@ def apply_page(
             ]
             counts.activities = cdp_merge.record_activities(workspace=workspace, events=events)
         if result.archive_keys:
-            keys = archivable_keys(
-                ctx, result.archive_keys, deleted_now={s.sf_id for s in result.source_records if s.deleted}
-            )
+            deleted_now = {s.sf_id for s in result.source_records if s.deleted}
+            keys = archivable_keys(ctx, result.archive_keys, deleted_now=deleted_now)
             counts.archived = cdp_merge.archive_records(workspace=workspace, keys=[_key(k) for k in keys])
+            survivors = [k for k in result.archive_keys if k not in set(keys)]
+            reapply_survivors(ctx, survivors, deleted_now=deleted_now)
         if result.source_records:
             store_source_records(conn.pk, obj.api_name, result.source_records)
         counts.applied = len(result.source_records)
@@ -517,8 +633,6 @@ def apply_page(
         if updates or counts.applied:
             updates = dict(updates)
             if counts.applied:
-                from django.db.models import F
-
                 updates["records_synced"] = F("records_synced") + counts.applied
             SyncedObject.objects.filter(pk=obj.pk).update(**updates)
             for name, value in updates.items():

@@ -28,9 +28,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from cdp import fields as field_types
 from cdp import merge as cdp_merge
 from integrations.models import Connection, FieldSelection, SourceRecord, SyncedObject, SyncError, SyncRun
-from integrations.salesforce import mapping, planning
+from integrations.salesforce import mapping, objects, planning
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
@@ -43,7 +44,13 @@ from integrations.salesforce.errors import (
     SalesforceQueryTimeout,
     SalesforceRateLimited,
 )
-from integrations.salesforce.pages import ObjectContext, PageCounts, apply_page, archivable_keys
+from integrations.salesforce.pages import (
+    ObjectContext,
+    PageCounts,
+    apply_page,
+    archivable_keys,
+    reapply_survivors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +164,7 @@ class RunState:
     progress_cb: Callable[[SyncRun], None] | None = None
     applied: int = 0  # records written by this run, for _refresh_statistics
     next_analyze: int = 20_000
+    mappers: dict[str, mapping.ObjectMapper] = field(default_factory=dict)
 
     def calls(self) -> int:
         return sum(self.client.calls.values())
@@ -453,13 +461,21 @@ def _ensure_definitions(
                 fix="Map the field to a CDP field of the same type.",
                 retryable=False,
             )
-    for activity_id, name in mapping.ACTIVITIES.items():
-        if (
-            activity_id.split(":")[1] == mapping.NAMESPACES.get(obj.api_name, ("",))[0]
-            or (obj.api_name == "CampaignMember" and activity_id.startswith("act:sfk:"))
-            or (obj.api_name == "OpportunityContactRole" and activity_id.startswith("act:sfp:"))
-        ):
-            cdp_merge.activity_definition_ensure(workspace=workspace, activity_id=activity_id, name=name)
+    spec = objects.spec_for(obj.api_name)
+    for activity in spec.activities if spec is not None else ():
+        cdp_merge.activity_definition_ensure(
+            workspace=workspace,
+            activity_id=activity.id,
+            name=activity.name,
+            attributes=[
+                {
+                    "id": field_id,
+                    "name": name,
+                    "display_type": field_types.DEFAULT_TYPE_FOR_PREFIX.get(field_id.split(":")[0], "text"),
+                }
+                for field_id, name in activity.attributes
+            ],
+        )
     return None
 
 
@@ -469,6 +485,35 @@ def object_context(
     types = _describe(state, obj)
     selections = list(FieldSelection.objects.filter(synced_object=obj, active=True))
     custom_object = _ensure_definitions(state, obj, selections, types)
+    mapper = _mapper(state, obj, selections)
+    fields = mapping.soql_fields(obj.api_name, [s.sf_field for s in selections], types)
+
+    def related_mapper(name: str) -> mapping.ObjectMapper | None:
+        other = next((o for o in state.objects if o.api_name == name), None)
+        if other is None:
+            return None
+        if name not in state.mappers:
+            state.mappers[name] = _mapper(
+                state, other, list(FieldSelection.objects.filter(synced_object=other, active=True))
+            )
+        return state.mappers[name]
+
+    ctx = ObjectContext(
+        workspace=obj.workspace,
+        connection=state.connection,
+        synced_object=obj,
+        mapper=mapper,
+        custom_object=custom_object,
+        all_objects=state.objects,
+        related_mapper=related_mapper,
+        run=state.run if state.run.pk else None,
+        dry_run=dry_run,
+        fields=fields,
+    )
+    return ctx, types, fields
+
+
+def _mapper(state: RunState, obj: SyncedObject, selections: list[FieldSelection]) -> mapping.ObjectMapper:
     since = timezone.now() - dt.timedelta(days=conf("ACTIVITY_BACKFILL_DAYS", 90))
     # If another object is reached through this one as a junction, keep its lookup as ref_id.
     ref_field = next(
@@ -480,26 +525,15 @@ def object_context(
         ),
         "",
     )
-    mapper = mapping.mapper_for(
+    return mapping.mapper_for(
         obj,
         selections,
         merge_converted_leads=state.connection.merge_converted_leads,
         activity_since=since,
         ref_field=ref_field,
+        precedence=state.connection.source_precedence,
+        now=timezone.now(),
     )
-    fields = mapping.soql_fields(obj.api_name, [s.sf_field for s in selections], types)
-    ctx = ObjectContext(
-        workspace=obj.workspace,
-        connection=state.connection,
-        synced_object=obj,
-        mapper=mapper,
-        custom_object=custom_object,
-        all_objects=state.objects,
-        run=state.run if state.run.pk else None,
-        dry_run=dry_run,
-        fields=fields,
-    )
-    return ctx, types, fields
 
 
 def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> None:
@@ -780,12 +814,13 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
         chunk = gone[start : start + PAGE_SIZE]
         with transaction.atomic():
             if obj.becomes in ARCHIVABLE:
-                keys = archivable_keys(
-                    ctx, [mapping.Key(ctx.source, name, sf_id) for sf_id in chunk], deleted_now=set(chunk)
-                )
+                gone_keys = [mapping.Key(ctx.source, name, sf_id) for sf_id in chunk]
+                keys = archivable_keys(ctx, gone_keys, deleted_now=set(chunk))
                 archived += cdp_merge.archive_records(
                     workspace=obj.workspace, keys=[cdp_merge.IdentityKey(*k) for k in keys]
                 )
+                kept = set(keys)
+                reapply_survivors(ctx, [k for k in gone_keys if k not in kept], deleted_now=set(chunk))
             SourceRecord.objects.filter(
                 connection_id=obj.connection_id, object_name=name, sf_id__in=chunk
             ).update(deleted=True)
