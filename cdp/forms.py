@@ -65,12 +65,16 @@ class PeopleFilterForm(FilterForm):
             ("sms", "SMS subscribed"),
         ],
     )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Active"), ("archived", "Archived")]
+    )
     organization = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, sources: list[str], **kwargs):
+    def __init__(self, *args, sources: dict[str, str], **kwargs):
+        """`sources`: {source: the name a person reads}."""
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "Any source"), *((s, s) for s in sources)]
+        self.fields["source"].choices = [("", "Any source"), *sources.items()]
 
 
 class SearchForm(FilterForm):
@@ -79,6 +83,9 @@ class SearchForm(FilterForm):
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "Name", "type": "search"}),
+    )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Active"), ("archived", "Archived")]
     )
     after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
