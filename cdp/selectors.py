@@ -305,7 +305,9 @@ def person_identities(*, workspace: Workspace, person: Person) -> list[Identity]
 
 def person_source_names(*, workspace: Workspace, person: Person) -> dict[str, str]:
     """{source: name} for every source that names this person or changed their permissions."""
-    sources = set(Identity.objects.filter(workspace=workspace, person=person).values_list("source", flat=True))
+    sources = set(
+        Identity.objects.filter(workspace=workspace, person=person).values_list("source", flat=True)
+    )
     sources |= set(
         PermissionChange.objects.filter(workspace=workspace, person=person).values_list("source", flat=True)
     )
@@ -365,10 +367,10 @@ def activity_details_attach(*, workspace: Workspace, activities: list[Activity])
     )
     sources = extensions.source_names(workspace=workspace, sources={a.source for a in activities})
     for activity in activities:
-        schema = {a["id"]: a for a in activity.definition.attributes or () if isinstance(a, dict) and "id" in a}
-        currency = next(
-            (str(v) for k, v in activity.attributes.items() if k.endswith(":currency") and v), ""
-        )
+        schema = {
+            a["id"]: a for a in activity.definition.attributes or () if isinstance(a, dict) and "id" in a
+        }
+        currency = next((str(v) for k, v in activity.attributes.items() if k.endswith(":currency") and v), "")
         details = []
         for key, raw in activity.attributes.items():
             if key.endswith(":currency") or fields.is_empty(raw):
@@ -378,7 +380,11 @@ def activity_details_attach(*, workspace: Workspace, activities: list[Activity])
             if key.endswith("-id"):
                 label = label[:-3].rstrip() if label.lower().endswith(" id") else label
                 target = references.get(raw) if isinstance(raw, str) else None
-                details.append(display.Shown(label, target.value if target else "not synced", target.href if target else ""))
+                details.append(
+                    display.Shown(
+                        label, target.value if target else "not synced", target.href if target else ""
+                    )
+                )
                 continue
             kind = entry.get("display_type") or display.display_type_of(key)
             text, href = display.format_raw(kind, raw, currency=currency)

@@ -6,9 +6,8 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
 from django.views.generic import FormView, TemplateView
 
-from cdp import extensions, selectors
+from cdp import display, extensions, selectors
 from cdp.charts import growth_chart_svg
-from cdp import display
 from cdp.fields import FIELD_TYPES
 from cdp.forms import (
     ActivityFilterForm,
@@ -223,9 +222,9 @@ class CustomObjectRecordsView(DataPageMixin, TemplateView):
 
         context.update(
             custom_object=custom_object,
-            source_name=extensions.source_names(
-                workspace=self.workspace, sources=[custom_object.source]
-            )[custom_object.source],
+            source_name=extensions.source_names(workspace=self.workspace, sources=[custom_object.source])[
+                custom_object.source
+            ],
             page=page,
             columns=columns,
             rows=[

@@ -200,11 +200,22 @@ class SyncError(models.Model):
     resolved = models.BooleanField(default=False)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A record failing the same way again updates its open error (run, message, this time) instead of
+    # adding another: one open error per record and kind.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    occurrences = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["connection", "resolved", "error_type"], name="syncerror_open_by_type")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "object_name", "sf_id", "error_type"],
+                condition=Q(resolved=False) & ~Q(sf_id=""),
+                name="syncerror_one_open_per_record_kind",
+            ),
         ]
 
     def __str__(self) -> str:
