@@ -246,3 +246,20 @@ class SourceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_name} {self.sf_id}"
+
+
+class SalesforceUserName(models.Model):
+    """A Salesforce user's name, read once per connection, so an owner id (005…) shows as a person's name."""
+
+    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="+")
+    sf_id = models.CharField(max_length=18)
+    name = models.CharField(max_length=255)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "sf_id"], name="salesforceusername_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

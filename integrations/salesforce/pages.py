@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from cdp import merge as cdp_merge
 from integrations.models import SourceRecord, SyncedObject, SyncError
-from integrations.salesforce import mapping
+from integrations.salesforce import mapping, users
 
 # Objects whose activities are derived from the previous payload (the others only need to know it existed).
 DIFFED_OBJECTS = {"Contact", "Lead", "Opportunity", "CampaignMember", "Task", "OpportunityContactRole"}
@@ -68,6 +68,7 @@ class ObjectContext:
     dry_run: bool = False
     fields: list[str] = field(default_factory=list)  # the SOQL field list (describe-filtered)
     error_rows: list[SyncError] = field(default_factory=list)
+    client: Any = None  # reads the names of the users that own this page's records
 
     @property
     def source(self) -> str:
@@ -116,6 +117,10 @@ def _context(ctx: ObjectContext, records: Sequence[dict]) -> mapping.MapContext:
     obj = ctx.synced_object
     if obj.becomes == SyncedObject.Becomes.CUSTOM_OBJECT and obj.identifier_kind in ("parent", "junction"):
         out.linked_people = _linked_people(ctx, records)
+    selected = [s.sf_field for s in ctx.mapper.selections]
+    out.user_names = users.user_names(
+        connection=ctx.connection, client=ctx.client, ids=users.user_ids_in(records, selected)
+    )
     return out
 
 

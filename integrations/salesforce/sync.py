@@ -498,6 +498,7 @@ def object_context(
         run=state.run if state.run.pk else None,
         dry_run=dry_run,
         fields=fields,
+        client=state.client,
     )
     return ctx, types, fields
 
