@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import EmailValidator
 
 from cdp.services import workspace_create
 
@@ -19,6 +20,13 @@ class WorkspaceNameField(forms.CharField):
         super().validate(value)
         if not any(ch.isalnum() for ch in value):
             raise forms.ValidationError("Give your workspace a name with at least one letter or digit.")
+
+
+# An address people can write to has a dotted domain: "maria@localhost" is not one, though Django's
+# validator allows it by default.
+DOTTED_EMAIL = EmailValidator(
+    message="Enter a full email address with a dotted domain, e.g. maria@example.com.", allowlist=[]
+)
 
 
 class SignupWorkspaceForm(forms.Form):

@@ -172,3 +172,32 @@ def sync_errors_chosen(
     """The open errors a bulk action applies to: every open one (of the type) or the ticked ids."""
     errors = sync_open_errors(workspace=workspace, connection=connection, error_type=error_type)
     return errors if every else errors.filter(pk__in=list(ids))
+
+
+def stored_sync_settings(*, workspace: Workspace, connection: Connection) -> list[dict]:
+    """What this connection syncs, from Inflow's own tables (no call to Salesforce): each object with its
+    fields (and the Inflow field each feeds, by name), permission and identifier rules."""
+    from cdp.models import FieldDefinition
+    from integrations.models import SyncedObject
+
+    objects = list(
+        SyncedObject.objects.filter(workspace=workspace, connection=connection)
+        .prefetch_related("fields")
+        .order_by("-enabled", "label")
+    )
+    targets = {f.target_field for o in objects for f in o.fields.all()}
+    names = dict(
+        FieldDefinition.objects.filter(workspace=workspace, field_id__in=targets).values_list(
+            "field_id", "name"
+        )
+    )
+    return [
+        {
+            "object": obj,
+            "fields": [
+                {"label": f.label or f.sf_field, "target": names.get(f.target_field, ""), "active": f.active}
+                for f in obj.fields.all()
+            ],
+        }
+        for obj in objects
+    ]

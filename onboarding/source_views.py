@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
@@ -19,6 +19,7 @@ from django.views.generic import FormView, TemplateView
 from cdp.mixins import WorkspaceRequiredMixin
 from integrations import ops
 from integrations.models import SyncError
+from integrations.salesforce.errors import SalesforceError
 from onboarding import salesforce as sf
 from onboarding import salesforce_steps as sf_steps
 from onboarding import services, source_selectors
@@ -119,7 +120,27 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         self.page = kwargs["page"]
         if self.page not in STEP_PAGES and self.page != "schedule":
             raise Http404("No such page.")
-        return super().dispatch(request, *args, **kwargs)
+        sf.catalog_read_at.set(None)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except SalesforceError as error:
+            # Salesforce cannot be reached and no catalogue was ever read: show what is stored.
+            return self.unreachable(error)
+
+    def unreachable(self, error: SalesforceError):
+        connection = self.get_connection()
+        return render(
+            self.request,
+            "onboarding/sources/unreachable.html",
+            {
+                **self.nav_context(),
+                "reason": type(error).__name__,
+                "stored": source_selectors.stored_sync_settings(
+                    workspace=self.workspace, connection=connection
+                ),
+            },
+            status=200 if self.request.method == "GET" else 503,
+        )
 
     @property
     def step(self):
@@ -176,6 +197,7 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
                 {k: v for k, v in self.step.get_context(self.step_context()).items() if k not in data}
             )
             data["step"] = self.step
+        data["catalog_read_at"] = sf.catalog_read_at.get()
         return data
 
 
