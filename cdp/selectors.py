@@ -314,6 +314,20 @@ def person_source_names(*, workspace: Workspace, person: Person) -> dict[str, st
     return extensions.source_names(workspace=workspace, sources=sources)
 
 
+def person_archive_reason(*, workspace: Workspace, person: Person) -> str:
+    """Why an archived person is archived, in words: a source archives a person when the records that named
+    them were deleted there ("the Lead in Salesforce (demo@…) was deleted")."""
+    if person.archived_at is None:
+        return ""
+    identities = list(Identity.objects.filter(workspace=workspace, person=person).order_by("object"))
+    if not identities:
+        return "Archived in Inflow."
+    names = extensions.source_names(workspace=workspace, sources={i.source for i in identities})
+    parts = [f"the {i.object} in {names[i.source]}" for i in identities]
+    verb = "was" if len(parts) == 1 else "were"
+    return f"{' and '.join(parts)} {verb} deleted".capitalize() + "."
+
+
 def person_permission_history(
     *, workspace: Workspace, person: Person, limit: int = 50
 ) -> list[PermissionChange]:

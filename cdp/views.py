@@ -94,6 +94,9 @@ class PeopleView(DataPageMixin, TemplateView):
         context["filtered"] = any(
             filters.get(k) for k in ("q", "source", "permission", "organization", "status")
         )
+        if not any(filters.get(k) for k in ("q", "source", "permission", "organization")):
+            # The same figure as the home page's (one selector), archived or live.
+            context["total"] = selectors.person_count(workspace=self.workspace, archived=context["archived"])
         return context
 
 
@@ -108,6 +111,7 @@ class PersonView(DataPageMixin, TemplateView):
             field_groups=selectors.record_field_groups(workspace=self.workspace, record=person),
             identities=selectors.person_identities(workspace=self.workspace, person=person),
             source_names=selectors.person_source_names(workspace=self.workspace, person=person),
+            archive_reason=selectors.person_archive_reason(workspace=self.workspace, person=person),
             timeline=selectors.activity_list(workspace=self.workspace, person=person).items,
             permission_history=selectors.person_permission_history(workspace=self.workspace, person=person),
         )

@@ -34,7 +34,9 @@ def test_settings_pages_render_with_the_org_stopped(make_sandbox_org, sf_setting
     assert "can't reach Salesforce" not in owner_client.get(base + "fields/").content.decode()
 
     org.stop()
-    cache.delete(f"integrations:catalog:{connection.pk}:{connection.api_version}")  # the ten-minute cache ran out
+    cache.delete(
+        f"integrations:catalog:{connection.pk}:{connection.api_version}"
+    )  # the ten-minute cache ran out
 
     for page in PAGES:
         started = time.monotonic()
