@@ -146,6 +146,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# The currency an amount is shown in when its record names none (ISO 4217 code).
+CDP_DEFAULT_CURRENCY = env.str("CDP_DEFAULT_CURRENCY", default="USD")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
