@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -126,9 +127,35 @@ def sync_error_page(*, workspace: Workspace, connection: Connection, error_type:
     )
     current = paginator.get_page(page)
     names = sync_error_record_names(workspace=workspace, connection=connection, errors=current.object_list)
+    field_names = _field_names_in(workspace, [e.message for e in current.object_list])
     for error in current.object_list:
         error.record_name = names.get((error.object_name, error.sf_id), "")
+        error.message = _readable(error.message, error.record_name, field_names)
+        error.fix = _readable(error.fix, error.record_name, field_names)
     return current
+
+
+_FIELD_ID = re.compile(r"\b[a-z]{3}:[a-z]*:[a-z0-9][a-z0-9_\-]*")
+_SF_ID = re.compile(r"\b[a-zA-Z0-9]{3}(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?\b")
+
+
+def _field_names_in(workspace: Workspace, messages: list[str]) -> dict[str, str]:
+    from cdp.models import FieldDefinition
+
+    ids = {m for message in messages for m in _FIELD_ID.findall(message or "")}
+    if not ids:
+        return {}
+    return dict(
+        FieldDefinition.objects.filter(workspace=workspace, field_id__in=ids).values_list("field_id", "name")
+    )
+
+
+def _readable(message: str, record_name: str, field_names: dict[str, str]) -> str:
+    """The engine's message as a person reads it: field ids by their names, the record by its name."""
+    if not message:
+        return message
+    message = _FIELD_ID.sub(lambda m: field_names.get(m.group(0), "a field"), message)
+    return _SF_ID.sub(lambda m: record_name or "this record", message)
 
 
 def sync_error_record_names(*, workspace: Workspace, connection: Connection, errors) -> dict[tuple, str]:
