@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import EmailValidator
 
 from cdp.services import workspace_create
 
@@ -19,6 +20,13 @@ class WorkspaceNameField(forms.CharField):
         super().validate(value)
         if not any(ch.isalnum() for ch in value):
             raise forms.ValidationError("Give your workspace a name with at least one letter or digit.")
+
+
+# An address people can write to has a dotted domain: "maria@localhost" is not one, though Django's
+# validator allows it by default.
+DOTTED_EMAIL = EmailValidator(
+    message="Enter a full email address with a dotted domain, e.g. maria@example.com.", allowlist=[]
+)
 
 
 class SignupWorkspaceForm(forms.Form):
@@ -65,12 +73,16 @@ class PeopleFilterForm(FilterForm):
             ("sms", "SMS subscribed"),
         ],
     )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Active"), ("archived", "Archived")]
+    )
     organization = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args, sources: list[str], **kwargs):
+    def __init__(self, *args, sources: dict[str, str], **kwargs):
+        """`sources`: {source: the name a person reads}."""
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "Any source"), *((s, s) for s in sources)]
+        self.fields["source"].choices = [("", "Any source"), *sources.items()]
 
 
 class SearchForm(FilterForm):
@@ -79,6 +91,9 @@ class SearchForm(FilterForm):
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "Name", "type": "search"}),
+    )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Active"), ("archived", "Archived")]
     )
     after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 

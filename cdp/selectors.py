@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from cdp import fields
+from cdp import display, extensions, fields
 from cdp.models import (
     Activity,
     ActivityDefinition,
@@ -75,9 +75,13 @@ def person_list(
     organization_id: int | None = None,
     after: int | None = None,
     include_archived: bool = False,
+    archived: bool = False,
 ) -> Page:
+    """Live people, or with `archived` only the archived ones (`include_archived`: both)."""
     people = Person.objects.filter(workspace=workspace).select_related("organization")
-    if not include_archived:
+    if archived:
+        people = people.filter(archived_at__isnull=False)
+    elif not include_archived:
         people = people.filter(archived_at__isnull=True)
     q = q.strip().lower()
     if source:
@@ -167,6 +171,7 @@ class FieldRow:
     field_id: str
     name: str
     value: str
+    href: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,33 +203,53 @@ NAMESPACE_TITLES = {
     "sfk": "Salesforce campaign",
     "skc": "Salesforce campaign (custom)",
     "soc": "Salesforce custom object",
+    "osc": "Salesforce organization",
 }
 
 
+def namespace_title(namespace: str) -> str:
+    return NAMESPACE_TITLES.get(namespace, "Other fields")
+
+
+def _shown_reference(value: str, references: dict[str, display.Shown]) -> display.Shown | None:
+    return references.get(value) if isinstance(value, str) else None
+
+
 def record_field_groups(*, workspace: Workspace, record: Person | Organization) -> list[FieldGroup]:
-    """A person's or organization's values, grouped built-in / custom / one group per source namespace."""
+    """A person's or organization's values, grouped built-in / custom / one group per source namespace,
+    each named from the field catalogue and shown by its type; an id naming a known record shows its name."""
     from cdp.merge import ORGANIZATION, PERSON
 
     spec = PERSON if isinstance(record, Person) else ORGANIZATION
     definitions = {
         d.field_id: d for d in FieldDefinition.objects.filter(workspace=workspace, entity=spec.entity)
     }
-    groups: dict[str, list[FieldRow]] = {}
-
-    def add(field_id: str, value) -> None:
-        definition = definitions.get(field_id)
-        if definition is None or fields.is_empty(value):
-            return
-        shown = fields.display_value(definition.display_type, value)
-        title = NAMESPACE_TITLES.get(definition.namespace, f"Namespace {definition.namespace}")
-        groups.setdefault(title, []).append(FieldRow(field_id, definition.name, shown))
-
+    values: list[tuple[FieldDefinition, object]] = []
     for field_id, column in spec.columns.items():
-        add(field_id, getattr(record, column.attname))
+        definition = definitions.get(field_id)
+        if definition is not None:
+            values.append((definition, getattr(record, column.attname)))
     for field_id, stored in sorted(record.values.items()):
         definition = definitions.get(field_id)
         if definition is not None:
-            add(field_id, fields.from_json(definition.display_type, stored))
+            try:
+                values.append((definition, fields.from_json(definition.display_type, stored)))
+            except (TypeError, ValueError):
+                values.append((definition, stored))
+    references = external_id_names(
+        workspace=workspace, values=[v for d, v in values if d.display_type in ("text", "id")]
+    )
+    groups: dict[str, list[FieldRow]] = {}
+    for definition, value in values:
+        if fields.is_empty(value):
+            continue
+        reference = _shown_reference(value, references)
+        if reference is not None:
+            shown, href = reference.value, reference.href
+        else:
+            shown, href = display.format_value(definition.display_type, value)
+        title = namespace_title(definition.namespace)
+        groups.setdefault(title, []).append(FieldRow(definition.field_id, definition.name, shown, href))
     order = list(dict.fromkeys(NAMESPACE_TITLES.values()))
     return [
         FieldGroup(title, sorted(rows, key=lambda r: r.name))
@@ -234,10 +259,73 @@ def record_field_groups(*, workspace: Workspace, record: Person | Organization) 
     ]
 
 
+def external_id_names(*, workspace: Workspace, values) -> dict[str, display.Shown]:
+    """{external id: the record it names} for the values that are ids of the workspace's records (a
+    source's key of a person, an organization or a custom object record). Two queries, bounded by the ids."""
+    from django.urls import reverse
+
+    ids = {v for v in values if isinstance(v, str) and display.OPAQUE_ID_RE.match(v)}
+    if not ids:
+        return {}
+    out: dict[str, display.Shown] = {}
+    for identity in Identity.objects.filter(workspace=workspace, external_id__in=ids).select_related(
+        "person", "organization"
+    ):
+        if identity.person is not None:
+            person = identity.person
+            out[identity.external_id] = display.Shown(
+                identity.object,
+                person.full_name or person.email or "(no name)",
+                reverse("cdp:person", args=[person.pk]),
+            )
+        elif identity.organization is not None:
+            out[identity.external_id] = display.Shown(
+                identity.object,
+                identity.organization.name or "(unnamed)",
+                reverse("cdp:organization", args=[identity.organization_id]),
+            )
+    missing = ids - set(out)
+    if missing:
+        for record in CustomObjectRecord.objects.filter(
+            workspace=workspace, external_id__in=missing
+        ).select_related("custom_object"):
+            out[record.external_id] = display.Shown(
+                record.custom_object.name,
+                record.name or f"{record.custom_object.name} record",
+                reverse("cdp:custom_object_records", args=[record.custom_object_id]),
+            )
+    return out
+
+
 def person_identities(*, workspace: Workspace, person: Person) -> list[Identity]:
     return list(
         Identity.objects.filter(workspace=workspace, person=person).order_by("source", "object", "pk")
     )
+
+
+def person_source_names(*, workspace: Workspace, person: Person) -> dict[str, str]:
+    """{source: name} for every source that names this person or changed their permissions."""
+    sources = set(
+        Identity.objects.filter(workspace=workspace, person=person).values_list("source", flat=True)
+    )
+    sources |= set(
+        PermissionChange.objects.filter(workspace=workspace, person=person).values_list("source", flat=True)
+    )
+    return extensions.source_names(workspace=workspace, sources=sources)
+
+
+def person_archive_reason(*, workspace: Workspace, person: Person) -> str:
+    """Why an archived person is archived, in words: a source archives a person when the records that named
+    them were deleted there ("the Lead in Salesforce (demo@…) was deleted")."""
+    if person.archived_at is None:
+        return ""
+    identities = list(Identity.objects.filter(workspace=workspace, person=person).order_by("object"))
+    if not identities:
+        return "Archived in Inflow."
+    names = extensions.source_names(workspace=workspace, sources={i.source for i in identities})
+    parts = [f"the {i.object} in {names[i.source]}" for i in identities]
+    verb = "was" if len(parts) == 1 else "were"
+    return f"{' and '.join(parts)} {verb} deleted".capitalize() + "."
 
 
 def person_permission_history(
@@ -275,17 +363,64 @@ def activity_list(
     items = list(activities.order_by("-occurred_at", "-pk")[: PAGE_SIZE + 1])
     more = len(items) > PAGE_SIZE
     items = items[:PAGE_SIZE]
+    activity_details_attach(workspace=workspace, activities=items)
     return Page(items, items[-1].pk if more else None)
 
 
+def activity_details_attach(*, workspace: Workspace, activities: list[Activity]) -> None:
+    """Give each activity `details` (named, formatted attributes: "Amount: $67,750.00 · Stage: Closed Won")
+    and `source_name`. Names come from the activity's schema, else the field catalogue, else the id's last
+    part; an attribute holding a record's id shows that record's name. A fixed number of queries."""
+    keys = {key for activity in activities for key in activity.attributes}
+    catalogue = dict(
+        FieldDefinition.objects.filter(workspace=workspace, field_id__in=keys).values_list("field_id", "name")
+    )
+    references = external_id_names(
+        workspace=workspace,
+        values=[v for a in activities for k, v in a.attributes.items() if k.endswith("-id")],
+    )
+    sources = extensions.source_names(workspace=workspace, sources={a.source for a in activities})
+    for activity in activities:
+        schema = {
+            a["id"]: a for a in activity.definition.attributes or () if isinstance(a, dict) and "id" in a
+        }
+        currency = next((str(v) for k, v in activity.attributes.items() if k.endswith(":currency") and v), "")
+        details = []
+        for key, raw in activity.attributes.items():
+            if key.endswith(":currency") or fields.is_empty(raw):
+                continue
+            entry = schema.get(key, {})
+            label = entry.get("name") or catalogue.get(key) or display.humanize_slug(key)
+            if key.endswith("-id"):
+                label = label[:-3].rstrip() if label.lower().endswith(" id") else label
+                target = references.get(raw) if isinstance(raw, str) else None
+                details.append(
+                    display.Shown(
+                        label, target.value if target else "not synced", target.href if target else ""
+                    )
+                )
+                continue
+            kind = entry.get("display_type") or display.display_type_of(key)
+            text, href = display.format_raw(kind, raw, currency=currency)
+            details.append(display.Shown(label, text, href))
+        activity.details = details
+        activity.source_name = sources.get(activity.source, "")
+
+
 def activity_definitions_for_filter(*, workspace: Workspace) -> list[ActivityDefinition]:
+    """The kinds of activity this workspace has recorded, not every kind a source could produce."""
+    recorded = Activity.objects.filter(workspace=workspace, definition=OuterRef("pk"))
     return list(
-        ActivityDefinition.objects.filter(workspace=workspace, hidden=False).order_by("builtin", "name")
+        ActivityDefinition.objects.filter(workspace=workspace, hidden=False)
+        .filter(Exists(recorded))
+        .order_by("name")
     )
 
 
-def organization_list(*, workspace: Workspace, q: str = "", after: int | None = None) -> Page:
-    organizations = Organization.objects.filter(workspace=workspace, archived_at__isnull=True)
+def organization_list(
+    *, workspace: Workspace, q: str = "", after: int | None = None, archived: bool = False
+) -> Page:
+    organizations = Organization.objects.filter(workspace=workspace, archived_at__isnull=not archived)
     q = q.strip().lower()
     if q:
         organizations = organizations.filter(name_key__startswith=q)
@@ -324,9 +459,91 @@ def field_catalogue(*, workspace: Workspace) -> list[tuple[str, list[FieldDefini
         "entity", "-builtin", "name"
     ):
         noun = "Person" if definition.entity == FieldDefinition.Entity.PERSON else "Organization"
-        title = f"{noun} · {NAMESPACE_TITLES.get(definition.namespace, 'Namespace ' + definition.namespace)}"
+        title = f"{noun} · {namespace_title(definition.namespace)}"
         groups.setdefault(title, []).append(definition)
     return list(groups.items())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Figures. One selector per question, used by every page that asks it (home page, a source's overview,
+# People), so the same question always gets the same number. "People" are live (not archived) people;
+# "from a source" means the source has an identity on them (a person a Lead and a Contact both name counts
+# once).
+
+
+def person_count(*, workspace: Workspace, source: str = "", archived: bool = False) -> int:
+    people = Person.objects.filter(workspace=workspace, archived_at__isnull=not archived)
+    if source:
+        people = people.filter(Exists(Identity.objects.filter(person=OuterRef("pk"), source=source)))
+    return people.count()
+
+
+def organization_count(*, workspace: Workspace, source: str = "", archived: bool = False) -> int:
+    organizations = Organization.objects.filter(workspace=workspace, archived_at__isnull=not archived)
+    if source:
+        organizations = organizations.filter(
+            Exists(Identity.objects.filter(organization=OuterRef("pk"), source=source))
+        )
+    return organizations.count()
+
+
+def activity_count(*, workspace: Workspace, source: str = "", since: dt.datetime | None = None) -> int:
+    activities = Activity.objects.filter(workspace=workspace)
+    if source:
+        activities = activities.filter(source=source)
+    if since is not None:
+        activities = activities.filter(occurred_at__gte=since)
+    return activities.count()
+
+
+def _per_day(queryset, field: str, since: dt.datetime) -> dict[dt.date, int]:
+    from django.db.models.functions import TruncDate
+
+    return dict(
+        queryset.filter(**{f"{field}__gte": since})
+        .annotate(day=TruncDate(field))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+
+
+@dataclass(frozen=True)
+class GrowthDay:
+    day: dt.date
+    people: int
+    organizations: int
+
+
+def growth(*, workspace: Workspace, days: int = 30) -> list[GrowthDay]:
+    """Live people and organizations at the end of each of the last `days` days (by when they were created
+    in Inflow; archived ones are left out, as in the figures above)."""
+    today = timezone.localdate()
+    first = today - dt.timedelta(days=days - 1)
+    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    people = Person.objects.filter(workspace=workspace, archived_at__isnull=True)
+    organizations = Organization.objects.filter(workspace=workspace, archived_at__isnull=True)
+    people_before = people.filter(created_at__lt=start).count()
+    organizations_before = organizations.filter(created_at__lt=start).count()
+    people_new = _per_day(people, "created_at", start)
+    organizations_new = _per_day(organizations, "created_at", start)
+    out = []
+    for offset in range(days):
+        day = first + dt.timedelta(days=offset)
+        people_before += people_new.get(day, 0)
+        organizations_before += organizations_new.get(day, 0)
+        out.append(GrowthDay(day, people_before, organizations_before))
+    return out
+
+
+def recent_activities(*, workspace: Workspace, limit: int = 8) -> list[Activity]:
+    items = list(
+        Activity.objects.filter(workspace=workspace)
+        .select_related("definition", "person", "organization")
+        .order_by("-occurred_at", "-pk")[:limit]
+    )
+    activity_details_attach(workspace=workspace, activities=items)
+    return items
 
 
 @dataclass(frozen=True)
@@ -343,7 +560,7 @@ class DashboardCounts:
 def dashboard_counts(*, workspace: Workspace) -> DashboardCounts:
     since = timezone.now() - dt.timedelta(days=30)
     return DashboardCounts(
-        people=Person.objects.filter(workspace=workspace, archived_at__isnull=True).count(),
-        organizations=Organization.objects.filter(workspace=workspace, archived_at__isnull=True).count(),
-        activities_30d=Activity.objects.filter(workspace=workspace, occurred_at__gte=since).count(),
+        people=person_count(workspace=workspace),
+        organizations=organization_count(workspace=workspace),
+        activities_30d=activity_count(workspace=workspace, since=since),
     )

@@ -6,8 +6,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
 from django.views.generic import FormView, TemplateView
 
-from cdp import selectors
-from cdp.fields import FIELD_TYPES, display_value, from_json
+from cdp import display, extensions, selectors
+from cdp.charts import growth_chart_svg
+from cdp.fields import FIELD_TYPES
 from cdp.forms import (
     ActivityFilterForm,
     PageForm,
@@ -27,6 +28,10 @@ class DashboardView(WorkspaceRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["counts"] = selectors.dashboard_counts(workspace=self.workspace)
+        if not context["counts"].empty:
+            context["growth"] = growth_chart_svg(selectors.growth(workspace=self.workspace))
+            context["recent_activities"] = selectors.recent_activities(workspace=self.workspace)
+        context.update(extensions.dashboard_context(workspace=self.workspace))
         return context
 
 
@@ -63,8 +68,10 @@ class PeopleView(DataPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        sources = selectors.identity_sources(workspace=self.workspace)
         form = PeopleFilterForm(
-            self.request.GET or None, sources=selectors.identity_sources(workspace=self.workspace)
+            self.request.GET or None,
+            sources=extensions.source_names(workspace=self.workspace, sources=sources),
         )
         filters = cleaned_or_empty(form)
         organization = None
@@ -79,10 +86,17 @@ class PeopleView(DataPageMixin, TemplateView):
             permission=filters.get("permission", ""),
             organization_id=organization.pk if organization else None,
             after=filters.get("after"),
+            archived=filters.get("status") == "archived",
         )
         context["form"] = form
         context["organization"] = organization
-        context["filtered"] = any(filters.get(k) for k in ("q", "source", "permission", "organization"))
+        context["archived"] = filters.get("status") == "archived"
+        context["filtered"] = any(
+            filters.get(k) for k in ("q", "source", "permission", "organization", "status")
+        )
+        if not any(filters.get(k) for k in ("q", "source", "permission", "organization")):
+            # The same figure as the home page's (one selector), archived or live.
+            context["total"] = selectors.person_count(workspace=self.workspace, archived=context["archived"])
         return context
 
 
@@ -96,6 +110,8 @@ class PersonView(DataPageMixin, TemplateView):
             person=person,
             field_groups=selectors.record_field_groups(workspace=self.workspace, record=person),
             identities=selectors.person_identities(workspace=self.workspace, person=person),
+            source_names=selectors.person_source_names(workspace=self.workspace, person=person),
+            archive_reason=selectors.person_archive_reason(workspace=self.workspace, person=person),
             timeline=selectors.activity_list(workspace=self.workspace, person=person).items,
             permission_history=selectors.person_permission_history(workspace=self.workspace, person=person),
         )
@@ -110,9 +126,13 @@ class OrganizationsView(DataPageMixin, TemplateView):
         form = SearchForm(self.request.GET or None)
         filters = cleaned_or_empty(form)
         context["form"] = form
-        context["filtered"] = bool(filters.get("q"))
+        context["filtered"] = bool(filters.get("q") or filters.get("status"))
+        context["archived"] = filters.get("status") == "archived"
         context["page"] = selectors.organization_list(
-            workspace=self.workspace, q=filters.get("q", ""), after=filters.get("after")
+            workspace=self.workspace,
+            q=filters.get("q", ""),
+            after=filters.get("after"),
+            archived=context["archived"],
         )
         return context
 
@@ -167,7 +187,11 @@ class CustomObjectsView(DataPageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["custom_objects"] = selectors.custom_object_list(workspace=self.workspace)
+        objects = selectors.custom_object_list(workspace=self.workspace)
+        names = extensions.source_names(workspace=self.workspace, sources={o.source for o in objects})
+        for custom_object in objects:
+            custom_object.source_name = names[custom_object.source]
+        context["custom_objects"] = objects
         return context
 
 
@@ -188,13 +212,27 @@ class CustomObjectRecordsView(DataPageMixin, TemplateView):
         ]
         if not columns:
             seen = dict.fromkeys(key for record in page.items for key in record.values)
-            columns = [(key, key, "") for key in list(seen)[:8]]
+            columns = [(key, display.humanize_slug(key), "") for key in list(seen)[:8]]
+        references = selectors.external_id_names(
+            workspace=self.workspace,
+            values=[record.values.get(fid) for record in page.items for fid, _, _ in columns],
+        )
+
+        def cell(kind: str, stored) -> display.Shown:
+            if isinstance(stored, str) and stored in references:
+                return references[stored]
+            text, href = display.format_raw(kind, stored)
+            return display.Shown("", text, href)
+
         context.update(
             custom_object=custom_object,
+            source_name=extensions.source_names(workspace=self.workspace, sources=[custom_object.source])[
+                custom_object.source
+            ],
             page=page,
             columns=columns,
             rows=[
-                (record, [display_stored(kind, record.values.get(fid)) for fid, _, kind in columns])
+                (record, [cell(kind, record.values.get(fid)) for fid, _, kind in columns])
                 for record in page.items
             ],
         )
@@ -209,14 +247,3 @@ class FieldsView(DataPageMixin, TemplateView):
         context["groups"] = selectors.field_catalogue(workspace=self.workspace)
         context["type_labels"] = {code: t.label for code, t in FIELD_TYPES.items()}
         return context
-
-
-def display_stored(display_type: str, stored) -> str:
-    if display_type in FIELD_TYPES:
-        try:
-            return display_value(display_type, from_json(display_type, stored))
-        except (TypeError, ValueError):
-            pass
-    if isinstance(stored, list):
-        return ", ".join(str(v) for v in stored)
-    return "" if stored is None else str(stored)

@@ -6,6 +6,7 @@ from config import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("media/<path:path>", views.media, name="media"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("cdp.urls")),

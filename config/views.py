@@ -44,3 +44,39 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
+
+
+# Uploads that are public by design (a brand logo goes into every email); each is stored under a random name.
+PUBLIC_MEDIA_PREFIXES = ("brand-logos/",)
+PUBLIC_MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpeg": "image/jpeg",
+    ".jpg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+
+
+def media(request, path: str):
+    """Serve a public upload from MEDIA_ROOT, in development and production alike. Anything else stored
+    there (a private file) is a 404 here: never public by its address."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.http import FileResponse, Http404
+
+    root = Path(settings.MEDIA_ROOT).resolve()
+    target = (root / path).resolve()
+    suffix = target.suffix.lower()
+    if (
+        not path.startswith(PUBLIC_MEDIA_PREFIXES)
+        or root not in target.parents
+        or suffix not in PUBLIC_MEDIA_TYPES
+        or not target.is_file()
+    ):
+        raise Http404("No such file.")
+    response = FileResponse(target.open("rb"), content_type=PUBLIC_MEDIA_TYPES[suffix])
+    response["Cache-Control"] = "public, max-age=86400"
+    # An image, never a page: a file that somehow holds markup cannot run as this site.
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Data sources"
+
+    def ready(self) -> None:
+        # The CDP's pages name this app's sources and show its connections on the home page.
+        from cdp import extensions
+        from integrations import home_selectors
+
+        extensions.source_namer_register(home_selectors.source_names)
+        extensions.dashboard_provider_register(home_selectors.dashboard_context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -17,8 +19,23 @@ LOGIN_HOSTS = {
 }
 
 
+# The form's choice for the local sandbox org; the connection records it as a login host of its own
+# (login_kind "my_domain" with the sandbox's URL), so nothing else needs to know the choice.
+LOCAL = "local"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+def local_login_url() -> str:
+    """SALESFORCE_DEFAULT_LOGIN_URL when it is the local sandbox org on this machine (development), else ""."""
+    default = (settings.SALESFORCE_DEFAULT_LOGIN_URL or "").rstrip("/")
+    host = urlsplit(default).hostname or ""
+    return default if default and host in LOCAL_HOSTS and oauth.http_allowed() else ""
+
+
 def default_login_choice() -> dict[str, str]:
     """Initial values from SALESFORCE_DEFAULT_LOGIN_URL (the local sandbox org in development)."""
+    if local_login_url():
+        return {"login_kind": LOCAL, "my_domain_url": ""}
     default = (settings.SALESFORCE_DEFAULT_LOGIN_URL or oauth.PRODUCTION_LOGIN_URL).rstrip("/")
     for kind, url in LOGIN_HOSTS.items():
         if default == url:
@@ -49,6 +66,12 @@ class ConnectForm(forms.Form):
 
     def __init__(self, *args, submit_label: str = "Continue to Salesforce", **kwargs):
         super().__init__(*args, **kwargs)
+        local = local_login_url()
+        if local:
+            self.fields["login_kind"].choices = [
+                (LOCAL, f"Local sandbox org (Inflow's test org at {urlsplit(local).netloc})"),
+                *self.fields["login_kind"].choices,
+            ]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.add_input(Submit("submit", submit_label))
@@ -69,6 +92,9 @@ class ConnectForm(forms.Form):
                 self.add_error("my_domain_url", exc.description)
         elif kind in LOGIN_HOSTS:
             cleaned["login_url"] = LOGIN_HOSTS[kind]
+        elif kind == LOCAL:
+            cleaned["login_url"] = oauth.validate_salesforce_url(local_login_url(), what="Sandbox org URL")
+            cleaned["login_kind"] = Connection.LoginKind.MY_DOMAIN
         return cleaned
 
 

@@ -21,7 +21,15 @@ from cdp.mixins import WorkspaceRequiredMixin
 from cdp.models import Membership
 from cdp.selectors import membership_get
 from integrations import selectors, services
-from integrations.forms import LOGIN_HOSTS, CallbackForm, ConfirmDeleteForm, ConnectForm, default_login_choice
+from integrations.forms import (
+    LOCAL,
+    LOGIN_HOSTS,
+    CallbackForm,
+    ConfirmDeleteForm,
+    ConnectForm,
+    default_login_choice,
+    local_login_url,
+)
 from integrations.models import Connection
 from integrations.salesforce import oauth
 from integrations.salesforce.errors import SalesforceOAuthError
@@ -103,6 +111,8 @@ class SalesforceConnectView(WorkspaceRequiredMixin, _ManageRequired, FormView):
                 "login_kind": kind,
                 "my_domain_url": "" if kind in LOGIN_HOSTS else self.reconnect.login_url,
             }
+            if self.reconnect.login_url.rstrip("/") == local_login_url():
+                initial = {"login_kind": LOCAL, "my_domain_url": ""}
         login = self.request.GET.get("login")
         if login in Connection.LoginKind.values:
             initial["login_kind"] = login

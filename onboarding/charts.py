@@ -34,7 +34,7 @@ def bar_chart_svg(days: list[tuple[date, int, int]], *, title: str) -> SafeStrin
         f'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="chart-title">{escape(title)}</title>',
         '<desc id="chart-desc">'
-        + escape("; ".join(f"{d:%d %b}: {r} records, {a} activities" for d, r, a in days))
+        + escape("; ".join(f"{d:%d %b}: {r:,} records synced, {a:,} activities" for d, r, a in days))
         + "</desc>",
     ]
     for i in range(5):
@@ -44,22 +44,22 @@ def bar_chart_svg(days: list[tuple[date, int, int]], *, title: str) -> SafeStrin
             f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>'
         )
         parts.append(
-            f'<text x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#6c757d">{value}</text>'
+            f'<text x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#5c636a">{value:,}</text>'
         )
     for index, (day, records, activities) in enumerate(days):
         x = MARGIN_LEFT + index * slot + 3
         for offset, value, colour, what in (
-            (0, records, RECORD_COLOUR, "records"),
+            (0, records, RECORD_COLOUR, "records synced"),
             (bar + 1, activities, ACTIVITY_COLOUR, "activities"),
         ):
             h = plot_h * value / top if top else 0
             y = MARGIN_TOP + plot_h - h
             parts.append(
                 f'<rect x="{x + offset:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}" rx="2">'
-                f"<title>{day:%d %b}: {value} {what}</title></rect>"
+                f"<title>{day:%d %b}: {value:,} {what}</title></rect>"
             )
         parts.append(
-            f'<text x="{x + bar:.1f}" y="{HEIGHT - 10}" text-anchor="middle" font-size="11" fill="#6c757d">'
+            f'<text x="{x + bar:.1f}" y="{HEIGHT - 10}" text-anchor="middle" font-size="11" fill="#5c636a">'
             f"{day:%d %b}</text>"
         )
     parts.append("</svg>")

@@ -5,13 +5,15 @@ The Salesforce steps' forms live in `onboarding/salesforce_forms.py`.
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from PIL import Image, UnidentifiedImageError
 
+from cdp.forms import DOTTED_EMAIL
 from onboarding.countries import COUNTRIES
 from onboarding.models import HEX_COLOUR, WorkspaceProfile
 from onboarding.plans import PLANS
@@ -20,6 +22,7 @@ LOGO_MAX_BYTES = 2 * 1024 * 1024
 LOGO_MAX_PIXELS = 4000
 # SVG is refused on purpose: it can carry script, and mail clients render it inconsistently.
 LOGO_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "GIF": "GIF", "WEBP": "WebP"}
+LOGO_EXTENSIONS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
 
 POSTAL_CODE = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,11}$", "Enter a postal code of letters, digits, spaces or dashes."
@@ -79,6 +82,11 @@ class AddressForm(forms.ModelForm):
         return self.cleaned_data["postal_code"].strip().upper()
 
 
+WEB_URL = URLValidator(
+    schemes=["http", "https"], message="Enter a web address starting with http:// or https://."
+)
+
+
 class EmailSetupForm(forms.ModelForm):
     class Meta:
         model = WorkspaceProfile
@@ -97,6 +105,9 @@ class EmailSetupForm(forms.ModelForm):
         self.fields["sender_email"].required = True
         self.fields["sender_email"].error_messages["required"] = "Enter the address your email comes from."
         self.fields["sender_email"].widget.attrs["autocomplete"] = "email"
+        for name in ("sender_email", "reply_to"):
+            self.fields[name].validators = [DOTTED_EMAIL]
+            self.fields[name].error_messages["invalid"] = DOTTED_EMAIL.message
 
     def clean_sender_name(self) -> str:
         name = self.cleaned_data["sender_name"].strip()
@@ -123,7 +134,8 @@ class BrandForm(forms.ModelForm):
             "primary_color": ColourInput(attrs={"class": "form-control form-control-color"}),
             "background_color": ColourInput(attrs={"class": "form-control form-control-color"}),
             "text_color": ColourInput(attrs={"class": "form-control form-control-color"}),
-            "logo": forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
+            # A plain file input: the current logo is shown as an image beside it, with its own remove box.
+            "logo": forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
         }
         help_texts = {"logo": "PNG, JPEG, GIF or WebP, at most 2 MB. Shown at the top of every email."}
 
@@ -156,10 +168,17 @@ class BrandForm(forms.ModelForm):
             raise ValidationError("Upload a PNG, JPEG, GIF or WebP image.")
         if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
             raise ValidationError(f"The logo can be at most {LOGO_MAX_PIXELS} pixels wide and high.")
+        # Stored under its real type (a PNG named logo.jpg is saved as .png, and served as a PNG) and a
+        # random name, so a logo's address cannot be guessed from the file the user uploaded.
+        logo.name = f"{secrets.token_urlsafe(18)}.{LOGO_EXTENSIONS[image_format]}"
+        logo.content_type = f"image/{LOGO_EXTENSIONS[image_format]}"
         return logo
 
     def clean(self):
         data = super().clean()
+        # "Remove the logo" without a new file clears it; a new file wins over the box.
+        if self.data.get("remove_logo") and not self.files.get("logo") and "logo" in data:
+            data["logo"] = False
         background, text = data.get("background_color"), data.get("text_color")
         if background and text and background.lower() == text.lower():
             self.add_error(
@@ -178,6 +197,10 @@ SOCIAL_HOSTS = {
 
 
 class HttpsURLField(forms.URLField):
+    """A web address: http(s) only (Django's URLField also takes ftp://)."""
+
+    default_validators = [WEB_URL]
+
     def __init__(self, **kwargs):
         kwargs["assume_scheme"] = "https"
         super().__init__(**kwargs)
@@ -198,7 +221,9 @@ class LinksForm(forms.ModelForm):
         self.fields["website_url"].required = True
         for name, field in self.fields.items():
             field.widget = forms.URLInput(attrs={"placeholder": _placeholder(name), "inputmode": "url"})
-            field.error_messages["invalid"] = "Enter a full web address, e.g. https://example.com/page."
+            field.error_messages["invalid"] = (
+                "Enter a full web address starting with https:// or http://, e.g. https://example.com/page."
+            )
 
     def clean(self):
         data = super().clean()

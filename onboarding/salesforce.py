@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
 from django.http import Http404
+from django.utils import timezone
 
 from cdp.models import Workspace
 from integrations.models import Connection, FieldSelection, SyncedObject
@@ -80,10 +83,28 @@ class ObjectOffer:
         return next((f for f in self.fields if f.name == name), None)
 
 
-def _catalog_objects(connection: Connection) -> list[Any]:
-    from integrations.salesforce import catalog
+# Set while a page is built from the last catalogue read because Salesforce cannot be reached now.
+catalog_read_at: ContextVar[datetime | None] = ContextVar("catalog_read_at", default=None)
+LAST_CATALOG_SECONDS = 30 * 24 * 3600
 
-    return list(catalog.objects_for(connection=connection))
+
+def _catalog_objects(connection: Connection) -> list[Any]:
+    """The org's objects; when Salesforce cannot be reached, the last ones read (and `catalog_read_at`
+    says when), so the settings pages still show what is stored. Raises SalesforceError when there is none."""
+    from integrations.salesforce import catalog
+    from integrations.salesforce.errors import SalesforceError
+
+    key = f"onboarding:last-catalog:{connection.pk}:{connection.api_version}"
+    try:
+        objects = list(catalog.objects_for(connection=connection))
+    except SalesforceError:
+        last = cache.get(key)
+        if last is None:
+            raise
+        catalog_read_at.set(last["read_at"])
+        return list(last["objects"])
+    cache.set(key, {"objects": objects, "read_at": timezone.now()}, LAST_CATALOG_SECONDS)
+    return objects
 
 
 def object_offers(
@@ -134,7 +155,7 @@ def object_offers(
                 synced=obj,
             )
         )
-    if samples:
+    if samples and catalog_read_at.get() is None:  # no sample reads from an org that is down
         # One small query per object, for the ones a user is likely to open; capped for large orgs.
         for offer in [o for o in offers if o.default or o.selected or o.custom][:MAX_SAMPLED_OBJECTS]:
             _attach_samples(connection, offer)

@@ -10,19 +10,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from cdp.mixins import WorkspaceRequiredMixin
 from integrations import ops
+from integrations.models import SyncError
+from integrations.salesforce.errors import SalesforceError
 from onboarding import salesforce as sf
 from onboarding import salesforce_steps as sf_steps
 from onboarding import services, source_selectors
 from onboarding.charts import bar_chart_svg
 from onboarding.salesforce_forms import MERGE_CHOICES, ScheduleForm
+from onboarding.source_forms import ErrorBulkForm, HealthFilterForm
 from onboarding.steps import StepContext
 
 PAGES: tuple[tuple[str, str], ...] = (
@@ -117,7 +120,27 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         self.page = kwargs["page"]
         if self.page not in STEP_PAGES and self.page != "schedule":
             raise Http404("No such page.")
-        return super().dispatch(request, *args, **kwargs)
+        sf.catalog_read_at.set(None)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except SalesforceError as error:
+            # Salesforce cannot be reached and no catalogue was ever read: show what is stored.
+            return self.unreachable(error)
+
+    def unreachable(self, error: SalesforceError):
+        connection = self.get_connection()
+        return render(
+            self.request,
+            "onboarding/sources/unreachable.html",
+            {
+                **self.nav_context(),
+                "reason": type(error).__name__,
+                "stored": source_selectors.stored_sync_settings(
+                    workspace=self.workspace, connection=connection
+                ),
+            },
+            status=200 if self.request.method == "GET" else 503,
+        )
 
     @property
     def step(self):
@@ -174,49 +197,102 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
                 {k: v for k, v in self.step.get_context(self.step_context()).items() if k not in data}
             )
             data["step"] = self.step
+        data["catalog_read_at"] = sf.catalog_read_at.get()
         return data
 
 
 class HealthView(ConnectionPageMixin, TemplateView):
+    """Open errors page by page, filtered by type; tick some (or all that match) to retry, ignore or
+    export them. The run table counts the same open errors."""
+
     template_name = "onboarding/sources/health.html"
     page = "health"
 
     def get_context_data(self, **kwargs):
         connection = self.get_connection()
+        form = HealthFilterForm(self.request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
+        error_type = filters.get("type") or ""
+        types = source_selectors.sync_error_types(workspace=self.workspace, connection=connection)
+        errors = source_selectors.sync_error_page(
+            workspace=self.workspace,
+            connection=connection,
+            error_type=error_type,
+            page=filters.get("page") or 1,
+        )
         return {
             **super().get_context_data(**kwargs),
             **self.nav_context(),
             "runs": source_selectors.sync_run_list(workspace=self.workspace, connection=connection),
-            "error_groups": source_selectors.sync_errors_by_type(
-                workspace=self.workspace, connection=connection
-            ),
+            "error_types": types,
+            "error_type": error_type,
+            "error_type_label": dict(SyncError.Type.choices).get(error_type, ""),
+            "errors": errors,
+            "matching": errors.paginator.count,
+            "open_total": sum(t["count"] for t in types),
         }
 
 
-class ErrorActionView(ConnectionPageMixin, View):
+class ErrorBulkView(ConnectionPageMixin, View):
+    """Retry, ignore or export (CSV) the ticked errors, or every open error of the type shown."""
+
     def post(self, request, *args, **kwargs):
         connection = self.get_connection()
-        error = source_selectors.sync_error_get(
-            workspace=self.workspace, connection=connection, error_id=kwargs["error_id"]
+        form = ErrorBulkForm(request.POST)
+        back = reverse("onboarding:source_health", kwargs={"connection_id": connection.pk})
+        if not form.is_valid():
+            messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+            return redirect(back)
+        data = form.cleaned_data
+        if data["error_type"]:
+            back += f"?type={data['error_type']}"
+        action, ids, every = data["action"], data["ids"], data["every"]
+        if data["one"]:
+            action, one_id = data["one"]
+            ids, every = [one_id], False
+        errors = source_selectors.sync_errors_chosen(
+            workspace=self.workspace,
+            connection=connection,
+            ids=ids,
+            every=every,
+            error_type=data["error_type"],
         )
-        if error is None or kwargs["action"] not in ("retry", "ignore"):
-            raise Http404("No such error.")
-        errors = [error]
-        if kwargs["action"] == "retry":
-            outcome = ops.sync_errors_retry(errors=errors)
-            if outcome.refused:
-                messages.error(request, " ".join(outcome.refused))
-            elif outcome.not_retryable:
-                messages.error(
-                    request, "This error cannot be retried: fix it in Salesforce, then sync again."
-                )
-            elif outcome.resolved:
-                messages.success(request, f"{error.object_name} {error.sf_id} synced this time.")
-            else:
-                messages.warning(
-                    request, f"{error.object_name} {error.sf_id} still fails; see the error below."
-                )
+        if action == "export":
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="sync-errors-{connection.pk}.csv"'
+            ops.sync_errors_write_csv(errors=errors, out=response)
+            return response
+        chosen = list(errors)
+        if not chosen:
+            messages.error(request, "Tick the errors to act on, or choose every error of this type.")
+            return redirect(back)
+        names = source_selectors.sync_error_record_names(
+            workspace=self.workspace, connection=connection, errors=chosen
+        )
+        what = (
+            names.get((chosen[0].object_name, chosen[0].sf_id)) or f"a {chosen[0].object_name}"
+            if len(chosen) == 1
+            else f"{len(chosen):,} records"
+        )
+        if action == "ignore":
+            ignored = ops.sync_errors_ignore(errors=chosen)
+            messages.success(
+                request, f"Ignored the error on {what}." if ignored == 1 else f"Ignored {ignored:,} errors."
+            )
+            return redirect(back)
+        outcome = ops.sync_errors_retry(errors=chosen)
+        if outcome.refused:
+            messages.error(request, " ".join(outcome.refused))
+        elif outcome.not_retryable and not outcome.retried:
+            messages.error(
+                request, "These errors cannot be retried: fix them in Salesforce, then sync again."
+            )
+        elif outcome.resolved == len(chosen):
+            messages.success(request, f"{what[:1].upper()}{what[1:]} synced this time.")
         else:
-            ops.sync_errors_ignore(errors=errors)
-            messages.success(request, f"Ignored the error on {error.object_name} {error.sf_id}.")
-        return redirect("onboarding:source_health", connection_id=connection.pk)
+            still = len(chosen) - outcome.resolved - outcome.not_retryable
+            messages.warning(
+                request,
+                f"Retried {what}: {outcome.resolved:,} synced this time, {still:,} still fails; see the errors below.",
+            )
+        return redirect(back)

@@ -28,9 +28,9 @@ urlpatterns = [
         name="source_health",
     ),
     path(
-        "sources/salesforce/<int:connection_id>/health/<int:error_id>/<slug:action>/",
-        source_views.ErrorActionView.as_view(),
-        name="source_error_action",
+        "sources/salesforce/<int:connection_id>/health/errors/",
+        source_views.ErrorBulkView.as_view(),
+        name="source_errors_bulk",
     ),
     path(
         "sources/salesforce/<int:connection_id>/<slug:page>/",

@@ -211,11 +211,22 @@ class SyncError(models.Model):
     resolved = models.BooleanField(default=False)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A record failing the same way again updates its open error (run, message, this time) instead of
+    # adding another: one open error per record and kind.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    occurrences = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["connection", "resolved", "error_type"], name="syncerror_open_by_type")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "object_name", "sf_id", "error_type"],
+                condition=Q(resolved=False) & ~Q(sf_id=""),
+                name="syncerror_one_open_per_record_kind",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -246,3 +257,20 @@ class SourceRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_name} {self.sf_id}"
+
+
+class SalesforceUserName(models.Model):
+    """A Salesforce user's name, read once per connection, so an owner id (005…) shows as a person's name."""
+
+    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="+")
+    sf_id = models.CharField(max_length=18)
+    name = models.CharField(max_length=255)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "sf_id"], name="salesforceusername_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -11,7 +11,9 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urljoin
 
@@ -23,6 +25,21 @@ from integrations.salesforce.errors import SalesforceUnavailable
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+# While a person waits for a page, a call to the vendor gets a short timeout and no retries: an unreachable
+# org makes the page say so at once instead of holding the request through a backoff (set by
+# `integrations.middleware.PageTimeCallsMiddleware`; background work keeps the patient defaults).
+PAGE_TIME_TIMEOUT: tuple[float, float] = (3.05, 15.0)
+_page_time: ContextVar[bool] = ContextVar("salesforce_page_time", default=False)
+
+
+@contextmanager
+def page_time_calls() -> Iterator[None]:
+    token = _page_time.set(True)
+    try:
+        yield
+    finally:
+        _page_time.reset(token)
 
 
 class BaseApiClient:
@@ -45,6 +62,8 @@ class BaseApiClient:
         self.base_url = base_url.rstrip("/") + "/"
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", self.user_agent)
+        if _page_time.get():
+            self.timeout, self.max_retries = PAGE_TIME_TIMEOUT, 0
         if timeout is not None:
             self.timeout = timeout
         if max_retries is not None:

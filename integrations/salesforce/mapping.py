@@ -428,6 +428,8 @@ class MapContext:
     opportunities: dict[str, dict] = field(default_factory=dict)
     # custom object record id -> person keys it reaches (parent chains, junctions), resolved by the engine
     linked_people: dict[str, tuple[Key, ...]] = field(default_factory=dict)
+    # Salesforce user id (an OwnerId) -> the user's name, stored in place of the id
+    user_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -453,6 +455,7 @@ class ObjectMapper:
 
     def __post_init__(self) -> None:
         self.source = f"salesforce:{self.connection_id}"
+        self._user_names: Mapping[str, str] = {}
         self.spec = objects.spec_for(self.object_name)
         # target -> [(sf field, is decimal)], first non-empty wins, in the selections' stated order.
         groups: dict[str, list[tuple[int, str, bool]]] = {}
@@ -500,6 +503,7 @@ class ObjectMapper:
         """`previous`: sf id -> (SystemModstamp, hash, payload) of what was last applied."""
         previous = previous or {}
         context = context or MapContext()
+        self._user_names = context.user_names
         result = PageResult()
         # Duplicate ids within a page: the latest version wins, the others are reported.
         latest: dict[str, tuple[dt.datetime, dict]] = {}
@@ -597,6 +601,8 @@ class ObjectMapper:
                     )
                 elif is_decimal:
                     value = _decimal_safe(value)
+                elif isinstance(value, str) and value in self._user_names:
+                    value = self._user_names[value]
                 if value not in (None, ""):
                     out[target] = value
                     break

@@ -19,10 +19,11 @@ import orjson
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from cdp import merge as cdp_merge
 from integrations.models import SourceRecord, SyncedObject, SyncError
-from integrations.salesforce import mapping, objects
+from integrations.salesforce import mapping, objects, users
 
 _FIELD_PROBLEM_RE = re.compile(r"(?:^|; )([a-z0-9]{2,4}:[a-z0-9]{0,8}:[a-z0-9][a-z0-9_\-!]*): ")
 
@@ -67,6 +68,7 @@ class ObjectContext:
     dry_run: bool = False
     fields: list[str] = field(default_factory=list)  # the SOQL field list (describe-filtered)
     error_rows: list[SyncError] = field(default_factory=list)
+    client: Any = None  # reads the names of the users that own this page's records
 
     @property
     def source(self) -> str:
@@ -116,6 +118,10 @@ def _context(ctx: ObjectContext, records: Sequence[dict]) -> mapping.MapContext:
     obj = ctx.synced_object
     if obj.becomes == SyncedObject.Becomes.CUSTOM_OBJECT and obj.identifier_kind in ("parent", "junction"):
         out.linked_people = _linked_people(ctx, records)
+    selected = [s.sf_field for s in ctx.mapper.selections]
+    out.user_names = users.user_names(
+        connection=ctx.connection, client=ctx.client, ids=users.user_ids_in(records, selected)
+    )
     return out
 
 
@@ -379,6 +385,51 @@ def _error_row(ctx: ObjectContext, err: mapping.RecordError) -> SyncError:
     )
 
 
+def sync_errors_upsert(rows: list[SyncError]) -> None:
+    """Write a page's errors so a record keeps one open error per kind: a repeat updates the open one (its
+    run, message and time, one more occurrence) instead of adding another. Runs in the page's transaction;
+    one run per connection at a time means no other writer races these keys, and the partial unique
+    constraint turns any that does into a skipped duplicate rather than a second open error."""
+    now = timezone.now()
+    latest: dict[tuple, SyncError] = {}
+    loose: list[SyncError] = []
+    for row in rows:
+        row.last_seen_at = now
+        if row.sf_id:
+            key = (row.object_name, row.sf_id, row.error_type)
+            if key in latest:
+                row.occurrences = latest[key].occurrences + 1
+            latest[key] = row
+        else:
+            loose.append(row)
+    if latest:
+        first = next(iter(latest.values()))
+        existing = {
+            (e.object_name, e.sf_id, e.error_type): e
+            for e in SyncError.objects.filter(
+                connection_id=first.connection_id,
+                resolved=False,
+                sf_id__in={k[1] for k in latest},
+            )
+        }
+        updated = []
+        for key, row in list(latest.items()):
+            open_error = existing.get(key)
+            if open_error is None:
+                continue
+            del latest[key]
+            open_error.run = row.run
+            open_error.message, open_error.fix = row.message, row.fix
+            open_error.payload_excerpt, open_error.retryable = row.payload_excerpt, row.retryable
+            open_error.last_seen_at = now
+            open_error.occurrences += row.occurrences
+            updated.append(open_error)
+        SyncError.objects.bulk_update(
+            updated, ["run", "message", "fix", "payload_excerpt", "retryable", "last_seen_at", "occurrences"]
+        )
+    SyncError.objects.bulk_create([*latest.values(), *loose], ignore_conflicts=True)
+
+
 def _merge_with_field_retry(
     merge: Callable,
     rows: list,
@@ -626,7 +677,7 @@ def apply_page(
             store_source_records(conn.pk, obj.api_name, result.source_records)
         counts.applied = len(result.source_records)
         if errors:
-            SyncError.objects.bulk_create([_error_row(ctx, e) for e in errors])
+            sync_errors_upsert([_error_row(ctx, e) for e in errors])
             # Records not synced at all; a dropped value ("mapping") still synced the record.
             counts.failed += sum(1 for e in result.errors if e.error_type == "malformed")
         updates = checkpoint(result) if checkpoint else {}

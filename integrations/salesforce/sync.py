@@ -509,6 +509,7 @@ def object_context(
         run=state.run if state.run.pk else None,
         dry_run=dry_run,
         fields=fields,
+        client=state.client,
     )
     return ctx, types, fields
 
@@ -916,19 +917,14 @@ def retry_errors(connection: Connection, errors: list[SyncError]) -> dict[str, i
             for start in range(0, len(ids), 200):
                 soql = mapping.build_ids_soql(obj.api_name, fields, ids[start : start + 200])
                 for page in client.query_pages(soql, batch_size=PAGE_SIZE):
-                    last_error = (
-                        SyncError.objects.filter(connection=connection)
-                        .order_by("-id")
-                        .values_list("id", flat=True)
-                        .first()
-                        or 0
-                    )
+                    # A record that fails again updates its open error (last_seen_at) rather than adding one.
+                    since = timezone.now()
                     apply_page(ctx, page.records)
                     retried += len(page.records)
                     failing = set(
-                        SyncError.objects.filter(connection=connection, pk__gt=last_error).values_list(
-                            "sf_id", flat=True
-                        )
+                        SyncError.objects.filter(
+                            connection=connection, resolved=False, last_seen_at__gte=since
+                        ).values_list("sf_id", flat=True)
                     )
                     read = {r.get("Id") for r in page.records}
                     ok = [e.pk for e in errors if e.object_name == obj.api_name and e.sf_id in read - failing]

@@ -43,6 +43,8 @@
       list.replaceChildren.apply(list, data.objects.map(bar));
     }
     box.setAttribute("data-state", data.state);
+    var sentence = document.querySelector("[data-first-sync-text]");
+    if (sentence && data.state === "succeeded") sentence.textContent = sentence.getAttribute("data-done-text");
   }
 
   var delay = 1000;

@@ -190,11 +190,15 @@ def test_person_page_shows_fields_grouped_identities_timeline_and_permissions(ow
     assert "Built-in fields" in page
     assert "Birthday 10 Dec 1815" in page
     assert "City London" in page
-    assert "Custom fields Lifetime value 1,234.50" in page
+    # Money in its currency, attributes by name, the source by name: never an internal id.
+    assert "Custom fields Lifetime value $1,234.50" in page
     assert "Salesforce contact Title Analyst" in page
-    assert f"{SRC} · Contact 003ADA" in page
+    assert "Identities Contact in Salesforce" in page
+    assert SRC not in page and "003ADA" not in page
     assert "Organization Acme Rockets" in page
-    assert "Opportunity won" in page and "str:sfp:name: Rocket fuel" in page
+    assert "Opportunity won" in page
+    assert "Opportunity: Rocket fuel" in page  # the name the field catalogue gives str:sfp:name
+    assert "str:" not in page
     assert f"SMS unsubscribed → subscribed by {owner.email} in Inflow" in page
     assert Activity.objects.count() == 1
 
@@ -229,7 +233,7 @@ def test_activities_feed_filters_by_type_and_time(owner_client, data):
 
 def test_custom_objects_and_their_records(owner_client, data):
     listing = text(owner_client.get(reverse("cdp:custom_objects")))
-    assert f"Subscriptions {SRC} Subscription__c 1" in listing
+    assert "Subscriptions Salesforce (a removed connection) Subscription__c 1" in listing
     records = text(owner_client.get(reverse("cdp:custom_object_records", args=[data["subscription"].pk])))
     assert "SUB-0001 Enterprise Ada Lovelace Acme Rockets" in records
     assert CustomObjectRecord.objects.get().people.get() == data["ada"]

@@ -106,10 +106,8 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     page.fill("#id_password2", PASSWORD)
     page.fill("#id_workspace_name", "Lovelace Analytics")
     page.get_by_role("button", name="Sign Up").click()
-    page.wait_for_url("**/dashboard/")
-    page.get_by_role("link", name="Connect Salesforce").click()
 
-    # About your business: B2B -> Salesforce.
+    # Sign-up leads straight into the onboarding, not an empty dashboard. About your business: B2B -> Salesforce.
     page.wait_for_url("**/onboarding/business/")
     _shot(page, "01-about-your-business")
     page.get_by_label("B2B — I sell to businesses").check()
@@ -119,6 +117,8 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     # Connect to Salesforce: the local sandbox org is the default login host.
     page.wait_for_url("**/onboarding/salesforce-connect/")
     assert page.get_by_role("heading", name="Connect to Salesforce").is_visible()
+    local = page.get_by_label("Local sandbox org", exact=False)
+    assert local.is_checked()  # the README's preselected local org, named as such
     _shot(page, "02-connect-to-salesforce")
     page.get_by_role("button", name="Next").click()
 
@@ -228,6 +228,7 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     page.wait_for_url("**/onboarding/salesforce-congratulations/")
     _shot(page, "10-congratulations-syncing")
     page.locator('[data-sync-progress][data-state="succeeded"]').wait_for(timeout=180_000)
+    assert "Your first sync completed" in page.locator("[data-first-sync-text]").inner_text()
     bars = page.locator("[data-progress-objects] .progress-bar")
     assert bars.count() >= 5
     assert set(bars.all_inner_texts()) == {"100%"}
@@ -303,9 +304,12 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     connection = Connection.objects.get()
     page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/")
     assert page.get_by_role("heading", name="Last 14 days").is_visible()
-    records = Identity.objects.filter(source=f"salesforce:{connection.pk}").count()
+    from integrations.models import SourceRecord
+
+    records = SourceRecord.objects.filter(connection=connection, deleted=False).count()
     assert records > 200
     assert page.locator('[data-stat="records"]').inner_text() == f"{records:,}"
+    assert Identity.objects.filter(source=f"salesforce:{connection.pk}").exists()
     _shot(page, "19-source-overview")
 
     # Sync health: the first sync's errors by type, retried and ignored through the engine.
@@ -316,17 +320,23 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     open_errors = SyncError.objects.filter(connection=connection, resolved=False).count()
     if open_errors:
         _shot(page, "19b-sync-health")
-        retry = page.get_by_role("button", name="Retry")
+        retry = page.get_by_role("button", name="Retry", exact=True)
         if retry.count():
             retry.first.click()
             page.get_by_role("alert").filter(has_text="this time").or_(
                 page.get_by_role("alert").filter(has_text="still fails")
             ).first.wait_for()
         remaining = SyncError.objects.filter(connection=connection, resolved=False).count()
-        page.get_by_role("button", name="Ignore").first.click()
+        page.get_by_role("button", name="Ignore", exact=True).first.click()
         page.get_by_role("alert").filter(has_text="Ignored the error on").wait_for()
         assert SyncError.objects.filter(connection=connection, resolved=False).count() == remaining - 1
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/fields/")
     _shot(page, "20-source-fields-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
     assert errors == []
+
+    # What a marketer reads on every page: plain words, one set of numbers, accessible at both widths.
+    from tests.e2e.pages_check import check_every_page
+
+    check_every_page(page, live_server.url, connection)

@@ -32,7 +32,7 @@ def test_landing_page_renders_with_styles(live_server, page):
     page.screenshot(path=str(screenshot_dir() / "landing.png"), full_page=True)
 
 
-def test_dashboard_after_signup_renders_with_empty_state(live_server, page):
+def test_signup_leads_into_the_onboarding_and_the_empty_home_page_renders(live_server, page):
     page.goto(live_server.url + "/accounts/signup/")
     page.fill("#id_email", "grace@example.com")
     page.fill("#id_password1", "correct-horse-battery-9")
@@ -40,7 +40,8 @@ def test_dashboard_after_signup_renders_with_empty_state(live_server, page):
     page.fill("#id_workspace_name", "Hopper Labs")
     page.get_by_role("button", name="Sign Up").click()
 
-    page.wait_for_url("**/dashboard/")
+    page.wait_for_url("**/onboarding/business/")
+    page.goto(live_server.url + "/dashboard/")
     assert page.get_by_role("heading", name="Connect Salesforce to bring in your customers").is_visible()
     assert page.get_by_text("Hopper Labs").first.is_visible()
     _assert_styled(page)

@@ -472,19 +472,73 @@ def test_sync_health_groups_errors_and_ignores_one(owner_client, sf_workspace, c
     html = owner_client.get(base).content.decode()
     assert html.index("Record rejected by the CDP") < html.index("Value could not be mapped")
     assert html.count(">Retry</button>") == 2 and html.count(">Ignore</button>") == 3
+    # The records are named, never shown as raw Salesforce ids.
+    assert ">003000000000001AAA<" not in html and "Open in Salesforce" in html
 
     target = SyncError.objects.get(sf_id="003000000000001AAA")
-    response = owner_client.post(f"{base}{target.pk}/ignore/")
+    response = owner_client.post(base + "errors/", {"one": f"ignore:{target.pk}"})
     assert response["Location"] == base
     target.refresh_from_db()
     assert target.resolved is True and target.resolved_at is not None
     assert SyncError.objects.filter(resolved=False).count() == 2
 
     not_retryable = SyncError.objects.get(sf_id="00Q000000000001AAA")
-    owner_client.post(f"{base}{not_retryable.pk}/retry/")
+    owner_client.post(base + "errors/", {"one": f"retry:{not_retryable.pk}"})
     not_retryable.refresh_from_db()
     assert not_retryable.resolved is False
-    assert owner_client.post(f"{base}{target.pk}/explode/").status_code == 404
+    bad = owner_client.post(base + "errors/", {"one": f"explode:{target.pk}"}, follow=True)
+    assert "Unknown action." in bad.content.decode()
+
+
+def test_sync_health_pages_and_acts_on_every_matching_error(owner_client, sf_workspace, connection):
+    from integrations.models import SyncError
+
+    SyncError.objects.bulk_create(
+        SyncError(
+            workspace=sf_workspace,
+            connection=connection,
+            object_name="Contact",
+            sf_id=f"003{n:012d}AAA",
+            error_type="mapping",
+            message=f"=Bad value {n}",
+        )
+        for n in range(60)
+    )
+    SyncError.objects.create(
+        workspace=sf_workspace,
+        connection=connection,
+        object_name="Lead",
+        sf_id="00Q000000000001AAA",
+        error_type="invalid",
+        message="Rejected.",
+    )
+    base = f"/sources/salesforce/{connection.pk}/health/"
+
+    first = owner_client.get(base, {"type": "mapping"}).content.decode()
+    assert first.count('name="ids"') == 50
+    assert "Page 1 of 2 · errors 1–50 of 60" in first
+    assert "All 60 open “Value could not be mapped” errors, on every page" in first
+    second = owner_client.get(base, {"type": "mapping", "page": 2}).content.decode()
+    assert second.count('name="ids"') == 10
+
+    # Export the ticked ones, then every matching one: CSV, formulas defused.
+    two = list(SyncError.objects.filter(error_type="mapping").values_list("pk", flat=True)[:2])
+    ticked = owner_client.post(base + "errors/", {"action": "export", "ids": two, "error_type": "mapping"})
+    assert ticked["Content-Type"].startswith("text/csv")
+    assert len(ticked.content.decode().strip().splitlines()) == 3
+    every = owner_client.post(base + "errors/", {"action": "export", "every": "1", "error_type": "mapping"})
+    lines = every.content.decode().strip().splitlines()
+    assert len(lines) == 61 and ",'=Bad value 0," in every.content.decode()
+
+    # Ignore every open error of the type, across pages; the other type stays open.
+    response = owner_client.post(
+        base + "errors/", {"action": "ignore", "every": "1", "error_type": "mapping"}
+    )
+    assert response["Location"] == base + "?type=mapping"
+    assert SyncError.objects.filter(resolved=False).count() == 1
+    assert SyncError.objects.get(resolved=False).object_name == "Lead"
+    nothing = owner_client.post(base + "errors/", {"action": "ignore"}, follow=True)
+    assert "Tick the errors to act on" in nothing.content.decode()
 
 
 def test_parent_chains_are_saved_and_loops_refused(at_custom_objects, connection):

@@ -99,8 +99,9 @@ def test_email_setup_rejects_bad_addresses(at_email, b2c_workspace):
         "/onboarding/email/", {"sender_name": "Acme", "sender_email": "not-an-email", "reply_to": "also@bad"}
     )
 
-    assert _errors(response, "sender_email") == ["Enter a valid email address."]
-    assert _errors(response, "reply_to") == ["Enter a valid email address."]
+    dotted = "Enter a full email address with a dotted domain, e.g. maria@example.com."
+    assert _errors(response, "sender_email") == [dotted]
+    assert _errors(response, "reply_to") == [dotted]
     assert 'value="Acme"' in response.content.decode()
     assert _profile(b2c_workspace).sender_email == ""
 
@@ -193,7 +194,9 @@ def test_links_reject_bad_urls_and_wrong_networks(at_links, b2c_workspace):
         {**LINKS, "website_url": "not a url", "facebook_url": "https://evil.example/acme"},
     )
 
-    assert _errors(response, "website_url") == ["Enter a full web address, e.g. https://example.com/page."]
+    assert _errors(response, "website_url") == [
+        "Enter a full web address starting with https:// or http://, e.g. https://example.com/page."
+    ]
     assert _errors(response, "facebook_url") == [
         "That is not a Facebook address: it should be on facebook.com."
     ]
@@ -302,3 +305,50 @@ def test_each_workspace_sees_only_its_own_profile(owner_client, make_workspace, 
     profile_update(workspace=other, data={"city": "Secret City"})
 
     assert "Secret City" not in owner_client.get("/settings/address/").content.decode()
+
+
+def test_a_logo_with_a_misleading_name_is_stored_under_its_real_type_and_served(
+    at_brand, b2c_workspace, png_bytes, client, media_root
+):
+    upload = SimpleUploadedFile("logo.jpg", png_bytes(), content_type="image/jpeg")  # a PNG named .jpg
+
+    at_brand.post("/onboarding/brand/", {**BRAND, "logo": upload})
+
+    logo = _profile(b2c_workspace).logo
+    assert logo.name.startswith("brand-logos/") and logo.name.endswith(".png")
+    assert "logo" not in logo.name.rsplit("/", 1)[-1]  # a random name, not the uploaded one
+    served = client.get(logo.url)  # anonymous: a logo goes into emails
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert b"".join(served.streaming_content) == png_bytes()
+    assert "sandbox" in served["Content-Security-Policy"]
+    # Anything else under MEDIA_ROOT is never public by its address.
+    (media_root / "private.txt").write_text("secret")
+    assert client.get("/media/private.txt").status_code == 404
+    assert client.get("/media/brand-logos/../private.txt").status_code == 404
+
+
+def test_the_settings_page_shows_the_current_logo_and_can_remove_it(at_brand, b2c_workspace, png_bytes):
+    at_brand.post(
+        "/onboarding/brand/",
+        {**BRAND, "logo": SimpleUploadedFile("l.png", png_bytes(), content_type="image/png")},
+    )
+    html = at_brand.get("/settings/brand/").content.decode()
+    assert 'alt="Your current logo"' in html and "Currently:" not in html and "Remove the logo" in html
+
+    at_brand.post("/settings/brand/", {**BRAND, "remove_logo": "1"})
+
+    assert not _profile(b2c_workspace).logo
+
+
+def test_emails_need_a_dotted_domain(at_email):
+    bad = at_email.post("/onboarding/email/", {**EMAIL, "sender_email": "maria@localhost"})
+    assert _errors(bad, "sender_email") == [
+        "Enter a full email address with a dotted domain, e.g. maria@example.com."
+    ]
+
+
+def test_links_must_be_web_addresses(at_links):
+    bad = at_links.post("/onboarding/links/", {**LINKS, "website_url": "ftp://files.acme.example/"})
+    assert _errors(bad, "website_url") == [
+        "Enter a full web address starting with https:// or http://, e.g. https://example.com/page."
+    ]

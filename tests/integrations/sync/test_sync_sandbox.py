@@ -215,3 +215,45 @@ def test_hard_delete_is_archived_by_reconcile(make_sandbox_org, sf_settings, wor
         Identity.objects.get(object="Account", external_id=account["Id"]).organization.archived_at is not None
     )
     assert Organization.objects.filter(archived_at__isnull=False).count() == 1
+
+
+def test_a_record_that_fails_again_keeps_one_open_error(sandbox_org, sf_settings, workspace):
+    from integrations.salesforce import sync
+
+    connection = connect(workspace, sandbox_org)
+    select_objects(connection)
+    run_inline(connection)
+    open_errors = SyncError.objects.filter(resolved=False, error_type="mapping")
+    first = sorted(open_errors.values_list("pk", "sf_id"))
+    assert first  # the seed has contacts with bad emails
+
+    outcome = sync.retry_errors(connection, list(open_errors))
+
+    # Re-read and still bad: nothing resolved, no second error, the open one counts the repeat.
+    assert (outcome["retried"], outcome["resolved"]) == (len(first), 0)
+    assert sorted(open_errors.values_list("pk", "sf_id")) == first
+    assert set(open_errors.values_list("occurrences", flat=True)) == {2}
+    assert SyncError.objects.filter(error_type="mapping").count() == len(first)
+
+
+def test_an_owner_id_is_stored_as_the_users_name(sandbox_org, sf_settings, workspace):
+    from cdp.models import FieldDefinition
+    from integrations.models import SalesforceUserName
+    from integrations.models.sync import FieldSelection
+
+    connection = connect(workspace, sandbox_org)
+    select_objects(connection, ("Contact",), extra_fields={"Contact": ("OwnerId",)})
+    target = FieldSelection.objects.get(sf_field="OwnerId").target_field
+    users = {u["Id"]: u["Name"] for u in sandbox_org.records("User")}
+    contacts = [c for c in sandbox_org.records("Contact") if c.get("OwnerId")]
+    assert contacts and users
+
+    run_inline(connection)
+
+    # Every synced contact's owner reads as the user's name; the names were read once and cached.
+    cached = dict(SalesforceUserName.objects.filter(connection=connection).values_list("sf_id", "name"))
+    assert set(cached) == {c["OwnerId"] for c in contacts}
+    kind = FieldDefinition.objects.get(workspace=workspace, field_id=target).display_type
+    for contact in contacts[:20]:
+        person = person_of("Contact", contact["Id"])
+        assert person.values[target] == users[contact["OwnerId"]], kind

@@ -26,7 +26,7 @@ def order_shared_targets(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0006_syncerror_internal_type'),
+        ('integrations', '0008_salesforce_user_names'),
     ]
 
     operations = [
