@@ -26,6 +26,7 @@ from integrations.models import (
     Connection,
     ConnectionAlert,
     FieldSelection,
+    SalesforceUserName,
     SourceRecord,
     SyncedObject,
     SyncError,
@@ -918,6 +919,19 @@ class SourceRecordAdmin(ReadOnlyAdmin):
             .get_queryset(request)
             .defer("payload", "connection__access_token_encrypted", "connection__refresh_token_encrypted")
         )
+
+
+@admin.register(SalesforceUserName)
+class SalesforceUserNameAdmin(ReadOnlyAdmin):
+    """The Salesforce user names the sync read, so owner ids show as people (read-only: the sync writes them)."""
+
+    list_display = ("name", "sf_id", "connection", "fetched_at")
+    search_fields = ("=sf_id", "name")
+    list_select_related = ("connection",)
+    readonly_fields = ("connection", "sf_id", "name", "fetched_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer(*(f"connection__{f}" for f in TOKEN_FIELDS))
 
 
 @admin.register(ConnectionAlert)

@@ -388,7 +388,7 @@ OBJECTS: tuple[ObjectSpec, ...] = (
             "TaskSubtype",
             "Description",
         ),
-        recommended_fields=("Type", "CallDisposition", "CallDurationInSeconds"),
+        recommended_fields=("CallType", "CallDisposition", "CallDurationInSeconds"),
         engine_fields=(
             "WhoId",
             "WhatId",
