@@ -452,6 +452,15 @@ def custom_object_record_list(
     return _keyset(records, after=after)
 
 
+def builtin_fields(*, workspace: Workspace, entity: str) -> list[FieldDefinition]:
+    """The built-in fields a source may write (not read-only), by name: what a field picker offers."""
+    return list(
+        FieldDefinition.objects.filter(
+            workspace=workspace, entity=entity, builtin=True, read_only=False
+        ).order_by("name")
+    )
+
+
 def field_catalogue(*, workspace: Workspace) -> list[tuple[str, list[FieldDefinition]]]:
     """The workspace's fields, grouped by entity and namespace, built-in first."""
     groups: dict[str, list[FieldDefinition]] = {}

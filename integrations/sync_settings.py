@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from cdp.models import FieldDefinition
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from integrations.salesforce import mapping, objects
@@ -253,11 +254,16 @@ def _ordered_targets(synced_object: SyncedObject, chosen: dict[str, FieldChoice]
         }
         if 0 in orders.values() or len(set(orders.values())) != len(members):
             names = ", ".join(sorted(m.label or m.name for m in members))
+            target_name = (
+                FieldDefinition.objects.filter(workspace_id=synced_object.workspace_id, field_id=target)
+                .values_list("name", flat=True)
+                .first()
+            )
             raise ValidationError(
                 {
                     "fields": (
-                        f"{names} all feed the CDP field {target}. Give each a different order (the first "
-                        "non-empty value wins), or map each to its own CDP field."
+                        f"{names} all feed the CDP field “{target_name or target}”. Give each a different "
+                        "order (the first one with a value wins), or map each to its own CDP field."
                     )
                 },
                 code="shared_target",

@@ -19,6 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from cdp.models import Workspace
+from cdp.selectors import builtin_fields
 from integrations.models import Connection, FieldSelection, SyncedObject
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,12 @@ class FieldOffer:
     target_field: str = ""
     picklist_values: tuple[str, ...] = ()
     reference_to: tuple[str, ...] = ()
+    recommended: bool = False
+    # Its place among the fields feeding the same CDP field (first non-empty wins), and its rule.
+    target_order: int = 0
+    update_mode: str = ""
+    # (CDP field id, name) the picker offers as what this field maps to; the first is its default.
+    target_choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -120,28 +127,45 @@ def object_offers(
         )
     }
     offers = []
+    builtins = {
+        entity: [
+            (d.field_id, d.name, d.display_type) for d in builtin_fields(workspace=workspace, entity=entity)
+        ]
+        for entity in ("person", "organization")
+    }
     for item in _catalog_objects(connection):
         obj = synced.get(item.api_name)
+        stored = {sel.sf_field: sel for sel in obj.fields.all()} if obj is not None else {}
         chosen = (
-            {sel.sf_field for sel in obj.fields.all() if sel.active}
-            if obj is not None and obj.enabled
-            else None
+            {name for name, sel in stored.items() if sel.active} if obj is not None and obj.enabled else None
         )
-        fields = [
-            FieldOffer(
-                name=f.name,
-                label=f.label,
-                type=f.type,
-                custom=f.custom,
-                calculated=getattr(f, "calculated", False),
-                default_selected=f.default_selected,
-                selected=(f.name in chosen) if chosen is not None else (item.default and f.default_selected),
-                target_field=getattr(f, "target_field", "") or "",
-                picklist_values=tuple(getattr(f, "picklist_values", ()) or ()),
-                reference_to=tuple(getattr(f, "reference_to", ()) or ()),
+        entity = {"person": "person", "organization": "organization"}.get(getattr(item, "kind", ""), "")
+        fields = []
+        for f in item.fields:
+            default_target = getattr(f, "target_field", "") or ""
+            saved = stored.get(f.name)
+            fields.append(
+                FieldOffer(
+                    name=f.name,
+                    label=f.label,
+                    type=f.type,
+                    custom=f.custom,
+                    calculated=getattr(f, "calculated", False),
+                    default_selected=f.default_selected,
+                    selected=(f.name in chosen)
+                    if chosen is not None
+                    else (item.default and f.default_selected),
+                    target_field=saved.target_field if saved is not None else default_target,
+                    picklist_values=tuple(getattr(f, "picklist_values", ()) or ()),
+                    reference_to=tuple(getattr(f, "reference_to", ()) or ()),
+                    recommended=bool(getattr(f, "recommended", False)),
+                    target_order=saved.target_order if saved is not None else getattr(f, "target_order", 0),
+                    update_mode=saved.update_mode if saved is not None else "",
+                    target_choices=_target_choices(
+                        item.api_name, f, default_target, builtins.get(entity, ())
+                    ),
+                )
             )
-            for f in item.fields
-        ]
         offers.append(
             ObjectOffer(
                 api_name=item.api_name,
@@ -160,6 +184,41 @@ def object_offers(
         for offer in [o for o in offers if o.default or o.selected or o.custom][:MAX_SAMPLED_OBJECTS]:
             _attach_samples(connection, offer)
     return offers
+
+
+# Which built-in CDP fields a Salesforce type may feed (cdp.fields display types).
+_TEXT_TYPES = {"string", "picklist", "combobox", "textarea", "email", "url", "phone", "encryptedstring"}
+_COMPATIBLE = {
+    "text": _TEXT_TYPES,
+    "single_select": _TEXT_TYPES,
+    "geo": _TEXT_TYPES,
+    "email": {"email", "string"},
+    "phone": {"phone", "string"},
+    "link": {"url", "string"},
+    "url": {"url", "string"},
+    "bool": {"boolean"},
+    "integer": {"int", "long", "double"},
+    "decimal": {"double", "percent", "currency", "int"},
+    "currency": {"currency", "double"},
+    "date": {"date"},
+    "time": {"datetime"},
+}
+
+
+def _target_choices(object_name: str, field, default_target: str, builtins) -> tuple[tuple[str, str], ...]:
+    """What one Salesforce field may map to: its default, its own field in the object's namespace, and the
+    built-in fields of its entity that take its type (never the permissions: those have their own step)."""
+    from integrations.salesforce import mapping
+
+    own = mapping.own_target_field(object_name, field.name, field.type)
+    choices = {default_target: "", own: f"Its own field: {field.label}"}
+    for field_id, name, display_type in builtins:
+        if field_id in ("bol::p", "bol::sp") or field.type not in _COMPATIBLE.get(display_type, ()):
+            continue
+        choices.setdefault(field_id, name)
+    names = {field_id: name for field_id, name, _ in builtins}
+    choices[default_target] = names.get(default_target) or f"Its own field: {field.label}"
+    return tuple((field_id, label) for field_id, label in choices.items() if field_id)
 
 
 def _attach_samples(connection: Connection, offer: ObjectOffer) -> None:

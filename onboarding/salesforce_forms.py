@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from integrations.models import Connection, SyncedObject
+from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from onboarding.salesforce import PERMISSION_FIELD_TYPES, ObjectOffer
 
@@ -18,6 +18,18 @@ def _field_key(api_name: str) -> str:
 
 def _object_key(api_name: str) -> str:
     return f"object__{api_name}"
+
+
+def rule_keys(api_name: str, field_name: str) -> tuple[str, str, str]:
+    """The names of a field's "maps to", "order" and "rule" inputs in the picker."""
+    return (
+        f"target__{api_name}__{field_name}",
+        f"order__{api_name}__{field_name}",
+        f"mode__{api_name}__{field_name}",
+    )
+
+
+UPDATE_MODES = [(value, label) for value, label in FieldSelection.UpdateMode.choices]
 
 
 class FieldPickerForm(forms.Form):
@@ -44,8 +56,10 @@ class FieldPickerForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        self.rules: dict[str, dict[str, dict[str, Any]]] = {}
         for offer in self.offers:
             chosen = data.get(_field_key(offer.api_name)) or []
+            self.rules[offer.api_name] = self._rules(offer, chosen)
             selected = offer.api_name in self.locked or data.get(_object_key(offer.api_name))
             if selected and len(chosen) > MAX_ACTIVE_FIELDS_PER_OBJECT:
                 self.add_error(
@@ -60,14 +74,61 @@ class FieldPickerForm(forms.Form):
                 )
         return data
 
-    def choices(self) -> list[tuple[ObjectOffer, bool, list[str]]]:
-        """(object, selected?, field names) for every object on the form."""
+    def _rules(self, offer: ObjectOffer, chosen: list[str]) -> dict[str, dict[str, Any]]:
+        """Each ticked field's CDP field, order and rule, as posted (missing inputs keep what the offer says).
+        Only the CDP fields the picker offered for that field are accepted."""
+        rules: dict[str, dict[str, Any]] = {}
+        modes = dict(UPDATE_MODES)
+        for name in chosen:
+            field = offer.field(name)
+            if field is None:
+                continue
+            target_key, order_key, mode_key = rule_keys(offer.api_name, name)
+            target = self.data.get(target_key, field.target_field)
+            if target not in {choice for choice, _ in field.target_choices} | {field.target_field}:
+                self.add_error(_field_key(offer.api_name), f"{field.label} cannot feed that CDP field.")
+                continue
+            raw_order = (self.data.get(order_key) or "").strip()
+            order = field.target_order
+            if raw_order:
+                if not raw_order.isdigit() or not 1 <= int(raw_order) <= 50:
+                    self.add_error(
+                        _field_key(offer.api_name),
+                        f"{field.label}: the order is a whole number from 1 to 50.",
+                    )
+                    continue
+                order = int(raw_order)
+            elif order_key in self.data:
+                order = 0
+            mode = self.data.get(mode_key, field.update_mode)
+            if mode not in modes:
+                self.add_error(_field_key(offer.api_name), f"{field.label}: choose one of the offered rules.")
+                continue
+            rules[name] = {"target_field": target, "target_order": order, "update_mode": mode}
+        return rules
+
+    def choices(self) -> list[tuple[ObjectOffer, bool, list[dict[str, Any]]]]:
+        """(object, selected?, fields with their CDP field, order and rule) for every object on the form."""
         out = []
         for offer in self.offers:
             selected = offer.api_name in self.locked or bool(
                 self.cleaned_data.get(_object_key(offer.api_name))
             )
-            out.append((offer, selected, list(self.cleaned_data.get(_field_key(offer.api_name)) or [])))
+            rules = self.rules.get(offer.api_name, {})
+            fields = []
+            for name in self.cleaned_data.get(_field_key(offer.api_name)) or []:
+                field = offer.field(name)
+                if field is not None:
+                    fields.append(
+                        {
+                            "name": name,
+                            "type": field.type,
+                            "label": field.label,
+                            "calculated": field.calculated,
+                            **rules.get(name, {}),
+                        }
+                    )
+            out.append((offer, selected, fields))
         return out
 
     def rows(self) -> list[dict[str, Any]]:
@@ -78,6 +139,11 @@ class FieldPickerForm(forms.Form):
             fields_field = self[_field_key(offer.api_name)]
             ticked = {str(v) for v in (fields_field.value() or [])}
             selected = offer.api_name in self.locked or bool(object_field.value())
+            shared: dict[str, list[str]] = {}
+            for f in sorted(offer.fields, key=lambda f: f.target_order):
+                if f.name in ticked and f.update_mode != "skip":
+                    shared.setdefault(f.target_field, []).append(f.label)
+            names = {choice: label for f in offer.fields for choice, label in f.target_choices}
             rows.append(
                 {
                     "offer": offer,
@@ -87,6 +153,13 @@ class FieldPickerForm(forms.Form):
                     "selected": selected,
                     "count": len(ticked),
                     "locked": offer.api_name in self.locked,
+                    # "Phone number: Business Phone, then Mobile Phone" for every CDP field fed twice.
+                    "coalesced": [
+                        {"target": names.get(target, target), "sources": labels}
+                        for target, labels in shared.items()
+                        if len(labels) > 1
+                    ],
+                    "shared_targets": {t for t, labels in shared.items() if len(labels) > 1},
                 }
             )
         return rows

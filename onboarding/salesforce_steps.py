@@ -91,7 +91,11 @@ class _PickerStep(SalesforceStep):
         return {"offers": self.offers(ctx), "locked": self.locked}
 
     def get_context(self, ctx):
-        return {"max_fields": sync_settings.MAX_ACTIVE_FIELDS_PER_OBJECT, "connection": ctx.connection}
+        return {
+            "max_fields": sync_settings.MAX_ACTIVE_FIELDS_PER_OBJECT,
+            "connection": ctx.connection,
+            "update_modes": sf_forms.UPDATE_MODES,
+        }
 
     def save(self, ctx, form):
         services.salesforce_objects_save(connection=ctx.connection, choices=form.choices())

@@ -139,6 +139,28 @@ def salesforce_schedule_save(*, connection, schedule_interval_minutes: int, api_
     return connection
 
 
+def _field_choice(offer, chosen):
+    """A picked field as the selection service takes it: the offer's defaults, then what the picker posted."""
+    if isinstance(chosen, str):  # a field name alone: the offer's own CDP field, order and rule
+        field = offer.field(chosen)
+        return field if field is not None else {"name": chosen}
+    field = offer.field(chosen["name"])
+    base = (
+        {
+            "name": field.name,
+            "type": field.type,
+            "label": field.label,
+            "calculated": field.calculated,
+            "target_field": field.target_field,
+            "target_order": field.target_order,
+            "update_mode": field.update_mode,
+        }
+        if field is not None
+        else {}
+    )
+    return {**base, **chosen}
+
+
 @transaction.atomic
 def salesforce_objects_save(*, connection, choices) -> None:
     """The field picker's save: for each (object offer, selected?, field names) select the object with
@@ -156,9 +178,8 @@ def salesforce_objects_save(*, connection, choices) -> None:
             synced = sync_settings.synced_object_ensure(
                 connection=connection, api_name=offer.api_name, label=offer.label, is_custom=offer.custom
             )
-            wanted = set(names)
             sync_settings.field_selection_save(
-                synced_object=synced, fields=[f for f in offer.fields if f.name in wanted]
+                synced_object=synced, fields=[_field_choice(offer, f) for f in names]
             )
         elif offer.synced is not None and offer.synced.enabled:
             sync_settings.synced_object_disable(synced_object=offer.synced)

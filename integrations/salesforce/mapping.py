@@ -95,13 +95,17 @@ def default_target_field(object_name: str, field_name: str, sf_type: str, *, bec
     builtin = spec.target_for(field_name) if spec is not None else None
     if builtin:
         return builtin
-    prefix = CDP_TYPE_PREFIX[cdp_type_for(sf_type)]
+    if becomes == objects.ORGANIZATION and spec is None and field_name == "Name":
+        return "str:o:name"
+    return own_target_field(object_name, field_name, sf_type, becomes=becomes)
+
+
+def own_target_field(object_name: str, field_name: str, sf_type: str, *, becomes: str = "") -> str:
+    """The field's own CDP field in its object's namespace, e.g. Contact.Phone -> `phn:sfc:phone`."""
     namespace = namespace_for(object_name, field_name)
-    if becomes == objects.ORGANIZATION and spec is None:
-        if field_name == "Name":
-            return "str:o:name"
+    if becomes == objects.ORGANIZATION and objects.spec_for(object_name) is None:
         namespace = objects.ORGANIZATION_LIKE_NAMESPACE
-    return f"{prefix}:{namespace}:{field_slug(field_name)}"
+    return f"{CDP_TYPE_PREFIX[cdp_type_for(sf_type)]}:{namespace}:{field_slug(field_name)}"
 
 
 def validate_target_field(field_id: str) -> None:

@@ -34,16 +34,46 @@
       if (box) message.hidden = false;
     });
     var toggle = card.querySelector("[data-object-toggle]");
+    // Several ticked fields feeding one CDP field need an order (the first with a value wins): show the
+    // order inputs of exactly those fields.
+    function showOrders() {
+      var counts = {};
+      card.querySelectorAll(".field-row").forEach(function (row) {
+        var box = row.querySelector("input[data-field]");
+        var target = row.querySelector("select[data-target]");
+        if (box && target && box.checked) counts[target.value] = (counts[target.value] || 0) + 1;
+      });
+      card.querySelectorAll(".field-row").forEach(function (row) {
+        var box = row.querySelector("input[data-field]");
+        var target = row.querySelector("select[data-target]");
+        var order = row.querySelector("[data-order]");
+        if (order && target) order.hidden = !(box && box.checked && counts[target.value] > 1);
+      });
+    }
+    if (toggle) {
+      // Ticking an object with nothing chosen starts from its recommended fields.
+      toggle.addEventListener("change", function () {
+        if (!toggle.checked || card.querySelector("input[data-field]:checked")) return;
+        card.querySelectorAll("input[data-field][data-recommended]").forEach(function (box) {
+          if (card.querySelectorAll("input[data-field]:checked").length < max) box.checked = true;
+        });
+        refresh(card);
+        showOrders();
+      });
+    }
     card.addEventListener("change", function (event) {
+      if (event.target.matches("select[data-target]")) showOrders();
       if (event.target.matches("input[data-field]")) {
         // Ticking a field of an object that is not synced yet means "sync it".
         if (event.target.checked && toggle && !toggle.checked && !toggle.disabled) toggle.checked = true;
         var ticked = card.querySelectorAll("input[data-field]:checked").length;
         message.hidden = ticked < max;
         refresh(card);
+        showOrders();
       }
     });
     refresh(card);
+    showOrders();
   });
 
   var search = document.querySelector("[data-field-search]");

@@ -640,6 +640,7 @@ def test_overview_counts_records_and_activities_of_this_connection(owner_client,
     from django.utils import timezone
 
     from cdp.models import Identity, Person
+    from integrations.models import SourceRecord
 
     now = timezone.now()
     for i in range(3):
@@ -653,6 +654,17 @@ def test_overview_counts_records_and_activities_of_this_connection(owner_client,
             external_id=f"0030000000000{i:02d}AAA",
             person=person,
         )
+    # Records this connection synced that still exist in Salesforce (a deleted one does not count).
+    for i, deleted in enumerate((False, False, False, True)):
+        SourceRecord.objects.create(
+            connection=connection,
+            object_name="Contact",
+            sf_id=f"0030000000000{i:02d}AAA",
+            system_modstamp=now,
+            payload={},
+            hash="",
+            deleted=deleted,
+        )
     Identity.objects.create(
         workspace=sf_workspace,
         source="salesforce:999",
@@ -665,4 +677,5 @@ def test_overview_counts_records_and_activities_of_this_connection(owner_client,
 
     assert '<div class="fs-3 fw-semibold" data-stat="records">3</div>' in html
     assert '<div class="fs-3 fw-semibold" data-stat="activities">0</div>' in html
-    assert f"{now:%d %b}: 3 records, 0 activities" in html
+    # The chart counts what that day's runs synced: none ran here.
+    assert f"{now:%d %b}: 0 records synced, 0 activities" in html
