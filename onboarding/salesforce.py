@@ -136,9 +136,9 @@ def object_offers(
     for item in _catalog_objects(connection):
         obj = synced.get(item.api_name)
         stored = {sel.sf_field: sel for sel in obj.fields.all()} if obj is not None else {}
-        chosen = (
-            {name for name, sel in stored.items() if sel.active} if obj is not None and obj.enabled else None
-        )
+        enabled = obj is not None and obj.enabled
+        # An object selected with no fields yet (a junction that came with its parent) starts from its defaults.
+        chosen = {name for name, sel in stored.items() if sel.active} if enabled else None
         entity = {"person": "person", "organization": "organization"}.get(getattr(item, "kind", ""), "")
         fields = []
         for f in item.fields:
@@ -153,8 +153,8 @@ def object_offers(
                     calculated=getattr(f, "calculated", False),
                     default_selected=f.default_selected,
                     selected=(f.name in chosen)
-                    if chosen is not None
-                    else (item.default and f.default_selected),
+                    if chosen
+                    else ((item.default or enabled) and f.default_selected),
                     target_field=saved.target_field if saved is not None else default_target,
                     picklist_values=tuple(getattr(f, "picklist_values", ()) or ()),
                     reference_to=tuple(getattr(f, "reference_to", ()) or ()),

@@ -29,7 +29,7 @@ def build_unit(make_workspace, make_connection):
         Person,
     )
     from integrations import sync_settings
-    from integrations.models import ConnectionAlert, SourceRecord, SyncError, SyncRun
+    from integrations.models import ConnectionAlert, SalesforceUserName, SourceRecord, SyncError, SyncRun
     from onboarding.services import profile_update
 
     i = next(_n)
@@ -76,6 +76,7 @@ def build_unit(make_workspace, make_connection):
     ConnectionAlert.objects.create(
         connection=conn, kind="needs_reauth", status_changed_at=now, recipients="a@b.c"
     )
+    SalesforceUserName.objects.create(connection=conn, sf_id=f"005{i:015d}", name=f"Owner {i}")
     org = Organization.objects.create(
         workspace=ws, name=f"Org {i}", name_key=f"org {i}", created_at=now, updated_at=now
     )

@@ -15,7 +15,7 @@ SIGNUP = {
 }
 
 
-def test_signup_creates_workspace_with_owner_and_lands_on_dashboard(client):
+def test_signup_creates_workspace_with_owner_and_lands_in_the_onboarding(client):
     response = client.post(
         reverse("account_signup"), {**SIGNUP, "workspace_name": "Analytical Engines"}, follow=True
     )
@@ -30,7 +30,8 @@ def test_signup_creates_workspace_with_owner_and_lands_on_dashboard(client):
         workspace,
         "owner",
     )
-    assert response.redirect_chain[-1][0] == reverse("cdp:dashboard")
+    # A new workspace starts its onboarding, not an empty home page.
+    assert response.redirect_chain[-1][0] == "/onboarding/business/"
     assert "Analytical Engines" in response.content.decode()
 
 

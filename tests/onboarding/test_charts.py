@@ -15,7 +15,7 @@ def test_bars_scale_to_a_round_maximum_and_describe_every_day():
 
     assert svg.startswith('<svg class="chart-svg" viewBox="0 0 700 220" role="img"')
     assert '<title id="chart-title">Records &lt;and&gt; activities</title>' in svg
-    assert "14 Nov: 130 records, 5 activities" in svg
+    assert "14 Nov: 130 records synced, 5 activities" in svg
     # 130 is the largest value: the axis tops out at 200 and the tallest bar is 130/200 of the plot.
     assert ">200</text>" in svg
     heights = [float(h) for h in re.findall(r'<rect [^>]*height="([0-9.]+)" fill="#3b5bdb"', svg)]

@@ -40,10 +40,10 @@ def test_connect_salesforce_in_a_browser(live_server, page, owner, make_sandbox_
     page.get_by_role("link", name="Connect Salesforce").first.click()
     page.wait_for_url("**/integrations/salesforce/connect/")
     # In development the local org is the default choice: the form is ready, Enter submits it.
-    assert page.get_by_role("radio", name="My Domain (your own login URL)").is_checked()
-    assert page.locator("#id_my_domain_url").input_value() == org.url
+    local = page.get_by_role("radio", name="Local sandbox org")
+    assert local.is_checked()
     page.screenshot(path=str(screenshot_dir() / "salesforce-connect.png"), full_page=True)
-    page.locator("#id_my_domain_url").press("Enter")
+    local.press("Enter")
 
     page.wait_for_url(f"{org.url}/**")
     page.get_by_label("Username").fill("demo@inflow.local")

@@ -24,13 +24,18 @@ def test_sources_lists_connections_of_this_workspace_only(
     owner_client, connection, make_connection, make_workspace
 ):
     other = make_workspace(name="Other")
-    make_connection(other, org_id="00DOTHERORG0000AAA")
-    make_connection(connection.workspace, org_id="00DSECONDORG000AAA", status=Connection.Status.NEEDS_REAUTH)
+    foreign = make_connection(other, org_id="00DOTHERORG0000AAA")
+    second = make_connection(
+        connection.workspace, org_id="00DSECONDORG000AAA", status=Connection.Status.NEEDS_REAUTH
+    )
 
     html = owner_client.get(reverse("integrations:sources")).content.decode()
 
-    assert "Org 00D5e000000AbCdEAF" in html and "Org 00DSECONDORG000AAA" in html
-    assert "00DOTHERORG0000AAA" not in html
+    # Each connection of this workspace is listed (named by its org's address, not an internal id).
+    for listed in (connection, second):
+        assert f'href="{reverse("integrations:salesforce_manage", args=[listed.pk])}"' in html
+    assert f'href="{reverse("integrations:salesforce_manage", args=[foreign.pk])}"' not in html
+    assert "00DOTHERORG0000AAA" not in html and "00DSECONDORG000AAA" not in html
     assert '<span class="badge text-bg-success">Connected</span>' in html
     assert '<span class="badge text-bg-warning">Needs reconnecting</span>' in html
 
