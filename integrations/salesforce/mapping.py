@@ -557,6 +557,8 @@ class ObjectMapper:
                 result.skipped += 1
                 continue
             prev_payload = prev[2] if prev is not None else None
+            if prev_payload and _truthy(prev_payload.get("IsDeleted")):
+                prev_payload = None  # back from the recycle bin: what it brings happens again
             deleted = _truthy(payload.get("IsDeleted"))
             result.source_records.append(
                 SourceOut(sf_id, modstamp, payload, digest, ref_id=self._ref_id(payload), deleted=deleted)

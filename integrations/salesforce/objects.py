@@ -69,6 +69,9 @@ class ObjectSpec:
     companions: tuple[str, ...] = ()
     # The lookup stored with each record (SourceRecord.ref_id), so a junction row is found by what it joins.
     ref_field: str = ""
+    # Its lookups to a Contact or Lead: a person who appears later (an undeleted Contact) gets the activities
+    # of the rows already synced that point at them.
+    person_lookups: tuple[str, ...] = ()
     summary: str = ""
 
     def target_for(self, field_name: str) -> str | None:
@@ -332,6 +335,7 @@ OBJECTS: tuple[ObjectSpec, ...] = (
         keeps_payload=True,
         activities=_OPPORTUNITY_ACTIVITIES,  # a role added later brings the opportunity's history
         ref_field="OpportunityId",
+        person_lookups=("ContactId",),
         summary="Links opportunities to contacts: a role added later brings the opportunity's history to "
         "that person.",
     ),
@@ -345,6 +349,7 @@ OBJECTS: tuple[ObjectSpec, ...] = (
         default_fields=("CampaignId", "ContactId", "LeadId", "Status", "HasResponded"),
         engine_fields=("CampaignId", "ContactId", "LeadId", "Status", "HasResponded"),
         keeps_payload=True,
+        person_lookups=("ContactId", "LeadId"),
         activities=(
             ActivitySpec(
                 "act:sfk:added-to-campaign",
@@ -399,6 +404,7 @@ OBJECTS: tuple[ObjectSpec, ...] = (
             "CompletedDateTime",
         ),
         keeps_payload=True,
+        person_lookups=("WhoId",),
         activities=(
             ActivitySpec(
                 "act:sft:task-created",

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cdp import merge as cdp_merge
@@ -297,7 +297,14 @@ def _refill_after_clears(
         _fill_blanks(merge_people, _linked_people_rows(ctx, cleared, page=page, stamps=stamps))
 
 
-def reapply_survivors(ctx: ObjectContext, keys: list[mapping.Key], *, deleted_now: set[str]) -> None:
+def reapply_survivors(
+    ctx: ObjectContext,
+    keys: list[mapping.Key],
+    *,
+    deleted_now: set[str],
+    page: Sequence[mapping.PersonOut] = (),
+    stamps: dict[str, str] | None = None,
+) -> None:
     """A deleted record whose person lives on (through its other records) gives up the values it held:
     the person's remaining records are applied again from scratch, first precedence first (the newest
     last among equals, so it wins), then every blank is filled. Only for records whose person survives."""
@@ -316,7 +323,9 @@ def reapply_survivors(ctx: ObjectContext, keys: list[mapping.Key], *, deleted_no
     )
     if not people:
         return
-    candidates = _linked_people_rows(ctx, people, exclude=deleted_now)
+    # This page's records as they are now (the stored payloads are written after this, and a record first
+    # seen in this page has none yet).
+    candidates = _linked_people_rows(ctx, people, page=page, stamps=stamps, exclude=deleted_now)
     cdp_merge.field_sources_forget(workspace=ctx.workspace, source=ctx.source, person_ids=people)
     merge_people = _person_merger(ctx)
     ordered = sorted(candidates, key=lambda c: c[1])
@@ -325,6 +334,45 @@ def reapply_survivors(ctx: ObjectContext, keys: list[mapping.Key], *, deleted_no
     if rows:
         merge_people(rows, {})
     _fill_blanks(merge_people, candidates)
+
+
+def _replay_history(ctx: ObjectContext, people: Sequence[mapping.PersonOut], results) -> int:
+    """A person created now for a record whose activities were synced before it had one (an undeleted
+    Contact, a Lead that became visible) gets them: the stored rows of the selected activity objects that
+    point at it are mapped again and recorded (idempotent by source key). One query per such object."""
+    created = [p.sf_id for p, res in zip(people, results, strict=True) if res.status == "created"]
+    if not created or ctx.related_mapper is None:
+        return 0
+    events = []
+    for other in ctx.all_objects:
+        spec = objects.spec_for(other.api_name)
+        mapper = ctx.related_mapper(other.api_name) if spec is not None and spec.person_lookups else None
+        if mapper is None:
+            continue
+        lookups = Q()
+        for name in spec.person_lookups:
+            lookups |= Q(**{f"payload__{name}__in": created})
+        payloads = list(
+            SourceRecord.objects.filter(
+                lookups, connection_id=ctx.connection.pk, object_name=other.api_name, deleted=False
+            ).values_list("payload", flat=True)
+        )
+        if payloads:
+            junction = replace(ctx, synced_object=other, mapper=mapper)
+            result = mapper.map_page(payloads, None, _context(junction, payloads))
+            events += [_activity_event(ctx, a) for a in result.activities]
+    return cdp_merge.record_activities(workspace=ctx.workspace, events=events) if events else 0
+
+
+def _activity_event(ctx: ObjectContext, a: mapping.ActivityOut) -> cdp_merge.ActivityEvent:
+    return cdp_merge.ActivityEvent(
+        activity_id=a.activity_id,
+        person_key=_key(a.person_key),
+        occurred_at=a.occurred_at,
+        attributes=a.attributes,
+        source_key=a.source_key,
+        source=ctx.source,
+    )
 
 
 def _person_row(p: mapping.PersonOut) -> cdp_merge.PersonRow:
@@ -590,6 +638,7 @@ def apply_page(
 
     field_modes = ctx.mapper.field_modes
     merge_people = _person_merger(ctx)
+    stamps = {s.sf_id: s.payload.get("SystemModstamp") or "" for s in result.source_records}
 
     with transaction.atomic():
         if result.organizations:
@@ -624,8 +673,8 @@ def apply_page(
             merged = _merge_with_field_retry(
                 merge_people, rows, [p.sf_id for p in result.people], ctx, counts, errors
             )
-            stamps = {s.sf_id: s.payload.get("SystemModstamp") or "" for s in result.source_records}
             _refill_after_clears(ctx, result.people, rows, merged, stamps, merge_people)
+            counts.activities += _replay_history(ctx, result.people, merged)
         if result.custom_records and ctx.custom_object is not None:
             rows = [
                 cdp_merge.CustomObjectRow(
@@ -655,24 +704,14 @@ def apply_page(
                         )
                     )
         if result.activities:
-            events = [
-                cdp_merge.ActivityEvent(
-                    activity_id=a.activity_id,
-                    person_key=_key(a.person_key),
-                    occurred_at=a.occurred_at,
-                    attributes=a.attributes,
-                    source_key=a.source_key,
-                    source=ctx.source,
-                )
-                for a in result.activities
-            ]
-            counts.activities = cdp_merge.record_activities(workspace=workspace, events=events)
+            events = [_activity_event(ctx, a) for a in result.activities]
+            counts.activities += cdp_merge.record_activities(workspace=workspace, events=events)
         if result.archive_keys:
             deleted_now = {s.sf_id for s in result.source_records if s.deleted}
             keys = archivable_keys(ctx, result.archive_keys, deleted_now=deleted_now)
             counts.archived = cdp_merge.archive_records(workspace=workspace, keys=[_key(k) for k in keys])
             survivors = [k for k in result.archive_keys if k not in set(keys)]
-            reapply_survivors(ctx, survivors, deleted_now=deleted_now)
+            reapply_survivors(ctx, survivors, deleted_now=deleted_now, page=result.people, stamps=stamps)
         if result.source_records:
             store_source_records(conn.pk, obj.api_name, result.source_records)
         counts.applied = len(result.source_records)
