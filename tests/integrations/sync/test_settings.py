@@ -180,3 +180,90 @@ def test_merge_settings_and_schedule(plain_connection, django_capture_on_commit_
     assert Schedule.objects.filter(name__startswith="salesforce-").count() == 2
     with pytest.raises(ValidationError):
         sync_settings.schedule_set(connection=plain_connection, interval_minutes=7)
+
+
+# ------------------------------------------------------------------ one target per value, rules, precedence
+
+
+def test_phone_and_mobile_phone_feed_the_phone_in_the_stated_order(plain_connection):
+    contact = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Contact")
+
+    sync_settings.field_selection_save(
+        synced_object=contact,
+        fields=[
+            sync_settings.FieldChoice(name="MobilePhone", type="phone", target_field="phn::phone"),
+            sync_settings.FieldChoice(name="Phone", type="phone", target_field="phn::phone"),
+        ],
+    )
+
+    orders = dict(
+        FieldSelection.objects.filter(synced_object=contact).values_list("sf_field", "target_order")
+    )
+    assert orders == {"Phone": 1, "MobilePhone": 2}
+
+
+def test_two_fields_for_one_cdp_field_without_an_order_are_refused_and_nothing_is_saved(plain_connection):
+    contact = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Contact")
+    two = [
+        sync_settings.FieldChoice(name="Title", type="string", target_field="str::first"),
+        sync_settings.FieldChoice(name="FirstName", type="string", target_field="str::first"),
+    ]
+
+    with pytest.raises(ValidationError, match="FirstName, Title all feed the CDP field"):
+        sync_settings.field_selection_save(synced_object=contact, fields=two)
+    assert not FieldSelection.objects.filter(synced_object=contact).exists()
+
+    same_order = [sync_settings.FieldChoice(**{**c.__dict__, "target_order": 1}) for c in two]
+    with pytest.raises(ValidationError, match="different order"):
+        sync_settings.field_selection_save(synced_object=contact, fields=same_order)
+
+    ordered = [sync_settings.FieldChoice(**{**c.__dict__, "target_order": i}) for i, c in enumerate(two, 1)]
+    sync_settings.field_selection_save(synced_object=contact, fields=ordered)
+    assert FieldSelection.objects.get(synced_object=contact, sf_field="FirstName").target_order == 2
+
+
+def test_a_field_rule_needs_a_selected_field_and_a_known_rule(plain_connection):
+    contact = sync_settings.synced_object_ensure(connection=plain_connection, api_name="Contact")
+    sync_settings.field_selection_save(
+        synced_object=contact, fields=[sync_settings.FieldChoice(name="Title", type="string")]
+    )
+
+    with pytest.raises(ValidationError, match="no selected field 'Nickname__c'"):
+        sync_settings.field_rule_set(synced_object=contact, sf_field="Nickname__c", mode="fill")
+    with pytest.raises(ValidationError, match="is not a field rule"):
+        sync_settings.field_rule_set(synced_object=contact, sf_field="Title", mode="sometimes")
+    assert FieldSelection.objects.get(synced_object=contact, sf_field="Title").update_mode == ""
+
+    sync_settings.field_rule_set(synced_object=contact, sf_field="Title", mode="fill")
+    assert FieldSelection.objects.get(synced_object=contact, sf_field="Title").update_mode == "fill"
+
+
+def test_source_precedence_refuses_a_loop_and_objects_that_cannot_describe_the_entity(plain_connection):
+    with pytest.raises(ValidationError, match="Contact appears more than once"):
+        sync_settings.source_precedence_set(
+            connection=plain_connection, order={"person": ["Contact", "Lead", "Contact"]}
+        )
+    with pytest.raises(ValidationError, match="Account cannot describe a person"):
+        sync_settings.source_precedence_set(connection=plain_connection, order={"person": ["Account"]})
+    with pytest.raises(ValidationError, match="is not people or organizations"):
+        sync_settings.source_precedence_set(connection=plain_connection, order={"campaign": ["Lead"]})
+    plain_connection.refresh_from_db()
+    assert plain_connection.source_precedence == {}
+
+    sync_settings.source_precedence_set(
+        connection=plain_connection, order={"person": ["Lead", "Contact", "Member__c"]}
+    )
+    plain_connection.refresh_from_db()
+    assert plain_connection.source_precedence == {"person": ["Lead", "Contact", "Member__c"]}
+
+
+def test_selecting_opportunity_and_campaign_brings_their_junctions(plain_connection):
+    sync_settings.synced_object_ensure(connection=plain_connection, api_name="Opportunity")
+    sync_settings.synced_object_ensure(connection=plain_connection, api_name="Campaign")
+
+    names = set(
+        SyncedObject.objects.filter(connection=plain_connection, enabled=True).values_list(
+            "api_name", flat=True
+        )
+    )
+    assert names == {"Opportunity", "OpportunityContactRole", "Campaign", "CampaignMember"}
