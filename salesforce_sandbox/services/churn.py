@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from django.db import connections, transaction
+from django.db.models import Q
 
 from ..ids import make_id
 from ..models import Record, SchemaChange
@@ -325,13 +326,27 @@ def _norm_email(value) -> str:
     return str(value or "").strip().lower()
 
 
-def _first_match(sobject: str, needle: str, accept: Callable[[dict], bool]) -> Record | None:
-    """The live `sobject` record (lowest Id) whose JSON contains `needle` and passes `accept`."""
-    rows = _live(sobject).filter(purged=False, data__icontains=needle).order_by("sf_id")
-    for record in rows:
-        if accept(orjson.loads(record.data)):
-            return record
-    return None
+def _containing(sobject: str, needles: list[str], *, ignore_case: bool = False) -> list[Record]:
+    """Live `sobject` records whose JSON contains one of `needles`, in Id order: one scan per 200 needles
+    (callers check the parsed values, a substring only narrows)."""
+    lookup = "data__icontains" if ignore_case else "data__contains"
+    found: dict[str, Record] = {}
+    for start in range(0, len(needles), 200):
+        condition = Q()
+        for needle in needles[start : start + 200]:
+            condition |= Q(**{lookup: needle})
+        found.update((r.sf_id, r) for r in _live(sobject).filter(condition))
+    return [found[sf_id] for sf_id in sorted(found)]
+
+
+def _referencing(sobject: str, field: str, ids: list[str]) -> dict[str, list[Record]]:
+    """Live `sobject` records whose `field` is one of `ids`, grouped by that id, in Id order."""
+    grouped: dict[str, list[Record]] = {}
+    for record in _containing(sobject, [f'"{field}":"{sf_id}"' for sf_id in ids]):
+        value = orjson.loads(record.data).get(field)
+        if value in ids:
+            grouped.setdefault(value, []).append(record)
+    return grouped
 
 
 def _new_record(t: SObjectType, data: dict, moment: dt.datetime, user_id: str) -> Record:
@@ -368,14 +383,25 @@ def _convert_leads(
     to_contact = {**LEAD_TO_CONTACT, **{name: name for name in custom}}
     counts: Counter = Counter()
     leads = _sample(_live("Lead"), n, rng, editable("Lead"))
+    lead_ids = sorted(r.sf_id for r in leads)
+    emails = {_norm_email(orjson.loads(r.data).get("Email")) for r in leads} - {""}
+    emails = sorted(e for e in emails if "@" in e)
+    # The existing contact per email (lowest Id), and contacts this run creates, kept up to date in memory.
+    by_email: dict[str, Record] = {}
+    for record in _containing("Contact", emails, ignore_case=True):
+        by_email.setdefault(_norm_email(orjson.loads(record.data).get("Email")), record)
+    companies = {(d.get("Company") or d.get("LastName") or "") for d in (orjson.loads(r.data) for r in leads)}
+    companies = sorted(companies - {""})
+    by_name: dict[str, str] = {}
+    for record in _containing("Account", [orjson.dumps({"Name": c}).decode()[1:-1] for c in companies]):
+        by_name.setdefault(orjson.loads(record.data).get("Name"), record.sf_id)
+    tasks_of = _referencing("Task", "WhoId", lead_ids)
+    members_of = _referencing("CampaignMember", "LeadId", lead_ids)
+
     for lead_record in leads:
         lead = orjson.loads(lead_record.data)
         email = _norm_email(lead.get("Email"))
-        contact_record = None
-        if email and "@" in email:
-            contact_record = _first_match(
-                "Contact", email, lambda data, email=email: _norm_email(data.get("Email")) == email
-            )
+        contact_record = by_email.get(email) if "@" in email else None
         contact = orjson.loads(contact_record.data) if contact_record else None
 
         account_id = contact.get("AccountId") if contact else None
@@ -383,20 +409,20 @@ def _convert_leads(
             account_id = None  # a contact left pointing at a deleted account counts as having none
         company = lead.get("Company") or lead.get("LastName")
         if account_id is None and company:
-            needle = orjson.dumps({"Name": company}).decode()[1:-1]
-            found = _first_match("Account", needle, lambda data, name=company: data.get("Name") == name)
-            if found is not None:
-                account_id = found.sf_id
+            account_id = by_name.get(company)
         if account_id is None:
             account = _mapped({**lead, "Company": company}, LEAD_TO_ACCOUNT, account_t)
             account["OwnerId"] = lead.get("OwnerId") or user_id
             account_id = _new_record(account_t, account, moment, user_id).sf_id
+            by_name.setdefault(company, account_id)
             counts["new Account from Lead"] += 1
 
         if contact_record is None:
             values = _mapped(lead, to_contact, contact_t)
             values.update(AccountId=account_id, OwnerId=lead.get("OwnerId") or user_id)
             contact_record = _new_record(contact_t, values, moment, user_id)
+            if "@" in email:
+                by_email[email] = contact_record
             counts["new Contact from Lead"] += 1
         else:
             # Salesforce adds the lead's information to empty contact fields, never overwriting.
@@ -420,26 +446,25 @@ def _convert_leads(
         counts["converted Lead"] += 1
 
         moved = []
-        for task in _live("Task").filter(data__contains=f'"WhoId":"{lead_record.sf_id}"').order_by("sf_id"):
+        for task in tasks_of.get(lead_record.sf_id, []):
             data = orjson.loads(task.data)
-            if data.get("WhoId") == lead_record.sf_id:
-                data["WhoId"] = contact_id
-                moved.append(_edit(task, task_t, data, moment, user_id))
+            data["WhoId"] = contact_id
+            moved.append(_edit(task, task_t, data, moment, user_id))
         _save(moved, moment)
         counts["Task moved to Contact"] += len(moved)
 
-        members = list(
-            _live("CampaignMember").filter(data__contains=f'"LeadId":"{lead_record.sf_id}"').order_by("sf_id")
-        )
+        members = [
+            m for m in members_of.get(lead_record.sf_id, []) if not orjson.loads(m.data).get("ContactId")
+        ]
+        if not members:
+            continue
         campaigns_of_contact = {
             orjson.loads(m.data).get("CampaignId")
-            for m in _live("CampaignMember").filter(data__contains=f'"ContactId":"{contact_id}"')
+            for m in _referencing("CampaignMember", "ContactId", [contact_id]).get(contact_id, [])
         }
         followed = []
         for member in members:
             data = orjson.loads(member.data)
-            if data.get("LeadId") != lead_record.sf_id or data.get("ContactId"):
-                continue
             if data.get("CampaignId") in campaigns_of_contact:
                 continue  # the contact is already a member of that campaign
             data["ContactId"] = contact_id

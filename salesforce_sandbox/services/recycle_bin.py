@@ -46,51 +46,54 @@ def cascade_fields(schema: Schema) -> dict[str, list[str]]:
     return fields
 
 
-def _reference_filter(field: str, ids: list[str]) -> Q:
-    # Stored JSON is compact (no spaces) and string quotes inside values are escaped, so this
-    # substring only matches the key itself; matches are checked again after parsing.
-    condition = Q()
-    for sf_id in ids:
-        condition |= Q(data__contains=f'"{field}":"{sf_id}"')
-    return condition
-
-
 def dependants(*, schema: Schema, parents: dict[str, str]) -> list[tuple[Record, str, str]]:
     """Every live record that goes with `parents` ({sf_id: object name}), level by level.
 
-    Returns (record, root id, parent id) in a stable order; each record at most once.
+    Returns (record, root id, parent id) in a stable order; each record at most once. One scan of each
+    child object per level, whichever parents point at it.
     """
     root_of = {sf_id: sf_id for sf_id in parents}
     seen = set(parents)
     found: list[tuple[Record, str, str]] = []
-    frontier: dict[str, list[str]] = {}
-    for sf_id, sobject in parents.items():
-        frontier.setdefault(sobject, []).append(sf_id)
+    frontier = dict(parents)
     while frontier:
-        following: dict[str, list[str]] = {}
-        for sobject in sorted(frontier):
-            parent_type = schema.get(sobject)
-            ids = sorted(frontier[sobject])
-            for child, field in schema.cascade_children(parent_type):
-                for chunk in _chunks(ids):
-                    wanted = set(chunk)
-                    rows = (
-                        Record.objects.using(DB)
-                        .filter(sobject=child.name, is_deleted=False, purged=False)
-                        .filter(_reference_filter(field, chunk))
-                        .order_by("sf_id")
+        wanted: dict[str, list[tuple[str, str]]] = {}  # child object -> (field, parent id)
+        for sf_id, sobject in sorted(frontier.items()):
+            for child, field in schema.cascade_children(schema.get(sobject)):
+                wanted.setdefault(child.name, []).append((field, sf_id))
+        following: dict[str, str] = {}
+        for child in sorted(wanted):
+            for chunk in _chunks(wanted[child]):
+                links = set(chunk)
+                # Stored JSON is compact and quotes inside values are escaped, so the substring only
+                # matches the key itself; the parsed value is checked below all the same.
+                condition = Q()
+                for field, sf_id in chunk:
+                    condition |= Q(data__contains=f'"{field}":"{sf_id}"')
+                rows = (
+                    Record.objects.using(DB)
+                    .filter(sobject=child, is_deleted=False, purged=False)
+                    .filter(condition)
+                    .order_by("sf_id")
+                )
+                for record in rows:
+                    if record.sf_id in seen:
+                        continue
+                    data = orjson.loads(record.data)
+                    parent = next(
+                        (
+                            data[field]
+                            for field in sorted({f for f, _ in chunk})
+                            if (field, data.get(field)) in links and cascade_takes(child, field, data)
+                        ),
+                        None,
                     )
-                    for record in rows:
-                        if record.sf_id in seen:
-                            continue
-                        data = orjson.loads(record.data)
-                        parent = data.get(field)
-                        if parent not in wanted or not cascade_takes(child.name, field, data):
-                            continue
-                        seen.add(record.sf_id)
-                        root_of[record.sf_id] = root_of[parent]
-                        found.append((record, root_of[parent], parent))
-                        following.setdefault(child.name, []).append(record.sf_id)
+                    if parent is None:
+                        continue
+                    seen.add(record.sf_id)
+                    root_of[record.sf_id] = root_of[parent]
+                    found.append((record, root_of[parent], parent))
+                    following[record.sf_id] = child
         frontier = following
     return found
 
