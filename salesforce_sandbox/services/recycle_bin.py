@@ -70,8 +70,10 @@ def dependants(*, schema: Schema, parents: dict[str, str]) -> list[tuple[Record,
                 condition = Q()
                 for field, sf_id in chunk:
                     condition |= Q(data__contains=f'"{field}":"{sf_id}"')
+                # Locked (on PostgreSQL) so a concurrent delete cannot take the same record as well.
                 rows = (
                     Record.objects.using(DB)
+                    .select_for_update()
                     .filter(sobject=child, is_deleted=False, purged=False)
                     .filter(condition)
                     .order_by("sf_id")
