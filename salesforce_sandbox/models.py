@@ -47,6 +47,20 @@ class Record(models.Model):
         return f"{self.sobject} {self.sf_id}"
 
 
+class CascadeDelete(models.Model):
+    """A record that went to the recycle bin because another record (its root) was deleted.
+
+    Salesforce's recycle bin lists only the root; undeleting or purging the root brings back, or empties,
+    every record its delete took along. Kept beside `Record` so that table keeps its shape.
+    """
+
+    sf_id = models.CharField(max_length=18, unique=True)
+    root_id = models.CharField(max_length=18, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.sf_id} with {self.root_id}"
+
+
 class IdSequence(models.Model):
     """Next record number per key prefix: Ids are minted in blocks with one atomic UPDATE."""
 

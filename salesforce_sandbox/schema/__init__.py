@@ -78,6 +78,8 @@ class SObjectType:
     fields: list[dict]
     meta: dict  # describe's object-level keys, in the real order, without fields/childRelationships/urls
     recorded_children: list[dict] = field(default_factory=list)
+    # For objects without a recorded describe: (child object, field) pairs that cascade on delete.
+    cascade_built: frozenset = frozenset()
 
     def __post_init__(self):
         self.by_lower = {f["name"].lower(): f for f in self.fields}
@@ -167,6 +169,7 @@ class Schema:
         self.types = {t.name: t for t in types}
         self._lower = {t.name.lower(): t for t in types}
         self._prefix = {t.key_prefix: t for t in types}
+        self._cascades: dict[str, list[tuple[SObjectType, str]]] = {}
 
     def get(self, name: str) -> SObjectType | None:
         return self._lower.get(name.lower())
@@ -187,7 +190,8 @@ class Schema:
                 entry = recorded.get((child.name, f["name"]))
                 if entry is None:
                     entry = {
-                        "cascadeDelete": bool(f["cascadeDelete"]),
+                        "cascadeDelete": bool(f["cascadeDelete"])
+                        or (child.name, f["name"]) in parent.cascade_built,
                         "childSObject": child.name,
                         "deprecatedAndHidden": False,
                         "field": f["name"],
@@ -199,6 +203,22 @@ class Schema:
                 out.append(copy.deepcopy(entry))
         out.sort(key=lambda c: (c["childSObject"], c["field"]))
         return out
+
+    def cascade_children(self, parent: SObjectType) -> list[tuple[SObjectType, str]]:
+        """(child object, reference field) whose records go to the recycle bin with a `parent` record.
+
+        Read from the describe's childRelationships (`cascadeDelete`), the real org's where one was
+        recorded, so the org deletes exactly what its describe promises.
+        """
+        cached = self._cascades.get(parent.name)
+        if cached is None:
+            cached = [
+                (self.types[c["childSObject"]], c["field"])
+                for c in self.child_relationships(parent)
+                if c["cascadeDelete"] and c["childSObject"] in self.types
+            ]
+            self._cascades[parent.name] = cached
+        return cached
 
     def describe_global_entry(self, t: SObjectType, version: str) -> dict:
         entry = {key: t.meta[key] for key in GLOBAL_KEYS}
@@ -259,6 +279,7 @@ def _static_types() -> list[SObjectType]:
             else:
                 meta = _meta_for_built(spec, custom=False)
                 children = []
+            cascade_built = frozenset(spec.get("cascade", ()))
             types.append(
                 SObjectType(
                     spec["name"],
@@ -269,6 +290,7 @@ def _static_types() -> list[SObjectType]:
                     spec["fields"],
                     meta,
                     children,
+                    cascade_built,
                 )
             )
         for spec in defs.custom_objects():
@@ -311,7 +333,15 @@ def build_schema(changes: tuple = ()) -> Schema:
                 fields = [f for f in fields if f["name"] != payload]
         types.append(
             SObjectType(
-                t.name, t.key_prefix, t.label, t.label_plural, t.custom, fields, t.meta, t.recorded_children
+                t.name,
+                t.key_prefix,
+                t.label,
+                t.label_plural,
+                t.custom,
+                fields,
+                t.meta,
+                t.recorded_children,
+                t.cascade_built,
             )
         )
     schema = Schema(types)

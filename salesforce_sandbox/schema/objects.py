@@ -624,6 +624,8 @@ def standard_objects() -> list[dict]:
             "keyPrefix": "701",
             "label": "Campaign",
             "labelPlural": "Campaigns",
+            # Campaign was never recorded: its members and its activities go with it, as on Salesforce.
+            "cascade": [("CampaignMember", "CampaignId"), ("Task", "WhatId")],
         },
         {
             "name": "CampaignMember",

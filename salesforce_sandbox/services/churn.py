@@ -2,30 +2,79 @@
 conversions, opportunities moving stage, tasks completed, and custom fields appearing and disappearing.
 
 Each call stamps every record it touches with one timestamp, so several records share a SystemModstamp,
-as they do after a real bulk edit.
+as they do after a real bulk edit. With a seed, every choice (which records, which values, which new
+ids) comes from that seed and the org's contents alone: two orgs seeded alike and churned alike with the
+same seed change alike, only the timestamps differ. Deletes go through the recycle bin service, so they
+take their dependants along exactly as a REST delete does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
 from django.db import connections, transaction
+from django.db.models import Q
 
 from ..ids import make_id
 from ..models import Record, SchemaChange
 from ..routers import SANDBOX_DB as DB
-from ..schema import Schema
+from ..schema import Schema, SObjectType
 from ..schema.fields import build_field
 from ..schema.objects import STAGES
 from ..wire import now, sf_datetime
-from .records import allocate_numbers, derive, dumps
+from . import recycle_bin
+from .records import allocate_numbers, derive, dumps, lookup_data
 
 CHURN_FIELD = "Favourite_Colour__c"
 TITLES = ["Head of Growth", "CFO", "Marketing Manager", "VP Sales", "Engineer", "Founder", "Buyer"]
 OPEN_STAGES = [name for name, _, _, closed, _ in STAGES if not closed]
+CONVERTED_STATUS = "Closed - Converted"
+# Salesforce's standard lead field mapping (custom fields of the same name on both objects come too).
+LEAD_TO_CONTACT = {
+    "Salutation": "Salutation",
+    "FirstName": "FirstName",
+    "LastName": "LastName",
+    "Email": "Email",
+    "Phone": "Phone",
+    "MobilePhone": "MobilePhone",
+    "Fax": "Fax",
+    "Title": "Title",
+    "LeadSource": "LeadSource",
+    "Description": "Description",
+    "HasOptedOutOfEmail": "HasOptedOutOfEmail",
+    "HasOptedOutOfFax": "HasOptedOutOfFax",
+    "DoNotCall": "DoNotCall",
+    "Street": "MailingStreet",
+    "City": "MailingCity",
+    "State": "MailingState",
+    "PostalCode": "MailingPostalCode",
+    "Country": "MailingCountry",
+}
+LEAD_TO_ACCOUNT = {
+    "Company": "Name",
+    "Phone": "Phone",
+    "Fax": "Fax",
+    "Website": "Website",
+    "Industry": "Industry",
+    "AnnualRevenue": "AnnualRevenue",
+    "NumberOfEmployees": "NumberOfEmployees",
+    "Rating": "Rating",
+    "LeadSource": "AccountSource",
+    "Street": "BillingStreet",
+    "City": "BillingCity",
+    "State": "BillingState",
+    "PostalCode": "BillingPostalCode",
+    "Country": "BillingCountry",
+}
+
+
+class ChurnError(ValueError):
+    """Arguments churn cannot act on."""
 
 
 @dataclass
@@ -36,11 +85,37 @@ class ChurnReport:
         if n:
             self.changed[key] = self.changed.get(key, 0) + n
 
+    def add_counts(self, prefix: str, counts: Counter) -> None:
+        for sobject in sorted(counts):
+            self.add(f"{prefix} {sobject}", counts[sobject])
 
-def _pick(qs, n: int) -> list[Record]:
+
+def _sample(
+    qs, n: int, rng: random.Random, accept: Callable[[str, dict], bool] | None = None
+) -> list[Record]:
+    """Up to `n` records of `qs` chosen by `rng`; `accept(sobject, data)` narrows the choice.
+
+    Candidates are taken in Id order before `rng` draws from them, so the choice depends only on the seed
+    and the org's contents (never on the database's physical order).
+    """
     if n <= 0:
         return []
-    return list(qs.order_by("?")[:n])
+    pks = list(qs.order_by("sf_id").values_list("pk", flat=True))
+    if accept is None:
+        chosen = rng.sample(pks, min(n, len(pks)))
+        by_pk = Record.objects.using(DB).in_bulk(chosen)
+        return [by_pk[pk] for pk in chosen]
+    rng.shuffle(pks)
+    picked: list[Record] = []
+    for start in range(0, len(pks), 500):
+        chunk = pks[start : start + 500]
+        by_pk = Record.objects.using(DB).in_bulk(chunk)
+        for pk in chunk:
+            if accept(by_pk[pk].sobject, orjson.loads(by_pk[pk].data)):
+                picked.append(by_pk[pk])
+                if len(picked) == n:
+                    return picked
+    return picked
 
 
 def _save(records: list[Record], moment: dt.datetime) -> None:
@@ -51,22 +126,20 @@ def _save(records: list[Record], moment: dt.datetime) -> None:
     adapt = connection.ops.adapt_datetimefield_value
     table = Record._meta.db_table
     sql = (
-        f"UPDATE {table} SET data = %s, last_modified_date = %s, system_modstamp = %s, "  # noqa: S608
-        "is_deleted = %s, deleted_date = %s WHERE id = %s"
+        f"UPDATE {table} SET data = %s, last_modified_date = %s, system_modstamp = %s "  # noqa: S608
+        "WHERE id = %s"
     )
-    rows = [
-        (
-            r.data,
-            adapt(r.last_modified_date),
-            adapt(moment),
-            r.is_deleted,
-            adapt(r.deleted_date) if r.deleted_date else None,
-            r.pk,
-        )
-        for r in records
-    ]
+    rows = [(r.data, adapt(r.last_modified_date), adapt(moment), r.pk) for r in records]
     with transaction.atomic(using=DB), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+def _edit(record: Record, t: SObjectType, data: dict, moment: dt.datetime, user_id: str) -> Record:
+    data["LastModifiedById"] = user_id
+    derive(t, data)
+    record.data = dumps(data)
+    record.last_modified_date = record.system_modstamp = moment
+    return record
 
 
 def _shares(n: int, k: int) -> list[int]:
@@ -76,6 +149,13 @@ def _shares(n: int, k: int) -> list[int]:
 
 def _live(sobject: str):
     return Record.objects.using(DB).filter(sobject=sobject, is_deleted=False)
+
+
+def editable(sobject: str) -> Callable[[str, dict], bool] | None:
+    """Which records of `sobject` an edit may touch: a converted lead is read-only."""
+    if sobject == "Lead":
+        return lambda _, data: not data.get("IsConverted")
+    return None
 
 
 def churn(
@@ -94,6 +174,22 @@ def churn(
     objects: tuple[str, ...] = ("Contact", "Lead"),
     user_id: str | None = None,
 ) -> ChurnReport:
+    counts = {
+        "updates": updates,
+        "creates": creates,
+        "deletes": deletes,
+        "undeletes": undeletes,
+        "purge": purge,
+        "convert_leads": convert_leads,
+        "advance_opportunities": advance_opportunities,
+        "complete_tasks": complete_tasks,
+    }
+    for name, value in counts.items():
+        if value < 0:
+            raise ChurnError(f"--{name.replace('_', '-')} must be 0 or more (got {value})")
+    unknown = [name for name in objects if schema.get(name) is None]
+    if unknown:
+        raise ChurnError(f"Unknown object(s) for --objects: {', '.join(unknown)}")
     rng = random.Random(seed)
     moment = now()
     stamp = sf_datetime(moment)
@@ -105,11 +201,11 @@ def churn(
         .values_list("sf_id", flat=True)
         .first()
     )
-    types = [schema.get(name) for name in objects if schema.get(name)]
+    types = [schema.get(name) for name in objects]
 
     for t, share in zip(types, _shares(updates, len(types)), strict=True):
         touched = []
-        for record in _pick(_live(t.name), share):
+        for record in _sample(_live(t.name), share, rng, editable(t.name)):
             data = orjson.loads(record.data)
             if t.field("Title"):
                 data["Title"] = rng.choice(TITLES)
@@ -119,18 +215,14 @@ def churn(
                 data["Phone"] = f"+1 555 {rng.randrange(1000, 9999)} {rng.randrange(100, 999)}"
             if t.field("Email") and data.get("Email") and rng.random() < 0.1:
                 data["Email"] = "new." + str(data["Email"]).strip()
-            data["LastModifiedById"] = user_id
-            derive(t, data)
-            record.data = dumps(data)
-            record.last_modified_date = moment
-            touched.append(record)
+            touched.append(_edit(record, t, data, moment, user_id))
         _save(touched, moment)
         report.add(f"updated {t.name}", len(touched))
 
     if creates:
         contact = schema.get("Contact")
         first = allocate_numbers(contact.key_prefix, creates)
-        accounts = list(_live("Account").values_list("sf_id", flat=True)[:500])
+        accounts = list(_live("Account").order_by("sf_id").values_list("sf_id", flat=True)[:500])
         rows = []
         for k in range(creates):
             last = rng.choice(
@@ -141,7 +233,8 @@ def churn(
                 "FirstName": first_name,
                 "LastName": last,
                 "AccountId": rng.choice(accounts) if accounts else None,
-                "Email": f"{first_name.lower()}.{k}.{moment:%H%M%S}@new.example.com",
+                # The record number keeps the address unique and the same in every org churned alike.
+                "Email": f"{first_name.lower()}.{first + k}@new.example.com",
                 "OwnerId": user_id,
                 "CreatedById": user_id,
                 "LastModifiedById": user_id,
@@ -162,37 +255,45 @@ def churn(
         report.add("created Contact", len(rows))
 
     for t, share in zip(types, _shares(deletes, len(types)), strict=True):
-        picked = _pick(_live(t.name), share)
-        for record in picked:
-            record.is_deleted = True
-            record.deleted_date = moment
-        _save(picked, moment)
+        picked = _sample(_live(t.name), share, rng)
+        with transaction.atomic(using=DB):
+            taken = recycle_bin.delete_records(schema=schema, roots=picked, moment=moment)
         report.add(f"deleted {t.name}", len(picked))
+        report.add_counts("deleted with them", taken)
 
-    binned = Record.objects.using(DB).filter(
-        sobject__in=[t.name for t in types], is_deleted=True, purged=False
-    )
-    restored = _pick(binned, undeletes)
-    for record in restored:
-        record.is_deleted = False
-        record.deleted_date = None
-    _save(restored, moment)
+    # Only what was deleted itself is in the recycle bin (what went with it comes back with it), and a
+    # record comes back only when no parent it goes with is still in the bin.
+    names = [t.name for t in types]
+    restorable = lambda sobject, data: recycle_bin.restorable(schema, sobject, data)  # noqa: E731
+    restored = _sample(recycle_bin.binned_roots(names), undeletes, rng, restorable)
+    with transaction.atomic(using=DB):
+        back = recycle_bin.undelete_records(schema=schema, roots=restored, moment=moment)
     report.add("undeleted", len(restored))
+    back.subtract(Counter(r.sobject for r in restored))
+    report.add_counts("undeleted with them", +back)
 
     if purge:
-        ids = [r.pk for r in _pick(binned.exclude(pk__in=[r.pk for r in restored]), purge)]
-        report.add("purged", Record.objects.using(DB).filter(pk__in=ids).update(purged=True))
+        emptied = _sample(
+            recycle_bin.binned_roots(names).exclude(pk__in=[r.pk for r in restored]), purge, rng
+        )
+        with transaction.atomic(using=DB):
+            gone = recycle_bin.purge_records(roots=emptied)
+        report.add("purged", len(emptied))
+        gone.subtract(Counter(r.sobject for r in emptied))
+        report.add_counts("purged with them", +gone)
 
     if convert_leads:
-        report.add("converted Lead", _convert_leads(schema, rng, convert_leads, moment, user_id))
+        with transaction.atomic(using=DB):
+            converted = _convert_leads(schema, rng, convert_leads, moment, user_id)
+        for key, n in converted.items():
+            report.add(key, n)
 
     if advance_opportunities:
         opp = schema.get("Opportunity")
         moved = []
-        for record in _pick(_live("Opportunity"), advance_opportunities * 3):
+        is_open = lambda _, data: data.get("StageName") in OPEN_STAGES  # noqa: E731
+        for record in _sample(_live("Opportunity"), advance_opportunities, rng, is_open):
             data = orjson.loads(record.data)
-            if data.get("StageName") not in OPEN_STAGES:
-                continue
             position = OPEN_STAGES.index(data["StageName"])
             if position + 1 < len(OPEN_STAGES) and rng.random() < 0.7:
                 data["StageName"] = OPEN_STAGES[position + 1]
@@ -200,30 +301,19 @@ def churn(
                 data["StageName"] = rng.choice(["Closed Won", "Closed Lost"])
             data.pop("Probability", None)
             data["LastStageChangeDate"] = stamp
-            derive(opp, data)
-            record.data = dumps(data)
-            record.last_modified_date = moment
-            moved.append(record)
-            if len(moved) == advance_opportunities:
-                break
+            moved.append(_edit(record, opp, data, moment, user_id))
         _save(moved, moment)
         report.add("advanced Opportunity", len(moved))
 
     if complete_tasks:
         task = schema.get("Task")
         done = []
-        for record in _pick(_live("Task"), complete_tasks * 3):
+        is_open = lambda _, data: data.get("Status") != "Completed"  # noqa: E731
+        for record in _sample(_live("Task"), complete_tasks, rng, is_open):
             data = orjson.loads(record.data)
-            if data.get("Status") == "Completed":
-                continue
             data["Status"] = "Completed"
             data["CompletedDateTime"] = stamp
-            derive(task, data)
-            record.data = dumps(data)
-            record.last_modified_date = moment
-            done.append(record)
-            if len(done) == complete_tasks:
-                break
+            done.append(_edit(record, task, data, moment, user_id))
         _save(done, moment)
         report.add("completed Task", len(done))
 
@@ -232,65 +322,160 @@ def churn(
     return report
 
 
-def _convert_leads(schema: Schema, rng: random.Random, n: int, moment: dt.datetime, user_id: str) -> int:
-    lead_t, contact_t = schema.get("Lead"), schema.get("Contact")
-    candidates = [r for r in _pick(_live("Lead"), n * 3) if not orjson.loads(r.data).get("IsConverted")][:n]
-    if not candidates:
-        return 0
-    first = allocate_numbers(contact_t.key_prefix, len(candidates))
-    accounts = list(_live("Account").values_list("sf_id", flat=True)[:500])
-    contacts = []
-    for k, lead in enumerate(candidates):
-        data = orjson.loads(lead.data)
-        contact_id = make_id(contact_t.key_prefix, first + k)
-        account = rng.choice(accounts) if accounts else None
-        contact = {
-            key: data.get(key)
-            for key in (
-                "FirstName",
-                "LastName",
-                "Email",
-                "Phone",
-                "Title",
-                "LeadSource",
-                "HasOptedOutOfEmail",
-                "DoNotCall",
-                "SMS_Opt_In__c",
-                "Tier__c",
-                "Interests__c",
-            )
-        }
-        contact.update(
-            AccountId=account,
-            OwnerId=data.get("OwnerId") or user_id,
-            CreatedById=user_id,
-            LastModifiedById=user_id,
-        )
-        derive(contact_t, contact)
-        contacts.append(
-            Record(
-                sobject="Contact",
-                sf_id=contact_id,
-                created_date=moment,
-                last_modified_date=moment,
-                system_modstamp=moment,
-                data=dumps(contact),
-            )
-        )
-        data.update(
+def _norm_email(value) -> str:
+    return str(value or "").strip().lower()
+
+
+def _containing(sobject: str, needles: list[str], *, ignore_case: bool = False) -> list[Record]:
+    """Live `sobject` records whose JSON contains one of `needles`, in Id order: one scan per 200 needles
+    (callers check the parsed values, a substring only narrows)."""
+    lookup = "data__icontains" if ignore_case else "data__contains"
+    found: dict[str, Record] = {}
+    for start in range(0, len(needles), 200):
+        condition = Q()
+        for needle in needles[start : start + 200]:
+            condition |= Q(**{lookup: needle})
+        found.update((r.sf_id, r) for r in _live(sobject).filter(condition))
+    return [found[sf_id] for sf_id in sorted(found)]
+
+
+def _referencing(sobject: str, field: str, ids: list[str]) -> dict[str, list[Record]]:
+    """Live `sobject` records whose `field` is one of `ids`, grouped by that id, in Id order."""
+    grouped: dict[str, list[Record]] = {}
+    for record in _containing(sobject, [f'"{field}":"{sf_id}"' for sf_id in ids]):
+        value = orjson.loads(record.data).get(field)
+        if value in ids:
+            grouped.setdefault(value, []).append(record)
+    return grouped
+
+
+def _new_record(t: SObjectType, data: dict, moment: dt.datetime, user_id: str) -> Record:
+    data.setdefault("OwnerId", user_id)
+    data["CreatedById"] = data["LastModifiedById"] = user_id
+    derive(t, data)
+    return Record.objects.using(DB).create(
+        sobject=t.name,
+        sf_id=make_id(t.key_prefix, allocate_numbers(t.key_prefix, 1)),
+        created_date=moment,
+        last_modified_date=moment,
+        system_modstamp=moment,
+        data=dumps(data),
+    )
+
+
+def _mapped(lead: dict, mapping: dict[str, str], target: SObjectType) -> dict:
+    return {dst: lead[src] for src, dst in mapping.items() if lead.get(src) is not None and target.field(dst)}
+
+
+def _convert_leads(
+    schema: Schema, rng: random.Random, n: int, moment: dt.datetime, user_id: str
+) -> dict[str, int]:
+    """Convert `n` open leads as Salesforce's lead conversion does (without creating an opportunity).
+
+    The contact is an existing live contact with the lead's email (lowest Id) if there is one, its blank
+    fields filled from the lead; otherwise a new contact made from the lead. The account is that contact's
+    account, else an existing account named like the lead's company, else a new account made from the lead.
+    The lead's open and closed tasks move to the contact and its campaign memberships follow it.
+    """
+    lead_t, contact_t, account_t = (schema.get(name) for name in ("Lead", "Contact", "Account"))
+    task_t, member_t = schema.get("Task"), schema.get("CampaignMember")
+    custom = [f["name"] for f in lead_t.fields if f["custom"] and contact_t.field(f["name"])]
+    to_contact = {**LEAD_TO_CONTACT, **{name: name for name in custom}}
+    counts: Counter = Counter()
+    leads = _sample(_live("Lead"), n, rng, editable("Lead"))
+    lead_ids = sorted(r.sf_id for r in leads)
+    emails = {_norm_email(orjson.loads(r.data).get("Email")) for r in leads} - {""}
+    emails = sorted(e for e in emails if "@" in e)
+    # The existing contact per email (lowest Id), and contacts this run creates, kept up to date in memory.
+    by_email: dict[str, Record] = {}
+    for record in _containing("Contact", emails, ignore_case=True):
+        by_email.setdefault(_norm_email(orjson.loads(record.data).get("Email")), record)
+    companies = {(d.get("Company") or d.get("LastName") or "") for d in (orjson.loads(r.data) for r in leads)}
+    companies = sorted(companies - {""})
+    by_name: dict[str, str] = {}
+    for record in _containing("Account", [orjson.dumps({"Name": c}).decode()[1:-1] for c in companies]):
+        by_name.setdefault(orjson.loads(record.data).get("Name"), record.sf_id)
+    tasks_of = _referencing("Task", "WhoId", lead_ids)
+    members_of = _referencing("CampaignMember", "LeadId", lead_ids)
+
+    for lead_record in leads:
+        lead = orjson.loads(lead_record.data)
+        email = _norm_email(lead.get("Email"))
+        contact_record = by_email.get(email) if "@" in email else None
+        contact = orjson.loads(contact_record.data) if contact_record else None
+
+        account_id = contact.get("AccountId") if contact else None
+        if account_id and not _live("Account").filter(sf_id=account_id).exists():
+            account_id = None  # a contact left pointing at a deleted account counts as having none
+        company = lead.get("Company") or lead.get("LastName")
+        if account_id is None and company:
+            account_id = by_name.get(company)
+        if account_id is None:
+            account = _mapped({**lead, "Company": company}, LEAD_TO_ACCOUNT, account_t)
+            account["OwnerId"] = lead.get("OwnerId") or user_id
+            account_id = _new_record(account_t, account, moment, user_id).sf_id
+            by_name.setdefault(company, account_id)
+            counts["new Account from Lead"] += 1
+
+        if contact_record is None:
+            values = _mapped(lead, to_contact, contact_t)
+            values.update(AccountId=account_id, OwnerId=lead.get("OwnerId") or user_id)
+            contact_record = _new_record(contact_t, values, moment, user_id)
+            if "@" in email:
+                by_email[email] = contact_record
+            counts["new Contact from Lead"] += 1
+        else:
+            # Salesforce adds the lead's information to empty contact fields, never overwriting.
+            for name, value in _mapped(lead, to_contact, contact_t).items():
+                if contact.get(name) is None and not isinstance(value, bool):
+                    contact[name] = value
+            if contact.get("AccountId") != account_id:
+                contact["AccountId"] = account_id
+            _save([_edit(contact_record, contact_t, contact, moment, user_id)], moment)
+            counts["converted into existing Contact"] += 1
+        contact_id = contact_record.sf_id
+
+        lead.update(
             IsConverted=True,
-            Status="Closed - Converted",
+            Status=CONVERTED_STATUS,
             ConvertedContactId=contact_id,
-            ConvertedAccountId=account,
+            ConvertedAccountId=account_id,
             ConvertedDate=moment.date().isoformat(),
-            LastModifiedById=user_id,
         )
-        derive(lead_t, data)
-        lead.data = dumps(data)
-        lead.last_modified_date = moment
-    Record.objects.using(DB).bulk_create(contacts)
-    _save(candidates, moment)
-    return len(candidates)
+        _save([_edit(lead_record, lead_t, lead, moment, user_id)], moment)
+        counts["converted Lead"] += 1
+
+        moved = []
+        for task in tasks_of.get(lead_record.sf_id, []):
+            data = orjson.loads(task.data)
+            data["WhoId"] = contact_id
+            moved.append(_edit(task, task_t, data, moment, user_id))
+        _save(moved, moment)
+        counts["Task moved to Contact"] += len(moved)
+
+        members = [
+            m for m in members_of.get(lead_record.sf_id, []) if not orjson.loads(m.data).get("ContactId")
+        ]
+        if not members:
+            continue
+        campaigns_of_contact = {
+            orjson.loads(m.data).get("CampaignId")
+            for m in _referencing("CampaignMember", "ContactId", [contact_id]).get(contact_id, [])
+        }
+        followed = []
+        for member in members:
+            data = orjson.loads(member.data)
+            if data.get("CampaignId") in campaigns_of_contact:
+                continue  # the contact is already a member of that campaign
+            data["ContactId"] = contact_id
+            data["LastModifiedById"] = user_id
+            derive(member_t, data, lookup=lookup_data)
+            member.data = dumps(data)
+            member.last_modified_date = moment
+            followed.append(member)
+        _save(followed, moment)
+        counts["CampaignMember moved to Contact"] += len(followed)
+    return {key: counts[key] for key in sorted(counts) if counts[key]}
 
 
 def schema_toggle() -> str:

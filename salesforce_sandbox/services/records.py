@@ -22,6 +22,7 @@ from ..schema import SYSTEM_FIELDS, Schema, SObjectType
 from ..schema.objects import STAGES
 from ..wire import now as wire_now
 from ..wire import parse_sf_datetime, sf_datetime
+from . import recycle_bin
 
 STAGE_INFO = {name: (prob, forecast, closed, won) for name, prob, forecast, closed, won in STAGES}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -34,8 +35,16 @@ class RecordError(Exception):
         super().__init__(message)
         self.error_code = error_code
         self.message = message
-        self.fields = fields or []
+        # Salesforce's NOT_FOUND entry carries no `fields`; every other record error does.
+        self.fields = fields if fields is not None else (None if error_code == "NOT_FOUND" else [])
         self.status = status
+
+    def entry(self) -> dict:
+        """The error array entry, as composite/batch sub-results carry it."""
+        body = {"errorCode": self.error_code, "message": self.message}
+        if self.fields is not None:
+            body["fields"] = self.fields
+        return body
 
 
 def allocate_numbers(key_prefix: str, count: int) -> int:
@@ -206,7 +215,7 @@ def coerce(t: SObjectType, field_name: str, value, *, for_insert: bool) -> tuple
     return name, value
 
 
-def _lookup_data(sf_id: str) -> dict | None:
+def lookup_data(sf_id: str) -> dict | None:
     row = Record.objects.using(DB).filter(sf_id=sf_id).values_list("data", flat=True).first()
     return orjson.loads(row) if row else None
 
@@ -232,7 +241,7 @@ def record_create(*, schema: Schema, sobject: str, values: dict, user_id: str) -
         data.setdefault("OwnerId", user_id)
     data["CreatedById"] = data["LastModifiedById"] = user_id
     number = allocate_numbers(t.key_prefix, 1)
-    derive(t, data, number=number, lookup=_lookup_data)
+    derive(t, data, number=number, lookup=lookup_data)
     moment = wire_now()
     return Record.objects.using(DB).create(
         sobject=t.name,
@@ -275,9 +284,12 @@ def record_update(*, schema: Schema, sobject: str, sf_id: str, values: dict, use
         if record.is_deleted:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
         data = orjson.loads(record.data)
+        if t.name == "Lead" and data.get("IsConverted"):
+            # A converted lead is read-only (no "View and Edit Converted Leads" permission here).
+            raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])
         data.update(changes)
         data["LastModifiedById"] = user_id
-        derive(t, data, lookup=_lookup_data)
+        derive(t, data, lookup=lookup_data)
         moment = wire_now()
         record.data = dumps(data)
         record.last_modified_date = record.system_modstamp = moment
@@ -285,21 +297,21 @@ def record_update(*, schema: Schema, sobject: str, sf_id: str, values: dict, use
     return record
 
 
-def record_delete(*, schema: Schema, sobject: str, sf_id: str) -> None:
+def record_delete(*, schema: Schema, sobject: str, sf_id: str) -> dict[str, int]:
+    """Move a record to the recycle bin with everything that goes with it; returns what went along."""
     t = schema.get(sobject)
-    moment = wire_now()
-    updated = (
-        Record.objects.using(DB)
-        .filter(sobject=t.name, sf_id=to_18(sf_id) or "", is_deleted=False)
-        .update(is_deleted=True, deleted_date=moment, system_modstamp=moment)
-    )
-    if not updated:
-        exists = (
-            Record.objects.using(DB).filter(sobject=t.name, sf_id=to_18(sf_id) or "", purged=False).exists()
+    with transaction.atomic(using=DB):
+        record = (
+            Record.objects.using(DB)
+            .select_for_update()
+            .filter(sobject=t.name, sf_id=to_18(sf_id) or "", purged=False)
+            .first()
         )
-        if exists:
+        if record is None:
+            raise RecordError("NOT_FOUND", "The requested resource does not exist", status=404)
+        if record.is_deleted:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
-        raise RecordError("NOT_FOUND", "The requested resource does not exist", status=404)
+        return dict(recycle_bin.delete_records(schema=schema, roots=[record], moment=wire_now()))
 
 
 def wire_datetime_now() -> str:

@@ -8,6 +8,10 @@ with `executemany` in large batches, so a million contacts take minutes, not hou
 Messy on purpose: leads that share emails with contacts, duplicate contacts, missing and invalid emails,
 unicode names, very long texts, converted leads, opportunities at every stage with contact roles,
 campaign members with every status, open and completed tasks, records sharing one SystemModstamp.
+
+Consistent where a real org must be: a record in the recycle bin took its dependants with it (an
+account's contacts and opportunities, a contact's tasks, roles and memberships, ...), at its delete
+moment, exactly as a delete through the API does (recycle_bin.py).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ..models import (
     AccessToken,
     AuthorizationCode,
     BulkJob,
+    CascadeDelete,
     ConnectedApp,
     Grant,
     IdSequence,
@@ -52,6 +57,7 @@ from ..wire import now as wire_now
 from ..wire import sf_datetime
 from .records import allocate_numbers, derive
 from .records import dumps as dump_data
+from .recycle_bin import cascade_fields, cascade_takes
 
 DEFAULT_APP = {
     "name": "Inflow (local development)",
@@ -261,6 +267,10 @@ class Seeder:
         self.mass_updates = [
             self.base - dt.timedelta(hours=hours, milliseconds=123) for hours in (2, 30, 75, 170)
         ]
+        # Records in the recycle bin: Id -> (delete moment, the record whose delete took it, or itself).
+        self.deleted: dict[str, tuple[dt.datetime, str]] = {}
+        self.cascade_links: list[tuple[str, str]] = []  # (record taken along, root)
+        self._cascade_fields: dict[str, list[str]] | None = None
 
     # -- helpers ---------------------------------------------------------------------------------------
     # random.Random's choice/randrange cost microseconds each in Python; these draw from random() directly.
@@ -344,15 +354,34 @@ class Seeder:
             country_key: country,
         }
 
+    def _deleted_parent(self, sobject: str, data: dict) -> tuple[dt.datetime, str] | None:
+        """The earliest delete among the record's cascade parents, if one of them is in the recycle bin."""
+        if self._cascade_fields is None:
+            self._cascade_fields = cascade_fields(self.schema)
+        found = [
+            self.deleted[data[field]]
+            for field in self._cascade_fields.get(sobject, ())
+            if data.get(field) in self.deleted and cascade_takes(sobject, field, data)
+        ]
+        return min(found) if found else None
+
     def _write(self, t, sf_id: str, data: dict, *, number: int | None = None, deleted: bool = False) -> None:
         created, modified = self._times()
         data.setdefault("CreatedById", self._user())
         data.setdefault("LastModifiedById", data["CreatedById"])
         derive(t, data, number=number)
-        deleted_at = None
+        deleted_at, root = None, sf_id
         if deleted:
             deleted_at = modified + dt.timedelta(seconds=self.between(60, 86400))
             deleted_at = min(deleted_at, self.base)
+        parent = self._deleted_parent(t.name, data)
+        if parent is not None and (deleted_at is None or parent[0] <= deleted_at):
+            # Went to the recycle bin with its parent: it existed until then and changed no later.
+            deleted_at, root = parent
+            created, modified = min(created, deleted_at), min(modified, deleted_at)
+            self.cascade_links.append((sf_id, root))
+        if deleted_at is not None:
+            self.deleted[sf_id] = (deleted_at, root)
         self.writer.add(t.name, sf_id, created, modified, data, deleted_at)
 
     # -- objects ---------------------------------------------------------------------------------------
@@ -791,6 +820,7 @@ def org_reset() -> None:
             IdSequence,
         ):
             model.objects.using(DB).all().delete()
+        CascadeDelete.objects.using(DB).all().delete()
         Record.objects.using(DB).all().delete()
 
 
@@ -839,6 +869,10 @@ def org_seed(
             seeder.writer.flush()
             if progress:
                 progress(f"{label}: {time.monotonic() - step_started:.1f}s")
+        CascadeDelete.objects.using(DB).bulk_create(
+            [CascadeDelete(sf_id=sf_id, root_id=root) for sf_id, root in seeder.cascade_links],
+            batch_size=1000,
+        )
     if connections[DB].vendor == "postgresql":
         with connections[DB].cursor() as cursor:
             cursor.execute(f"ANALYZE {Record._meta.db_table}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import parse_qs
 
 import orjson
 from django.db.models import Count, Min
@@ -19,7 +20,7 @@ from ..services import oauth
 from ..services import records as record_services
 from ..services.records import RecordError
 from ..soql_bridge import SoqlError
-from ..wire import error_response, json_response, not_found, now, parse_sf_datetime, sf_datetime, versions
+from ..wire import error_response, json_response, now, parse_sf_datetime, sf_datetime, versions
 
 UPDATED_WINDOW = dt.timedelta(days=30)
 DELETED_WINDOW = dt.timedelta(days=15)
@@ -147,42 +148,46 @@ def _method_not_allowed(request, allowed):
     return response
 
 
+def _record_read(ctx, t, sf_id: str, requested: str | None, version: str) -> dict:
+    found = record_services.record_get(schema=ctx.schema, sobject=t.name, sf_id=sf_id)
+    if found is None:
+        raise RecordError("NOT_FOUND", "The requested resource does not exist", status=404)
+    names = [n.strip() for n in requested.split(",") if n.strip()] if requested else t.field_names()
+    fields = []
+    for name in names:
+        f = t.field(name)
+        if f is None:
+            raise RecordError("INVALID_FIELD", f"No such column '{name}' on sobject of type {t.name}")
+        fields.append((f["name"],))
+    row = {
+        "sf_id": found.sf_id,
+        "is_deleted": found.is_deleted,
+        "created_date": found.created_date,
+        "last_modified_date": found.last_modified_date,
+        "system_modstamp": found.system_modstamp,
+        "data": found.data,
+    }
+    renderer = soql_query.Renderer(ctx.schema, t, fields, version, set())
+    return renderer.render(soql_query.base_record(t, row))
+
+
+def _record_update(ctx, t, sf_id: str, values: dict) -> None:
+    record_services.record_update(
+        schema=ctx.schema, sobject=t.name, sf_id=sf_id, values=values, user_id=ctx.token.user.user_id
+    )
+
+
 @api_view("record")
 def record(request, version, sobject, sf_id):
     ctx = request.sandbox
     t = _type_or_404(request, sobject)
     if request.method == "GET":
-        found = record_services.record_get(schema=ctx.schema, sobject=t.name, sf_id=sf_id)
-        if found is None:
-            return not_found()
-        requested = request.GET.get("fields")
-        names = [n.strip() for n in requested.split(",") if n.strip()] if requested else t.field_names()
-        fields = []
-        for name in names:
-            f = t.field(name)
-            if f is None:
-                return error_response(
-                    400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {t.name}"
-                )
-            fields.append((f["name"],))
-        row = {
-            "sf_id": found.sf_id,
-            "is_deleted": found.is_deleted,
-            "created_date": found.created_date,
-            "last_modified_date": found.last_modified_date,
-            "system_modstamp": found.system_modstamp,
-            "data": found.data,
-        }
-        renderer = soql_query.Renderer(ctx.schema, t, fields, version, set())
-        return json_response(renderer.render(soql_query.base_record(t, row)))
+        try:
+            return json_response(_record_read(ctx, t, sf_id, request.GET.get("fields"), version))
+        except RecordError as exc:
+            return error_response(exc.status, exc.error_code, exc.message)
     if request.method == "PATCH":
-        record_services.record_update(
-            schema=ctx.schema,
-            sobject=t.name,
-            sf_id=sf_id,
-            values=_json_body(request),
-            user_id=ctx.token.user.user_id,
-        )
+        _record_update(ctx, t, sf_id, _json_body(request))
         return HttpResponse(status=204)
     if request.method == "DELETE":
         record_services.record_delete(schema=ctx.schema, sobject=t.name, sf_id=sf_id)
@@ -322,14 +327,65 @@ def limits(request, version):
 _SUB_DESCRIBE = re.compile(r"^(?:/services/data/)?v(\d+\.\d+)/sobjects/([A-Za-z0-9_]+)/describe/?$")
 _SUB_GLOBAL = re.compile(r"^(?:/services/data/)?v(\d+\.\d+)/sobjects/?$")
 _SUB_LIMITS = re.compile(r"^(?:/services/data/)?v(\d+\.\d+)/limits/?$")
+_SUB_RECORD = re.compile(
+    r"^(?:/services/data/)?v(\d+\.\d+)/sobjects/([A-Za-z0-9_]+)/([A-Za-z0-9]{1,18})/?(?:\?(.*))?$"
+)
+_SUB_SOBJECT = re.compile(r"^(?:/services/data/)?v(\d+\.\d+)/sobjects/([A-Za-z0-9_]+)/?$")
 MAX_SUBREQUESTS = 25
 
 
-def _subrequest(request, method: str, url: str):
+def _not_allowed(method: str):
+    return 405, [{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{method}' not allowed"}]
+
+
+def _record_subrequest(request, method: str, url: str, rich_input):
+    """A records sub-request (GET/PATCH/DELETE a record, POST a new one), run as its own request would."""
     ctx = request.sandbox
+    if match := _SUB_RECORD.match(url):
+        version, sobject, sf_id, query = match.groups()
+        if method not in ("GET", "PATCH", "DELETE"):
+            return _not_allowed(method)
+        try:
+            t = _type_or_404(request, sobject)
+            if method == "GET":
+                fields = parse_qs(query or "").get("fields")
+                return 200, _record_read(ctx, t, sf_id, fields[-1] if fields else None, version)
+            if method == "PATCH":
+                if not isinstance(rich_input, dict):
+                    raise RecordError(
+                        "JSON_PARSER_ERROR", "Cannot deserialize instance of SObject from a non-object value"
+                    )
+                _record_update(ctx, t, sf_id, rich_input)
+            else:
+                record_services.record_delete(schema=ctx.schema, sobject=t.name, sf_id=sf_id)
+            return 204, None
+        except RecordError as exc:
+            return exc.status, [exc.entry()]
+    match = _SUB_SOBJECT.match(url)
+    if method != "POST":
+        return _not_allowed(method)
+    try:
+        t = _type_or_404(request, match.group(2))
+        if not isinstance(rich_input, dict):
+            raise RecordError(
+                "JSON_PARSER_ERROR", "Cannot deserialize instance of SObject from a non-object value"
+            )
+        created = record_services.record_create(
+            schema=ctx.schema, sobject=t.name, values=rich_input, user_id=ctx.token.user.user_id
+        )
+    except RecordError as exc:
+        return exc.status, [exc.entry()]
+    return 201, {"id": created.sf_id, "success": True, "errors": []}
+
+
+def _subrequest(request, method: str, url: str, rich_input=None):
+    ctx = request.sandbox
+    describe = _SUB_DESCRIBE.match(url)
+    if not describe and (_SUB_RECORD.match(url) or (method == "POST" and _SUB_SOBJECT.match(url))):
+        return _record_subrequest(request, method, url, rich_input)
     if method != "GET":
-        return 405, [{"errorCode": "METHOD_NOT_ALLOWED", "message": f"HTTP Method '{method}' not allowed"}]
-    if match := _SUB_DESCRIBE.match(url):
+        return _not_allowed(method)
+    if match := describe:
         t = ctx.schema.get(match.group(2))
         if t is None:
             return 404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
@@ -376,7 +432,9 @@ def composite_batch(request, version):
         if not isinstance(sub, dict) or not isinstance(sub.get("url"), str):
             status, result = 400, [{"errorCode": "INVALID_BATCH_REQUEST", "message": "url is required"}]
         else:
-            status, result = _subrequest(request, str(sub.get("method", "GET")).upper(), sub["url"])
+            status, result = _subrequest(
+                request, str(sub.get("method", "GET")).upper(), sub["url"], sub.get("richInput")
+            )
         if status >= 400:
             has_errors = True
             halted = halt

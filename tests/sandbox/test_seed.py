@@ -49,9 +49,12 @@ def test_messy_realistic_data(seeded):
     assert any(e and e != e.strip() for e in emails)  # stray whitespace
     assert any(c.get("LastName") and not c["LastName"].isascii() for c in contacts)  # unicode names
     assert any(len(c.get("Description") or "") > 10_000 for c in contacts)  # very long texts
-    assert sum(c["IsDeleted"] for c in contacts) == len(contacts) // 97 + (
-        1 if len(contacts) % 97 > 13 else 0
-    )
+    # Every 97th contact is deleted on its own; the contacts of deleted accounts went with them.
+    deleted_accounts = {a["Id"] for a in org.records("Account", include_deleted=True) if a["IsDeleted"]}
+    assert deleted_accounts
+    assert {c["Id"] for c in contacts if c["IsDeleted"]} == {
+        c["Id"] for i, c in enumerate(contacts) if i % 97 == 13 or c.get("AccountId") in deleted_accounts
+    }
     contact_emails = {e for e in emails if e}
     assert sum(1 for lead in leads if lead.get("Email") in contact_emails) > len(leads) // 5
     converted = [lead for lead in leads if lead.get("IsConverted")]

@@ -1,9 +1,9 @@
 """`manage.py sandbox_churn [--updates N] [--creates N] ...`: make the org change like a busy org."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from salesforce_sandbox.api import current_schema
-from salesforce_sandbox.services.churn import churn
+from salesforce_sandbox.services.churn import ChurnError, churn
 
 
 class Command(BaseCommand):
@@ -13,10 +13,10 @@ class Command(BaseCommand):
         for name, help_text in (
             ("updates", "records to edit (spread over --objects)"),
             ("creates", "contacts to create"),
-            ("deletes", "records to move to the recycle bin"),
-            ("undeletes", "records to restore from the recycle bin"),
-            ("purge", "records to empty from the recycle bin (hard delete)"),
-            ("convert-leads", "leads to convert into new contacts"),
+            ("deletes", "records to move to the recycle bin (their dependants go with them)"),
+            ("undeletes", "records to restore from the recycle bin (with what their delete took)"),
+            ("purge", "records to empty from the recycle bin (hard delete, with what their delete took)"),
+            ("convert-leads", "open leads to convert (into the contact with their email, or a new one)"),
             ("advance-opportunities", "open opportunities to move to a later stage"),
             ("complete-tasks", "open tasks to complete"),
         ):
@@ -29,10 +29,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--objects", default="Contact,Lead", help="Objects to edit and delete (comma list)."
         )
-        parser.add_argument("--seed", type=int, default=None, help="Random seed for which records change.")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="Random seed: orgs alike churned alike with one seed make the same changes. "
+            "Without it, changes are random.",
+        )
 
     def handle(self, *args, **options):
-        report = churn(
+        try:
+            report = self._churn(options)
+        except ChurnError as exc:
+            raise CommandError(str(exc))
+        if not report.changed:
+            self.stdout.write("Nothing changed.")
+        for what, count in report.changed.items():
+            self.stdout.write(f"{what}: {count}")
+
+    def _churn(self, options):
+        return churn(
             schema=current_schema(),
             seed=options["seed"],
             updates=options["updates"],
@@ -46,7 +62,3 @@ class Command(BaseCommand):
             schema_change=options["schema_change"],
             objects=tuple(name.strip() for name in options["objects"].split(",") if name.strip()),
         )
-        if not report.changed:
-            self.stdout.write("Nothing changed.")
-        for what, count in report.changed.items():
-            self.stdout.write(f"{what}: {count}")
