@@ -144,7 +144,13 @@ def test_build_catalog_splits_default_objects_from_the_rest():
     result = catalog.build_catalog(client)
 
     # The recorded org has no Task; the catalogue's default objects are there, in the catalogue's order.
-    assert [o.name for o in result.default_objects] == ["Account", "Contact", "Lead", "Campaign", "Opportunity"]
+    assert [o.name for o in result.default_objects] == [
+        "Account",
+        "Contact",
+        "Lead",
+        "Campaign",
+        "Opportunity",
+    ]
     assert result.get("CampaignMember").described and result.get("OpportunityContactRole").described
     assert result.get("WorkOrder").described is False  # listed, described on request
     assert set(client.described) == {

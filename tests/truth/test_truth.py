@@ -1,0 +1,93 @@
+"""The truth suite: after a backfill, and after the org changes and an incremental sync, the CDP equals the
+org under the documented rules (tests/truth/oracle.py reads the org's own tables, never Inflow's mapping).
+
+One configuration per merge strategy, and one that is exactly what the onboarding saves when a user keeps
+every default. `TRUTH_CONTACTS` sets the org's size (default 400 contacts, about 1,500 records).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+import pytest
+from django.utils import timezone
+
+from integrations import services
+from integrations.models import SyncRun
+from tests.integrations.sync.conftest import connect, run_inline
+from tests.truth.oracle import CdpState, OrgState, check
+
+pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.slow]
+
+CONTACTS = int(os.environ.get("TRUTH_CONTACTS", "400"))
+CHURN = {
+    "seed": 7,
+    "updates": 120,
+    "creates": 30,
+    "deletes": 25,
+    "undeletes": 5,
+    "convert_leads": 12,
+    "advance_opportunities": 20,
+    "complete_tasks": 10,
+    "objects": "Account,Contact,Lead",
+}
+
+
+def configure_like_the_onboarding(workspace, connection) -> None:
+    """What the Fields step saves when the user keeps every default (default objects, default fields)."""
+    from onboarding import salesforce as sf
+    from onboarding import services as onboarding_services
+
+    offers = sf.object_offers(workspace=workspace, connection=connection)
+    choices = [(o, o.default, [f.name for f in o.fields if f.default_selected]) for o in offers]
+    onboarding_services.salesforce_objects_save(connection=connection, choices=choices)
+
+
+def report_line(config: str, phase: str, report) -> str:
+    summary = {name: {"checked": c, "violations": v} for name, (c, v) in report.summary().items()}
+    return json.dumps({"config": config, "phase": phase, "invariants": summary})
+
+
+@pytest.mark.parametrize("config", ["defaults", "overwrite", "append", "ignore"])
+def test_the_cdp_equals_the_org_after_backfill_and_after_changes(
+    config, make_sandbox_org, sf_settings, workspace, capsys
+):
+    org = make_sandbox_org(contacts=CONTACTS, seed=1)
+    connection = connect(workspace, org)
+    configure_like_the_onboarding(workspace, connection)
+    strategy = "overwrite" if config == "defaults" else config
+    if config != "defaults":
+        services.connection_update_sync_settings(connection=connection, merge_strategy=strategy)
+    source = f"salesforce:{connection.pk}"
+
+    run = run_inline(connection)
+    assert (run.state, run.state_reason) == (SyncRun.State.SUCCEEDED, "")
+    before = OrgState.read(org)
+    backfill = check(before, CdpState.read(workspace, source), strategy=strategy, now=timezone.now())
+    print(report_line(config, "backfill", backfill))
+    assert backfill.violations == [], "\n".join(backfill.violations[:20])
+    if config == "defaults":
+        # The defaults produce opportunity and campaign activities (their junctions come along).
+        checked = backfill.summary()
+        assert checked["an activity for every contact role"][0] > 0
+        assert checked["an activity for every campaign member"][0] > 0
+
+    org.churn(**CHURN)
+    run = run_inline(connection)
+    assert (run.state, run.state_reason) == (SyncRun.State.SUCCEEDED, "")
+    after = check(
+        OrgState.read(org),
+        CdpState.read(workspace, source),
+        strategy=strategy,
+        before=before,
+        now=timezone.now() + dt.timedelta(seconds=1),
+    )
+    print(report_line(config, "after churn", after))
+    assert after.violations == [], "\n".join(after.violations[:20])
+    with capsys.disabled():
+        if os.environ.get("TRUTH_REPORT"):
+            with open(os.environ["TRUTH_REPORT"], "a") as out:
+                out.write(report_line(config, "backfill", backfill) + "\n")
+                out.write(report_line(config, "after churn", after) + "\n")
