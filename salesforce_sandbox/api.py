@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .models import AccessToken, OrgState, SchemaChange
-from .routers import SANDBOX_DB as DB
+from .routers import db
 from .schema import Schema, build_schema
 from .services import oauth, org
 from .services.records import RecordError
@@ -47,7 +47,9 @@ def request_origin(request) -> str:
 
 
 def current_schema() -> Schema:
-    changes = tuple(SchemaChange.objects.using(DB).order_by("id").values_list("sobject", "action", "payload"))
+    changes = tuple(
+        SchemaChange.objects.using(db()).order_by("id").values_list("sobject", "action", "payload")
+    )
     return build_schema(changes)
 
 

@@ -109,8 +109,10 @@ class ConnectedApp(models.Model):
 
     name = models.CharField(max_length=80)
     client_id = models.CharField(max_length=255, unique=True)
-    client_secret = models.CharField(max_length=255)
-    # One registered callback URL per line; `*` as the port matches any port (local use only).
+    client_secret = models.CharField(max_length=255, blank=True)
+    # A public client (a browser or mobile app that cannot keep a secret) sends no secret: PKCE is required.
+    require_secret = models.BooleanField(default=True)
+    # One registered callback URL per line, matched exactly (scheme, host, port, path).
     callback_urls = models.TextField()
     scopes = models.CharField(max_length=255, default="api refresh_token offline_access id openid full web")
     refresh_policy = models.CharField(
@@ -269,3 +271,29 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return self.kid
+
+
+class OrgEntry(models.Model):
+    """Another org this sandbox process hosts, in a database of its own (the default org needs no row).
+
+    Only the default org's database holds these rows; `number` fixes the org's Id and database alias.
+    """
+
+    name = models.CharField(max_length=30, unique=True)
+    number = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LoginThrottle(models.Model):
+    """Failed log-ins per key (a username or a client address) in the current window, shared by every
+    process: past the limit the log-in page and the password grant refuse even the right password."""
+
+    key = models.CharField(max_length=120, primary_key=True)
+    window_start = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

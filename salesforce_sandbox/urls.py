@@ -9,6 +9,8 @@ S = r"(?P<sobject>[A-Za-z0-9_]+)"
 
 urlpatterns = [
     path("", control.home, name="home"),
+    path("login", control.sign_in, name="sign-in"),
+    path("logout", control.sign_out, name="sign-out"),
     path("_sandbox/status", control.status, name="status"),
     path("_sandbox/faults", control.faults, name="faults"),
     # OAuth 2.0 and identity

@@ -32,6 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENT_ID = "inflow-local-dev"
 CLIENT_SECRET = "inflow-local-dev-secret"
 START_TIMEOUT = 60
+# The callbacks the test orgs' connected app registers, matched exactly: Inflow's test client host and the
+# sandbox's own OAuth tests. A test serving Inflow elsewhere (live_server) registers its own callback.
+CALLBACKS = (
+    "http://localhost:8000/integrations/salesforce/callback/",
+    "http://localhost:8123/integrations/salesforce/callback/",
+)
 
 
 def _free_port() -> int:
@@ -99,6 +105,7 @@ class SandboxOrg:
             "SANDBOX_STATE_DIR": str(self.state_dir),
             "ENV_FILE": "/nonexistent/.env",
             "PYTHONUNBUFFERED": "1",
+            "SANDBOX_CALLBACK_URLS": ",".join(CALLBACKS),
             **(env or {}),
         }
         for key in ("SANDBOX_DATABASE_TEST_NAME",):
@@ -200,6 +207,10 @@ class SandboxOrg:
         if app:
             args += ["--app", app]
         return json.loads(self.manage(*args).stdout.strip().splitlines()[-1])
+
+    def register_callback(self, url: str) -> None:
+        """Register one more callback URL (exactly) with the local connected app."""
+        self.manage("sandbox_app", "--add-callback", url)
 
     def faults(self, **kw) -> dict:
         response = self.session().post(f"{self.url}/_sandbox/faults", json=kw, timeout=10)
@@ -332,7 +343,17 @@ class _Templates:
         return org
 
     def drop_all(self) -> None:
-        for name in reversed(self.databases):
+        import psycopg
+
+        # The orgs' own databases, and the databases of any further org a test created in one of them.
+        with psycopg.connect(_postgres_url(self.postgres, "postgres"), autocommit=True) as connection:
+            names = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{self.prefix}%",)
+                )
+            ]
+        for name in sorted(set(names) | set(self.databases), key=len, reverse=True):
             _postgres_admin(self.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from .. import query as soql_query
 from ..api import api_view
 from ..models import BulkJob, Record
-from ..routers import SANDBOX_DB as DB
+from ..routers import db
 from ..services import oauth
 from ..services import records as record_services
 from ..services.records import RecordError
@@ -263,7 +263,7 @@ def _covered(end: dt.datetime) -> dt.datetime:
 def updated(request, version, sobject):
     t = _type_or_404(request, sobject)
     start, end = _window(request, max_age=UPDATED_WINDOW)
-    qs = Record.objects.using(DB).filter(
+    qs = Record.objects.using(db()).filter(
         sobject=t.name, is_deleted__in=[False], system_modstamp__gte=start, system_modstamp__lt=end
     )
     ids = list(qs.order_by("system_modstamp", "sf_id").values_list("sf_id", flat=True)[: ID_LIMIT + 1])
@@ -276,7 +276,7 @@ def updated(request, version, sobject):
 def deleted(request, version, sobject):
     t = _type_or_404(request, sobject)
     start, end = _window(request, max_age=DELETED_WINDOW)
-    base = Record.objects.using(DB).filter(sobject=t.name, is_deleted__in=[True])
+    base = Record.objects.using(db()).filter(sobject=t.name, is_deleted__in=[True])
     rows = list(
         base.filter(deleted_date__gte=start, deleted_date__lt=end)
         .order_by("deleted_date", "sf_id")
@@ -297,8 +297,8 @@ def deleted(request, version, sobject):
 
 def limits_body(state, used: int) -> dict:
     today = now().replace(hour=0, minute=0, second=0, microsecond=0)
-    jobs_today = BulkJob.objects.using(DB).filter(created_date__gte=today).aggregate(n=Count("id"))["n"]
-    records = Record.objects.using(DB).filter(purged=False).count()
+    jobs_today = BulkJob.objects.using(db()).filter(created_date__gte=today).aggregate(n=Count("id"))["n"]
+    records = Record.objects.using(db()).filter(purged=False).count()
     storage_mb = 1024
     used_mb = records * 2 // 1024  # Salesforce counts 2 KB per record
     return {

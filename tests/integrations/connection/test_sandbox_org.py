@@ -21,7 +21,7 @@ from integrations.salesforce.client import SalesforceAuthError, SalesforceClient
 from integrations.salesforce.errors import SalesforceOAuthError
 from integrations.views import FLOW_SESSION_KEY
 
-# The sandbox's connected app accepts the callback on localhost at any port.
+# One of the callbacks the test orgs' connected app registers (tests/sandbox_org.py CALLBACKS).
 HOST = "localhost:8000"
 DEMO_USER, DEMO_PASSWORD = "demo@inflow.local", "inflow-demo"
 
