@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -140,6 +141,8 @@ def api_view(kind: str, *, versioned: bool = True):
                 response = error_response(400, exc.error_code, exc.message)
             except RecordError as exc:
                 response = error_response(exc.status, exc.error_code, exc.message, exc.fields)
+            except RequestDataTooBig:
+                raise  # BodyLimitMiddleware answers 413
             except OperationalError:
                 logger.exception("sandbox database error on %s", kind)
                 response = fault_response(503)
