@@ -11,6 +11,7 @@ database instead, created from a seeded template database, and dropped at the en
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
@@ -112,7 +113,15 @@ class SandboxOrg:
             self.env.pop(key, None)
 
     # -- process -----------------------------------------------------------------------------------------
+    org_name: str | None = None  # another org of the same process (other_org)
+
+    @property
+    def _org_param(self) -> dict:
+        return {"org": self.org_name} if self.org_name else {}
+
     def manage(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        if self.org_name and args and args[0].startswith("sandbox_"):
+            args = (*args, "--org", self.org_name)
         result = subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), *args],
             cwd=ROOT,
@@ -213,12 +222,14 @@ class SandboxOrg:
         self.manage("sandbox_app", "--add-callback", url)
 
     def faults(self, **kw) -> dict:
-        response = self.session().post(f"{self.url}/_sandbox/faults", json=kw, timeout=10)
+        response = self.session().post(
+            f"{self.url}/_sandbox/faults", json=kw, params=self._org_param, timeout=10
+        )
         response.raise_for_status()
         return response.json()
 
     def reset_faults(self) -> dict:
-        response = self.session().delete(f"{self.url}/_sandbox/faults", timeout=10)
+        response = self.session().delete(f"{self.url}/_sandbox/faults", params=self._org_param, timeout=10)
         response.raise_for_status()
         return response.json()
 
@@ -236,7 +247,7 @@ class SandboxOrg:
         return self.manage("sandbox_seed", "--reset", "--contacts", str(contacts), "--seed", str(seed)).stdout
 
     def status(self) -> dict:
-        response = self.session().get(f"{self.url}/_sandbox/status", timeout=10)
+        response = self.session().get(f"{self.url}/_sandbox/status", params=self._org_param, timeout=10)
         response.raise_for_status()
         return response.json()
 
@@ -246,6 +257,18 @@ class SandboxOrg:
 
     def request_log(self) -> dict[str, int]:
         return self.status()["request_log"]
+
+    def other_org(self, name: str) -> SandboxOrg:
+        """Handles on another org of this same process (`sandbox_seed --org NAME`): the same server, that
+        org's database for direct reads, its commands run with `--org NAME`."""
+        view = copy.copy(self)
+        view.org_name = name
+        if self.database_url.startswith("sqlite"):
+            view.db_path = self.db_path.with_name(f"{self.db_path.stem}.org-{name}{self.db_path.suffix}")
+            view.database_url = f"sqlite:///{view.db_path}"
+        else:
+            view.database_url = f"{self.database_url}_org_{name}"
+        return view
 
     # -- reading the database directly ---------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
