@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .models import AccessToken, OrgState, SchemaChange
-from .routers import SANDBOX_DB as DB
+from .routers import db
 from .schema import Schema, build_schema
 from .services import oauth, org
 from .services.records import RecordError
@@ -47,7 +48,9 @@ def request_origin(request) -> str:
 
 
 def current_schema() -> Schema:
-    changes = tuple(SchemaChange.objects.using(DB).order_by("id").values_list("sobject", "action", "payload"))
+    changes = tuple(
+        SchemaChange.objects.using(db()).order_by("id").values_list("sobject", "action", "payload")
+    )
     return build_schema(changes)
 
 
@@ -138,6 +141,8 @@ def api_view(kind: str, *, versioned: bool = True):
                 response = error_response(400, exc.error_code, exc.message)
             except RecordError as exc:
                 response = error_response(exc.status, exc.error_code, exc.message, exc.fields)
+            except RequestDataTooBig:
+                raise  # BodyLimitMiddleware answers 413
             except OperationalError:
                 logger.exception("sandbox database error on %s", kind)
                 response = fault_response(503)

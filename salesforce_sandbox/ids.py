@@ -1,12 +1,14 @@
 """Salesforce record Ids: 15 case-sensitive characters plus a 3-character case-insensitive checksum.
 
-Layout of the 15: key prefix (3) + instance "Dw" (2) + "0" (1) + record number in base 62 (9), so Ids of
-one object sort in creation order.
+Layout of the 15: key prefix (3) + instance "Dw" (2) + the org's character ("0" for the default org) (1) +
+record number in base 62 (9), so Ids of one object sort in creation order and two orgs never share an Id.
 """
 
 from __future__ import annotations
 
 import re
+
+from .routers import current_org
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
@@ -32,7 +34,7 @@ def make_id(key_prefix: str, number: int) -> str:
         digits.append(BASE62[rem])
     if number:
         raise ValueError("record number out of range")
-    id15 = f"{key_prefix}Dw0{''.join(reversed(digits))}"
+    id15 = f"{key_prefix}Dw{current_org().id_infix}{''.join(reversed(digits))}"
     return id15 + checksum(id15)
 
 

@@ -109,8 +109,10 @@ class ConnectedApp(models.Model):
 
     name = models.CharField(max_length=80)
     client_id = models.CharField(max_length=255, unique=True)
-    client_secret = models.CharField(max_length=255)
-    # One registered callback URL per line; `*` as the port matches any port (local use only).
+    client_secret = models.CharField(max_length=255, blank=True)
+    # A public client (a browser or mobile app that cannot keep a secret) sends no secret: PKCE is required.
+    require_secret = models.BooleanField(default=True)
+    # One registered callback URL per line, matched exactly (scheme, host, port, path).
     callback_urls = models.TextField()
     scopes = models.CharField(max_length=255, default="api refresh_token offline_access id openid full web")
     refresh_policy = models.CharField(
@@ -269,3 +271,88 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return self.kid
+
+
+class OrgEntry(models.Model):
+    """Another org this sandbox process hosts, in a database of its own (the default org needs no row).
+
+    Only the default org's database holds these rows; `number` fixes the org's Id and database alias.
+    """
+
+    name = models.CharField(max_length=30, unique=True)
+    number = models.PositiveIntegerField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LoginThrottle(models.Model):
+    """Failed log-ins per key (a username or a client address) in the current window, shared by every
+    process: past the limit the log-in page and the password grant refuse even the right password."""
+
+    key = models.CharField(max_length=120, primary_key=True)
+    window_start = models.DateTimeField()
+    failures = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"
+
+
+class AsyncJob(models.Model):
+    """A Bulk API 1.0 job (`/services/async/<version>/job`): query and queryAll only."""
+
+    class State(models.TextChoices):
+        OPEN = "Open"
+        CLOSED = "Closed"
+        ABORTED = "Aborted"
+        FAILED = "Failed"
+
+    sf_id = models.CharField(max_length=18, unique=True)
+    operation = models.CharField(max_length=10)
+    sobject = models.CharField(max_length=40)
+    content_type = models.CharField(max_length=10, default="CSV")
+    concurrency_mode = models.CharField(max_length=10, default="Parallel")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    api_version = models.CharField(max_length=8)
+    created_by_id = models.CharField(max_length=18)
+    created_date = models.DateTimeField()
+    system_modstamp = models.DateTimeField()
+    # Sforce-Enable-PKChunking: records per chunk (null: off) and the Id the first chunk starts at.
+    pk_chunk_size = models.PositiveIntegerField(null=True, blank=True)
+    pk_start_row = models.CharField(max_length=18, blank=True)
+
+    def __str__(self) -> str:
+        return self.sf_id
+
+
+class AsyncBatch(models.Model):
+    """A Bulk API 1.0 batch: one query, its snapshot of matching rows once completed, and its one result."""
+
+    class State(models.TextChoices):
+        QUEUED = "Queued"
+        IN_PROGRESS = "InProgress"
+        COMPLETED = "Completed"
+        FAILED = "Failed"
+        NOT_PROCESSED = "NotProcessed"
+
+    sf_id = models.CharField(max_length=18, unique=True)
+    job = models.ForeignKey(AsyncJob, on_delete=models.CASCADE, related_name="batches")
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    state_message = models.TextField(blank=True)
+    soql = models.TextField()
+    # A PK chunk: the Id range it covers ([id_from, id_to); empty means open-ended).
+    id_from = models.CharField(max_length=18, blank=True)
+    id_to = models.CharField(max_length=18, blank=True)
+    # The original batch of a PK-chunked job: split into chunk batches, then NotProcessed.
+    chunked = models.BooleanField(default=False)
+    created_date = models.DateTimeField(db_index=True)
+    system_modstamp = models.DateTimeField()
+    ready_at = models.DateTimeField()
+    number_records_processed = models.PositiveBigIntegerField(default=0)
+    total_processing_time = models.PositiveIntegerField(default=0)
+    result_id = models.CharField(max_length=18, blank=True)
+    row_ids = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.sf_id

@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from .ids import BASE62, checksum, to_18
 from .models import QueryCursor, Record
-from .routers import SANDBOX_DB as DB
+from .routers import db
 from .schema import Schema, SObjectType
 from .services import org
 from .services.records import defaults_for
@@ -237,7 +237,7 @@ def attach_parents(
         parents: dict[str, dict] = {}
         if ids:
             rows = (
-                Record.objects.using(DB)
+                Record.objects.using(db())
                 .filter(sf_id__in=list(ids), is_deleted=False)
                 .values(*ROW_COLUMNS, "sobject")
             )
@@ -380,7 +380,7 @@ def _scan_matching(plan: Plan, schema: Schema, moment: dt.datetime) -> list[int]
     rel_paths = where_paths | order_paths
     matched: list[tuple] = []
     last = 0
-    qs = Record.objects.using(DB).filter(plan.sql_filter)
+    qs = Record.objects.using(db()).filter(plan.sql_filter)
     python_sort = plan.order is None
     while True:
         rows = list(qs.filter(id__gt=last).order_by("id").values(*ROW_COLUMNS)[:SCAN_CHUNK])
@@ -436,7 +436,7 @@ def _check_timeout(plan: Plan, state) -> None:
 
 
 def _fetch_rows(plan: Plan, *, position: list | None, sql_offset: int, count: int) -> list[dict]:
-    qs = Record.objects.using(DB).filter(plan.sql_filter)
+    qs = Record.objects.using(db()).filter(plan.sql_filter)
     if position is not None:
         qs = qs.filter(_after(plan.order, _position_values(plan.order, position)))
     qs = qs.order_by(*_order_by(plan.order)).values(*ROW_COLUMNS)
@@ -444,7 +444,7 @@ def _fetch_rows(plan: Plan, *, position: list | None, sql_offset: int, count: in
 
 
 def _rows_by_ids(ids: list[int]) -> list[dict]:
-    rows = {row["id"]: row for row in Record.objects.using(DB).filter(id__in=ids).values(*ROW_COLUMNS)}
+    rows = {row["id"]: row for row in Record.objects.using(db()).filter(id__in=ids).values(*ROW_COLUMNS)}
     return [rows[i] for i in ids if i in rows]
 
 
@@ -470,7 +470,7 @@ def run_query(
     limit = query.limit
     row_ids: list[int] | None = None
     if plan.keyset:
-        count = Record.objects.using(DB).filter(plan.sql_filter).count()
+        count = Record.objects.using(db()).filter(plan.sql_filter).count()
     else:
         row_ids = _scan_matching(plan, schema, moment)
         count = len(row_ids)
@@ -491,8 +491,8 @@ def run_query(
         return Page(total, True, records, None)
     locator = new_locator()
     positions = {str(size): _position(rows[-1], plan.order)} if plan.keyset and rows else {}
-    QueryCursor.objects.using(DB).filter(last_used_at__lt=moment - org.locator_idle_timeout()).delete()
-    QueryCursor.objects.using(DB).create(
+    QueryCursor.objects.using(db()).filter(last_used_at__lt=moment - org.locator_idle_timeout()).delete()
+    QueryCursor.objects.using(db()).create(
         locator=locator,
         soql=soql,
         include_deleted=include_deleted,
@@ -516,7 +516,7 @@ def continue_query(*, schema: Schema, locator_path: str, version: str, state) ->
         raise invalid_locator()
     offset = int(offset_text)
     moment = now()
-    cursor = QueryCursor.objects.using(DB).filter(locator=locator).first()
+    cursor = QueryCursor.objects.using(db()).filter(locator=locator).first()
     if (
         cursor is None
         or cursor.last_used_at + org.locator_idle_timeout() <= moment
@@ -548,7 +548,7 @@ def continue_query(*, schema: Schema, locator_path: str, version: str, state) ->
         positions[str(next_offset)] = _position(rows[-1], plan.order)
         keep = sorted(positions, key=int)[-KEPT_POSITIONS:]
         update["positions"] = orjson.dumps({k: positions[k] for k in keep}).decode()
-    QueryCursor.objects.using(DB).filter(locator=locator).update(**update)
+    QueryCursor.objects.using(db()).filter(locator=locator).update(**update)
     next_url = None if done else f"/services/data/v{version}/query/{locator}-{next_offset}"
     return Page(cursor.total_size, done, records, next_url)
 
@@ -556,7 +556,7 @@ def continue_query(*, schema: Schema, locator_path: str, version: str, state) ->
 def ordered_ids(plan: Plan, schema: Schema, moment: dt.datetime) -> list[int]:
     """Ids of every matching row in the query's order (unordered queries: storage order, like PK chunks)."""
     if plan.keyset:
-        qs = Record.objects.using(DB).filter(plan.sql_filter)
+        qs = Record.objects.using(db()).filter(plan.sql_filter)
         qs = qs.order_by(*_order_by(plan.order)) if plan.query.order_by else qs.order_by("id")
         return list(qs.values_list("id", flat=True))
     return _scan_matching(plan, schema, moment)

@@ -21,9 +21,12 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "salesforce_sandbox.middleware.GzipMiddleware",
+    "salesforce_sandbox.middleware.BodyLimitMiddleware",
     "salesforce_sandbox.middleware.UriLengthMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session: a log-in page's org is the logged-in user's.
+    "salesforce_sandbox.middleware.OrgMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # CSRF is applied per view (csrf_protect) to the sandbox's own HTML forms, not to the API.
@@ -59,6 +62,10 @@ WHITENOISE_AUTOREFRESH = False
 # The sandbox's own knobs.
 SANDBOX_STATE_DIR = env.str("SANDBOX_STATE_DIR", default=str(BASE_DIR / "var" / "sandbox"))
 SANDBOX_LOCATOR_IDLE_SECONDS = env.int("SANDBOX_LOCATOR_IDLE_SECONDS", default=900)
+# Failed log-ins (log-in page and password grant) allowed per username and per client address in a window.
+SANDBOX_LOGIN_FAILURES_PER_USER = env.int("SANDBOX_LOGIN_FAILURES_PER_USER", default=10)
+SANDBOX_LOGIN_FAILURES_PER_ADDRESS = env.int("SANDBOX_LOGIN_FAILURES_PER_ADDRESS", default=50)
+SANDBOX_LOGIN_WINDOW_SECONDS = env.int("SANDBOX_LOGIN_WINDOW_SECONDS", default=900)
 # Local-only control endpoints (/_sandbox/...) answer only these client addresses.
 SANDBOX_CONTROL_ADDRESSES = env.list("SANDBOX_CONTROL_ADDRESSES", default=["127.0.0.1", "::1"])
 

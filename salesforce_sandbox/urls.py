@@ -2,13 +2,18 @@
 
 from django.urls import path, re_path
 
-from .views import bulk, control, oauth, rest
+from .views import bulk, bulk_v1, control, oauth, rest
 
 V = r"^services/data/v(?P<version>[^/]+)"
+A = r"^services/async/(?P<version>[0-9.]{1,8})/job"
+J = r"/(?P<job_id>[A-Za-z0-9]{1,18})"
+B = r"/batch/(?P<batch_id>[A-Za-z0-9]{1,18})"
 S = r"(?P<sobject>[A-Za-z0-9_]+)"
 
 urlpatterns = [
     path("", control.home, name="home"),
+    path("login", control.sign_in, name="sign-in"),
+    path("logout", control.sign_out, name="sign-out"),
     path("_sandbox/status", control.status, name="status"),
     path("_sandbox/faults", control.faults, name="faults"),
     # OAuth 2.0 and identity
@@ -41,6 +46,14 @@ urlpatterns = [
     re_path(V + r"/jobs/query/?$", bulk.jobs, name="bulk-jobs"),
     re_path(V + r"/jobs/query/(?P<job_id>[A-Za-z0-9]+)/?$", bulk.job, name="bulk-job"),
     re_path(V + r"/jobs/query/(?P<job_id>[A-Za-z0-9]+)/results/?$", bulk.results, name="bulk-results"),
+    # Bulk API 1.0 query jobs
+    re_path(A + r"/?$", bulk_v1.jobs, name="async-jobs"),
+    re_path(A + J + r"/?$", bulk_v1.job, name="async-job"),
+    re_path(A + J + r"/batch/?$", bulk_v1.batches, name="async-batches"),
+    re_path(A + J + B + r"/?$", bulk_v1.batch, name="async-batch"),
+    re_path(A + J + B + r"/request/?$", bulk_v1.batch_request, name="async-batch-request"),
+    re_path(A + J + B + r"/result/?$", bulk_v1.results, name="async-results"),
+    re_path(A + J + B + r"/result/(?P<result_id>[A-Za-z0-9]{1,18})/?$", bulk_v1.result, name="async-result"),
 ]
 
 handler400 = "salesforce_sandbox.views.control.bad_request"

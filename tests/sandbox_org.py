@@ -11,6 +11,7 @@ database instead, created from a seeded template database, and dropped at the en
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import os
@@ -32,6 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIENT_ID = "inflow-local-dev"
 CLIENT_SECRET = "inflow-local-dev-secret"
 START_TIMEOUT = 60
+# The callbacks the test orgs' connected app registers, matched exactly: Inflow's test client host and the
+# sandbox's own OAuth tests. A test serving Inflow elsewhere (live_server) registers its own callback.
+CALLBACKS = (
+    "http://localhost:8000/integrations/salesforce/callback/",
+    "http://localhost:8123/integrations/salesforce/callback/",
+)
 
 
 def _free_port() -> int:
@@ -99,13 +106,22 @@ class SandboxOrg:
             "SANDBOX_STATE_DIR": str(self.state_dir),
             "ENV_FILE": "/nonexistent/.env",
             "PYTHONUNBUFFERED": "1",
+            "SANDBOX_CALLBACK_URLS": ",".join(CALLBACKS),
             **(env or {}),
         }
         for key in ("SANDBOX_DATABASE_TEST_NAME",):
             self.env.pop(key, None)
 
     # -- process -----------------------------------------------------------------------------------------
+    org_name: str | None = None  # another org of the same process (other_org)
+
+    @property
+    def _org_param(self) -> dict:
+        return {"org": self.org_name} if self.org_name else {}
+
     def manage(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        if self.org_name and args and args[0].startswith("sandbox_"):
+            args = (*args, "--org", self.org_name)
         result = subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), *args],
             cwd=ROOT,
@@ -201,13 +217,19 @@ class SandboxOrg:
             args += ["--app", app]
         return json.loads(self.manage(*args).stdout.strip().splitlines()[-1])
 
+    def register_callback(self, url: str) -> None:
+        """Register one more callback URL (exactly) with the local connected app."""
+        self.manage("sandbox_app", "--add-callback", url)
+
     def faults(self, **kw) -> dict:
-        response = self.session().post(f"{self.url}/_sandbox/faults", json=kw, timeout=10)
+        response = self.session().post(
+            f"{self.url}/_sandbox/faults", json=kw, params=self._org_param, timeout=10
+        )
         response.raise_for_status()
         return response.json()
 
     def reset_faults(self) -> dict:
-        response = self.session().delete(f"{self.url}/_sandbox/faults", timeout=10)
+        response = self.session().delete(f"{self.url}/_sandbox/faults", params=self._org_param, timeout=10)
         response.raise_for_status()
         return response.json()
 
@@ -225,7 +247,7 @@ class SandboxOrg:
         return self.manage("sandbox_seed", "--reset", "--contacts", str(contacts), "--seed", str(seed)).stdout
 
     def status(self) -> dict:
-        response = self.session().get(f"{self.url}/_sandbox/status", timeout=10)
+        response = self.session().get(f"{self.url}/_sandbox/status", params=self._org_param, timeout=10)
         response.raise_for_status()
         return response.json()
 
@@ -235,6 +257,18 @@ class SandboxOrg:
 
     def request_log(self) -> dict[str, int]:
         return self.status()["request_log"]
+
+    def other_org(self, name: str) -> SandboxOrg:
+        """Handles on another org of this same process (`sandbox_seed --org NAME`): the same server, that
+        org's database for direct reads, its commands run with `--org NAME`."""
+        view = copy.copy(self)
+        view.org_name = name
+        if self.database_url.startswith("sqlite"):
+            view.db_path = self.db_path.with_name(f"{self.db_path.stem}.org-{name}{self.db_path.suffix}")
+            view.database_url = f"sqlite:///{view.db_path}"
+        else:
+            view.database_url = f"{self.database_url}_org_{name}"
+        return view
 
     # -- reading the database directly ---------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
@@ -332,7 +366,17 @@ class _Templates:
         return org
 
     def drop_all(self) -> None:
-        for name in reversed(self.databases):
+        import psycopg
+
+        # The orgs' own databases, and the databases of any further org a test created in one of them.
+        with psycopg.connect(_postgres_url(self.postgres, "postgres"), autocommit=True) as connection:
+            names = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{self.prefix}%",)
+                )
+            ]
+        for name in sorted(set(names) | set(self.databases), key=len, reverse=True):
             _postgres_admin(self.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

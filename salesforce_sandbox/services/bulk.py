@@ -19,7 +19,7 @@ from django.db.models import Q
 from .. import query as soql_query
 from ..ids import BASE62, checksum
 from ..models import BulkJob, Record
-from ..routers import SANDBOX_DB as DB
+from ..routers import db
 from ..schema import Schema
 from ..soql_bridge import SoqlError
 from ..wire import now, sf_datetime
@@ -80,7 +80,7 @@ def job_create(*, schema: Schema, body: dict, version: str, user_id: str, state)
         raise BulkError("INVALIDJOB", f"Invalid lineEnding: {str(line_ending)[:20]}")
     query = _unsupported(schema, soql)
     moment = now()
-    return BulkJob.objects.using(DB).create(
+    return BulkJob.objects.using(db()).create(
         sf_id=_job_id(),
         operation=operation,
         sobject=query.sobject.name,
@@ -127,7 +127,7 @@ def job_info(job: BulkJob, *, full: bool) -> dict:
 def job_get(sf_id: str) -> BulkJob | None:
     if not sf_id or len(sf_id) > 18:
         return None
-    return BulkJob.objects.using(DB).filter(sf_id=sf_id).first()
+    return BulkJob.objects.using(db()).filter(sf_id=sf_id).first()
 
 
 def job_advance(*, schema: Schema, job: BulkJob, state) -> BulkJob:
@@ -137,19 +137,19 @@ def job_advance(*, schema: Schema, job: BulkJob, state) -> BulkJob:
         return job
     moment = now()
     if moment < job.ready_at:
-        BulkJob.objects.using(DB).filter(pk=job.pk, state=BulkJob.State.UPLOAD_COMPLETE).update(
+        BulkJob.objects.using(db()).filter(pk=job.pk, state=BulkJob.State.UPLOAD_COMPLETE).update(
             state=BulkJob.State.IN_PROGRESS, system_modstamp=moment
         )
-        return BulkJob.objects.using(DB).get(pk=job.pk)
+        return BulkJob.objects.using(db()).get(pk=job.pk)
     # One poll claims the processing; a concurrent poll sees InProgress until it is done.
     claimed = (
-        BulkJob.objects.using(DB)
+        BulkJob.objects.using(db())
         .filter(pk=job.pk, state__in=pending, number_records_processed=0)
         .filter(Q(row_ids=""))
         .update(state=BulkJob.State.IN_PROGRESS, row_ids="[]", system_modstamp=moment)
     )
     if not claimed:
-        return BulkJob.objects.using(DB).get(pk=job.pk)
+        return BulkJob.objects.using(db()).get(pk=job.pk)
     started = time.monotonic()
     try:
         query = soql_query.parse_and_validate(schema, job.soql)
@@ -162,38 +162,38 @@ def job_advance(*, schema: Schema, job: BulkJob, state) -> BulkJob:
         if query.limit is not None:
             ids = ids[: query.limit]
     except SoqlError as exc:
-        BulkJob.objects.using(DB).filter(pk=job.pk).update(
+        BulkJob.objects.using(db()).filter(pk=job.pk).update(
             state=BulkJob.State.FAILED,
             error_message=f"{exc.error_code}: {exc.message}",
             system_modstamp=now(),
             row_ids="",
         )
-        return BulkJob.objects.using(DB).get(pk=job.pk)
-    BulkJob.objects.using(DB).filter(pk=job.pk, state=BulkJob.State.IN_PROGRESS).update(
+        return BulkJob.objects.using(db()).get(pk=job.pk)
+    BulkJob.objects.using(db()).filter(pk=job.pk, state=BulkJob.State.IN_PROGRESS).update(
         state=BulkJob.State.JOB_COMPLETE,
         row_ids=orjson.dumps(ids).decode(),
         number_records_processed=len(ids),
         total_processing_time=int((time.monotonic() - started) * 1000),
         system_modstamp=now(),
     )
-    return BulkJob.objects.using(DB).get(pk=job.pk)
+    return BulkJob.objects.using(db()).get(pk=job.pk)
 
 
 def job_abort(job: BulkJob) -> BulkJob:
     updated = (
-        BulkJob.objects.using(DB)
+        BulkJob.objects.using(db())
         .filter(pk=job.pk, state__in=(BulkJob.State.UPLOAD_COMPLETE, BulkJob.State.IN_PROGRESS))
         .update(state=BulkJob.State.ABORTED, system_modstamp=now())
     )
     if not updated:
         raise BulkError("INVALIDJOBSTATE", f"Job in state {job.state} cannot be aborted")
-    return BulkJob.objects.using(DB).get(pk=job.pk)
+    return BulkJob.objects.using(db()).get(pk=job.pk)
 
 
 def job_delete(job: BulkJob) -> None:
     if job.state in (BulkJob.State.UPLOAD_COMPLETE, BulkJob.State.IN_PROGRESS):
         raise BulkError("INVALIDJOBSTATE", "The job must be aborted or complete before it can be deleted")
-    BulkJob.objects.using(DB).filter(pk=job.pk).delete()
+    BulkJob.objects.using(db()).filter(pk=job.pk).delete()
 
 
 def encode_locator(offset: int) -> str:
@@ -251,7 +251,7 @@ def results_page(*, schema: Schema, job: BulkJob, locator: str | None, max_recor
             chunk = page_ids[start : start + RENDER_CHUNK]
             rows = {
                 row["id"]: row
-                for row in Record.objects.using(DB).filter(id__in=chunk).values(*soql_query.ROW_COLUMNS)
+                for row in Record.objects.using(db()).filter(id__in=chunk).values(*soql_query.ROW_COLUMNS)
             }
             records = [soql_query.base_record(t, rows[i]) for i in chunk if i in rows]
             if rel_paths:

@@ -22,7 +22,7 @@ from django.db.models import Q
 
 from ..ids import make_id
 from ..models import Record, SchemaChange
-from ..routers import SANDBOX_DB as DB
+from ..routers import db
 from ..schema import Schema, SObjectType
 from ..schema.fields import build_field
 from ..schema.objects import STAGES
@@ -103,13 +103,13 @@ def _sample(
     pks = list(qs.order_by("sf_id").values_list("pk", flat=True))
     if accept is None:
         chosen = rng.sample(pks, min(n, len(pks)))
-        by_pk = Record.objects.using(DB).in_bulk(chosen)
+        by_pk = Record.objects.using(db()).in_bulk(chosen)
         return [by_pk[pk] for pk in chosen]
     rng.shuffle(pks)
     picked: list[Record] = []
     for start in range(0, len(pks), 500):
         chunk = pks[start : start + 500]
-        by_pk = Record.objects.using(DB).in_bulk(chunk)
+        by_pk = Record.objects.using(db()).in_bulk(chunk)
         for pk in chunk:
             if accept(by_pk[pk].sobject, orjson.loads(by_pk[pk].data)):
                 picked.append(by_pk[pk])
@@ -122,7 +122,7 @@ def _save(records: list[Record], moment: dt.datetime) -> None:
     """Write data and timestamps of `records` with one executemany (the ORM's bulk_update is too slow)."""
     if not records:
         return
-    connection = connections[DB]
+    connection = connections[db()]
     adapt = connection.ops.adapt_datetimefield_value
     table = Record._meta.db_table
     sql = (
@@ -130,7 +130,7 @@ def _save(records: list[Record], moment: dt.datetime) -> None:
         "WHERE id = %s"
     )
     rows = [(r.data, adapt(r.last_modified_date), adapt(moment), r.pk) for r in records]
-    with transaction.atomic(using=DB), connection.cursor() as cursor:
+    with transaction.atomic(using=db()), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
@@ -148,7 +148,7 @@ def _shares(n: int, k: int) -> list[int]:
 
 
 def _live(sobject: str):
-    return Record.objects.using(DB).filter(sobject=sobject, is_deleted=False)
+    return Record.objects.using(db()).filter(sobject=sobject, is_deleted=False)
 
 
 def editable(sobject: str) -> Callable[[str, dict], bool] | None:
@@ -195,7 +195,7 @@ def churn(
     stamp = sf_datetime(moment)
     report = ChurnReport()
     user_id = user_id or (
-        Record.objects.using(DB)
+        Record.objects.using(db())
         .filter(sobject="User")
         .order_by("sf_id")
         .values_list("sf_id", flat=True)
@@ -251,12 +251,12 @@ def churn(
                     data=dumps(data),
                 )
             )
-        Record.objects.using(DB).bulk_create(rows, batch_size=1000)
+        Record.objects.using(db()).bulk_create(rows, batch_size=1000)
         report.add("created Contact", len(rows))
 
     for t, share in zip(types, _shares(deletes, len(types)), strict=True):
         picked = _sample(_live(t.name), share, rng)
-        with transaction.atomic(using=DB):
+        with transaction.atomic(using=db()):
             taken = recycle_bin.delete_records(schema=schema, roots=picked, moment=moment)
         report.add(f"deleted {t.name}", len(picked))
         report.add_counts("deleted with them", taken)
@@ -266,7 +266,7 @@ def churn(
     names = [t.name for t in types]
     restorable = lambda sobject, data: recycle_bin.restorable(schema, sobject, data)  # noqa: E731
     restored = _sample(recycle_bin.binned_roots(names), undeletes, rng, restorable)
-    with transaction.atomic(using=DB):
+    with transaction.atomic(using=db()):
         back = recycle_bin.undelete_records(schema=schema, roots=restored, moment=moment)
     report.add("undeleted", len(restored))
     back.subtract(Counter(r.sobject for r in restored))
@@ -276,14 +276,14 @@ def churn(
         emptied = _sample(
             recycle_bin.binned_roots(names).exclude(pk__in=[r.pk for r in restored]), purge, rng
         )
-        with transaction.atomic(using=DB):
+        with transaction.atomic(using=db()):
             gone = recycle_bin.purge_records(roots=emptied)
         report.add("purged", len(emptied))
         gone.subtract(Counter(r.sobject for r in emptied))
         report.add_counts("purged with them", +gone)
 
     if convert_leads:
-        with transaction.atomic(using=DB):
+        with transaction.atomic(using=db()):
             converted = _convert_leads(schema, rng, convert_leads, moment, user_id)
         for key, n in converted.items():
             report.add(key, n)
@@ -353,7 +353,7 @@ def _new_record(t: SObjectType, data: dict, moment: dt.datetime, user_id: str) -
     data.setdefault("OwnerId", user_id)
     data["CreatedById"] = data["LastModifiedById"] = user_id
     derive(t, data)
-    return Record.objects.using(DB).create(
+    return Record.objects.using(db()).create(
         sobject=t.name,
         sf_id=make_id(t.key_prefix, allocate_numbers(t.key_prefix, 1)),
         created_date=moment,
@@ -480,9 +480,9 @@ def _convert_leads(
 
 def schema_toggle() -> str:
     """Add the churn custom field to Contact, or remove it if it is there."""
-    last = SchemaChange.objects.using(DB).filter(sobject="Contact").order_by("-id").first()
+    last = SchemaChange.objects.using(db()).filter(sobject="Contact").order_by("-id").first()
     if last is not None and last.action == SchemaChange.Action.ADD:
-        SchemaChange.objects.using(DB).create(
+        SchemaChange.objects.using(db()).create(
             sobject="Contact", action=SchemaChange.Action.REMOVE, payload=CHURN_FIELD
         )
         return f"removed Contact.{CHURN_FIELD}"
@@ -494,7 +494,7 @@ def schema_toggle() -> str:
         length=255,
         byteLength=765,
     )
-    SchemaChange.objects.using(DB).create(
+    SchemaChange.objects.using(db()).create(
         sobject="Contact", action=SchemaChange.Action.ADD, payload=orjson.dumps(field_describe).decode()
     )
     return f"added Contact.{CHURN_FIELD}"

@@ -12,14 +12,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
-from ..ids import ORG_ID
 from ..models import AccessToken, AuthorizationCode, ConnectedApp, Grant, OrgState, OrgUser
-from ..routers import SANDBOX_DB as DB
+from ..routers import current_org, db
 from ..wire import now
 
 CODE_LIFETIME = dt.timedelta(minutes=15)
@@ -63,16 +61,22 @@ def digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# Access tokens start with the org Id and "!" as on Salesforce; codes and refresh tokens carry it after
+# their prefix, so the token endpoint knows the org a code or refresh token belongs to.
+CODE_PREFIX = "aPrx"
+REFRESH_PREFIX = "5Aep861"
+
+
 def _new_access_token() -> str:
-    return f"{ORG_ID[:15]}!AQ" + secrets.token_urlsafe(72).replace("-", ".")
+    return f"{current_org().org_id[:15]}!AQ" + secrets.token_urlsafe(72).replace("-", ".")
 
 
 def _new_refresh_token() -> str:
-    return "5Aep861" + secrets.token_urlsafe(64).replace("-", ".")
+    return REFRESH_PREFIX + current_org().org_id[:15] + secrets.token_urlsafe(64).replace("-", ".")
 
 
 def identity_url(origin: str, user: OrgUser) -> str:
-    return f"{origin}/id/{ORG_ID}/{user.user_id}"
+    return f"{origin}/id/{current_org().org_id}/{user.user_id}"
 
 
 def signature(*, client_secret: str, identity: str, issued_at: str) -> str:
@@ -81,36 +85,20 @@ def signature(*, client_secret: str, identity: str, issued_at: str) -> str:
 
 
 def callback_allowed(app: ConnectedApp, redirect_uri: str) -> bool:
-    """Exact match against a registered callback; a registered `host:*` matches any port (local use)."""
-    try:
-        wanted = urlsplit(redirect_uri)
-        wanted_port = wanted.port
-    except ValueError:
-        return False
-    for line in app.callback_urls.split():
-        if line == redirect_uri:
-            return True
-        if ":*/" in line:
-            registered = urlsplit(line.replace(":*/", ":1/", 1))
-            if (
-                (registered.scheme, registered.hostname, registered.path)
-                == (wanted.scheme, wanted.hostname, wanted.path)
-                and wanted_port is not None
-                and not wanted.query
-                and not wanted.fragment
-            ):
-                return True
-    return False
+    """Exact match against a registered callback URL: no wildcard port, path or query."""
+    return bool(redirect_uri) and redirect_uri in app.callback_urls.split()
 
 
 def app_by_client_id(client_id: str) -> ConnectedApp | None:
     if not client_id or len(client_id) > 255:
         return None
-    return ConnectedApp.objects.using(DB).filter(client_id=client_id).first()
+    return ConnectedApp.objects.using(db()).filter(client_id=client_id).first()
 
 
 def authenticate_user(username: str, password: str) -> OrgUser | None:
-    user = OrgUser.objects.using(DB).filter(username__iexact=(username or "").strip(), is_active=True).first()
+    user = (
+        OrgUser.objects.using(db()).filter(username__iexact=(username or "").strip(), is_active=True).first()
+    )
     if user is None or not check_password(password or "", user.password):
         return None
     return user
@@ -128,7 +116,7 @@ def normalise_scopes(requested: str, app: ConnectedApp) -> str:
 
 
 def has_active_grant(app: ConnectedApp, user: OrgUser) -> bool:
-    return Grant.objects.using(DB).filter(app=app, user=user, revoked_at__isnull=True).exists()
+    return Grant.objects.using(db()).filter(app=app, user=user, revoked_at__isnull=True).exists()
 
 
 def code_issue(
@@ -141,9 +129,9 @@ def code_issue(
     code_challenge_method: str = "",
     nonce: str = "",
 ) -> str:
-    raw = "aPrx" + secrets.token_urlsafe(48) + "=="
+    raw = CODE_PREFIX + current_org().org_id[:15] + secrets.token_urlsafe(48) + "=="
     moment = now()
-    AuthorizationCode.objects.using(DB).create(
+    AuthorizationCode.objects.using(db()).create(
         code_hash=digest(raw),
         app=app,
         user=user,
@@ -174,7 +162,7 @@ def _grant_create(*, app: ConnectedApp, user: OrgUser, scopes: str) -> tuple[Gra
     wants_refresh = bool(REFRESH_SCOPES & set(scopes.split()))
     # At most `max_grants_per_user` live grants per user and app: the newest one evicts the oldest.
     live = list(
-        Grant.objects.using(DB)
+        Grant.objects.using(db())
         .select_for_update()
         .filter(app=app, user=user, revoked_at__isnull=True)
         .order_by("created_at", "id")
@@ -182,11 +170,11 @@ def _grant_create(*, app: ConnectedApp, user: OrgUser, scopes: str) -> tuple[Gra
     )
     excess = len(live) - (app.max_grants_per_user - 1)
     if excess > 0:
-        Grant.objects.using(DB).filter(id__in=live[:excess]).update(
+        Grant.objects.using(db()).filter(id__in=live[:excess]).update(
             revoked_at=moment, revoked_reason="evicted"
         )
     refresh = _new_refresh_token() if wants_refresh else None
-    grant = Grant.objects.using(DB).create(
+    grant = Grant.objects.using(db()).create(
         app=app,
         user=user,
         scopes=scopes,
@@ -200,7 +188,7 @@ def _grant_create(*, app: ConnectedApp, user: OrgUser, scopes: str) -> tuple[Gra
 def _access_token_create(*, app: ConnectedApp, user: OrgUser, grant: Grant | None) -> tuple[str, dt.datetime]:
     raw = _new_access_token()
     moment = now()
-    AccessToken.objects.using(DB).create(
+    AccessToken.objects.using(db()).create(
         token_hash=digest(raw),
         grant=grant,
         app=app,
@@ -213,7 +201,7 @@ def _access_token_create(*, app: ConnectedApp, user: OrgUser, grant: Grant | Non
 
 def tokens_grant(*, app: ConnectedApp, user: OrgUser, scopes: str) -> Issued:
     """A fresh grant and access token without the browser (sandbox_token, the code exchange)."""
-    with transaction.atomic(using=DB):
+    with transaction.atomic(using=db()):
         grant, refresh = _grant_create(app=app, user=user, scopes=scopes)
         access, issued_at = _access_token_create(app=app, user=user, grant=grant)
     return Issued(app, user, scopes, access, refresh, issued_at)
@@ -221,9 +209,9 @@ def tokens_grant(*, app: ConnectedApp, user: OrgUser, scopes: str) -> Issued:
 
 def code_exchange(*, app: ConnectedApp, code: str, redirect_uri: str, code_verifier: str) -> Issued:
     moment = now()
-    with transaction.atomic(using=DB):
+    with transaction.atomic(using=db()):
         row = (
-            AuthorizationCode.objects.using(DB)
+            AuthorizationCode.objects.using(db())
             .select_for_update()
             .select_related("user")
             .filter(code_hash=digest(code or ""), app=app)
@@ -234,9 +222,12 @@ def code_exchange(*, app: ConnectedApp, code: str, redirect_uri: str, code_verif
             # callback twice must not disconnect the app).
             raise OAuthError("invalid_grant", "invalid authorization code")
         # Single use: the code is spent even if the rest of the exchange fails.
-        AuthorizationCode.objects.using(DB).filter(pk=row.pk).update(used_at=moment)
+        AuthorizationCode.objects.using(db()).filter(pk=row.pk).update(used_at=moment)
     if row.redirect_uri != redirect_uri:
         raise OAuthError("invalid_grant", "redirect_uri must match configuration")
+    if not app.require_secret and not row.code_challenge:
+        # A public client proves it started the flow only through PKCE.
+        raise OAuthError("invalid_grant", "invalid code verifier")
     if row.code_challenge:
         if not code_verifier:
             raise OAuthError("invalid_grant", "invalid code verifier")
@@ -256,9 +247,9 @@ def code_exchange(*, app: ConnectedApp, code: str, redirect_uri: str, code_verif
 
 def refresh_exchange(*, app: ConnectedApp, refresh_token: str) -> Issued:
     moment = now()
-    with transaction.atomic(using=DB):
+    with transaction.atomic(using=db()):
         grant = (
-            Grant.objects.using(DB)
+            Grant.objects.using(db())
             .select_for_update()
             .select_related("user")
             .filter(refresh_token_hash=digest(refresh_token or ""), app=app)
@@ -274,14 +265,14 @@ def refresh_exchange(*, app: ConnectedApp, refresh_token: str) -> Issued:
             or (policy == ConnectedApp.RefreshPolicy.EXPIRE_IF_UNUSED and moment >= grant.last_used_at + ttl)
         )
         if expired:
-            Grant.objects.using(DB).filter(pk=grant.pk).update(revoked_at=moment, revoked_reason="expired")
+            Grant.objects.using(db()).filter(pk=grant.pk).update(revoked_at=moment, revoked_reason="expired")
             raise OAuthError("invalid_grant", EXPIRED)
         new_refresh = None
         update = {"last_used_at": moment}
         if app.rotate_refresh_tokens:
             new_refresh = _new_refresh_token()
             update["refresh_token_hash"] = digest(new_refresh)
-        Grant.objects.using(DB).filter(pk=grant.pk).update(**update)
+        Grant.objects.using(db()).filter(pk=grant.pk).update(**update)
         access, issued_at = _access_token_create(app=app, user=grant.user, grant=grant)
     return Issued(app, grant.user, grant.scopes, access, new_refresh, issued_at)
 
@@ -329,13 +320,13 @@ def revoke(token: str) -> bool:
     moment = now()
     hashed = digest(token or "")
     if (
-        Grant.objects.using(DB)
+        Grant.objects.using(db())
         .filter(refresh_token_hash=hashed, revoked_at__isnull=True)
         .update(revoked_at=moment, revoked_reason="revoked")
     ):
         return True
     return bool(
-        AccessToken.objects.using(DB)
+        AccessToken.objects.using(db())
         .filter(token_hash=hashed, revoked_at__isnull=True)
         .update(revoked_at=moment)
     )
@@ -346,7 +337,7 @@ def access_token_user(raw: str, state: OrgState) -> AccessToken | None:
     if not raw or len(raw) > 512:
         return None
     token = (
-        AccessToken.objects.using(DB)
+        AccessToken.objects.using(db())
         .select_related("user", "grant", "app")
         .filter(token_hash=digest(raw))
         .first()
@@ -362,7 +353,7 @@ def access_token_user(raw: str, state: OrgState) -> AccessToken | None:
 
 def refresh_tokens_revoke_all() -> int:
     return (
-        Grant.objects.using(DB)
+        Grant.objects.using(db())
         .filter(revoked_at__isnull=True)
         .update(revoked_at=now(), revoked_reason="fault")
     )

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.db import IntegrityError
 
 from ..models import SigningKey
-from ..routers import SANDBOX_DB as DB
+from ..routers import SANDBOX_DB
 
 ID_TOKEN_LIFETIME = dt.timedelta(minutes=5)
 
@@ -24,7 +24,7 @@ def _b64(data: bytes) -> str:
 
 def signing_key() -> SigningKey:
     """The org's key, created once (every process and thread ends up with the same one)."""
-    key = SigningKey.objects.using(DB).order_by("created_at").first()
+    key = SigningKey.objects.using(SANDBOX_DB).order_by("created_at").first()
     if key is not None:
         return key
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -32,10 +32,10 @@ def signing_key() -> SigningKey:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     try:
-        SigningKey.objects.using(DB).create(kid=secrets.token_hex(4), private_pem=pem)
+        SigningKey.objects.using(SANDBOX_DB).create(kid=secrets.token_hex(4), private_pem=pem)
     except IntegrityError:
         pass
-    return SigningKey.objects.using(DB).order_by("created_at").first()
+    return SigningKey.objects.using(SANDBOX_DB).order_by("created_at").first()
 
 
 def jwks() -> dict:

@@ -13,7 +13,7 @@ from django.db import IntegrityError
 from django.db.models import F, Q
 
 from ..models import OrgState, QueryCursor, RequestCount
-from ..routers import SANDBOX_DB as DB
+from ..routers import db
 from ..wire import now
 from . import oauth
 
@@ -28,12 +28,12 @@ FAULT_FIELDS = {
 
 
 def state() -> OrgState:
-    row = OrgState.objects.using(DB).filter(pk=1).first()
+    row = OrgState.objects.using(db()).filter(pk=1).first()
     if row is None:
         try:
-            row = OrgState.objects.using(DB).create(pk=1, usage_day=now().date())
+            row = OrgState.objects.using(db()).create(pk=1, usage_day=now().date())
         except IntegrityError:
-            row = OrgState.objects.using(DB).get(pk=1)
+            row = OrgState.objects.using(db()).get(pk=1)
     return row
 
 
@@ -41,12 +41,12 @@ def api_usage_consume(current: OrgState) -> tuple[bool, int, int]:
     """Count one API call against the daily limit; (allowed, used, max) after counting."""
     today = now().date()
     if current.usage_day != today:
-        OrgState.objects.using(DB).filter(pk=1).filter(
+        OrgState.objects.using(db()).filter(pk=1).filter(
             Q(usage_day__isnull=True) | ~Q(usage_day=today)
         ).update(api_usage=0, usage_day=today)
         current.api_usage = 0
     counted = (
-        OrgState.objects.using(DB)
+        OrgState.objects.using(db())
         .filter(pk=1, api_usage__lt=F("api_daily_limit"))
         .update(api_usage=F("api_usage") + 1)
     )
@@ -59,7 +59,7 @@ def take_failure(current: OrgState) -> int | None:
     """If a "fail the next N requests" fault is armed, consume one and return the status (0 = drop)."""
     if current.fail_next <= 0:
         return None
-    taken = OrgState.objects.using(DB).filter(pk=1, fail_next__gt=0).update(fail_next=F("fail_next") - 1)
+    taken = OrgState.objects.using(db()).filter(pk=1, fail_next__gt=0).update(fail_next=F("fail_next") - 1)
     return current.fail_status if taken else None
 
 
@@ -67,23 +67,23 @@ def take_malformed(current: OrgState) -> bool:
     if current.malformed_next <= 0:
         return False
     return bool(
-        OrgState.objects.using(DB)
+        OrgState.objects.using(db())
         .filter(pk=1, malformed_next__gt=0)
         .update(malformed_next=F("malformed_next") - 1)
     )
 
 
 def request_count(endpoint: str) -> None:
-    if RequestCount.objects.using(DB).filter(pk=endpoint).update(count=F("count") + 1):
+    if RequestCount.objects.using(db()).filter(pk=endpoint).update(count=F("count") + 1):
         return
     try:
-        RequestCount.objects.using(DB).create(endpoint=endpoint, count=1)
+        RequestCount.objects.using(db()).create(endpoint=endpoint, count=1)
     except IntegrityError:  # another thread created it first
-        RequestCount.objects.using(DB).filter(pk=endpoint).update(count=F("count") + 1)
+        RequestCount.objects.using(db()).filter(pk=endpoint).update(count=F("count") + 1)
 
 
 def request_log() -> dict[str, int]:
-    return dict(RequestCount.objects.using(DB).order_by("endpoint").values_list("endpoint", "count"))
+    return dict(RequestCount.objects.using(db()).order_by("endpoint").values_list("endpoint", "count"))
 
 
 def json_list(text: str) -> list:
@@ -135,21 +135,25 @@ def faults_apply(**kw) -> OrgState:
         elif key == "expire_locators":
             if value:
                 update["locators_expired_before"] = moment
-                QueryCursor.objects.using(DB).all().delete()
+                QueryCursor.objects.using(db()).all().delete()
         elif key == "revoke_refresh_tokens":
             if value:
                 oauth.refresh_tokens_revoke_all()
         else:
             raise FaultError(f"unknown fault {key!r}")
     if update:
-        OrgState.objects.using(DB).filter(pk=current.pk).update(**update)
+        OrgState.objects.using(db()).filter(pk=current.pk).update(**update)
     return state()
 
 
 def faults_reset() -> OrgState:
-    """Clear every fault (tokens stay as they are; the API limit and usage are left alone)."""
+    """Clear every fault and the failed log-in counts (tokens stay as they are; the API limit and usage
+    are left alone)."""
+    from .throttle import clear_all
+
     state()
-    OrgState.objects.using(DB).filter(pk=1).update(
+    clear_all()
+    OrgState.objects.using(db()).filter(pk=1).update(
         fail_next=0,
         fail_status=503,
         malformed_next=0,

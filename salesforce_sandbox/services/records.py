@@ -17,7 +17,7 @@ from django.db.models import F
 
 from ..ids import make_id, to_18
 from ..models import IdSequence, Record
-from ..routers import SANDBOX_DB as DB
+from ..routers import db
 from ..schema import SYSTEM_FIELDS, Schema, SObjectType
 from ..schema.objects import STAGES
 from ..wire import now as wire_now
@@ -51,10 +51,12 @@ def allocate_numbers(key_prefix: str, count: int) -> int:
     """Reserve `count` record numbers for `key_prefix`; returns the first one."""
     for _ in range(3):
         try:
-            with transaction.atomic(using=DB):
-                IdSequence.objects.using(DB).get_or_create(key_prefix=key_prefix)
-                IdSequence.objects.using(DB).filter(pk=key_prefix).update(next_value=F("next_value") + count)
-                end = IdSequence.objects.using(DB).get(pk=key_prefix).next_value
+            with transaction.atomic(using=db()):
+                IdSequence.objects.using(db()).get_or_create(key_prefix=key_prefix)
+                IdSequence.objects.using(db()).filter(pk=key_prefix).update(
+                    next_value=F("next_value") + count
+                )
+                end = IdSequence.objects.using(db()).get(pk=key_prefix).next_value
             return end - count
         except IntegrityError:  # two first-ever allocations raced on the insert; the loser retries
             continue
@@ -216,7 +218,7 @@ def coerce(t: SObjectType, field_name: str, value, *, for_insert: bool) -> tuple
 
 
 def lookup_data(sf_id: str) -> dict | None:
-    row = Record.objects.using(DB).filter(sf_id=sf_id).values_list("data", flat=True).first()
+    row = Record.objects.using(db()).filter(sf_id=sf_id).values_list("data", flat=True).first()
     return orjson.loads(row) if row else None
 
 
@@ -243,7 +245,7 @@ def record_create(*, schema: Schema, sobject: str, values: dict, user_id: str) -
     number = allocate_numbers(t.key_prefix, 1)
     derive(t, data, number=number, lookup=lookup_data)
     moment = wire_now()
-    return Record.objects.using(DB).create(
+    return Record.objects.using(db()).create(
         sobject=t.name,
         sf_id=make_id(t.key_prefix, number),
         created_date=moment,
@@ -258,7 +260,7 @@ def record_get(*, schema: Schema, sobject: str, sf_id: str, include_deleted: boo
     full = to_18(sf_id)
     if t is None or full is None:
         return None
-    qs = Record.objects.using(DB).filter(sobject=t.name, sf_id=full, purged=False)
+    qs = Record.objects.using(db()).filter(sobject=t.name, sf_id=full, purged=False)
     if not include_deleted:
         qs = qs.filter(is_deleted=False)
     return qs.first()
@@ -272,9 +274,9 @@ def record_update(*, schema: Schema, sobject: str, sf_id: str, values: dict, use
             continue
         name, wire_value = coerce(t, key, value, for_insert=False)
         changes[name] = wire_value
-    with transaction.atomic(using=DB):
+    with transaction.atomic(using=db()):
         record = (
-            Record.objects.using(DB)
+            Record.objects.using(db())
             .select_for_update()
             .filter(sobject=t.name, sf_id=to_18(sf_id) or "", purged=False)
             .first()
@@ -293,16 +295,16 @@ def record_update(*, schema: Schema, sobject: str, sf_id: str, values: dict, use
         moment = wire_now()
         record.data = dumps(data)
         record.last_modified_date = record.system_modstamp = moment
-        record.save(using=DB, update_fields=["data", "last_modified_date", "system_modstamp"])
+        record.save(using=db(), update_fields=["data", "last_modified_date", "system_modstamp"])
     return record
 
 
 def record_delete(*, schema: Schema, sobject: str, sf_id: str) -> dict[str, int]:
     """Move a record to the recycle bin with everything that goes with it; returns what went along."""
     t = schema.get(sobject)
-    with transaction.atomic(using=DB):
+    with transaction.atomic(using=db()):
         record = (
-            Record.objects.using(DB)
+            Record.objects.using(db())
             .select_for_update()
             .filter(sobject=t.name, sf_id=to_18(sf_id) or "", purged=False)
             .first()

@@ -17,7 +17,7 @@ import orjson
 from django.db.models import Q
 
 from ..models import CascadeDelete, Record
-from ..routers import SANDBOX_DB as DB
+from ..routers import db
 from ..schema import Schema
 
 CHUNK = 200
@@ -72,7 +72,7 @@ def dependants(*, schema: Schema, parents: dict[str, str]) -> list[tuple[Record,
                     condition |= Q(data__contains=f'"{field}":"{sf_id}"')
                 # Locked (on PostgreSQL) so a concurrent delete cannot take the same record as well.
                 rows = (
-                    Record.objects.using(DB)
+                    Record.objects.using(db())
                     .select_for_update()
                     .filter(sobject=child, is_deleted=False, purged=False)
                     .filter(condition)
@@ -104,7 +104,7 @@ def _mark_deleted(pks: list[int], moment: dt.datetime) -> int:
     done = 0
     for chunk in _chunks(pks, 500):
         done += (
-            Record.objects.using(DB)
+            Record.objects.using(db())
             .filter(pk__in=chunk, is_deleted=False)
             .update(is_deleted=True, deleted_date=moment, system_modstamp=moment)
         )
@@ -122,8 +122,8 @@ def delete_records(*, schema: Schema, roots: list[Record], moment: dt.datetime) 
     ids = [record.sf_id for record, _, _ in taken]
     # Links go when their records come back; clear any left over, whatever path restored a record.
     for chunk in _chunks(ids, 500):
-        CascadeDelete.objects.using(DB).filter(sf_id__in=chunk).delete()
-    CascadeDelete.objects.using(DB).bulk_create(
+        CascadeDelete.objects.using(db()).filter(sf_id__in=chunk).delete()
+    CascadeDelete.objects.using(db()).bulk_create(
         [CascadeDelete(sf_id=record.sf_id, root_id=root) for record, root, _ in taken], batch_size=500
     )
     for root in roots:
@@ -134,7 +134,7 @@ def delete_records(*, schema: Schema, roots: list[Record], moment: dt.datetime) 
 def _taken_with(root_ids: list[str]) -> list[str]:
     ids: list[str] = []
     for chunk in _chunks(root_ids, 500):
-        ids += CascadeDelete.objects.using(DB).filter(root_id__in=chunk).values_list("sf_id", flat=True)
+        ids += CascadeDelete.objects.using(db()).filter(root_id__in=chunk).values_list("sf_id", flat=True)
     return ids
 
 
@@ -147,7 +147,7 @@ def _still_held(schema: Schema, root_ids: list[str], taken: list[str]) -> dict[s
     for chunk in _chunks(taken, 500):
         rows.update(
             (r.sf_id, (r.sobject, orjson.loads(r.data)))
-            for r in Record.objects.using(DB).filter(sf_id__in=chunk, is_deleted=True, purged=False)
+            for r in Record.objects.using(db()).filter(sf_id__in=chunk, is_deleted=True, purged=False)
         )
     held: dict[str, str] = {}
     changed = True
@@ -164,9 +164,9 @@ def _still_held(schema: Schema, root_ids: list[str], taken: list[str]) -> dict[s
                 if parent in held:
                     held[sf_id] = held[parent]
                 elif parent not in coming_back:
-                    binned = Record.objects.using(DB).filter(sf_id=parent, is_deleted=True, purged=False)
+                    binned = Record.objects.using(db()).filter(sf_id=parent, is_deleted=True, purged=False)
                     if binned.exists():
-                        link = CascadeDelete.objects.using(DB).filter(sf_id=parent).first()
+                        link = CascadeDelete.objects.using(db()).filter(sf_id=parent).first()
                         held[sf_id] = link.root_id if link else parent
                 if sf_id in held:
                     changed = True
@@ -182,14 +182,14 @@ def undelete_records(*, schema: Schema, roots: list[Record], moment: dt.datetime
     taken = _taken_with(root_ids)
     held = _still_held(schema, root_ids, taken)
     for sf_id, root in held.items():
-        CascadeDelete.objects.using(DB).filter(sf_id=sf_id).update(root_id=root)
+        CascadeDelete.objects.using(db()).filter(sf_id=sf_id).update(root_id=root)
     ids = root_ids + [sf_id for sf_id in taken if sf_id not in held]
     restored: Counter = Counter()
     for chunk in _chunks(ids, 500):
-        rows = Record.objects.using(DB).filter(sf_id__in=chunk, is_deleted=True, purged=False)
+        rows = Record.objects.using(db()).filter(sf_id__in=chunk, is_deleted=True, purged=False)
         restored.update(rows.values_list("sobject", flat=True))
         rows.update(is_deleted=False, deleted_date=None, system_modstamp=moment)
-        CascadeDelete.objects.using(DB).filter(sf_id__in=chunk).delete()
+        CascadeDelete.objects.using(db()).filter(sf_id__in=chunk).delete()
     return restored
 
 
@@ -200,10 +200,10 @@ def purge_records(*, roots: list[Record]) -> Counter:
     ids = root_ids + _taken_with(root_ids)
     purged: Counter = Counter()
     for chunk in _chunks(ids, 500):
-        rows = Record.objects.using(DB).filter(sf_id__in=chunk, is_deleted=True, purged=False)
+        rows = Record.objects.using(db()).filter(sf_id__in=chunk, is_deleted=True, purged=False)
         purged.update(rows.values_list("sobject", flat=True))
         rows.update(purged=True)
-        CascadeDelete.objects.using(DB).filter(sf_id__in=chunk).delete()
+        CascadeDelete.objects.using(db()).filter(sf_id__in=chunk).delete()
     return purged
 
 
@@ -212,7 +212,7 @@ def restorable(schema: Schema, sobject: str, data: dict) -> bool:
     for field in cascade_fields(schema).get(sobject, ()):
         parent = data.get(field)
         if parent and cascade_takes(sobject, field, data):
-            if Record.objects.using(DB).filter(sf_id=parent, is_deleted=True).exists():
+            if Record.objects.using(db()).filter(sf_id=parent, is_deleted=True).exists():
                 return False
     return True
 
@@ -220,7 +220,7 @@ def restorable(schema: Schema, sobject: str, data: dict) -> bool:
 def binned_roots(sobjects: list[str]):
     """Records in the recycle bin that were deleted themselves, not taken along by another's delete."""
     return (
-        Record.objects.using(DB)
+        Record.objects.using(db())
         .filter(sobject__in=sobjects, is_deleted=True, purged=False)
-        .exclude(sf_id__in=CascadeDelete.objects.using(DB).values("sf_id"))
+        .exclude(sf_id__in=CascadeDelete.objects.using(db()).values("sf_id"))
     )

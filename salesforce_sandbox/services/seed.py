@@ -17,6 +17,7 @@ moment, exactly as a delete through the API does (recycle_bin.py).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +41,7 @@ from ..models import (
     Record,
     SchemaChange,
 )
-from ..routers import SANDBOX_DB as DB
+from ..routers import current_org, db
 from ..schema.objects import (
     CAMPAIGN_MEMBER_STATUSES,
     CAMPAIGN_STATUSES,
@@ -63,11 +64,8 @@ DEFAULT_APP = {
     "name": "Inflow (local development)",
     "client_id": "inflow-local-dev",
     "client_secret": "inflow-local-dev-secret",
-    "callback_urls": "http://localhost:*/integrations/salesforce/callback/\n"
-    "http://127.0.0.1:*/integrations/salesforce/callback/\n"
-    "https://localhost:*/integrations/salesforce/callback/\n"
-    "https://127.0.0.1:*/integrations/salesforce/callback/",
 }
+CALLBACK_PATH = "/integrations/salesforce/callback/"
 DEMO_USER = {
     "username": "demo@inflow.local",
     "password": "inflow-demo",
@@ -75,6 +73,34 @@ DEMO_USER = {
     "LastName": "Demo",
     "Email": "demo@inflow.local",
 }
+
+
+def default_callbacks() -> str:
+    """The callbacks the local app registers, exactly: SANDBOX_CALLBACK_URLS (comma-separated) if set,
+    else Inflow's own on localhost and 127.0.0.1 at WEB_PORT (what `make run` serves)."""
+    configured = [
+        url.strip() for url in os.environ.get("SANDBOX_CALLBACK_URLS", "").split(",") if url.strip()
+    ]
+    if configured:
+        return "\n".join(configured)
+    port = os.environ.get("WEB_PORT", "").strip() or "8000"
+    return "\n".join(f"http://{host}:{port}{CALLBACK_PATH}" for host in ("localhost", "127.0.0.1"))
+
+
+def demo_user() -> dict:
+    """The demo user of the current org: usernames are unique across orgs, as on Salesforce."""
+    org = current_org()
+    if org.number == 1:
+        return DEMO_USER
+    username = f"demo@{org.name.replace('_', '-')}.inflow.local"
+    return {**DEMO_USER, "username": username, "Email": username}
+
+
+def user_domain() -> str:
+    org = current_org()
+    return "inflow-sandbox.local" if org.number == 1 else f"{org.name.replace('_', '-')}.inflow-sandbox.local"
+
+
 BATCH = 5000
 LOCALES = ["en_US", "en_GB", "fr_FR", "de_DE", "es_ES", "it_IT", "pt_BR", "ja_JP", "pl_PL", "sv_SE", "tr_TR"]
 LEAD_SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"]
@@ -199,7 +225,7 @@ class Writer:
     """Batched INSERTs of record rows with raw executemany (the ORM is too slow for millions of rows)."""
 
     def __init__(self):
-        self.connection = connections[DB]
+        self.connection = connections[db()]
         table = Record._meta.db_table
         # The table name comes from the model; every value is a parameter.
         self.sql = (
@@ -244,7 +270,7 @@ class Writer:
     def flush(self) -> None:
         if not self.rows:
             return
-        with transaction.atomic(using=DB), self.connection.cursor() as cursor:
+        with transaction.atomic(using=db()), self.connection.cursor() as cursor:
             cursor.executemany(self.sql, self.rows)
         self.rows = []
 
@@ -387,16 +413,14 @@ class Seeder:
     # -- objects ---------------------------------------------------------------------------------------
     def users(self) -> None:
         t = self.schema.get("User")
-        people = [DEMO_USER] + [
+        people = [demo_user()] + [
             {"FirstName": self.pools.first[i * 7], "LastName": self.pools.last[i * 11]} for i in range(1, 6)
         ]
         ids = self._ids(t, len(people))
         self.ids["User"] = ids
         for sf_id, person in zip(ids, people, strict=True):
             first, last = person["FirstName"], person["LastName"]
-            username = (
-                person.get("username") or f"{self.ascii(first)}.{self.ascii(last)}@inflow-sandbox.local"
-            )
+            username = person.get("username") or f"{self.ascii(first)}.{self.ascii(last)}@{user_domain()}"
             data = {
                 "Username": username,
                 "FirstName": first,
@@ -413,7 +437,7 @@ class Seeder:
                 "ProfileId": "00eDw0000000001AAA",
             }
             self._write(t, sf_id, data)
-            OrgUser.objects.using(DB).update_or_create(
+            OrgUser.objects.using(db()).update_or_create(
                 user_id=sf_id,
                 # Only the demo user can log in; the others own records (hashing is slow on purpose).
                 defaults={"username": username, "password": make_password(person.get("password"))},
@@ -800,15 +824,19 @@ class Seeder:
 
 
 def connected_app_ensure() -> ConnectedApp:
-    app, _ = ConnectedApp.objects.using(DB).get_or_create(
-        client_id=DEFAULT_APP["client_id"], defaults=DEFAULT_APP
+    app, _ = ConnectedApp.objects.using(db()).get_or_create(
+        client_id=DEFAULT_APP["client_id"], defaults={**DEFAULT_APP, "callback_urls": default_callbacks()}
     )
+    if ":*/" in app.callback_urls:
+        # Registered before callbacks were matched exactly: a wildcard port let any local process take codes.
+        app.callback_urls = default_callbacks()
+        app.save(using=db(), update_fields=["callback_urls"])
     return app
 
 
 def org_reset() -> None:
     """Delete every record and what hangs off them; connected apps stay, grants and tokens go."""
-    with transaction.atomic(using=DB):
+    with transaction.atomic(using=db()):
         for model in (
             QueryCursor,
             BulkJob,
@@ -819,13 +847,13 @@ def org_reset() -> None:
             SchemaChange,
             IdSequence,
         ):
-            model.objects.using(DB).all().delete()
-        CascadeDelete.objects.using(DB).all().delete()
-        Record.objects.using(DB).all().delete()
+            model.objects.using(db()).all().delete()
+        CascadeDelete.objects.using(db()).all().delete()
+        Record.objects.using(db()).all().delete()
 
 
 def org_is_empty() -> bool:
-    return not Record.objects.using(DB).exists()
+    return not Record.objects.using(db()).exists()
 
 
 @contextmanager
@@ -834,7 +862,7 @@ def _indexes_built_after(enabled: bool):
         yield
         return
     indexes = Record._meta.indexes
-    connection = connections[DB]
+    connection = connections[db()]
     with connection.schema_editor(atomic=False) as editor:
         for index in indexes:
             editor.remove_index(Record, index)
@@ -869,14 +897,14 @@ def org_seed(
             seeder.writer.flush()
             if progress:
                 progress(f"{label}: {time.monotonic() - step_started:.1f}s")
-        CascadeDelete.objects.using(DB).bulk_create(
+        CascadeDelete.objects.using(db()).bulk_create(
             [CascadeDelete(sf_id=sf_id, root_id=root) for sf_id, root in seeder.cascade_links],
             batch_size=1000,
         )
-    if connections[DB].vendor == "postgresql":
-        with connections[DB].cursor() as cursor:
+    if connections[db()].vendor == "postgresql":
+        with connections[db()].cursor() as cursor:
             cursor.execute(f"ANALYZE {Record._meta.db_table}")
-    elif connections[DB].vendor == "sqlite":
-        with connections[DB].cursor() as cursor:
+    elif connections[db()].vendor == "sqlite":
+        with connections[db()].cursor() as cursor:
             cursor.execute("ANALYZE")
     return SeedReport(counts=seeder.writer.counts, seconds=time.monotonic() - started)

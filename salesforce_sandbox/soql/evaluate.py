@@ -115,11 +115,7 @@ def _comparison(node: Comparison, actual: Any, now: dt.datetime) -> bool:
         found = _includes(actual, expected)
         return found if op == "INCLUDES" else not found
     if op == "LIKE":
-        return (
-            isinstance(expected, str)
-            and not _is_null(actual)
-            and _like(expected).fullmatch(str(actual)) is not None
-        )
+        return isinstance(expected, str) and not _is_null(actual) and _like_match(expected, str(actual))
     if op == "=":
         return _equal(actual, expected, now, fold)
     if op == "!=":
@@ -233,24 +229,58 @@ def _parse_temporal(text: str) -> dt.date | dt.datetime | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _like(pattern: str) -> re.Pattern:
-    """SOQL LIKE: % any run, _ one character, backslash escapes the next; case-insensitive."""
-    parts, escaped = [], False
+def _like(pattern: str) -> tuple[tuple[str | None, ...], ...]:
+    """SOQL LIKE: % any run, _ one character, backslash escapes the next; case-insensitive.
+
+    The pattern becomes its runs between `%`s, each a tuple of lower-cased characters (None for `_`).
+    """
+    segments: list[tuple[str | None, ...]] = []
+    current: list[str | None] = []
+    escaped = False
     for char in pattern:
         if escaped:
-            parts.append(re.escape(char))
+            current.append(char.lower())
             escaped = False
         elif char == "\\":
             escaped = True
         elif char == "%":
-            parts.append(".*")
+            segments.append(tuple(current))
+            current = []
         elif char == "_":
-            parts.append(".")
+            current.append(None)
         else:
-            parts.append(re.escape(char))
+            current.append(char.lower())
     if escaped:
-        parts.append(re.escape("\\"))
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+        current.append("\\")
+    segments.append(tuple(current))
+    return tuple(segments)
+
+
+def _like_match(pattern: str, text: str) -> bool:
+    """Match without backtracking: anchor the first and last runs, then take each middle run at its
+    leftmost place (always right for `%` and `_`). Time is bounded by len(text) × len(pattern), so no
+    pattern can stall the process as a backtracking regex would (`%a%a%a%a%b`)."""
+    segments = _like(pattern)
+    chars = [c.lower() for c in text]
+
+    def fits(run: tuple[str | None, ...], at: int) -> bool:
+        return all(want is None or want == chars[at + i] for i, want in enumerate(run))
+
+    first, last = segments[0], segments[-1]
+    if len(segments) == 1:
+        return len(chars) == len(first) and fits(first, 0)
+    end = len(chars) - len(last)
+    if end < len(first) or not fits(first, 0) or not fits(last, end):
+        return False
+    position = len(first)
+    for run in segments[1:-1]:
+        for at in range(position, end - len(run) + 1):
+            if fits(run, at):
+                position = at + len(run)
+                break
+        else:
+            return False
+    return True
 
 
 def _picks(value: Any) -> set[str]:

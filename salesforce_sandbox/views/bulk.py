@@ -7,7 +7,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from ..api import api_view
 from ..models import BulkJob
-from ..routers import SANDBOX_DB as DB
+from ..routers import db
 from ..services import bulk as bulk_services
 from ..services.bulk import BulkError
 from ..wire import error_response, json_response, not_found
@@ -33,7 +33,7 @@ def jobs(request, version):
     if request.method == "GET":
         records = [
             bulk_services.job_info(job, full=True)
-            for job in BulkJob.objects.using(DB).order_by("-created_date")[:MAX_LIST]
+            for job in BulkJob.objects.using(db()).order_by("-created_date")[:MAX_LIST]
         ]
         return json_response({"done": True, "records": records, "nextRecordsUrl": None})
     if request.method != "POST":

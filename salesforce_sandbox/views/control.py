@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ..models import ConnectedApp, Grant, Record
-from ..routers import SANDBOX_DB as DB
+from ..routers import current_org, db
 from ..services import org
 from ..wire import error_response, json_response, not_found
 
@@ -22,7 +24,7 @@ def _is_local(request) -> bool:
 
 def counts() -> dict[str, dict[str, int]]:
     rows = (
-        Record.objects.using(DB)
+        Record.objects.using(db())
         .filter(purged=False)
         .values("sobject")
         .annotate(
@@ -43,12 +45,43 @@ def status_body() -> dict:
     }
 
 
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    """The operator page's own log-in (no OAuth request pending): then back to `/`."""
+    from .oauth import LoginForm, log_in, login_page
+
+    if request.method == "GET":
+        return login_page(request, LoginForm(), action=reverse("sign-in"))
+    form = LoginForm(request.POST)
+    if not form.is_valid():
+        return login_page(request, form, status=400, action=reverse("sign-in"))
+    user, _ = log_in(request, form)
+    if user is None:
+        status = 429 if form.has_error(NON_FIELD_ERRORS, "locked") else 400
+        return login_page(request, form, status=status, action=reverse("sign-in"))
+    return HttpResponseRedirect(reverse("home"))
+
+
+@csrf_protect
+@require_http_methods(["POST"])
+def sign_out(request):
+    request.session.flush()
+    return HttpResponseRedirect(reverse("sign-in"))
+
+
 @require_GET
 def home(request):
+    """The operator page: the org's records, apps, grants and faults, for a user logged in to it."""
+    from .oauth import session_user
+
+    user = session_user(request)
+    if user is None:
+        return HttpResponseRedirect(reverse("sign-in"))
     current = org.state()
-    apps = list(ConnectedApp.objects.using(DB).order_by("name"))
+    apps = list(ConnectedApp.objects.using(db()).order_by("name"))
     grants = list(
-        Grant.objects.using(DB)
+        Grant.objects.using(db())
         .filter(revoked_at__isnull=True)
         .select_related("app", "user")
         .order_by("-created_at")[:50]
@@ -81,6 +114,9 @@ def home(request):
         "active_faults": active_faults,
         "request_log": org.request_log(),
         "origin": f"{request.scheme}://{request.get_host()}",
+        "user": user,
+        "org_id": current_org().org_id,
+        "org_name": current_org().name,
     }
     return render(request, "salesforce_sandbox/home.html", context)
 

@@ -13,20 +13,25 @@ from urllib.parse import urlencode
 
 import orjson
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from ..api import bearer_token, request_origin
-from ..ids import ORG_ID
 from ..models import OrgUser, Record
-from ..routers import SANDBOX_DB as DB
-from ..services import oauth, org
+from ..routers import current_org, db
+from ..services import oauth, org, orgs, throttle
 from ..wire import json_response, oauth_error, sf_datetime
 
 PENDING = "sbx_authorize"
 SESSION_USER = "sbx_user"
+SESSION_ORG = "sbx_org"
+# Client ids this browser session approved with a click: only these get a code without the Allow page.
+SESSION_APPROVED = "sbx_approved"
+LOCKED_OUT = "Too many failed log-ins. Wait a few minutes, then try again."
 DEMO_USERNAME = "demo@inflow.local"
 DEMO_PASSWORD = "inflow-demo"  # noqa: S105 - public demo credential, shown on the log-in page
 SCOPE_LABELS = {
@@ -108,30 +113,48 @@ def authorize(request):
                 "state": state,
             },
         )
+    if not app.require_secret and not values["code_challenge"]:
+        # A public client cannot keep a secret: without PKCE anyone who saw the code could redeem it.
+        return _redirect_with(
+            values["redirect_uri"],
+            {
+                "error": "invalid_request",
+                "error_description": "missing required code challenge",
+                "state": state,
+            },
+        )
     values["scope"] = oauth.normalise_scopes(values["scope"], app)
     request.session[PENDING] = values
     prompt = values["prompt"].split()
     if "login" in prompt:
         request.session.pop(SESSION_USER, None)
-    if _session_user(request) is None:
+    if session_user(request) is None:
         return _login_page(request, LoginForm(initial={"username": values["login_hint"]}))
     return _approval_step(request)
 
 
-def _session_user(request) -> OrgUser | None:
+def session_user(request) -> OrgUser | None:
     user_pk = request.session.get(SESSION_USER)
     if not isinstance(user_pk, int):
         return None
-    return OrgUser.objects.using(DB).filter(pk=user_pk, is_active=True).first()
+    return OrgUser.objects.using(db()).filter(pk=user_pk, is_active=True).first()
 
 
-def _login_page(request, form, status=200):
+def login_page(request, form, status=200, action: str = ""):
     return render(
         request,
         "salesforce_sandbox/login.html",
-        {"form": form, "demo_username": DEMO_USERNAME, "demo_password": DEMO_PASSWORD},
+        {
+            "form": form,
+            "demo_username": DEMO_USERNAME,
+            "demo_password": DEMO_PASSWORD,
+            "action": action or reverse("oauth-login"),
+        },
         status=status,
     )
+
+
+_login_page = login_page
 
 
 def _pending(request) -> dict | None:
@@ -152,22 +175,52 @@ def login(request):
     form = LoginForm(request.POST)
     if not form.is_valid():
         return _login_page(request, form, status=400)
-    user = oauth.authenticate_user(form.cleaned_data["username"], form.cleaned_data["password"])
+    user, found_org = log_in(request, form)
     if user is None:
+        return _login_page(request, form, status=429 if form.has_error(NON_FIELD_ERRORS, "locked") else 400)
+    with orgs.activated(found_org):
+        # The user's org decides which connected app answers: it must know the client and its callback.
+        app = oauth.app_by_client_id(pending["client_id"])
+        if app is None or not oauth.callback_allowed(app, pending["redirect_uri"]):
+            request.session.pop(PENDING, None)
+            return _error_page(
+                request, "invalid_client_id", "client identifier invalid for this user's organization"
+            )
+        return _approval_step(request)
+
+
+def log_in(request, form: LoginForm):
+    """Check the log-in form against the failed-log-in limits and every org's users; on success start
+    the session in the user's org. Returns (user, org) or (None, None) with the form's error set."""
+    username = form.cleaned_data["username"]
+    address = request.META.get("REMOTE_ADDR", "")
+    if throttle.blocked(username=username, address=address):
+        form.add_error(None, forms.ValidationError(LOCKED_OUT, code="locked"))
+        return None, None
+    found_org = orgs.for_username(username)
+    user = None
+    if found_org is not None:
+        with orgs.activated(found_org):
+            user = oauth.authenticate_user(username, form.cleaned_data["password"])
+    if user is None:
+        throttle.failure_record(username=username, address=address)
         form.add_error(
             None,
             "Please check your username and password. If you still can't log in, contact your "
             "Salesforce administrator.",
         )
-        return _login_page(request, form, status=400)
+        return None, None
+    throttle.success_record(username=username)
     request.session.cycle_key()
     request.session[SESSION_USER] = user.pk
-    return _approval_step(request)
+    request.session[SESSION_ORG] = found_org.name
+    request.session[SESSION_APPROVED] = []
+    return user, found_org
 
 
 def _approval_step(request):
     pending = _pending(request)
-    user = _session_user(request)
+    user = session_user(request)
     app = oauth.app_by_client_id(pending["client_id"]) if pending else None
     if pending is None or user is None or app is None:
         return _error_page(
@@ -175,7 +228,14 @@ def _approval_step(request):
             "invalid_request",
             "Your log-in request has expired. Go back to the application and connect again.",
         )
-    if "consent" not in pending["prompt"].split() and oauth.has_active_grant(app, user):
+    # An approval is remembered as on Salesforce, but a code is never issued without one click in this
+    # browser session: a page that sends a logged-in user here cannot take a code silently.
+    approved = request.session.get(SESSION_APPROVED) or []
+    if (
+        "consent" not in pending["prompt"].split()
+        and app.client_id in approved
+        and oauth.has_active_grant(app, user)
+    ):
         return _issue_code(request, app, user, pending)
     scopes = []
     for scope in pending["scope"].split():
@@ -207,7 +267,7 @@ def _issue_code(request, app, user, pending):
 @require_http_methods(["POST"])
 def approve(request):
     pending = _pending(request)
-    user = _session_user(request)
+    user = session_user(request)
     app = oauth.app_by_client_id(pending["client_id"]) if pending else None
     if pending is None or user is None or app is None:
         return _error_page(
@@ -228,6 +288,9 @@ def approve(request):
                 "state": pending["state"],
             },
         )
+    approved = [c for c in request.session.get(SESSION_APPROVED) or [] if isinstance(c, str)][-20:]
+    if app.client_id not in approved:
+        request.session[SESSION_APPROVED] = [*approved, app.client_id]
     return _issue_code(request, app, user, pending)
 
 
@@ -259,8 +322,13 @@ def token(request):
     app = oauth.app_by_client_id(client_id)
     if app is None:
         return oauth_error("invalid_client_id", "client identifier invalid")
-    if not client_secret or not hmac.compare_digest(client_secret.encode(), app.client_secret.encode()):
-        return oauth_error("invalid_client", "invalid client credentials")
+    if app.require_secret or client_secret or grant_type == "password":
+        if not client_secret or not hmac.compare_digest(client_secret.encode(), app.client_secret.encode()):
+            return oauth_error("invalid_client", "invalid client credentials")
+    username = request.POST.get("username", "")
+    address = request.META.get("REMOTE_ADDR", "")
+    if grant_type == "password" and throttle.blocked(username=username, address=address):
+        return oauth_error("invalid_grant", LOCKED_OUT, status=429)
     try:
         if grant_type == "authorization_code":
             issued = oauth.code_exchange(
@@ -272,9 +340,14 @@ def token(request):
         elif grant_type == "refresh_token":
             issued = oauth.refresh_exchange(app=app, refresh_token=request.POST.get("refresh_token", ""))
         else:
-            issued = oauth.password_exchange(
-                app=app, username=request.POST.get("username", ""), password=request.POST.get("password", "")
-            )
+            try:
+                issued = oauth.password_exchange(
+                    app=app, username=username, password=request.POST.get("password", "")
+                )
+            except oauth.OAuthError:
+                throttle.failure_record(username=username, address=address)
+                raise
+            throttle.success_record(username=username)
     except oauth.OAuthError as exc:
         return oauth_error(exc.error, exc.description, status=exc.status)
     body = oauth.token_json(issued, origin=request_origin(request))
@@ -311,7 +384,10 @@ def _bad_token():
 
 def _user_record(user: OrgUser) -> dict:
     row = (
-        Record.objects.using(DB).filter(sf_id=user.user_id).values_list("data", "last_modified_date").first()
+        Record.objects.using(db())
+        .filter(sf_id=user.user_id)
+        .values_list("data", "last_modified_date")
+        .first()
     )
     data = orjson.loads(row[0]) if row else {}
     data["LastModifiedDate"] = row[1] if row else None
@@ -320,16 +396,17 @@ def _user_record(user: OrgUser) -> dict:
 
 def _urls(origin: str, version: str) -> dict:
     base = f"{origin}/services/data/v{version}"
+    org15 = current_org().org_id[:15]
     return {
-        "enterprise": f"{origin}/services/Soap/c/{version}/{ORG_ID[:15]}",
-        "metadata": f"{origin}/services/Soap/m/{version}/{ORG_ID[:15]}",
-        "partner": f"{origin}/services/Soap/u/{version}/{ORG_ID[:15]}",
+        "enterprise": f"{origin}/services/Soap/c/{version}/{org15}",
+        "metadata": f"{origin}/services/Soap/m/{version}/{org15}",
+        "partner": f"{origin}/services/Soap/u/{version}/{org15}",
         "rest": f"{base}/",
         "sobjects": f"{base}/sobjects/",
         "search": f"{base}/search/",
         "query": f"{base}/query/",
         "recent": f"{base}/recent/",
-        "tooling_soap": f"{origin}/services/Soap/T/{version}/{ORG_ID[:15]}",
+        "tooling_soap": f"{origin}/services/Soap/T/{version}/{org15}",
         "tooling_rest": f"{base}/tooling/",
         "profile": f"{origin}/{{user_id}}",
         "feeds": f"{base}/chatter/feeds",
@@ -353,7 +430,7 @@ def _version_param(request) -> str:
 def identity(request, org_id, user_id):
     org.request_count("identity")
     token = _token_from(request)
-    if token is None or token.user.user_id != user_id or org_id != ORG_ID:
+    if token is None or token.user.user_id != user_id or org_id != current_org().org_id:
         return _bad_token()
     user = token.user
     origin = request_origin(request)
@@ -366,7 +443,7 @@ def identity(request, org_id, user_id):
         "id": oauth.identity_url(origin, user),
         "asserted_user": True,
         "user_id": user.user_id,
-        "organization_id": ORG_ID,
+        "organization_id": current_org().org_id,
         "username": user.username,
         "nick_name": user.username.split("@")[0],
         "display_name": data.get("Name") or user.username,
@@ -414,7 +491,7 @@ def userinfo(request):
     body = {
         "sub": oauth.identity_url(origin, user),
         "user_id": user.user_id,
-        "organization_id": ORG_ID,
+        "organization_id": current_org().org_id,
         "preferred_username": user.username,
         "nickname": user.username.split("@")[0],
         "name": data.get("Name") or user.username,

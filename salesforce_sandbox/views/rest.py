@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from .. import query as soql_query
 from ..api import api_view
 from ..models import BulkJob, Record
-from ..routers import SANDBOX_DB as DB
+from ..routers import db
 from ..services import oauth
 from ..services import records as record_services
 from ..services.records import RecordError
@@ -263,7 +263,7 @@ def _covered(end: dt.datetime) -> dt.datetime:
 def updated(request, version, sobject):
     t = _type_or_404(request, sobject)
     start, end = _window(request, max_age=UPDATED_WINDOW)
-    qs = Record.objects.using(DB).filter(
+    qs = Record.objects.using(db()).filter(
         sobject=t.name, is_deleted__in=[False], system_modstamp__gte=start, system_modstamp__lt=end
     )
     ids = list(qs.order_by("system_modstamp", "sf_id").values_list("sf_id", flat=True)[: ID_LIMIT + 1])
@@ -276,7 +276,7 @@ def updated(request, version, sobject):
 def deleted(request, version, sobject):
     t = _type_or_404(request, sobject)
     start, end = _window(request, max_age=DELETED_WINDOW)
-    base = Record.objects.using(DB).filter(sobject=t.name, is_deleted__in=[True])
+    base = Record.objects.using(db()).filter(sobject=t.name, is_deleted__in=[True])
     rows = list(
         base.filter(deleted_date__gte=start, deleted_date__lt=end)
         .order_by("deleted_date", "sf_id")
@@ -295,28 +295,75 @@ def deleted(request, version, sobject):
     )
 
 
+# The keys a real org's /limits answers (Enterprise Edition defaults), fixed unless computed below.
+FIXED_LIMITS = {
+    "ActiveScratchOrgs": 3,
+    "AnalyticsExternalDataSizeMB": 40960,
+    "ConcurrentAsyncGetReportInstances": 200,
+    "ConcurrentEinsteinDataInsightsStoryCreation": 5,
+    "ConcurrentEinsteinDiscoveryStoryCreation": 2,
+    "ConcurrentSyncReportRuns": 20,
+    "DailyAnalyticsDataflowJobExecutions": 60,
+    "DailyAnalyticsUploadedFilesSizeMB": 51200,
+    "DailyFunctionsApiCallLimit": 235000,
+    "DailyAsyncApexExecutions": 250000,
+    "DailyAsyncApexTests": 500,
+    "DailyDeliveredPlatformEvents": 50000,
+    "DailyDurableGenericStreamingApiEvents": 10000,
+    "DailyDurableStreamingApiEvents": 10000,
+    "DailyEinsteinDataInsightsStoryCreation": 1000,
+    "DailyEinsteinDiscoveryPredictAPICalls": 50000,
+    "DailyEinsteinDiscoveryPredictionsByCDC": 5000000,
+    "DailyEinsteinDiscoveryStoryCreation": 100,
+    "DailyGenericStreamingApiEvents": 10000,
+    "DailyScratchOrgs": 6,
+    "DailyStandardVolumePlatformEvents": 10000,
+    "DailyStreamingApiEvents": 10000,
+    "DailyWorkflowEmails": 1000,
+    "DurableStreamingApiConcurrentClients": 20,
+    "FileStorageMB": 20,
+    "HourlyAsyncReportRuns": 1200,
+    "HourlyDashboardRefreshes": 200,
+    "HourlyDashboardResults": 5000,
+    "HourlyDashboardStatuses": 999999999,
+    "HourlyLongTermIdMapping": 100000,
+    "HourlyManagedContentPublicRequests": 50000,
+    "HourlyODataCallout": 20000,
+    "HourlyPublishedPlatformEvents": 50000,
+    "HourlyPublishedStandardVolumePlatformEvents": 1000,
+    "HourlyShortTermIdMapping": 100000,
+    "HourlySyncReportRuns": 500,
+    "HourlyTimeBasedWorkflow": 50,
+    "MassEmail": 10,
+    "MonthlyEinsteinDiscoveryStoryCreation": 500,
+    "MonthlyPlatformEventsUsageEntitlement": 0,
+    "Package2VersionCreates": 6,
+    "Package2VersionCreatesWithoutValidation": 500,
+    "PermissionSets": 1500,
+    "PrivateConnectOutboundCalloutHourlyLimitMB": 0,
+    "PublishCallbackUsageInApex": 5000000,
+    "SingleEmail": 15,
+    "StreamingApiConcurrentClients": 20,
+}
+
+
 def limits_body(state, used: int) -> dict:
+    from ..services.bulk_v1 import DAILY_BATCHES, batches_today
+
     today = now().replace(hour=0, minute=0, second=0, microsecond=0)
-    jobs_today = BulkJob.objects.using(DB).filter(created_date__gte=today).aggregate(n=Count("id"))["n"]
-    records = Record.objects.using(DB).filter(purged=False).count()
+    jobs_today = BulkJob.objects.using(db()).filter(created_date__gte=today).aggregate(n=Count("id"))["n"]
+    records = Record.objects.using(db()).filter(purged=False).count()
     storage_mb = 1024
     used_mb = records * 2 // 1024  # Salesforce counts 2 KB per record
-    return {
-        "ActiveScratchOrgs": {"Max": 3, "Remaining": 3},
-        "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
-        "ConcurrentSyncReportRuns": {"Max": 20, "Remaining": 20},
-        "DailyApiRequests": {"Max": state.api_daily_limit, "Remaining": max(0, state.api_daily_limit - used)},
-        "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
-        "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-        "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
-        "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": max(0, 10000 - jobs_today)},
-        "DailyStreamingApiEvents": {"Max": 10000, "Remaining": 10000},
-        "DataStorageMB": {"Max": storage_mb, "Remaining": max(0, storage_mb - used_mb)},
-        "FileStorageMB": {"Max": 20, "Remaining": 20},
-        "HourlyODataCallout": {"Max": 20000, "Remaining": 20000},
-        "MassEmail": {"Max": 10, "Remaining": 10},
-        "SingleEmail": {"Max": 15, "Remaining": 15},
-    }
+    body = {name: {"Max": value, "Remaining": value} for name, value in FIXED_LIMITS.items()}
+    body.update(
+        DailyApiRequests={"Max": state.api_daily_limit, "Remaining": max(0, state.api_daily_limit - used)},
+        DailyBulkApiBatches={"Max": DAILY_BATCHES, "Remaining": max(0, DAILY_BATCHES - batches_today())},
+        DailyBulkV2QueryFileStorageMB={"Max": 976562, "Remaining": 976562},
+        DailyBulkV2QueryJobs={"Max": 10000, "Remaining": max(0, 10000 - jobs_today)},
+        DataStorageMB={"Max": storage_mb, "Remaining": max(0, storage_mb - used_mb)},
+    )
+    return dict(sorted(body.items()))
 
 
 @api_view("limits")

@@ -30,7 +30,9 @@ PASSWORD = "correct-horse-battery-9"
 
 
 @pytest.fixture
-def salesforce_settings(settings, sandbox_org):
+def salesforce_settings(settings, sandbox_org, live_server):
+    # The org's connected app matches callbacks exactly: register this server's.
+    sandbox_org.register_callback(live_server.url + "/integrations/salesforce/callback/")
     settings.SALESFORCE_DEFAULT_LOGIN_URL = sandbox_org.url
     settings.SALESFORCE_CLIENT_ID = sandbox_org.client_id
     settings.SALESFORCE_CLIENT_SECRET = sandbox_org.client_secret

@@ -148,3 +148,47 @@ def test_limits_and_api_usage(org, sf):
     sf.query("SELECT Id FROM Account LIMIT 1")
     usage = sf.api_usage["api-usage"]
     assert (usage.used, usage.total) == (used + 1, 15000)
+
+
+def test_bulk1_query_all_through_the_bulk_handler(org, sf):
+    # simple-salesforce's Bulk API 1.0 handler: JSON job, batch, close, poll, result list, result file.
+    records = sf.bulk.Contact.query_all(
+        "SELECT Id, FirstName, LastName, Email, HasOptedOutOfEmail, IsDeleted FROM Contact", wait=0.2
+    )
+    stored = {r["Id"]: r for r in org.records("Contact", include_deleted=True)}
+    assert len(records) == len(stored) > 2000
+    assert {r["Id"] for r in records} == set(stored)
+    for record in records:
+        expected = stored[record["Id"]]
+        assert record["attributes"]["type"] == "Contact"
+        assert (record["LastName"], record["Email"], record["IsDeleted"]) == (
+            expected["LastName"],
+            expected.get("Email"),
+            expected["IsDeleted"],
+        )
+    assert any(r["IsDeleted"] for r in records)
+
+
+def test_bulk1_query_returns_live_records_with_epoch_dates(org, sf):
+    records = sf.bulk.Account.query("SELECT Id, Name, CreatedDate FROM Account", wait=0.2)
+    stored = {r["Id"]: r for r in org.records("Account")}
+    assert {r["Id"] for r in records} == set(stored)
+    sample = records[0]
+    created = stored[sample["Id"]]["CreatedDate"]  # 2024-01-31T17:05:00.000+0000
+    moment = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%f%z")
+    assert sample["CreatedDate"] == int(moment.timestamp() * 1000)
+
+
+def test_limits_carry_a_real_orgs_keys(sf):
+    limits = sf.limits()
+    for key in (
+        "DailyBulkApiBatches",
+        "DailyStreamingApiEvents",
+        "DailyDeliveredPlatformEvents",
+        "HourlyPublishedPlatformEvents",
+        "DailyDurableStreamingApiEvents",
+        "PermissionSets",
+    ):
+        assert set(limits[key]) == {"Max", "Remaining"}
+        assert isinstance(limits[key]["Max"], int) and isinstance(limits[key]["Remaining"], int)
+    assert len(limits) >= 50

@@ -231,7 +231,19 @@ def test_record_crud(make_sandbox_org):
 def test_operator_page_shows_counts_apps_grants_usage_and_faults(sandbox_org):
     sandbox_org.token()
     sandbox_org.faults(latency_ms=1, query_timeout=["Lead"])
-    page = sandbox_org.session().get(f"{sandbox_org.url}/", timeout=10)
+    browser = sandbox_org.session()
+    # The operator page is behind the org's own log-in.
+    browser.get(f"{sandbox_org.url}/login", timeout=10)
+    browser.post(
+        f"{sandbox_org.url}/login",
+        data={
+            "username": "demo@inflow.local",
+            "password": "inflow-demo",
+            "csrfmiddlewaretoken": browser.cookies.get("sbx_csrftoken"),
+        },
+        timeout=10,
+    )
+    page = browser.get(f"{sandbox_org.url}/", timeout=10)
     assert page.status_code == 200
     counts = sandbox_org.counts()
     assert f'<td>Contact</td><td class="text-end">{counts["Contact"]}</td>' in page.text

@@ -14,6 +14,7 @@ CALLBACK = "http://localhost:8124/integrations/salesforce/callback/"
 
 def test_log_in_and_allow_in_a_browser(make_sandbox_org, page):  # noqa: F811
     org = make_sandbox_org()
+    org.register_callback(CALLBACK)
     landed = {}
 
     def callback(route):
@@ -66,6 +67,14 @@ def test_log_in_and_allow_in_a_browser(make_sandbox_org, page):  # noqa: F811
 
 def test_operator_page_in_a_browser(sandbox_org, page):  # noqa: F811
     page.goto(f"{sandbox_org.url}/")
+    # The operator page is behind the org's own log-in.
+    page.wait_for_url(f"{sandbox_org.url}/login")
+    assert not page.get_by_role("heading", name="Records").is_visible()
+    page.get_by_label("Username").fill("demo@inflow.local")
+    page.get_by_label("Password").fill("inflow-demo")
+    page.get_by_role("button", name="Log In").click()
+    page.wait_for_url(f"{sandbox_org.url}/")
+    assert page.locator("#user").inner_text() == "demo@inflow.local"
     assert page.get_by_role("heading", name="Records").is_visible()
     rows = page.locator("#counts tbody tr").all_inner_texts()
     counts = sandbox_org.counts()

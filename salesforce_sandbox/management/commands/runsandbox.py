@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand
 
 from salesforce_sandbox.certs import ensure_certificate
 from salesforce_sandbox.models import OrgState
-from salesforce_sandbox.routers import SANDBOX_DB as DB
-from salesforce_sandbox.services import org
+from salesforce_sandbox.routers import db
+from salesforce_sandbox.services import org, orgs
 from salesforce_sandbox.services.seed import connected_app_ensure
 
 
@@ -45,14 +45,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, https, workers, threads, access_log, no_migrate, **options):
         if not no_migrate:
-            call_command("migrate", database=DB, verbosity=0, interactive=False)
+            call_command("migrate", database=db(), verbosity=0, interactive=False)
+            orgs.migrate_all()
         connected_app_ensure()
         state_dir = _state_dir()
         scheme = "https" if https else "http"
         shown_host = "localhost" if https and host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
         origin = f"{scheme}://{shown_host}:{port}"
         org.state()
-        OrgState.objects.using(DB).filter(pk=1).update(served_origin=origin)
+        OrgState.objects.using(db()).filter(pk=1).update(served_origin=origin)
         command = [
             sys.executable,
             "-m",

@@ -1,13 +1,14 @@
 """`manage.py sandbox_app [--client-id ID] ...`: create or configure a connected app's OAuth policies."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from salesforce_sandbox.management.org_command import OrgCommand
 from salesforce_sandbox.models import ConnectedApp
-from salesforce_sandbox.routers import SANDBOX_DB as DB
+from salesforce_sandbox.routers import db
 from salesforce_sandbox.services.seed import DEFAULT_APP, connected_app_ensure
 
 
-class Command(BaseCommand):
+class Command(OrgCommand):
     help = "Create a connected app or change its refresh-token policy, rotation, grant limit and session timeout."
 
     def add_arguments(self, parser):
@@ -18,7 +19,15 @@ class Command(BaseCommand):
         parser.add_argument("--name", help="Display name.")
         parser.add_argument("--secret", help="Client secret.")
         parser.add_argument(
-            "--callback", action="append", help="Registered callback URL (repeatable; host:* ports)."
+            "--callback", action="append", help="Registered callback URL, matched exactly (repeatable)."
+        )
+        parser.add_argument(
+            "--add-callback", action="append", help="Register one more callback URL (repeatable)."
+        )
+        parser.add_argument(
+            "--public",
+            action="store_true",
+            help="A public client: no secret, PKCE required (with --create).",
         )
         parser.add_argument("--refresh-policy", choices=[c for c, _ in ConnectedApp.RefreshPolicy.choices])
         parser.add_argument("--refresh-ttl", type=int, help="Seconds for expire_after / expire_if_unused.")
@@ -33,13 +42,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         if o["create"]:
-            if not (o["secret"] and o["callback"]):
-                raise CommandError("--create needs --secret and at least one --callback")
-            app, created = ConnectedApp.objects.using(DB).get_or_create(
+            if not ((o["secret"] or o["public"]) and o["callback"]):
+                raise CommandError("--create needs --secret (or --public) and at least one --callback")
+            app, created = ConnectedApp.objects.using(db()).get_or_create(
                 client_id=o["client_id"],
                 defaults={
                     "name": o["name"] or o["client_id"],
-                    "client_secret": o["secret"],
+                    "client_secret": o["secret"] or "",
+                    "require_secret": not o["public"],
                     "callback_urls": "\n".join(o["callback"]),
                 },
             )
@@ -48,7 +58,7 @@ class Command(BaseCommand):
         else:
             if o["client_id"] == DEFAULT_APP["client_id"]:
                 connected_app_ensure()
-            app = ConnectedApp.objects.using(DB).filter(client_id=o["client_id"]).first()
+            app = ConnectedApp.objects.using(db()).filter(client_id=o["client_id"]).first()
             if app is None:
                 raise CommandError(f"No connected app with client id {o['client_id']!r}")
         if o["refresh_policy"]:
@@ -65,6 +75,9 @@ class Command(BaseCommand):
             app.name = o["name"]
         if o["callback"] and not o["create"]:
             app.callback_urls = "\n".join(o["callback"])
+        for url in o["add_callback"] or []:
+            if url not in app.callback_urls.split():
+                app.callback_urls = "\n".join([*app.callback_urls.split(), url])
         if (
             app.refresh_policy
             in (ConnectedApp.RefreshPolicy.EXPIRE_AFTER, ConnectedApp.RefreshPolicy.EXPIRE_IF_UNUSED)
@@ -72,7 +85,7 @@ class Command(BaseCommand):
         ):
             raise CommandError("This refresh-token policy needs --refresh-ttl")
         app.full_clean()
-        app.save(using=DB)
+        app.save(using=db())
         self.stdout.write(
             f"{app.client_id}: {app.get_refresh_policy_display()}"
             f"{f' {app.refresh_ttl_seconds}s' if app.refresh_ttl_seconds else ''}, "

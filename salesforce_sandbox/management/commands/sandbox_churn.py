@@ -1,12 +1,13 @@
 """`manage.py sandbox_churn [--updates N] [--creates N] ...`: make the org change like a busy org."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from salesforce_sandbox.api import current_schema
+from salesforce_sandbox.management.org_command import OrgCommand
 from salesforce_sandbox.services.churn import ChurnError, churn
 
 
-class Command(BaseCommand):
+class Command(OrgCommand):
     help = "Change the sandbox org: edits, creates, deletes, undeletes, purges, conversions, schema changes."
 
     def add_arguments(self, parser):

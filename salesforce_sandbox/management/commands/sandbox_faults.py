@@ -1,12 +1,13 @@
 """`manage.py sandbox_faults ...`: turn faults on and off; every sandbox process sees them at once."""
 
 import orjson
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from salesforce_sandbox.management.org_command import OrgCommand
 from salesforce_sandbox.services import org
 
 
-class Command(BaseCommand):
+class Command(OrgCommand):
     help = "Inject faults into the sandbox org (or --reset them, or --show them)."
 
     def add_arguments(self, parser):

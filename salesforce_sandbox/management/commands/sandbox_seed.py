@@ -1,11 +1,14 @@
 """`manage.py sandbox_seed [--contacts N] [--seed S] [--reset] [--if-empty]`: build a deterministic org."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from salesforce_sandbox.management.org_command import OrgCommand
 from salesforce_sandbox.services.seed import connected_app_ensure, org_is_empty, org_seed
 
 
-class Command(BaseCommand):
+class Command(OrgCommand):
+    creates_org = True
+
     help = "Seed the sandbox org with a deterministic, realistic and messy data set."
 
     def add_arguments(self, parser):

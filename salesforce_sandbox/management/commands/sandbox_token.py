@@ -2,15 +2,16 @@
 
 import orjson
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from salesforce_sandbox.management.org_command import OrgCommand
 from salesforce_sandbox.models import OrgUser
-from salesforce_sandbox.routers import SANDBOX_DB as DB
+from salesforce_sandbox.routers import db
 from salesforce_sandbox.services import oauth, org
-from salesforce_sandbox.services.seed import DEFAULT_APP, DEMO_USER, connected_app_ensure
+from salesforce_sandbox.services.seed import DEFAULT_APP, connected_app_ensure, demo_user
 
 
-class Command(BaseCommand):
+class Command(OrgCommand):
     help = "Grant the demo user a fresh access and refresh token for a connected app and print them."
 
     def add_arguments(self, parser):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
         connected = oauth.app_by_client_id(app)
         if connected is None:
             raise CommandError(f"No connected app with client id {app!r}.")
-        user = OrgUser.objects.using(DB).filter(username=DEMO_USER["username"]).first()
+        user = OrgUser.objects.using(db()).filter(username=demo_user()["username"]).first()
         if user is None:
             raise CommandError("The demo user does not exist yet: run `manage.py sandbox_seed` first.")
         origin = (instance_url or org.state().served_origin or settings.SANDBOX_ORIGIN).rstrip("/")

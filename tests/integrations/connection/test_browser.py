@@ -28,8 +28,9 @@ def test_connect_salesforce_in_a_browser(live_server, page, owner, make_sandbox_
     settings.SALESFORCE_CLIENT_SECRET = org.client_secret
     settings.SALESFORCE_ALLOW_HTTP = True
     settings.SALESFORCE_DEFAULT_LOGIN_URL = org.url
-    # The sandbox's connected app accepts the callback on localhost at any port.
+    # The sandbox's connected app matches callbacks exactly: register this server's.
     base = live_server.url.replace("127.0.0.1", "localhost")
+    org.register_callback(base + "/integrations/salesforce/callback/")
     _log_in(page, live_server, owner)
     page.context.add_cookies(
         [{**c, "domain": "localhost"} for c in page.context.cookies() if c["domain"] == "127.0.0.1"]

@@ -21,7 +21,7 @@ from integrations.salesforce.client import SalesforceAuthError, SalesforceClient
 from integrations.salesforce.errors import SalesforceOAuthError
 from integrations.views import FLOW_SESSION_KEY
 
-# The sandbox's connected app accepts the callback on localhost at any port.
+# One of the callbacks the test orgs' connected app registers (tests/sandbox_org.py CALLBACKS).
 HOST = "localhost:8000"
 DEMO_USER, DEMO_PASSWORD = "demo@inflow.local", "inflow-demo"
 
@@ -52,7 +52,15 @@ def _form(html: str) -> tuple[str, str]:
     return action, token
 
 
-def authorize_in_sandbox(org, authorize_url: str, *, decision: str = "allow", browser=None) -> str:
+def authorize_in_sandbox(
+    org,
+    authorize_url: str,
+    *,
+    decision: str = "allow",
+    browser=None,
+    username: str = DEMO_USER,
+    password: str = DEMO_PASSWORD,
+) -> str:
     """Drives the org's own log-in and "Allow Access?" pages like a browser; returns the callback URL."""
     browser = browser or org.session()
     page = browser.get(authorize_url, timeout=10)
@@ -60,7 +68,7 @@ def authorize_in_sandbox(org, authorize_url: str, *, decision: str = "allow", br
     action, token = _form(page.text)
     page = browser.post(
         org.url + action,
-        data={"username": DEMO_USER, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": token},
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
         allow_redirects=False,
         timeout=10,
     )
