@@ -59,6 +59,7 @@ from cdp.catalogue import (
 )
 from cdp.models import (
     PERMISSION_SOURCE_CDP,
+    ArchiveChange,
     Identity,
     Organization,
     PermissionChange,
@@ -354,6 +355,7 @@ class _Resolver:
         self.holders: dict[tuple[str, str], _Target] = {}
         self.targets: list[_Target] = []
         self.permission_changes: list[tuple[_Target, str, bool | None, bool]] = []
+        self.restores: list[tuple[_Target, str]] = []  # (record, the object whose live row restored it)
         self.organization_ids: dict[tuple[str, str, str], int] = {}
 
     # -- lookups, one query each, whatever the batch size
@@ -502,6 +504,8 @@ class _Resolver:
                 target.archived = False
                 target.changed = True
                 changes.append("a")
+                key = next(iter(prepared.keys), None)
+                self.restores.append((target, key.object if key else ""))
         for field_id, old, new in history:
             self.permission_changes.append((target, field_id, old, new))
         self._register(target, prepared)
@@ -752,6 +756,20 @@ def _write(resolver: _Resolver, now: datetime) -> None:
                 "changed_at": now,
             }
             for t, field_id, old, new_value in resolver.permission_changes
+        ],
+    )
+    bulk_insert(
+        ArchiveChange,
+        [
+            {
+                "workspace_id": workspace_id,
+                owner: t.pk,
+                "archived": False,
+                "source": resolver.source,
+                "object": object_name,
+                "changed_at": now,
+            }
+            for t, object_name in resolver.restores
         ],
     )
 

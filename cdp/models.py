@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 
@@ -231,6 +232,39 @@ class PermissionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field_id} {self.old_value} -> {self.new_value}"
+
+
+class ArchiveChange(models.Model):
+    """History of archiving and restoring people and organizations: one row per change, never edited.
+    `source`/`object` name the record whose delete archived it or whose return restored it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="archive_changes")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="archive_changes"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="archive_changes"
+    )
+    archived = models.BooleanField()  # True: archived; False: restored
+    source = models.CharField(max_length=100, blank=True)
+    object = models.CharField(max_length=100, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["person", "-changed_at"], name="archivechange_person"),
+            models.Index(fields=["organization", "-changed_at"], name="archivechange_organization"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(person__isnull=False) | Q(organization__isnull=False),
+                name="archivechange_names_a_record",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{'archived' if self.archived else 'restored'} at {self.changed_at}"
 
 
 class ActivityDefinition(models.Model):

@@ -22,6 +22,7 @@ from cdp.catalogue import catalogue_ensure
 from cdp.models import (
     Activity,
     ActivityDefinition,
+    ArchiveChange,
     CustomObject,
     CustomObjectRecord,
     Identity,
@@ -419,14 +420,32 @@ def archive_records(*, workspace: Workspace, keys: Sequence[IdentityKey]) -> int
     person_ids = {p for p, _ in owners.values() if p}
     organization_ids = {o for _, o in owners.values() if o}
     count = 0
-    if person_ids:
-        count += Person.objects.filter(
-            workspace=workspace, pk__in=person_ids, archived_at__isnull=True
+    changes = []
+    for model, ids, column in ((Person, person_ids, 0), (Organization, organization_ids, 1)):
+        if not ids:
+            continue
+        live = model.objects.filter(workspace=workspace, pk__in=ids, archived_at__isnull=True)
+        archived_now = set(live.values_list("pk", flat=True))
+        count += model.objects.filter(
+            workspace=workspace, pk__in=archived_now, archived_at__isnull=True
         ).update(archived_at=now, updated_at=now)
-    if organization_ids:
-        count += Organization.objects.filter(
-            workspace=workspace, pk__in=organization_ids, archived_at__isnull=True
-        ).update(archived_at=now, updated_at=now)
+        # One history row per record archived now, naming the first deleted source record that names it.
+        for key, owner in sorted(owners.items()):
+            record_id = owner[column]
+            if record_id in archived_now:
+                archived_now.discard(record_id)
+                changes.append(
+                    {
+                        "workspace_id": workspace.pk,
+                        "person_id": record_id if column == 0 else None,
+                        "organization_id": record_id if column == 1 else None,
+                        "archived": True,
+                        "source": key[0],
+                        "object": key[1],
+                        "changed_at": now,
+                    }
+                )
+    bulk_insert(ArchiveChange, changes)
     objects = {
         (o.source, o.object_name): o.pk
         for o in CustomObject.objects.filter(

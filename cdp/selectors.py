@@ -17,6 +17,7 @@ from cdp import display, extensions, fields
 from cdp.models import (
     Activity,
     ActivityDefinition,
+    ArchiveChange,
     CustomObject,
     CustomObjectRecord,
     FieldDefinition,
@@ -314,6 +315,35 @@ def person_source_names(*, workspace: Workspace, person: Person) -> dict[str, st
     return extensions.source_names(workspace=workspace, sources=sources)
 
 
+def archive_history(
+    *, workspace: Workspace, person: Person | None = None, organization: Organization | None = None
+) -> list[ArchiveChange]:
+    """When a record was archived or restored and why, newest first, each with `.text` in words
+    ("Archived: the Contact in Acme was deleted." / "Restored: the Lead in Acme is live again.")."""
+    changes = list(
+        ArchiveChange.objects.filter(workspace=workspace, person=person, organization=organization)[:50]
+        if person is not None or organization is not None
+        else []
+    )
+    names = extensions.source_names(workspace=workspace, sources={c.source for c in changes if c.source})
+    for change in changes:
+        record = f"the {change.object} in {names.get(change.source, change.source)}" if change.object else ""
+        if change.archived:
+            change.text = _sentence(f"{record} was deleted") if record else "Archived in Inflow."
+        else:
+            change.text = (
+                _sentence(f"{record} is live again")
+                if record
+                else f"A record in {names.get(change.source, change.source)} names it again."
+            )
+    return changes
+
+
+def _sentence(text: str) -> str:
+    """Capital first letter and a full stop; unlike str.capitalize, names keep their case."""
+    return text[:1].upper() + text[1:] + "."
+
+
 def person_archive_reason(*, workspace: Workspace, person: Person) -> str:
     """Why an archived person is archived, in words: a source archives a person when the records that named
     them were deleted there ("the Lead in Salesforce (demo@…) was deleted")."""
@@ -325,7 +355,7 @@ def person_archive_reason(*, workspace: Workspace, person: Person) -> str:
     names = extensions.source_names(workspace=workspace, sources={i.source for i in identities})
     parts = [f"the {i.object} in {names[i.source]}" for i in identities]
     verb = "was" if len(parts) == 1 else "were"
-    return f"{' and '.join(parts)} {verb} deleted".capitalize() + "."
+    return _sentence(f"{' and '.join(parts)} {verb} deleted")
 
 
 def person_permission_history(

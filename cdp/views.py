@@ -112,6 +112,7 @@ class PersonView(DataPageMixin, TemplateView):
             identities=selectors.person_identities(workspace=self.workspace, person=person),
             source_names=selectors.person_source_names(workspace=self.workspace, person=person),
             archive_reason=selectors.person_archive_reason(workspace=self.workspace, person=person),
+            archive_history=selectors.archive_history(workspace=self.workspace, person=person),
             timeline=selectors.activity_list(workspace=self.workspace, person=person).items,
             permission_history=selectors.person_permission_history(workspace=self.workspace, person=person),
         )
@@ -147,6 +148,7 @@ class OrganizationView(DataPageMixin, TemplateView):
         context.update(
             organization=organization,
             field_groups=selectors.record_field_groups(workspace=self.workspace, record=organization),
+            archive_history=selectors.archive_history(workspace=self.workspace, organization=organization),
             page=selectors.person_list(
                 workspace=self.workspace, organization_id=organization.pk, after=filters.get("after")
             ),

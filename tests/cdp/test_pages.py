@@ -15,6 +15,7 @@ from cdp.merge import (
     OrganizationRow,
     PersonRow,
     activity_definition_ensure,
+    archive_records,
     custom_object_ensure,
     custom_object_records_upsert,
     field_definition_ensure,
@@ -203,6 +204,37 @@ def test_person_page_shows_fields_grouped_identities_timeline_and_permissions(ow
     assert "str:" not in page
     assert f"SMS unsubscribed → subscribed by {owner.email} in Inflow" in page
     assert Activity.objects.count() == 1
+
+
+def test_person_timeline_says_when_and_why_it_was_archived_and_restored(owner_client, data):
+    ada_page = reverse("cdp:person", args=[data["ada"].pk])
+    archive_records(workspace=data["ada"].workspace, keys=[ADA])
+    page = text(owner_client.get(ada_page))
+    assert "Archived" in page and "The Contact in Salesforce (a removed connection) was deleted." in page
+    assert "Restored" not in page
+
+    # The Contact comes back from Salesforce's recycle bin: the same person is live again and says why.
+    [back] = merge_people(
+        workspace=data["ada"].workspace, source=SRC, rows=[PersonRow(ADA, {"str::email": "ada@acme.example"})]
+    )
+    assert back.record_id == data["ada"].pk
+    page = text(owner_client.get(ada_page))
+    assert "Restored" in page and "The Contact in Salesforce (a removed connection) is live again." in page
+    assert page.index("Restored") < page.index("Archived")  # newest first
+    # A second archive of an already archived person writes no second entry.
+    archive_records(workspace=data["ada"].workspace, keys=[ADA])
+    archive_records(workspace=data["ada"].workspace, keys=[ADA])
+    assert text(owner_client.get(ada_page)).count("was deleted") == 2
+
+
+def test_organization_page_says_when_and_why_it_was_archived(owner_client, data):
+    archive_records(workspace=data["ada"].workspace, keys=[ACCOUNT])
+    page = text(owner_client.get(reverse("cdp:organization", args=[data["org_id"]])))
+    assert "Acme Rockets Archived" in page
+    assert (
+        "Archive history Archived" in page
+        and "The Account in Salesforce (a removed connection) was deleted." in page
+    )
 
 
 def test_organization_page_lists_its_people(owner_client, data):
