@@ -460,6 +460,16 @@ class _Resolver:
                 target = candidates[0] if candidates else None
             else:
                 target = self.by_match.get((field_id, value))
+                if position and target is not None and not self._earlier_keys_blank(target, position):
+                    # A shared phone names the person who has nothing else to be found by before a person
+                    # found by email: otherwise a phone-only row would move to the email holder once the
+                    # holder also got the phone, and applying a batch twice would differ from once.
+                    blank = [
+                        t
+                        for t in self.match_lists.get((field_id, value), ())
+                        if self._earlier_keys_blank(t, position)
+                    ]
+                    target = min(blank, key=lambda t: t.rank) if blank else target
             if target is None:
                 continue
             if self.find_strategy == FindStrategy.ANY or self._earlier_keys_empty(target, prepared, position):
@@ -469,6 +479,9 @@ class _Resolver:
     def _earlier_keys_empty(self, target: _Target, prepared: _Prepared, position: int) -> bool:
         if any((k.source, k.object) in target.identity_objects for k in prepared.keys):
             return False
+        return self._earlier_keys_blank(target, position)
+
+    def _earlier_keys_blank(self, target: _Target, position: int) -> bool:
         return all(target.match_value(self.spec, fid) is None for fid in self.merge_by[:position])
 
     # -- applying one row

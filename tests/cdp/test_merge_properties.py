@@ -109,3 +109,18 @@ def test_result_does_not_depend_on_how_rows_are_split_into_batches(strategy, row
 
     assert snapshot(split) == snapshot(whole)
     assert _statuses(apart) == _statuses(together)
+
+
+def test_a_phone_only_row_stays_with_its_person_when_an_email_holder_gets_the_phone_too():
+    # Found by the property above: the second pass moved "Ada" to the email holder, who had taken the phone.
+    workspace = _fresh_workspace()
+    rows = [
+        PersonRow(key=None, fields={"str::email": "a@example.com"}),
+        PersonRow(key=None, fields={"phn::phone": "+61 401 000 001", "str::first": "Ada"}),
+        PersonRow(key=None, fields={"str::email": "a@example.com", "phn::phone": "+61 401 000 001"}),
+    ]
+    merge_people(workspace=workspace, rows=rows, source=SRC, strategy=MergeStrategy.OVERWRITE)
+    once = snapshot(workspace)
+    merge_people(workspace=workspace, rows=rows, source=SRC, strategy=MergeStrategy.OVERWRITE)
+    assert snapshot(workspace)[0] == once[0]
+    assert sorted(p.first_name for p in workspace.people.all()) == ["", "Ada"]
