@@ -291,7 +291,7 @@ def _refill_after_clears(
     cleared = {
         res.record_id
         for row, res in zip(rows, results, strict=True)
-        if res.record_id is not None and any(row.fields.get(f) is None for f in res.changed_fields)
+        if res.status == "merged" and any(row.fields.get(f) is None for f in res.changed_fields)
     }
     if cleared:
         _fill_blanks(merge_people, _linked_people_rows(ctx, cleared, page=page, stamps=stamps))
