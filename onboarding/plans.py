@@ -1,8 +1,14 @@
-"""The plans offered on the "Select a plan" step: one table drives the form, the page and the service."""
+"""The plans offered on the "Select a plan" step: one table drives the form, the page, the service and the
+limits the data sources meet (integrations.plan_limits asks through `workspace_plan_limits`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from django.utils import timezone
+
+from cdp.models import Workspace
+from integrations.plan_limits import PlanLimits
 
 TRIAL_DAYS = 14
 
@@ -14,6 +20,7 @@ class Plan:
     price: str
     summary: str
     includes: tuple[str, ...]
+    limits: PlanLimits
 
 
 PLANS: tuple[Plan, ...] = (
@@ -29,6 +36,13 @@ PLANS: tuple[Plan, ...] = (
             "50 fields per object",
             "Email and SMS permissions from Salesforce",
         ),
+        limits=PlanLimits(
+            plan_name="Free",
+            connections=1,
+            shortest_interval_minutes=15,
+            custom_objects=False,
+            upgrade_hint="Choose Premium in Settings › Plan to lift this limit.",
+        ),
     ),
     Plan(
         key="premium_trial",
@@ -39,11 +53,31 @@ PLANS: tuple[Plan, ...] = (
             "Everything in Free",
             "Unlimited Salesforce connections",
             "Up to 250,000 people",
-            "Sync every 5 minutes and on demand",
-            "Custom objects and junction objects",
+            "Sync every minute and on demand",
+            "Custom objects",
             "Sync health alerts by email",
         ),
+        limits=PlanLimits(plan_name="Premium"),
     ),
 )
 
 PLANS_BY_KEY = {plan.key: plan for plan in PLANS}
+
+
+def workspace_plan_limits(workspace: Workspace) -> PlanLimits | None:
+    """The limits of the plan the workspace chose; a Premium trial that has ended is held to Free's.
+    None when no plan was chosen (nothing is limited)."""
+    profile = getattr(workspace, "profile", None) if workspace.pk else None
+    if profile is None or profile.plan not in PLANS_BY_KEY:
+        return None
+    plan = PLANS_BY_KEY[profile.plan]
+    if plan.key == "premium_trial" and profile.trial_ends_at and profile.trial_ends_at <= timezone.now():
+        ended = PLANS_BY_KEY["free"].limits
+        return PlanLimits(
+            plan_name="Free (your Premium trial has ended)",
+            connections=ended.connections,
+            shortest_interval_minutes=ended.shortest_interval_minutes,
+            custom_objects=ended.custom_objects,
+            upgrade_hint=ended.upgrade_hint,
+        )
+    return plan.limits
