@@ -365,8 +365,6 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
         }
         for name, c in counts.items()
     ]
-    from onboarding.salesforce_forms import MERGE_CHOICES
-
     return {
         "rows": rows,
         "sampled": sum(r["read"] for r in rows),
@@ -374,8 +372,6 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
         "merged": sum(r["merged"] for r in rows),
         "ignored": sum(r["ignored"] for r in rows),
         "invalid": sum(r["invalid"] for r in rows),
-        "strategy_label": next(
-            (label for value, label, _ in MERGE_CHOICES if value == settings.get("merge_strategy")), ""
-        ),
+        "strategy_label": dict(Connection.MergeStrategy.choices).get(settings.get("merge_strategy"), ""),
         "existing_only": settings.get("skip_non_existing", False),
     }
