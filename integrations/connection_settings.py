@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from integrations.models import Connection
@@ -122,10 +122,8 @@ def connection_settings_update(*, connection: Connection, actor: Any = None, **c
     """
     unknown = sorted(set(changes) - set(SETTING_FIELDS))
     if unknown:
-        raise ValidationError(
-            f"Not a connection setting: {', '.join(unknown)}. The settings are: {', '.join(SETTING_FIELDS)}.",
-            code="unknown_setting",
-        )
+        message = f"Not a connection setting: {', '.join(unknown)}. The settings are: {', '.join(SETTING_FIELDS)}."
+        raise ValidationError({NON_FIELD_ERRORS: ValidationError(message, code="unknown_setting")})
     cleaned = _clean(changes)
     with transaction.atomic():
         locked = Connection.objects.select_for_update().get(pk=connection.pk)

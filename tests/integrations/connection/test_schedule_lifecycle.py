@@ -74,7 +74,11 @@ def test_every_lifecycle_transition_creates_or_removes_the_schedule(
     assert overview_schedule(web, connection) == "Every 5 minutes, from the first sync"
 
     SyncRun.objects.create(
-        workspace=workspace, connection=connection, kind="initial", state="succeeded", finished_at=timezone.now()
+        workspace=workspace,
+        connection=connection,
+        kind="initial",
+        state="succeeded",
+        finished_at=timezone.now(),
     )
     Schedule.objects.filter(pk=schedule.pk).update(next_run=timezone.now() + dt.timedelta(minutes=4))
     assert overview_schedule(web, connection) == "Every 5 minutes · next run 3\xa0minutes from now"
@@ -113,7 +117,9 @@ def test_every_lifecycle_transition_creates_or_removes_the_schedule(
         "Not scheduled: the connection is needs reconnecting; reconnect it to sync again"
     )
     with django_capture_on_commit_callbacks(execute=True):
-        response = callback(web, authorize_in_sandbox(sandbox_org, start(web, sandbox_org, reconnect=connection)))
+        response = callback(
+            web, authorize_in_sandbox(sandbox_org, start(web, sandbox_org, reconnect=connection))
+        )
     assert response.status_code == 302
     assert sync_schedule(connection).minutes == 15
 
@@ -149,7 +155,10 @@ def test_a_rolled_back_pause_keeps_the_schedule(
 
 
 def test_sync_schedules_repairs_connected_connections_and_removes_the_rest(
-    workspace, make_workspace, sandbox_org, org_settings  # noqa: F811
+    workspace,
+    make_workspace,
+    sandbox_org,
+    org_settings,  # noqa: F811
 ):
     from django.core.management import call_command
 
