@@ -122,7 +122,9 @@ def connection_settings_update(*, connection: Connection, actor: Any = None, **c
     """
     unknown = sorted(set(changes) - set(SETTING_FIELDS))
     if unknown:
-        message = f"Not a connection setting: {', '.join(unknown)}. The settings are: {', '.join(SETTING_FIELDS)}."
+        message = (
+            f"Not a connection setting: {', '.join(unknown)}. The settings are: {', '.join(SETTING_FIELDS)}."
+        )
         raise ValidationError({NON_FIELD_ERRORS: ValidationError(message, code="unknown_setting")})
     cleaned = _clean(changes)
     with transaction.atomic():

@@ -372,6 +372,8 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
         "merged": sum(r["merged"] for r in rows),
         "ignored": sum(r["ignored"] for r in rows),
         "invalid": sum(r["invalid"] for r in rows),
-        "strategy_label": dict(Connection.MergeStrategy.choices).get(settings.get("merge_strategy"), ""),
-        "existing_only": settings.get("skip_non_existing", False),
+        "strategy_label": Connection.merge_label_for(
+            merge_strategy=settings.get("merge_strategy", ""),
+            skip_non_existing=settings.get("skip_non_existing", False),
+        ),
     }

@@ -147,8 +147,14 @@ class Connection(models.Model):
     @property
     def merge_label(self) -> str:
         """The merge strategy as every page names it, with its "existing records only" variant."""
-        label = self.get_merge_strategy_display()
-        return f"{label} (existing records only)" if self.skip_non_existing else label
+        return self.merge_label_for(
+            merge_strategy=self.merge_strategy, skip_non_existing=self.skip_non_existing
+        )
+
+    @classmethod
+    def merge_label_for(cls, *, merge_strategy: str, skip_non_existing: bool) -> str:
+        label = dict(cls.MergeStrategy.choices).get(merge_strategy, merge_strategy)
+        return f"{label} (existing records only)" if skip_non_existing else label
 
     @property
     def scope_list(self) -> list[str]:
