@@ -40,23 +40,31 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 
-@contextmanager
-def qcluster(*, org, log_path: Path, workers: int = 1) -> Iterator[subprocess.Popen]:
-    """A real `manage.py qcluster` (workers, scheduler and monitor) on the test database (the ORM broker
-    unless REDIS_URL is set),
-    talking to the sandbox `org`; stopped before the test database is flushed. Its output goes to `log_path`."""
+def qcluster_env(org=None, **extra: str) -> dict[str, str]:
+    """The environment of an Inflow process on the test database, talking to the sandbox `org` if given."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
         # DEBUG lets the worker's Salesforce client talk plain http to the local sandbox org.
         "DEBUG": "1",
         "ENV_FILE": "/nonexistent/.env",
-        "SALESFORCE_CLIENT_ID": org.client_id,
-        "SALESFORCE_CLIENT_SECRET": org.client_secret,
-        "Q_WORKERS": str(workers),
+        "Q_WORKERS": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
     }
+    if org is not None:
+        env.update(SALESFORCE_CLIENT_ID=org.client_id, SALESFORCE_CLIENT_SECRET=org.client_secret)
     env.pop("DATABASE_TEST_NAME", None)
+    return env
+
+
+@contextmanager
+def qcluster(*, log_path: Path, org=None, **extra_env: str) -> Iterator[subprocess.Popen]:
+    """A real `manage.py qcluster` (workers, scheduler and monitor) on the test database (the ORM broker
+    unless REDIS_URL is set), talking to the sandbox `org` if given; stopped before the test database is
+    flushed. Its output goes to `log_path`."""
+    env = qcluster_env(org, **extra_env)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
