@@ -219,8 +219,9 @@ def schedule_ensure(*, connection_id: int) -> None:
 
 
 def schedule_ensure_on_commit(*, connection_id: int) -> None:
-    """Schedules follow committed state only: a rolled-back pause must not drop the schedule."""
-    transaction.on_commit(lambda: schedule_ensure(connection_id=connection_id))
+    """Schedules follow committed state only: a rolled-back pause must not drop the schedule. Robust: the
+    change is committed whatever happens here; a failure is logged and `sync_schedules` repairs it."""
+    transaction.on_commit(lambda: schedule_ensure(connection_id=connection_id), robust=True)
 
 
 def schedules_ensure_all() -> int:
