@@ -185,14 +185,12 @@ def sync_schedule_state(*, workspace, connection: Connection) -> ScheduleState:
             why_not="",
             waiting_for_first_sync=not first_sync.exists(),
         )
-    if connection.status == Connection.Status.CONNECTED:
-        why = "the schedule is missing; save the Schedule page to create it"
-    else:
-        why = f"the connection is {connection.get_status_display().lower()}"
-        if connection.status == Connection.Status.PAUSED:
-            why += "; resume it to sync again"
-        elif connection.status in (Connection.Status.NEEDS_REAUTH, Connection.Status.DISCONNECTED):
-            why += "; reconnect it to sync again"
+    why = {
+        Connection.Status.CONNECTED: "the schedule is missing; save the Schedule page to create it",
+        Connection.Status.PAUSED: "syncing is paused; resume it to sync again",
+        Connection.Status.NEEDS_REAUTH: "the connection needs reconnecting to Salesforce",
+        Connection.Status.DISCONNECTED: "the connection is disconnected; reconnect it to sync again",
+    }.get(connection.status, f"the connection is {connection.get_status_display().lower()}")
     return ScheduleState(
         scheduled=False, every=every, next_run=None, why_not=why, waiting_for_first_sync=False
     )

@@ -94,9 +94,7 @@ def test_every_lifecycle_transition_creates_or_removes_the_schedule(
     with django_capture_on_commit_callbacks(execute=True):
         services.connection_set_paused(connection=connection, paused=True)
     assert schedule_names() == set()
-    assert overview_schedule(web, connection) == (
-        "Not scheduled: the connection is paused; resume it to sync again"
-    )
+    assert overview_schedule(web, connection) == ("Not scheduled: syncing is paused; resume it to sync again")
     state = sync_schedule_state(workspace=workspace, connection=connection)
     assert (state.scheduled, state.next_run) == (False, None)
 
@@ -114,7 +112,7 @@ def test_every_lifecycle_transition_creates_or_removes_the_schedule(
         services.connection_mark_needs_reauth(connection=connection, reason="expired")
     assert schedule_names() == set()
     assert overview_schedule(web, connection) == (
-        "Not scheduled: the connection is needs reconnecting; reconnect it to sync again"
+        "Not scheduled: the connection needs reconnecting to Salesforce"
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = callback(
