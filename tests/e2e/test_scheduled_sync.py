@@ -13,7 +13,8 @@ import pytest
 from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
 from tests.processes import qcluster
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# Not marked slow: 81 s measured on SQLite and on PostgreSQL (the brief's bar is 90 s).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery-9"
 
