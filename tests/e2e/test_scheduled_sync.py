@@ -13,7 +13,7 @@ import pytest
 from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
 from tests.processes import qcluster
 
-# Not marked slow: 81 s measured on SQLite and on PostgreSQL (the brief's bar is 90 s).
+# Not marked slow: 81 s measured on SQLite and on PostgreSQL (slow is for tests over 90 s).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery-9"
