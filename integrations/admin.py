@@ -1,7 +1,7 @@
 """The operator console for Salesforce connections and syncs (issue 8, STYLE 5).
 
 Every action calls the service the pages and commands call (`integrations.services`,
-`integrations.ops`, `integrations.sync_settings`, the engine's `tasks.sync_request` /
+`integrations.ops`, `integrations.connection_settings`, `integrations.sync_settings`, the engine's `tasks.sync_request` /
 `sync.retry_errors`) and reports, per connection, what happened or why nothing did. The tokens are
 never shown: their columns are excluded from every form and list. The sync health pages and the
 disconnect confirmation live in `integrations/admin_views.py`.
@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from cdp.admin import ReadOnlyAdmin, yes_no_badge
-from integrations import admin_views, ops, services, sync_health, sync_settings
+from integrations import admin_views, connection_settings, ops, services, sync_health, sync_settings
 from integrations.models import (
     Connection,
     ConnectionAlert,
@@ -316,18 +316,14 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     # --- saving and deleting through the services --------------------------------------------
     def save_model(self, request, obj, form, change):
-        changed = [name for name in form.changed_data if name in services.SYNC_SETTING_FIELDS]
+        changed = [name for name in form.changed_data if name in connection_settings.SETTING_FIELDS]
         if not changed:
             return
-        fields = {name: form.cleaned_data[name] for name in changed}
-        interval = fields.pop("schedule_interval_minutes", None)
         try:
-            with transaction.atomic():
-                if fields:
-                    services.connection_update_sync_settings(connection=obj, **fields)
-                if interval is not None:
-                    # schedule_set also re-creates the django-q2 schedule after commit.
-                    sync_settings.schedule_set(connection=obj, interval_minutes=interval)
+            # The one write path: row lock, every rule, and the django-q2 schedule re-timed after commit.
+            connection_settings.connection_settings_update(
+                connection=obj, actor=request.user, **{name: form.cleaned_data[name] for name in changed}
+            )
         except ValidationError as exc:
             self.message_user(request, "Settings not saved: " + " ".join(exc.messages), messages.ERROR)
 

@@ -119,7 +119,6 @@ def disconnect_confirm(model_admin, request, queryset):
             },
         )
     from integrations.ops import connection_state_problem
-    from integrations.salesforce import tasks
 
     for connection in connections:
         name = f"{connection.username} ({connection.org_id})"
@@ -141,7 +140,6 @@ def disconnect_confirm(model_admin, request, queryset):
                 messages.WARNING,
             )
             continue
-        tasks.schedule_ensure(connection_id=connection.pk)  # drops its sync and reconcile schedules
         model_admin.message_user(
             request,
             f"Disconnected {name}: the token was revoked at Salesforce; synced data and settings are kept.",

@@ -1,4 +1,8 @@
-"""Writes on Salesforce connections. Every change to a Connection row goes through here.
+"""Writes on Salesforce connections: its lifecycle (connect, reconnect, refresh, pause, resume,
+disconnect, delete). Settings are written by integrations.connection_settings.
+
+The sync schedule belongs to the lifecycle: every status change here re-runs `tasks.schedule_ensure`
+after commit, so a connected connection has its django-q2 schedules and no other connection has any.
 
 HTTP to Salesforce happens outside the database transactions, except for the token refresh, which
 holds the Connection's row lock on purpose so that two workers make one refresh call.
@@ -8,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -26,6 +29,7 @@ from integrations.salesforce.errors import (
     SalesforceOAuthError,
     SalesforceUnavailable,
 )
+from integrations.salesforce.tasks import schedule_ensure_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +167,7 @@ def connection_create_from_oauth(
     except IntegrityError:
         # A second callback for the same org won the race: the unique constraint is the arbiter.
         raise ValidationError("This Salesforce org is already connected to this workspace.") from None
+    schedule_ensure_on_commit(connection_id=connection.pk)
     logger.info(
         "Salesforce org %s %s for workspace %s",
         grant.org_id,
@@ -241,11 +246,12 @@ def _set_status(connection: Connection, status: str, reason: str) -> None:
     connection.status_reason = reason
     connection.status_changed_at = timezone.now()
     connection.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+    schedule_ensure_on_commit(connection_id=connection.pk)
 
 
 @transaction.atomic
 def connection_mark_needs_reauth(*, connection: Connection, reason: str) -> Connection:
-    """The connection cannot authenticate: its schedules stop (the scheduler syncs only `connected`)."""
+    """The connection cannot authenticate: its schedules are removed until a reconnect restores them."""
     locked = Connection.objects.select_for_update().get(pk=connection.pk)
     if locked.status != Connection.Status.DISCONNECTED:
         _set_status(locked, Connection.Status.NEEDS_REAUTH, reason)
@@ -299,6 +305,7 @@ def connection_disconnect(*, connection: Connection, reason: str = "", force: bo
                 "updated_at",
             ]
         )
+        schedule_ensure_on_commit(connection_id=locked.pk)
     return locked
 
 
@@ -308,40 +315,19 @@ def connection_delete(*, connection: Connection) -> None:
     locked = Connection.objects.select_for_update().get(pk=connection.pk)
     if locked.status != Connection.Status.DISCONNECTED:
         raise ValidationError("Disconnect this Salesforce connection before deleting it.")
+    connection_id = locked.pk
     locked.delete()
+    schedule_ensure_on_commit(connection_id=connection_id)
 
 
 @transaction.atomic
 def connection_set_paused(*, connection: Connection, paused: bool, reason: str = "") -> Connection:
+    """Pause removes the sync schedules, resume restores them (both after commit, through `_set_status`)."""
     locked = Connection.objects.select_for_update().get(pk=connection.pk)
     if paused and locked.status == Connection.Status.CONNECTED:
         _set_status(locked, Connection.Status.PAUSED, reason or "Paused by a user.")
     elif not paused and locked.status == Connection.Status.PAUSED:
         _set_status(locked, Connection.Status.CONNECTED, "")
-    return locked
-
-
-SYNC_SETTING_FIELDS = (
-    "merge_strategy",
-    "find_strategy",
-    "skip_non_existing",
-    "merge_converted_leads",
-    "modify_system_fields",
-    "schedule_interval_minutes",
-    "api_budget_percent",
-)
-
-
-@transaction.atomic
-def connection_update_sync_settings(*, connection: Connection, **fields: Any) -> Connection:
-    unknown = set(fields) - set(SYNC_SETTING_FIELDS)
-    if unknown:
-        raise TypeError(f"Not sync settings: {', '.join(sorted(unknown))}")
-    locked = Connection.objects.select_for_update().get(pk=connection.pk)
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.full_clean(validate_constraints=False)
-    locked.save(update_fields=[*fields, "updated_at"])
     return locked
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -141,3 +144,53 @@ def sync_progress(*, workspace, connection: Connection) -> dict:
         "eta_seconds": eta,
         "errors": SyncError.objects.filter(workspace=workspace, run=run).count(),
     }
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    """What the connection's schedule really is, read from django-q2's Schedule row (not the setting)."""
+
+    scheduled: bool
+    every: str  # "Every 5 minutes"
+    next_run: dt.datetime | None
+    # Why nothing runs on a schedule ("" when it does): paused, needs reconnecting, disconnected, ...
+    why_not: str
+    waiting_for_first_sync: bool
+
+    @property
+    def due_now(self) -> bool:
+        """The next run's time has come and the scheduler (every 30 s) has not picked it up yet."""
+        return self.next_run is not None and self.next_run <= timezone.now()
+
+
+def sync_schedule_state(*, workspace, connection: Connection) -> ScheduleState:
+    from django_q.models import Schedule
+
+    from integrations.salesforce.tasks import SYNC_SCHEDULE_NAME
+
+    if connection.workspace_id != workspace.pk:
+        raise Connection.DoesNotExist
+    every = connection.get_schedule_interval_minutes_display()
+    schedule = Schedule.objects.filter(name=SYNC_SCHEDULE_NAME.format(id=connection.pk)).first()
+    first_sync = SyncRun.objects.filter(workspace=workspace, connection=connection).exclude(
+        state=SyncRun.State.SKIPPED
+    )
+    if schedule is not None and connection.status == Connection.Status.CONNECTED:
+        return ScheduleState(
+            scheduled=True,
+            every=dict(Connection.ScheduleInterval.choices).get(
+                schedule.minutes, f"Every {schedule.minutes} minutes"
+            ),
+            next_run=schedule.next_run,
+            why_not="",
+            waiting_for_first_sync=not first_sync.exists(),
+        )
+    why = {
+        Connection.Status.CONNECTED: "the schedule is missing; save the Schedule page to create it",
+        Connection.Status.PAUSED: "syncing is paused; resume it to sync again",
+        Connection.Status.NEEDS_REAUTH: "the connection needs reconnecting to Salesforce",
+        Connection.Status.DISCONNECTED: "the connection is disconnected; reconnect it to sync again",
+    }.get(connection.status, f"the connection is {connection.get_status_display().lower()}")
+    return ScheduleState(
+        scheduled=False, every=every, next_run=None, why_not=why, waiting_for_first_sync=False
+    )

@@ -1,7 +1,11 @@
-"""Sync configuration services: what to sync and how (DESIGN seed steps 3–7).
+"""Per-object sync configuration: which objects and fields sync, their rules, permissions and identifiers
+(DESIGN seed steps 3–6). The connection's own settings (merge, schedule, budget, precedence) are written by
+integrations.connection_settings, the one write path for Connection columns.
 
 Every write here is a typed service with keyword-only arguments; each validates before it writes and
 raises `ValidationError` with a message a user can act on, leaving the stored configuration untouched.
+Each takes the connection's row lock first (then the object's), the same order as
+`connection_settings_update`, so a settings save and an object save never interleave.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ class FieldChoice:
     update_mode: str = ""
 
 
+def _lock_connection(connection_id: int) -> None:
+    """Call inside a transaction: serialises configuration writes of one connection."""
+    Connection.objects.select_for_update().only("pk").get(pk=connection_id)
+
+
 def _attr(item: Any, *names: str, default: Any = "") -> Any:
     for name in names:
         if isinstance(item, Mapping) and name in item:
@@ -45,6 +54,7 @@ def _attr(item: Any, *names: str, default: Any = "") -> Any:
     return default
 
 
+@transaction.atomic
 def synced_object_ensure(
     *,
     connection: Connection,
@@ -58,6 +68,7 @@ def synced_object_ensure(
         raise ValidationError(
             {"api_name": "Give the Salesforce API name of the object, e.g. Contact or Loan__c."}
         )
+    _lock_connection(connection.pk)
     custom = api_name.endswith("__c") if is_custom is None else is_custom
     kind = becomes or objects.becomes_for(api_name)
     if kind not in SyncedObject.Becomes.values:
@@ -90,8 +101,10 @@ def synced_object_ensure(
     return obj
 
 
+@transaction.atomic
 def synced_object_disable(*, synced_object: SyncedObject) -> SyncedObject:
     """Stops syncing an object; its data and watermark stay so re-enabling resumes where it left off."""
+    _lock_connection(synced_object.connection_id)
     synced_object.enabled = False
     synced_object.save(update_fields=["enabled"])
     return synced_object
@@ -111,6 +124,7 @@ def synced_object_becomes_set(*, synced_object: SyncedObject, becomes: str) -> S
     if becomes not in allowed:
         raise ValidationError({"becomes": "Choose organization, contact (person) or custom object records."})
     with transaction.atomic():
+        _lock_connection(synced_object.connection_id)
         # Fields still on their default target follow the object into its new namespace.
         for sel in FieldSelection.objects.filter(synced_object=synced_object):
             old_default = mapping.default_target_field(
@@ -175,7 +189,8 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
     chosen = _ordered_targets(synced_object, chosen)
 
     with transaction.atomic():
-        # The lock serialises concurrent saves of the same object (a no-op on SQLite, which serialises writers).
+        # The locks serialise concurrent saves of the same object (a no-op on SQLite, which serialises writers).
+        _lock_connection(synced_object.connection_id)
         SyncedObject.objects.select_for_update().get(pk=synced_object.pk)
         existing = {sel.sf_field: sel for sel in FieldSelection.objects.filter(synced_object=synced_object)}
         to_create, to_update = [], []
@@ -278,6 +293,7 @@ def field_rule_set(*, synced_object: SyncedObject, sf_field: str, mode: str) -> 
     if mode not in FieldSelection.UpdateMode.values:
         raise ValidationError({"update_mode": f"{mode!r} is not a field rule. Choose one of: {_MODE_NAMES}."})
     with transaction.atomic():
+        _lock_connection(synced_object.connection_id)
         selection = (
             FieldSelection.objects.select_for_update()
             .filter(synced_object=synced_object, sf_field=sf_field, active=True)
@@ -290,48 +306,6 @@ def field_rule_set(*, synced_object: SyncedObject, sf_field: str, mode: str) -> 
         selection.update_mode = mode
         selection.save(update_fields=["update_mode"])
     return selection
-
-
-def source_precedence_set(*, connection: Connection, order: Mapping[str, Iterable[str]]) -> Connection:
-    """Which object wins when several records describe one person or organization (first wins).
-
-    Every entity's list names each source once (a source twice would be a loop: A before B before A); the
-    sources are objects that become that entity, or "Lead" for organizations (a lead's company)."""
-    cleaned: dict[str, list[str]] = {}
-    for entity, names in (order or {}).items():
-        if entity not in objects.DEFAULT_PRECEDENCE:
-            raise ValidationError(
-                {"source_precedence": f"{entity!r} is not people or organizations (person, organization)."}
-            )
-        names = [str(n) for n in names]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValidationError(
-                {
-                    "source_precedence": (
-                        f"{', '.join(repeated)} appears more than once in the {entity} order: that would put it "
-                        "both before and after another object. Name each object once."
-                    )
-                },
-                code="precedence_loop",
-            )
-        for name in names:
-            allowed = name in objects.DEFAULT_PRECEDENCE[entity] or (
-                objects.spec_for(name) is None and mapping.is_api_name(name)
-            )
-            if not allowed:
-                raise ValidationError(
-                    {
-                        "source_precedence": f"{name} cannot describe a {entity}, so it has no place in its order."
-                    }
-                )
-        cleaned[entity] = names
-    with transaction.atomic():
-        locked = Connection.objects.select_for_update().get(pk=connection.pk)
-        locked.source_precedence = cleaned
-        locked.save(update_fields=["source_precedence", "updated_at"])
-    connection.source_precedence = cleaned
-    return locked
 
 
 def _permission_rule(rule: Mapping[str, Any] | None, *, channel: str) -> dict:
@@ -355,6 +329,7 @@ def _permission_rule(rule: Mapping[str, Any] | None, *, channel: str) -> dict:
     return out
 
 
+@transaction.atomic
 def permission_rules_set(
     *, synced_object: SyncedObject, email: Mapping[str, Any] | None, sms: Mapping[str, Any] | None
 ) -> SyncedObject:
@@ -364,8 +339,10 @@ def permission_rules_set(
         raise ValidationError(
             {"email": f"{synced_object.label} does not create people, so it has no permissions."}
         )
-    synced_object.email_permission = _permission_rule(email, channel="email")
-    synced_object.sms_permission = _permission_rule(sms, channel="sms")
+    email_rule, sms_rule = _permission_rule(email, channel="email"), _permission_rule(sms, channel="sms")
+    _lock_connection(synced_object.connection_id)
+    synced_object.email_permission = email_rule
+    synced_object.sms_permission = sms_rule
     synced_object.save(update_fields=["email_permission", "sms_permission"])
     return synced_object
 
@@ -379,6 +356,7 @@ _IDENTIFIER_REQUIRED = {
 }
 
 
+@transaction.atomic
 def identifier_rule_set(
     *, synced_object: SyncedObject, kind: str, config: Mapping[str, Any] | None = None
 ) -> SyncedObject:
@@ -421,55 +399,9 @@ def identifier_rule_set(
             parent_name = parent.identifier_config.get("parent_object", "")
     if kind == SyncedObject.IdentifierKind.JUNCTION:
         config.setdefault("primary_field", "")
+    _lock_connection(synced_object.connection_id)
     synced_object.identifier_kind = kind
     synced_object.identifier_config = config
     synced_object.full_clean()
     synced_object.save(update_fields=["identifier_kind", "identifier_config"])
     return synced_object
-
-
-def merge_settings_set(
-    *,
-    connection: Connection,
-    merge_strategy: str,
-    find_strategy: str = Connection.FindStrategy.ANY,
-    skip_non_existing: bool = False,
-    merge_converted_leads: bool = True,
-) -> Connection:
-    """The merge strategy (seed step 7) with its "Advanced" options."""
-    connection.merge_strategy = merge_strategy
-    connection.find_strategy = find_strategy
-    connection.skip_non_existing = skip_non_existing
-    connection.merge_converted_leads = merge_converted_leads
-    connection.full_clean(validate_unique=False, validate_constraints=False)
-    connection.save(
-        update_fields=[
-            "merge_strategy",
-            "find_strategy",
-            "skip_non_existing",
-            "merge_converted_leads",
-            "updated_at",
-        ]
-    )
-    return connection
-
-
-def api_budget_set(*, connection: Connection, percent: int) -> Connection:
-    if not isinstance(percent, int) or not 1 <= percent <= 100:
-        raise ValidationError({"api_budget_percent": "The API budget is a whole percentage from 1 to 100."})
-    connection.api_budget_percent = percent
-    connection.save(update_fields=["api_budget_percent", "updated_at"])
-    return connection
-
-
-def schedule_set(*, connection: Connection, interval_minutes: int) -> Connection:
-    """Sets how often incremental syncs run and (re)creates the connection's django-q2 Schedule after commit."""
-    from integrations.salesforce import tasks  # tasks import the engine; keep this module light
-
-    if interval_minutes not in Connection.ScheduleInterval.values:
-        choices = ", ".join(str(v) for v in Connection.ScheduleInterval.values)
-        raise ValidationError({"schedule_interval_minutes": f"Choose an interval of {choices} minutes."})
-    connection.schedule_interval_minutes = interval_minutes
-    connection.save(update_fields=["schedule_interval_minutes", "updated_at"])
-    transaction.on_commit(lambda: tasks.schedule_ensure(connection_id=connection.pk))
-    return connection

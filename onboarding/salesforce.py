@@ -365,8 +365,6 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
         }
         for name, c in counts.items()
     ]
-    from onboarding.salesforce_forms import MERGE_CHOICES
-
     return {
         "rows": rows,
         "sampled": sum(r["read"] for r in rows),
@@ -374,8 +372,8 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
         "merged": sum(r["merged"] for r in rows),
         "ignored": sum(r["ignored"] for r in rows),
         "invalid": sum(r["invalid"] for r in rows),
-        "strategy_label": next(
-            (label for value, label, _ in MERGE_CHOICES if value == settings.get("merge_strategy")), ""
+        "strategy_label": Connection.merge_label_for(
+            merge_strategy=settings.get("merge_strategy", ""),
+            skip_non_existing=settings.get("skip_non_existing", False),
         ),
-        "existing_only": settings.get("skip_non_existing", False),
     }

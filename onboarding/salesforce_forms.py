@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from integrations.connection_settings import merge_settings_problem
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from onboarding.salesforce import PERMISSION_FIELD_TYPES, ObjectOffer
@@ -482,26 +483,21 @@ class IdentifiersForm(forms.Form):
         return out
 
 
-# The seed's exact labels (step 7), each mapped to Ortto's strategy (DESIGN "Merge strategies").
-MERGE_CHOICES = [
-    (
-        Connection.MergeStrategy.APPEND,
-        "Import and merge new records only",
+# The seed's labels (step 7) are the model's choices (Connection.MergeStrategy); the help says what each does.
+MERGE_HELP = {
+    Connection.MergeStrategy.APPEND: (
         "New people are added. For people already in Inflow, only fields that are empty are filled in; "
-        "nothing you already have is changed. (Ortto's “Append only”.)",
+        "nothing you already have is changed. (Ortto's “Append only”.)"
     ),
-    (
-        Connection.MergeStrategy.OVERWRITE,
-        "Import and overwrite any records that exist",
+    Connection.MergeStrategy.OVERWRITE: (
         "New people are added. For people already in Inflow, Salesforce's values replace the ones you have. "
-        "Recommended when Salesforce is your source of truth. (Ortto's “Overwrite existing”.)",
+        "Recommended when Salesforce is your source of truth. (Ortto's “Overwrite existing”.)"
     ),
-    (
-        Connection.MergeStrategy.IGNORE,
-        "Import new records only",
-        "New people are added. People already in Inflow are left exactly as they are. (Ortto's “Ignore”.)",
+    Connection.MergeStrategy.IGNORE: (
+        "New people are added. People already in Inflow are left exactly as they are. (Ortto's “Ignore”.)"
     ),
-]
+}
+MERGE_CHOICES = [(value, label, MERGE_HELP[value]) for value, label in Connection.MergeStrategy.choices]
 RECORD_SCOPE = [
     ("all", "New and existing records"),
     ("existing", "Existing records only — update people already in Inflow, never add new ones"),
@@ -538,14 +534,13 @@ class MergeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if (
-            data.get("record_scope") == "existing"
-            and data.get("merge_strategy") == Connection.MergeStrategy.IGNORE
-        ):
-            self.add_error(
-                "record_scope",
-                "“Import new records only” with “Existing records only” would import nothing. Choose another option.",
-            )
+        # The rule lives in the settings service; asked here too so that Preview shows it next to the field.
+        problem = merge_settings_problem(
+            merge_strategy=data.get("merge_strategy", ""),
+            skip_non_existing=data.get("record_scope") == "existing",
+        )
+        if problem:
+            self.add_error("record_scope", problem)
         return data
 
     def settings(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from integrations import sync_settings
+from integrations.connection_settings import connection_settings_update
 from integrations.forms import ConnectForm, default_login_choice
 from onboarding import salesforce as sf
 from onboarding import salesforce_forms as sf_forms
@@ -222,7 +223,7 @@ class MergeStep(SalesforceStep):
         return None
 
     def save_settings(self, ctx, form):
-        sync_settings.merge_settings_set(connection=ctx.connection, **form.settings())
+        connection_settings_update(connection=ctx.connection, **form.settings())
 
 
 class CongratulationsStep(SalesforceStep):

@@ -106,12 +106,12 @@ def onboarding_launch(*, workspace: Workspace) -> WorkspaceProfile:
 def salesforce_merge_settings_save_and_start(*, connection, settings: dict[str, Any]):
     """The Merge step's Next: store the merge settings, then start the first sync (once; a second submit
     joins the run already queued). The sync engine enqueues its task after this transaction commits."""
-    from integrations import sync_settings
+    from integrations.connection_settings import connection_settings_update
     from integrations.models import SyncRun
     from integrations.salesforce.tasks import sync_request
 
     with transaction.atomic():
-        sync_settings.merge_settings_set(connection=connection, **settings)
+        connection_settings_update(connection=connection, **settings)
         started = SyncRun.objects.filter(connection=connection).exclude(state=SyncRun.State.SKIPPED).exists()
         if started:
             return None
@@ -131,12 +131,14 @@ def salesforce_sync_now(*, connection) -> bool:
 
 
 def salesforce_schedule_save(*, connection, schedule_interval_minutes: int, api_budget_percent: int):
-    from integrations import sync_settings
+    """The Schedule page: interval and API budget together; the django-q2 schedule follows after commit."""
+    from integrations.connection_settings import connection_settings_update
 
-    with transaction.atomic():
-        sync_settings.schedule_set(connection=connection, interval_minutes=schedule_interval_minutes)
-        sync_settings.api_budget_set(connection=connection, percent=api_budget_percent)
-    return connection
+    return connection_settings_update(
+        connection=connection,
+        schedule_interval_minutes=schedule_interval_minutes,
+        api_budget_percent=api_budget_percent,
+    )
 
 
 def _field_choice(offer, chosen):

@@ -17,14 +17,14 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from cdp.mixins import WorkspaceRequiredMixin
-from integrations import ops
+from integrations import ops, sync_selectors
 from integrations.models import SyncError
 from integrations.salesforce.errors import SalesforceError
 from onboarding import salesforce as sf
 from onboarding import salesforce_steps as sf_steps
 from onboarding import services, source_selectors
 from onboarding.charts import bar_chart_svg
-from onboarding.salesforce_forms import MERGE_CHOICES, ScheduleForm
+from onboarding.salesforce_forms import ScheduleForm
 from onboarding.source_forms import ErrorBulkForm, HealthFilterForm
 from onboarding.steps import StepContext
 
@@ -89,7 +89,7 @@ class OverviewView(ConnectionPageMixin, TemplateView):
             ),
             "progress": sf.progress(workspace=self.workspace, connection=connection),
             "progress_url": reverse("onboarding:source_progress", kwargs={"connection_id": connection.pk}),
-            "merge_labels": MERGE_CHOICES,
+            "schedule": sync_selectors.sync_schedule_state(workspace=self.workspace, connection=connection),
         }
 
 

@@ -6,7 +6,14 @@ Such a worker opens the test database from its own process, so on SQLite the tes
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from django.db import connection as db_connection
 
@@ -28,3 +35,51 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.3)
     return False
+
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+
+def qcluster_env(org=None, **extra: str) -> dict[str, str]:
+    """The environment of an Inflow process on the test database, talking to the sandbox `org` if given."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        # DEBUG lets the worker's Salesforce client talk plain http to the local sandbox org.
+        "DEBUG": "1",
+        "ENV_FILE": "/nonexistent/.env",
+        "Q_WORKERS": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+    if org is not None:
+        env.update(SALESFORCE_CLIENT_ID=org.client_id, SALESFORCE_CLIENT_SECRET=org.client_secret)
+    env.pop("DATABASE_TEST_NAME", None)
+    return env
+
+
+@contextmanager
+def qcluster(*, log_path: Path, org=None, **extra_env: str) -> Iterator[subprocess.Popen]:
+    """A real `manage.py qcluster` (workers, scheduler and monitor) on the test database (the ORM broker
+    unless REDIS_URL is set), talking to the sandbox `org` if given; stopped before the test database is
+    flushed. Its output goes to `log_path`."""
+    env = qcluster_env(org, **extra_env)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)

@@ -2,7 +2,7 @@
 
 Fields a user may see are plain columns; the tokens are Fernet ciphertext (integrations.crypto) and are
 only ever decrypted through `access_token` / `refresh_token`, never shown by `str()`/`repr()`.
-Writes go through integrations.services.
+Writes go through integrations.services (lifecycle) and integrations.connection_settings (settings).
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ class Connection(models.Model):
         MY_DOMAIN = "my_domain", "My Domain"
 
     class MergeStrategy(models.TextChoices):
-        # DESIGN "Merge strategies": Ortto's append-only (1), overwrite (2, default), ignore (3).
-        APPEND = "append", "Import and merge new data only"
-        OVERWRITE = "overwrite", "Import and overwrite any data that exist"
+        # DESIGN "Merge strategies": Ortto's append-only (1), overwrite (2, default), ignore (3). The labels
+        # are the seed's, and the only place they are written (forms, pages, commands, admin read them here).
+        APPEND = "append", "Import and merge new records only"
+        OVERWRITE = "overwrite", "Import and overwrite any records that exist"
         IGNORE = "ignore", "Import new records only"
 
     class FindStrategy(models.TextChoices):
@@ -86,7 +87,7 @@ class Connection(models.Model):
     modify_system_fields = models.BooleanField(default=True)
     # Which object wins when several records describe one person / organization:
     # {"person": ["Contact", "Lead"], "organization": ["Account", "Lead"]}; {} = the catalogue's order
-    # (integrations.salesforce.objects.DEFAULT_PRECEDENCE). Written by sync_settings.source_precedence_set.
+    # (integrations.salesforce.objects.DEFAULT_PRECEDENCE). Written by connection_settings.connection_settings_update.
     source_precedence = models.JSONField(default=dict, blank=True)
     schedule_interval_minutes = models.PositiveSmallIntegerField(
         choices=ScheduleInterval.choices, default=ScheduleInterval.EVERY_5_MINUTES
@@ -142,6 +143,18 @@ class Connection(models.Model):
     @property
     def is_connected(self) -> bool:
         return self.status == self.Status.CONNECTED
+
+    @property
+    def merge_label(self) -> str:
+        """The merge strategy as every page names it, with its "existing records only" variant."""
+        return self.merge_label_for(
+            merge_strategy=self.merge_strategy, skip_non_existing=self.skip_non_existing
+        )
+
+    @classmethod
+    def merge_label_for(cls, *, merge_strategy: str, skip_non_existing: bool) -> str:
+        label = dict(cls.MergeStrategy.choices).get(merge_strategy, merge_strategy)
+        return f"{label} (existing records only)" if skip_non_existing else label
 
     @property
     def scope_list(self) -> list[str]:

@@ -146,10 +146,18 @@ def run_sync_task(run_id: int) -> str:
     return "not claimed" if run is None else f"{run.state} {run.state_reason}".strip()
 
 
+def _first_sync_started(connection: Connection) -> bool:
+    """The onboarding's Merge step (or an operator's command) starts the first sync; schedule ticks before
+    it would sync with settings the user has not chosen yet, so they wait."""
+    return SyncRun.objects.filter(connection=connection).exclude(state=SyncRun.State.SKIPPED).exists()
+
+
 def scheduled_sync(connection_id: int) -> str:
     connection = Connection.objects.filter(pk=connection_id).first()
     if connection is None:
         return "connection gone"
+    if not _first_sync_started(connection):
+        return "waiting for the first sync"
     run, created = sync_request(connection=connection)
     return f"run {run.pk} {'queued' if created else run.state}: {run.state_reason}".strip()
 
@@ -158,6 +166,8 @@ def scheduled_reconcile(connection_id: int) -> str:
     connection = Connection.objects.filter(pk=connection_id).first()
     if connection is None:
         return "connection gone"
+    if not _first_sync_started(connection):
+        return "waiting for the first sync"
     run, created = sync_request(connection=connection, kind=SyncRun.Kind.RECONCILE)
     return f"reconcile run {run.pk} {'queued' if created else run.state}"
 
@@ -165,26 +175,29 @@ def scheduled_reconcile(connection_id: int) -> str:
 # ------------------------------------------------------------------------------------------ schedules
 
 
+def schedule_names(connection_id: int) -> tuple[str, str]:
+    return SYNC_SCHEDULE_NAME.format(id=connection_id), RECONCILE_SCHEDULE_NAME.format(id=connection_id)
+
+
 def schedule_ensure(*, connection_id: int) -> None:
-    """One incremental schedule (every 1/5/15/60 minutes) and one daily reconcile per connection."""
+    """THE owner of a connection's django-q2 schedules: one incremental sync (every 1/5/15/60 minutes) and
+    one daily reconcile while the connection is connected; none otherwise (paused, needs reconnecting,
+    disconnected, deleted). Idempotent. The lifecycle services (integrations.services) and the settings
+    service (integrations.connection_settings) call it after their transaction commits."""
     from django_q.models import Schedule
 
+    sync_name, reconcile_name = schedule_names(connection_id)
     connection = Connection.objects.filter(pk=connection_id).first()
-    if connection is None or connection.status == Connection.Status.DISCONNECTED:
-        Schedule.objects.filter(
-            name__in=[
-                SYNC_SCHEDULE_NAME.format(id=connection_id),
-                RECONCILE_SCHEDULE_NAME.format(id=connection_id),
-            ]
-        ).delete()
+    if connection is None or connection.status != Connection.Status.CONNECTED:
+        Schedule.objects.filter(name__in=[sync_name, reconcile_name]).delete()
         return
     minutes = connection.schedule_interval_minutes or 5
     now = timezone.now()
-    existing = Schedule.objects.filter(name=SYNC_SCHEDULE_NAME.format(id=connection_id)).first()
-    # Re-running this is a no-op; a changed interval takes effect from now.
+    existing = Schedule.objects.filter(name=sync_name).first()
+    # Re-running this is a no-op; a new schedule or a changed interval takes effect from now.
     next_run = existing.next_run if existing is not None and existing.minutes == minutes else now
     Schedule.objects.update_or_create(
-        name=SYNC_SCHEDULE_NAME.format(id=connection_id),
+        name=sync_name,
         defaults={
             "func": "integrations.salesforce.tasks.scheduled_sync",
             "args": repr((connection_id,)),
@@ -194,27 +207,33 @@ def schedule_ensure(*, connection_id: int) -> None:
             "next_run": next_run,
         },
     )
-    Schedule.objects.update_or_create(
-        name=RECONCILE_SCHEDULE_NAME.format(id=connection_id),
-        defaults={
-            "func": "integrations.salesforce.tasks.scheduled_reconcile",
-            "args": repr((connection_id,)),
-            "schedule_type": Schedule.DAILY,
-            "repeats": -1,
-        },
-    )
+    if not Schedule.objects.filter(name=reconcile_name).exists():
+        Schedule.objects.create(
+            name=reconcile_name,
+            func="integrations.salesforce.tasks.scheduled_reconcile",
+            args=repr((connection_id,)),
+            schedule_type=Schedule.DAILY,
+            repeats=-1,
+            next_run=now + dt.timedelta(days=1),
+        )
+
+
+def schedule_ensure_on_commit(*, connection_id: int) -> None:
+    """Schedules follow committed state only: a rolled-back pause must not drop the schedule. Robust: the
+    change is committed whatever happens here; a failure is logged and `sync_schedules` repairs it."""
+    transaction.on_commit(lambda: schedule_ensure(connection_id=connection_id), robust=True)
 
 
 def schedules_ensure_all() -> int:
-    """Every connected connection gets its schedules; stale ones are removed. Returns how many are kept."""
+    """The repair (`sync_schedules`): every connected connection gets its schedules, every other schedule
+    named salesforce-* is removed. Returns how many connections are scheduled."""
     from django_q.models import Schedule
 
     keep = []
-    for connection in Connection.objects.exclude(status=Connection.Status.DISCONNECTED):
-        schedule_ensure(connection_id=connection.pk)
-        keep += [
-            SYNC_SCHEDULE_NAME.format(id=connection.pk),
-            RECONCILE_SCHEDULE_NAME.format(id=connection.pk),
-        ]
+    for connection_id in Connection.objects.filter(status=Connection.Status.CONNECTED).values_list(
+        "pk", flat=True
+    ):
+        schedule_ensure(connection_id=connection_id)
+        keep += schedule_names(connection_id)
     Schedule.objects.filter(name__startswith="salesforce-").exclude(name__in=keep).delete()
     return len(keep) // 2

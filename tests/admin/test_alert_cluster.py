@@ -3,21 +3,13 @@ backend (development) prints the owner's email, once."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from integrations import services
 from integrations.models import ConnectionAlert
-from tests.processes import database_url, wait_for
+from tests.processes import qcluster, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_qcluster_worker_sends_the_reconnect_email_once(connection, owner, tmp_path):
@@ -27,39 +19,11 @@ def test_a_qcluster_worker_sends_the_reconnect_email_once(connection, owner, tmp
     services.connection_mark_needs_reauth(
         connection=connection, reason="Salesforce refused the refresh token: invalid_grant"
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DEBUG": "1",  # development: the console email backend
-        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
-        "ENV_FILE": "/nonexistent/.env",
-        "Q_WORKERS": "1",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DATABASE_TEST_NAME", None)
     log_path = tmp_path / "qcluster.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed below
-    cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with qcluster(log_path=log_path, EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend"):
         for _ in range(2):  # two checks, as two schedule ticks would run
             async_task("integrations.alerts.scheduled_reauth_alerts")
         assert wait_for(lambda: Success.objects.count() == 2), log_path.read_text()[-3000:]
-    finally:
-        os.killpg(cluster.pid, signal.SIGTERM)
-        try:
-            cluster.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait()
-        log.close()
 
     results = sorted(Success.objects.values_list("result", flat=True))
     assert results == ["0 alert(s) sent", "1 alert(s) sent"]

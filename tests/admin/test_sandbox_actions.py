@@ -106,13 +106,15 @@ def test_a_refused_refresh_marks_needs_reauth_and_the_owner_is_emailed_once(
 
 
 def test_disconnect_after_confirmation_revokes_the_token_at_the_org(
-    staff_client, workspace, sandbox_org, sf_settings
+    staff_client, workspace, sandbox_org, sf_settings, django_capture_on_commit_callbacks
 ):
     connection = connect(workspace, sandbox_org)
     tasks.schedule_ensure(connection_id=connection.pk)
     refresh_token = connection.refresh_token
 
-    response = run_action(staff_client, Connection, "disconnect", [connection.pk], confirm="yes")
+    # The disconnect service removes the schedules once its transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run_action(staff_client, Connection, "disconnect", [connection.pk], confirm="yes")
 
     connection.refresh_from_db()
     assert (connection.status, connection.refresh_token_encrypted, connection.access_token_encrypted) == (

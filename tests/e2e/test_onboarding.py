@@ -7,10 +7,6 @@ Screenshots of every step go to `screenshot_dir()` (SCREENSHOT_DIR, or a temp fo
 from __future__ import annotations
 
 import io
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +17,7 @@ from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
 # `sandbox_org` comes from the tests.sandbox_org plugin (conftest.py).
 pytest.importorskip("tests.sandbox_org", reason="the sandbox org fixture is not built yet")
 
-from tests.processes import database_url
+from tests.processes import qcluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -43,35 +39,8 @@ def salesforce_settings(settings, sandbox_org, live_server):
 @pytest.fixture
 def q_cluster(live_server, sandbox_org, tmp_path):
     """A real django-q2 cluster on the test database; stopped before the database is flushed."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        # DEBUG lets the worker's Salesforce client talk plain http to the local sandbox org.
-        "DEBUG": "1",
-        "ENV_FILE": "/nonexistent/.env",
-        "SALESFORCE_CLIENT_ID": sandbox_org.client_id,
-        "SALESFORCE_CLIENT_SECRET": sandbox_org.client_secret,
-        "Q_WORKERS": "1",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    env.pop("DATABASE_TEST_NAME", None)
-    log = open(tmp_path / "qcluster.log", "wb")  # noqa: SIM115 - closed in teardown
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    yield process
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    log.close()
+    with qcluster(org=sandbox_org, log_path=tmp_path / "qcluster.log") as process:
+        yield process
 
 
 def _shot(browser_page, name: str) -> None:

@@ -14,7 +14,7 @@ import os
 import pytest
 from django.utils import timezone
 
-from integrations import services
+from integrations.connection_settings import connection_settings_update
 from integrations.models import SyncRun
 from tests.integrations.sync.conftest import connect, run_inline
 from tests.truth.oracle import CdpState, OrgState, check
@@ -59,7 +59,7 @@ def test_the_cdp_equals_the_org_after_backfill_and_after_changes(
     configure_like_the_onboarding(workspace, connection)
     strategy = "overwrite" if config == "defaults" else config
     if config != "defaults":
-        services.connection_update_sync_settings(connection=connection, merge_strategy=strategy)
+        connection_settings_update(connection=connection, merge_strategy=strategy)
     source = f"salesforce:{connection.pk}"
 
     run = run_inline(connection)

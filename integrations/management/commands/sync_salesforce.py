@@ -81,7 +81,7 @@ class Command(BaseCommand):
     def _preview(self, connection):
         counts = sync.preview(connection)
         self.stdout.write(
-            f"Connection {connection.pk}: preview under '{connection.get_merge_strategy_display()}' (nothing written)"
+            f"Connection {connection.pk}: preview under '{connection.merge_label}' (nothing written)"
         )
         self.stdout.write(
             f"  {'object':<16}{'read':>8}{'created':>9}{'merged':>8}{'ignored':>9}{'invalid':>9}"

@@ -235,24 +235,3 @@ def test_tokens_never_reach_the_logs(connection, caplog):
     assert "Refreshed the Salesforce session of connection" in caplog.text
     for secret in ("access-0", "refresh-0", "fresh-secret-access", "5Aep.refresh-1", "test-consumer-secret"):
         assert secret not in caplog.text
-
-
-def test_sync_settings_are_validated(connection):
-    from django.core.exceptions import ValidationError
-
-    from integrations.services import connection_update_sync_settings
-
-    updated = connection_update_sync_settings(
-        connection=connection, schedule_interval_minutes=15, api_budget_percent=80
-    )
-    assert (updated.schedule_interval_minutes, updated.api_budget_percent) == (15, 80)
-
-    with pytest.raises(ValidationError) as raised:
-        connection_update_sync_settings(connection=connection, schedule_interval_minutes=7)
-    assert "schedule_interval_minutes" in raised.value.message_dict
-    with pytest.raises(ValidationError):
-        connection_update_sync_settings(connection=connection, api_budget_percent=0)
-    with pytest.raises(TypeError, match="Not sync settings: access_token_encrypted"):
-        connection_update_sync_settings(connection=connection, access_token_encrypted="x")
-    connection.refresh_from_db()
-    assert (connection.schedule_interval_minutes, connection.api_budget_percent) == (15, 80)

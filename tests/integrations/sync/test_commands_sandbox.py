@@ -29,7 +29,7 @@ def test_preview_counts_without_writing_then_inline_sync_status_and_errors(
 
     out, _ = call("sync_salesforce", "--connection", str(connection.pk), "--preview")
 
-    assert "preview under 'Import and overwrite any data that exist' (nothing written)" in out
+    assert "preview under 'Import and overwrite any records that exist' (nothing written)" in out
     contact_line = next(line for line in out.splitlines() if line.strip().startswith("Contact"))
     read, created = contact_line.split()[1:3]
     assert int(read.replace(",", "")) == sandbox_org.counts()["Contact"]

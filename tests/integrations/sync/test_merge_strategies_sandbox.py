@@ -6,7 +6,7 @@ import pytest
 
 from cdp import merge as cdp_merge
 from cdp.models import Identity, Person
-from integrations import sync_settings
+from integrations.connection_settings import connection_settings_update
 from tests.integrations.sync.conftest import connect, run_inline, select_objects
 from tests.integrations.sync.test_sync_sandbox import valid_email
 
@@ -51,7 +51,7 @@ def test_merge_strategy(
     )
     connection = connect(workspace, sandbox_org)
     select_objects(connection, ("Contact",))
-    sync_settings.merge_settings_set(
+    connection_settings_update(
         connection=connection, merge_strategy=strategy, skip_non_existing=skip_non_existing
     )
 

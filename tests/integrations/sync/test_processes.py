@@ -17,42 +17,17 @@ from integrations.models import SyncRun
 from integrations.salesforce import sync, tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, snapshot
-from tests.processes import database_url
+from tests.processes import qcluster, qcluster_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 
 
-def _env(org) -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DEBUG": "1",  # plain http to the local sandbox org
-        "ENV_FILE": "/nonexistent/.env",
-        "SALESFORCE_CLIENT_ID": org.client_id,
-        "SALESFORCE_CLIENT_SECRET": org.client_secret,
-        "Q_WORKERS": "1",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DATABASE_TEST_NAME", None)
-    return env
-
-
 def test_a_qcluster_worker_runs_the_queued_sync(sandbox_org, sf_settings, workspace, tmp_path):
     connection = connect(workspace, sandbox_org)
     select_objects(connection, ("Account", "Contact"))
-    log = open(tmp_path / "qcluster.log", "wb")  # noqa: SIM115 - closed below
-    cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=BASE_DIR,
-        env=_env(sandbox_org),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    with qcluster(log_path=tmp_path / "qcluster.log", org=sandbox_org):
         run, created = tasks.sync_request(connection=connection)  # enqueued on commit (autocommit here)
         joined, created_again = tasks.sync_request(connection=connection)
         assert (created, created_again, joined.pk) == (True, False, run.pk)
@@ -62,14 +37,6 @@ def test_a_qcluster_worker_runs_the_queued_sync(sandbox_org, sf_settings, worksp
             if run.state not in SyncRun.ACTIVE_STATES:
                 break
             time.sleep(0.5)
-    finally:
-        os.killpg(cluster.pid, signal.SIGTERM)
-        try:
-            cluster.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait()
-        log.close()
     assert (run.state, run.state_reason) == ("succeeded", ""), (tmp_path / "qcluster.log").read_text()[-3000:]
     assert run.worker and run.worker.split(":")[-1] != str(os.getpid())
     assert run.created > 0 and run.fetched == sum(e["done"] for e in run.progress.values())
@@ -95,7 +62,7 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_run(
     for attempt in range(4):
         with open(tmp_path / f"attempt-{attempt}.log", "wb") as log:
             worker = subprocess.Popen(
-                command, cwd=BASE_DIR, env=_env(sandbox_org), stdout=log, stderr=subprocess.STDOUT
+                command, cwd=BASE_DIR, env=qcluster_env(sandbox_org), stdout=log, stderr=subprocess.STDOUT
             )
             # Wait for this attempt to commit pages of its own, then kill it at a random moment after.
             deadline = time.monotonic() + 60
@@ -116,7 +83,7 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_run(
     if run.state == "running":
         assert run.worker  # the dead worker's checkpoint is what the next run resumes from
     final = subprocess.run(
-        command, cwd=BASE_DIR, env=_env(sandbox_org), capture_output=True, text=True, timeout=300
+        command, cwd=BASE_DIR, env=qcluster_env(sandbox_org), capture_output=True, text=True, timeout=300
     )
     assert final.returncode == 0, final.stderr[-3000:]
 

@@ -151,37 +151,6 @@ def test_organization_like_object_synced_as_organization_or_contact(plain_connec
         sync_settings.synced_object_becomes_set(synced_object=contact, becomes="organization")
 
 
-def test_merge_settings_and_schedule(plain_connection, django_capture_on_commit_callbacks):
-    from django_q.models import Schedule
-
-    sync_settings.merge_settings_set(
-        connection=plain_connection,
-        merge_strategy="append",
-        find_strategy="next_if_empty",
-        skip_non_existing=True,
-        merge_converted_leads=False,
-    )
-    plain_connection.refresh_from_db()
-    assert (plain_connection.merge_strategy, plain_connection.find_strategy) == ("append", "next_if_empty")
-    assert (plain_connection.skip_non_existing, plain_connection.merge_converted_leads) == (True, False)
-    with pytest.raises(ValidationError):
-        sync_settings.merge_settings_set(connection=plain_connection, merge_strategy="smash")
-
-    with django_capture_on_commit_callbacks(execute=True):
-        sync_settings.schedule_set(connection=plain_connection, interval_minutes=15)
-    with django_capture_on_commit_callbacks(execute=True):
-        sync_settings.schedule_set(connection=plain_connection, interval_minutes=15)
-    schedule = Schedule.objects.get(name=f"salesforce-sync-{plain_connection.pk}")
-    assert (schedule.func, schedule.minutes, schedule.args) == (
-        "integrations.salesforce.tasks.scheduled_sync",
-        15,
-        f"({plain_connection.pk},)",
-    )
-    assert Schedule.objects.filter(name__startswith="salesforce-").count() == 2
-    with pytest.raises(ValidationError):
-        sync_settings.schedule_set(connection=plain_connection, interval_minutes=7)
-
-
 # ------------------------------------------------------------------ one target per value, rules, precedence
 
 
@@ -236,25 +205,6 @@ def test_a_field_rule_needs_a_selected_field_and_a_known_rule(plain_connection):
 
     sync_settings.field_rule_set(synced_object=contact, sf_field="Title", mode="fill")
     assert FieldSelection.objects.get(synced_object=contact, sf_field="Title").update_mode == "fill"
-
-
-def test_source_precedence_refuses_a_loop_and_objects_that_cannot_describe_the_entity(plain_connection):
-    with pytest.raises(ValidationError, match="Contact appears more than once"):
-        sync_settings.source_precedence_set(
-            connection=plain_connection, order={"person": ["Contact", "Lead", "Contact"]}
-        )
-    with pytest.raises(ValidationError, match="Account cannot describe a person"):
-        sync_settings.source_precedence_set(connection=plain_connection, order={"person": ["Account"]})
-    with pytest.raises(ValidationError, match="is not people or organizations"):
-        sync_settings.source_precedence_set(connection=plain_connection, order={"campaign": ["Lead"]})
-    plain_connection.refresh_from_db()
-    assert plain_connection.source_precedence == {}
-
-    sync_settings.source_precedence_set(
-        connection=plain_connection, order={"person": ["Lead", "Contact", "Member__c"]}
-    )
-    plain_connection.refresh_from_db()
-    assert plain_connection.source_precedence == {"person": ["Lead", "Contact", "Member__c"]}
 
 
 def test_selecting_opportunity_and_campaign_brings_their_junctions(plain_connection):
