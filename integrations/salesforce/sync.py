@@ -31,7 +31,7 @@ from django.utils import timezone
 from cdp import fields as field_types
 from cdp import merge as cdp_merge
 from integrations.models import Connection, FieldSelection, SourceRecord, SyncedObject, SyncError, SyncRun
-from integrations.salesforce import mapping, objects, planning
+from integrations.salesforce import mapping, objects, planning, writeback
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
@@ -343,6 +343,13 @@ def _run(state: RunState) -> SyncRun:
     for obj in plan:
         run.progress.setdefault(obj.api_name, {"total": None, "done": 0, "api_calls": 0, "state": "pending"})
     _save_run(state)
+    if run.kind != SyncRun.Kind.RECONCILE:
+        _budget_check(state)
+        # Before reading, so the read recognises what we wrote (writeback.echoes_for).
+        drained = writeback.drain(connection=connection, client=state.client, run=run)
+        if drained.total:
+            logger.info("Sync run %s wrote back permissions: %s", run.pk, drained)
+            _save_run(state)  # the write-back's API calls count in the run's
     failed_objects = []
     for obj in plan:
         _budget_check(state)

@@ -41,6 +41,8 @@ PERSON_FIELDS = (
     build_field("phone", "PersonHomePhone", "Home Phone"),
     build_field("string", "PersonTitle", "Title", length=80),
     build_field("string", "PersonMailingCity", "Mailing City", length=40),
+    build_field("string", "PersonMailingState", "Mailing State/Province", length=80),
+    build_field("string", "PersonMailingPostalCode", "Mailing Zip/Postal Code", length=20),
     build_field("string", "PersonMailingCountry", "Mailing Country", length=80),
     build_field("date", "PersonBirthdate", "Birthdate"),
     build_field("boolean", "PersonHasOptedOutOfEmail", "Email Opt Out", defaultValue=False),
