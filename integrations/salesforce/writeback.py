@@ -22,6 +22,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -42,7 +43,9 @@ LEASE = dt.timedelta(minutes=5)
 
 
 def _backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+    """30 s, 1 min, 2 min, … up to an hour (`SYNC_WRITEBACK_RETRY_SECONDS` is the first wait)."""
+    first = getattr(settings, "SYNC_WRITEBACK_RETRY_SECONDS", 30)
+    return dt.timedelta(seconds=min(3600, first * 2 ** max(0, attempts - 1)))
 
 
 # ----------------------------------------------------------------------------------------------- enqueue
