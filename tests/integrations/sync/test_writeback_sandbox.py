@@ -162,6 +162,13 @@ def test_a_write_back_salesforce_refuses_is_a_sync_error_and_inflow_keeps_the_us
         assert someone.email_permission is False  # as the user set it
     assert PermissionWriteback.objects.get(person=person, sf_id=contact["Id"]).state == "failed"
 
+    # Retrying writes it again; Salesforce refuses again, so the error stays open (one error, seen twice).
+    from integrations.salesforce import sync
+
+    assert sync.retry_errors(connection, [refused]) == {"retried": 1, "resolved": 0}
+    refused.refresh_from_db()
+    assert not refused.resolved and refused.occurrences == 2
+
 
 def test_a_person_account_becomes_an_organization_and_a_person_and_writes_through_the_account(
     make_sandbox_org, workspace, owner, sf_settings
