@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
 from django.utils.html import format_html
 
-from cdp.services import person_permission_set
 from cdp.models import (
     Activity,
     ActivityDefinition,
@@ -26,6 +25,7 @@ from cdp.models import (
     Person,
     Workspace,
 )
+from cdp.services import person_permission_set
 
 admin.site.site_header = "Inflow operator console"
 admin.site.site_title = "Inflow console"
@@ -179,7 +179,11 @@ class PersonAdmin(ReadOnlyAdmin):
         # Through the service: a history row with the operator as actor, and the sources' write-back hooks.
         for person in queryset.select_related("workspace"):
             person_permission_set(
-                workspace=person.workspace, person_id=person.pk, field_id="bol::p", value=value, actor=request.user
+                workspace=person.workspace,
+                person_id=person.pk,
+                field_id="bol::p",
+                value=value,
+                actor=request.user,
             )
         self.message_user(
             request, f"{queryset.count()} {'subscribed to' if value else 'unsubscribed from'} email."

@@ -64,7 +64,9 @@ def synced_object_ensure(
         raise ValidationError({"becomes": f"'{kind}' is not something an object can become."})
     email_rule = DEFAULT_EMAIL_RULE if kind == objects.PERSON and objects.spec_for(api_name) else {}
     if objects.person_account_for(api_name) is not None:
-        email_rule = dict(objects.person_account_for(api_name).email_permission)  # its Person Accounts' people
+        email_rule = dict(
+            objects.person_account_for(api_name).email_permission
+        )  # its Person Accounts' people
     obj, created = SyncedObject.objects.get_or_create(
         connection=connection,
         api_name=api_name,
@@ -357,7 +359,9 @@ def _permission_rule(rule: Mapping[str, Any] | None, *, channel: str) -> dict:
     direction = rule.get("direction") or mapping.DIRECTION_FROM_SALESFORCE
     if direction not in mapping.DIRECTIONS:
         raise ValidationError(
-            {channel: f"{direction!r} is not a sync direction. Choose one of: {', '.join(mapping.DIRECTIONS.values())}."}
+            {
+                channel: f"{direction!r} is not a sync direction. Choose one of: {', '.join(mapping.DIRECTIONS.values())}."
+            }
         )
     if direction != mapping.DIRECTION_FROM_SALESFORCE:
         rule_ = mapping.PermissionRule.of(out)

@@ -282,8 +282,10 @@ def permission_objects(*, workspace: Workspace, connection: Connection, offers: 
     for obj in selected_objects(workspace=workspace, connection=connection):
         person_account = sf_objects.person_account_for(obj.api_name)
         offer = offers.get(obj.api_name)
-        has_people = person_account is not None and offer is not None and any(
-            f.name == person_account.flag for f in offer.fields
+        has_people = (
+            person_account is not None
+            and offer is not None
+            and any(f.name == person_account.flag for f in offer.fields)
         )
         if obj.becomes == "person" or has_people:
             out.append(obj)

@@ -395,7 +395,9 @@ class SalesforceClient(BaseApiClient):
         return body
 
     # --- Writes -----------------------------------------------------------------------------------
-    def update_records(self, records: list[dict[str, Any]], *, all_or_none: bool = False) -> list[dict[str, Any]]:
+    def update_records(
+        self, records: list[dict[str, Any]], *, all_or_none: bool = False
+    ) -> list[dict[str, Any]]:
         """`PATCH composite/sobjects`: up to 200 `{"attributes": {"type"}, "id", field: value}` records in one
         call; returns one SaveResult (`{"id", "success", "errors": [{"statusCode", "message", "fields"}]}`) per
         record, in order. A record Salesforce refuses is a result, not an exception."""

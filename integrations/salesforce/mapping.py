@@ -763,7 +763,9 @@ class ObjectMapper:
     def _person_account_fields(self, spec: objects.PersonAccountSpec, payload) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for target in dict.fromkeys(spec.person_targets.values()):
-            sources = spec.coalesce.get(target) or tuple(f for f, t in spec.person_targets.items() if t == target)
+            sources = spec.coalesce.get(target) or tuple(
+                f for f, t in spec.person_targets.items() if t == target
+            )
             present = [f for f in sources if f in payload]
             if not present:
                 continue

@@ -142,7 +142,9 @@ _PERSON_ACCOUNT = PersonAccountSpec(
     coalesce=_frozen({"phn::phone": ("PersonMobilePhone", "PersonHomePhone")}),
     custom_suffix="__pc",
     custom_twin="Contact",
-    email_permission=_frozen({"field": "PersonHasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}),
+    email_permission=_frozen(
+        {"field": "PersonHasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
+    ),
 )
 
 _OPPORTUNITY_ACTIVITIES: tuple[ActivitySpec, ...] = (

@@ -904,7 +904,10 @@ def retry_errors(connection: Connection, errors: list[SyncError]) -> dict[str, i
     if refused:
         done = _retry_writebacks(connection, refused)
         others = _retry_reads(connection, [e for e in errors if e.error_type != SyncError.Type.WRITEBACK])
-        return {"retried": done["retried"] + others["retried"], "resolved": done["resolved"] + others["resolved"]}
+        return {
+            "retried": done["retried"] + others["retried"],
+            "resolved": done["resolved"] + others["resolved"],
+        }
     return _retry_reads(connection, errors)
 
 

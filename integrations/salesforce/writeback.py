@@ -127,7 +127,9 @@ def enqueue_for_change(*, change: PermissionChange) -> int:
             sf_id=row.sf_id,
             sf_field=row.sf_field,
             state=PermissionWriteback.State.PENDING,
-        ).update(state=PermissionWriteback.State.SUPERSEDED, last_error="Replaced by a later change in Inflow.")
+        ).update(
+            state=PermissionWriteback.State.SUPERSEDED, last_error="Replaced by a later change in Inflow."
+        )
     PermissionWriteback.objects.bulk_create(rows)
     if rows:
         for connection_id in {r.connection_id for r in rows}:
@@ -221,8 +223,13 @@ def drain(*, connection: Connection, client, run=None) -> DrainResult:
         for object_name, object_rows in by_object.items():
             for start in range(0, len(object_rows), MAX_COLLECTION_RECORDS):
                 _drain_chunk(
-                    connection, client, run, object_name, object_rows[start : start + MAX_COLLECTION_RECORDS],
-                    rules, result,
+                    connection,
+                    client,
+                    run,
+                    object_name,
+                    object_rows[start : start + MAX_COLLECTION_RECORDS],
+                    rules,
+                    result,
                 )
     except SalesforceAuthError:
         _release(rows)
@@ -261,9 +268,9 @@ def _drain_chunk(connection, client, run, object_name, rows, rules, result: Drai
     ids = list(dict.fromkeys(r.sf_id for r in rows))
     current = _current(client, object_name, ids, {r.sf_field for r in rows})
     stored = dict(
-        SourceRecord.objects.filter(connection=connection, object_name=object_name, sf_id__in=ids).values_list(
-            "sf_id", "payload"
-        )
+        SourceRecord.objects.filter(
+            connection=connection, object_name=object_name, sf_id__in=ids
+        ).values_list("sf_id", "payload")
     )
     to_write: list[PermissionWriteback] = []
     for row in rows:
@@ -279,7 +286,11 @@ def _drain_chunk(connection, client, run, object_name, rows, rules, result: Drai
             continue
         last_read = (stored.get(row.sf_id) or {}).get(row.sf_field, theirs)
         changed_there = not mapping._same(theirs, last_read)
-        if changed_there and _conflict_winner(row, theirs, parse_sf_datetime(record.get("SystemModstamp")), rule) == "salesforce":
+        if (
+            changed_there
+            and _conflict_winner(row, theirs, parse_sf_datetime(record.get("SystemModstamp")), rule)
+            == "salesforce"
+        ):
             row.state = PermissionWriteback.State.SUPERSEDED
             row.last_error = (
                 f"Not written: {object_name}.{row.sf_field} was changed in Salesforce to {theirs!r} "

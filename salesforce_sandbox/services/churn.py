@@ -504,15 +504,24 @@ def validation_rule_add(spec: str, message: str) -> str:
     """`OBJECT.FIELD=VALUE`: from now on every save leaving FIELD equal to VALUE is refused with `message`."""
     target, sep, raw = spec.partition("=")
     sobject, dot, field_name = target.partition(".")
-    changes = tuple(SchemaChange.objects.using(db()).order_by("id").values_list("sobject", "action", "payload"))
+    changes = tuple(
+        SchemaChange.objects.using(db()).order_by("id").values_list("sobject", "action", "payload")
+    )
     t = build_schema(changes).get(sobject.strip())
     if not sep or not dot or t is None or t.field(field_name.strip()) is None:
-        raise ChurnError(f"{spec!r}: give OBJECT.FIELD=VALUE for a field the org has, e.g. Contact.HasOptedOutOfEmail=false")
+        raise ChurnError(
+            f"{spec!r}: give OBJECT.FIELD=VALUE for a field the org has, e.g. Contact.HasOptedOutOfEmail=false"
+        )
     try:
         equals = orjson.loads(raw)
     except orjson.JSONDecodeError:
         equals = raw
-    rule = {"name": f"Inflow_Test_{field_name.strip()}", "field": t.field(field_name.strip())["name"], "equals": equals, "message": message}
+    rule = {
+        "name": f"Inflow_Test_{field_name.strip()}",
+        "field": t.field(field_name.strip())["name"],
+        "equals": equals,
+        "message": message,
+    }
     SchemaChange.objects.using(db()).create(
         sobject=t.name, action=SchemaChange.Action.RULE, payload=orjson.dumps(rule).decode()
     )

@@ -81,7 +81,11 @@ def person_accounts_create(*, count: int, seed: int = 1, user_id: str = "") -> l
     person_accounts_enable()
     t = build_schema(_schema_changes()).get("Account")
     owner = user_id or (
-        Record.objects.using(db()).filter(sobject="User").order_by("sf_id").values_list("sf_id", flat=True).first()
+        Record.objects.using(db())
+        .filter(sobject="User")
+        .order_by("sf_id")
+        .values_list("sf_id", flat=True)
+        .first()
         or ""
     )
     rng = random.Random(seed)

@@ -532,7 +532,11 @@ def composite_sobjects(request, version):
             try:
                 if not isinstance(raw, dict):
                     raise RecordError("JSON_PARSER_ERROR", "Each record must be a JSON object", [])
-                sobject = (raw.get("attributes") or {}).get("type") if isinstance(raw.get("attributes"), dict) else None
+                sobject = (
+                    (raw.get("attributes") or {}).get("type")
+                    if isinstance(raw.get("attributes"), dict)
+                    else None
+                )
                 if not sobject:
                     raise RecordError("INVALID_TYPE", "sObject type is required in attributes", [])
                 t = ctx.schema.get(sobject)
@@ -548,5 +552,7 @@ def composite_sobjects(request, version):
                 results.append({**result, "success": False, "errors": [_save_result_error(exc)]})
         if all_or_none and any(not r["success"] for r in results):
             transaction.set_rollback(True, using=db())
-            results = [r if not r["success"] else {**r, "success": False, "errors": [ROLLED_BACK]} for r in results]
+            results = [
+                r if not r["success"] else {**r, "success": False, "errors": [ROLLED_BACK]} for r in results
+            ]
     return json_response(results)

@@ -224,7 +224,10 @@ def test_the_sync_direction_is_saved_per_object_and_channel(at_permissions, conn
             Contact__email__direction="to_salesforce",
         ),  # a picklist with one value: Inflow could not write an unsubscribe
     )
-    assert "give both the value meaning subscribed" in refused.context["form"].errors["Contact__email__subscribed"][0]
+    assert (
+        "give both the value meaning subscribed"
+        in refused.context["form"].errors["Contact__email__subscribed"][0]
+    )
     assert SyncedObject.objects.get(connection=connection, api_name="Contact").sms_permission == {}
 
     at_permissions.post("/onboarding/salesforce-permissions/", _permissions(Contact__email__direction="both"))
@@ -235,7 +238,10 @@ def test_the_sync_direction_is_saved_per_object_and_channel(at_permissions, conn
         "unsubscribed": True,
         "direction": "both",
     }
-    assert contact.sms_permission == {"field": "SMS_Opt_In__c", "subscribed": True}  # from Salesforce: not stored
+    assert contact.sms_permission == {
+        "field": "SMS_Opt_In__c",
+        "subscribed": True,
+    }  # from Salesforce: not stored
     html = at_permissions.get("/onboarding/salesforce-permissions/").content.decode()
     assert re.search(r'name="Contact__email__direction" value="both"[^>]*checked', html)
 

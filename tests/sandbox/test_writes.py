@@ -40,7 +40,9 @@ def test_single_patch_moves_systemmodstamp_and_shows_in_the_next_incremental_rea
     assert response.status_code == 204 and response.content == b""
     after = next(c for c in org.records("Contact") if c["Id"] == contact["Id"])
     assert after["HasOptedOutOfEmail"] is True and after["SystemModstamp"] > before
-    soql = f"SELECT Id, HasOptedOutOfEmail FROM Contact WHERE SystemModstamp > {before} ORDER BY SystemModstamp"
+    soql = (
+        f"SELECT Id, HasOptedOutOfEmail FROM Contact WHERE SystemModstamp > {before} ORDER BY SystemModstamp"  # noqa: S608
+    )
     rows = api("GET", "/queryAll", params={"q": soql}).json()["records"]
     assert contact["Id"] in [r["Id"] for r in rows]
 
@@ -63,7 +65,9 @@ def test_composite_sobjects_answers_one_save_result_per_record_in_order(org, api
     results = response.json()
     assert results[0] == {"id": first["Id"], "success": True, "errors": []}
     assert results[1]["success"] is False
-    assert results[1]["errors"] == [{"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}]
+    assert results[1]["errors"] == [
+        {"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []}
+    ]
     assert results[2]["errors"][0]["statusCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
     assert results[2]["errors"][0]["fields"] == ["IsDeleted"]
     assert results[3]["errors"][0]["statusCode"] == "FIELD_INTEGRITY_EXCEPTION"
@@ -119,8 +123,15 @@ def test_person_accounts_add_the_person_fields_to_accounts_describe(org, api):
     assert "IsPersonAccount" not in names
     org.manage("sandbox_seed", "--if-empty", "--person-accounts", "4", "--seed", "3")
     fields = {f["name"]: f for f in api("GET", "/sobjects/Account/describe").json()["fields"]}
-    for name in ("IsPersonAccount", "PersonEmail", "PersonMobilePhone", "FirstName", "LastName",
-                 "PersonHasOptedOutOfEmail", "Loyalty_Number__pc"):
+    for name in (
+        "IsPersonAccount",
+        "PersonEmail",
+        "PersonMobilePhone",
+        "FirstName",
+        "LastName",
+        "PersonHasOptedOutOfEmail",
+        "Loyalty_Number__pc",
+    ):
         assert name in fields
     assert fields["IsPersonAccount"]["updateable"] is False
     soql = "SELECT Id, Name, FirstName, LastName, PersonEmail FROM Account WHERE IsPersonAccount = true"

@@ -62,7 +62,8 @@ def change_permissions_in_inflow(workspace, connection, cdp: CdpState, org: OrgS
     def writable(person_id: int) -> bool:
         records = cdp.records_of_person.get(person_id, [])
         return bool(records) and all(
-            name == "Contact" or (name == "Lead" and not org.records["Lead"].get(sf_id, {}).get("IsConverted"))
+            name == "Contact"
+            or (name == "Lead" and not org.records["Lead"].get(sf_id, {}).get("IsConverted"))
             for name, sf_id in records
         )
 
@@ -70,7 +71,9 @@ def change_permissions_in_inflow(workspace, connection, cdp: CdpState, org: OrgS
     unsubscribe = [p for p in live if cdp.people[p].email_permission][:20]
     subscribe = [p for p in live if not cdp.people[p].email_permission][:10]
     for person_id, value in [*((p, False) for p in unsubscribe), *((p, True) for p in subscribe)]:
-        person_permission_set(workspace=workspace, person_id=person_id, field_id="bol::p", value=value, actor=None)
+        person_permission_set(
+            workspace=workspace, person_id=person_id, field_id="bol::p", value=value, actor=None
+        )
     return len(unsubscribe) + len(subscribe)
 
 
@@ -105,7 +108,9 @@ def test_the_cdp_equals_the_org_after_backfill_and_after_changes(
 
     if config != "defaults":
         # Both directions on: people changed in Inflow are written to every linked record in the next run.
-        changed = change_permissions_in_inflow(workspace, connection, CdpState.read(workspace, source), before)
+        changed = change_permissions_in_inflow(
+            workspace, connection, CdpState.read(workspace, source), before
+        )
         run = run_inline(connection)
         assert (run.state, run.state_reason) == (SyncRun.State.SUCCEEDED, "")
         written = check(

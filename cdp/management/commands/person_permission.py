@@ -28,7 +28,9 @@ class Command(BaseCommand):
         if found_workspace is None:
             raise CommandError(f"No workspace {workspace!r}.")
         people = Person.objects.filter(workspace=found_workspace, archived_at__isnull=True)
-        people = people.filter(pk=person) if person is not None else people.filter(email_key=email.strip().lower())
+        people = (
+            people.filter(pk=person) if person is not None else people.filter(email_key=email.strip().lower())
+        )
         matches = list(people[:2])
         if len(matches) != 1:
             raise CommandError(
@@ -39,4 +41,6 @@ class Command(BaseCommand):
             workspace=found_workspace, person_id=matches[0].pk, field_id=field_id, value=subscribe, actor=None
         )
         channel = "SMS" if sms else "email"
-        self.stdout.write(f"Person {matches[0].pk} {'subscribed to' if subscribe else 'unsubscribed from'} {channel}.")
+        self.stdout.write(
+            f"Person {matches[0].pk} {'subscribed to' if subscribe else 'unsubscribed from'} {channel}."
+        )

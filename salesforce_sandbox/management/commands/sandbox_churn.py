@@ -33,7 +33,9 @@ class Command(OrgCommand):
             help="Add a validation rule refusing any save that leaves FIELD equal to VALUE (JSON, e.g. false).",
         )
         parser.add_argument(
-            "--rule-message", default="This record cannot be saved with that value.", help="The rule's message."
+            "--rule-message",
+            default="This record cannot be saved with that value.",
+            help="The rule's message.",
         )
         parser.add_argument(
             "--objects", default="Contact,Lead", help="Objects to edit and delete (comma list)."

@@ -23,7 +23,9 @@ def _log_in(page, live_server, user) -> None:
     )
 
 
-def test_the_sync_direction_is_chosen_on_the_permissions_page(live_server, page, workspace, owner, make_sandbox_org, sf_settings):
+def test_the_sync_direction_is_chosen_on_the_permissions_page(
+    live_server, page, workspace, owner, make_sandbox_org, sf_settings
+):
     org = make_sandbox_org(contacts=40, seed=21)
     connection = connect(workspace, org)
     select_objects(connection, ("Account", "Contact", "Lead"))

@@ -25,7 +25,11 @@ def linked(plain_connection, workspace):
     )
     now = timezone.now()
     person = Person.objects.create(
-        workspace=workspace, email="ann@acme.example", email_key="ann@acme.example", created_at=now, updated_at=now
+        workspace=workspace,
+        email="ann@acme.example",
+        email_key="ann@acme.example",
+        created_at=now,
+        updated_at=now,
     )
     source = f"salesforce:{plain_connection.pk}"
     records = {
@@ -33,33 +37,51 @@ def linked(plain_connection, workspace):
         ("Lead", "00Q000000000001AAA"): {"HasOptedOutOfEmail": False},  # Lead reads only: not written
     }
     for (obj, sf_id), payload in records.items():
-        Identity.objects.create(workspace=workspace, source=source, object=obj, external_id=sf_id, person=person)
+        Identity.objects.create(
+            workspace=workspace, source=source, object=obj, external_id=sf_id, person=person
+        )
         SourceRecord.objects.create(
-            connection=plain_connection, object_name=obj, sf_id=sf_id, system_modstamp=timezone.now(),
-            payload=payload, hash="x",
+            connection=plain_connection,
+            object_name=obj,
+            sf_id=sf_id,
+            system_modstamp=timezone.now(),
+            payload=payload,
+            hash="x",
         )
     return person, contact, lead
 
 
 def test_an_inflow_change_queues_one_row_per_record_whose_rule_writes_back(linked, workspace, owner):
     person, _, _ = linked
-    person_permission_set(workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner)
+    person_permission_set(
+        workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner
+    )
 
     (row,) = PermissionWriteback.objects.all()
     assert (row.object_name, row.sf_id, row.sf_field, row.sf_value, row.state) == (
-        "Contact", "003000000000001AAA", "HasOptedOutOfEmail", True, "pending"
+        "Contact",
+        "003000000000001AAA",
+        "HasOptedOutOfEmail",
+        True,
+        "pending",
     )
     assert row.permission_change == PermissionChange.objects.get(person=person)
 
-    person_permission_set(workspace=workspace, person_id=person.pk, field_id="bol::p", value=True, actor=owner)
+    person_permission_set(
+        workspace=workspace, person_id=person.pk, field_id="bol::p", value=True, actor=owner
+    )
     states = list(PermissionWriteback.objects.order_by("id").values_list("state", "sf_value"))
     assert states == [("superseded", True), ("pending", False)]  # the later change replaces the waiting one
 
 
 def test_a_change_from_a_source_or_to_a_one_way_rule_queues_nothing(linked, workspace, owner):
     person, contact, _ = linked
-    sync_settings.permission_rules_set(synced_object=contact, email=sync_settings.DEFAULT_EMAIL_RULE, sms=None)
-    person_permission_set(workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner)
+    sync_settings.permission_rules_set(
+        synced_object=contact, email=sync_settings.DEFAULT_EMAIL_RULE, sms=None
+    )
+    person_permission_set(
+        workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner
+    )
     assert not PermissionWriteback.objects.exists()
 
 
@@ -69,7 +91,9 @@ def test_a_converted_lead_is_not_written(linked, workspace, owner):
         synced_object=lead, email={**sync_settings.DEFAULT_EMAIL_RULE, "direction": "to_salesforce"}, sms=None
     )
     SourceRecord.objects.filter(object_name="Lead").update(payload={"IsConverted": True})
-    person_permission_set(workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner)
+    person_permission_set(
+        workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner
+    )
     assert list(PermissionWriteback.objects.values_list("object_name", flat=True)) == ["Contact"]
 
 
@@ -85,12 +109,16 @@ def test_the_admin_action_and_the_command_go_through_the_same_path(linked, works
     assert (change.new_value, change.actor, change.source) == (False, operator, "inflow")
     assert PermissionWriteback.objects.filter(sf_value=True).count() == 1
 
-    call_command("person_permission", "--workspace", workspace.slug, "--email", "ANN@acme.example", "--subscribe")
+    call_command(
+        "person_permission", "--workspace", workspace.slug, "--email", "ANN@acme.example", "--subscribe"
+    )
     person.refresh_from_db()
     assert person.email_permission is True
     assert PermissionWriteback.objects.filter(state="pending").get().sf_value is False
     with pytest.raises(CommandError, match="No live person"):
-        call_command("person_permission", "--workspace", workspace.slug, "--email", "nobody@x.example", "--subscribe")
+        call_command(
+            "person_permission", "--workspace", workspace.slug, "--email", "nobody@x.example", "--subscribe"
+        )
 
 
 def test_a_direction_that_cannot_be_written_is_refused(plain_connection):
@@ -103,6 +131,8 @@ def test_a_direction_that_cannot_be_written_is_refused(plain_connection):
         )
     with pytest.raises(Exception, match="not a sync direction"):
         sync_settings.permission_rules_set(
-            synced_object=contact, email={**sync_settings.DEFAULT_EMAIL_RULE, "direction": "sideways"}, sms=None
+            synced_object=contact,
+            email={**sync_settings.DEFAULT_EMAIL_RULE, "direction": "sideways"},
+            sms=None,
         )
     assert SyncedObject.objects.get(pk=contact.pk).email_permission == sync_settings.DEFAULT_EMAIL_RULE

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 BOTH = {**sync_settings.DEFAULT_EMAIL_RULE, "direction": "both"}
 
 
-def _setup(make_sandbox_org, workspace, *, contacts=60, seed=11, objects=("Account", "Contact", "Lead"), **extra):
+def _setup(
+    make_sandbox_org, workspace, *, contacts=60, seed=11, objects=("Account", "Contact", "Lead"), **extra
+):
     org = make_sandbox_org(contacts=contacts, seed=seed)
     connection = connect(workspace, org)
     synced = select_objects(connection, objects, **extra)
@@ -37,7 +39,9 @@ def _subscribed_contact(org, workspace):
     for contact in org.records("Contact"):
         if contact.get("HasOptedOutOfEmail") or not contact.get("Email"):
             continue
-        identity = Identity.objects.filter(workspace=workspace, object="Contact", external_id=contact["Id"]).first()
+        identity = Identity.objects.filter(
+            workspace=workspace, object="Contact", external_id=contact["Id"]
+        ).first()
         if identity and identity.person.email_permission and identity.person.archived_at is None:
             return contact, identity.person
     raise AssertionError("no subscribed contact in the org")
@@ -52,9 +56,13 @@ def test_an_unsubscribe_in_inflow_is_on_salesforce_after_one_run_and_does_not_co
 ):
     org, connection, _ = _setup(make_sandbox_org, workspace)
     contact, person = _subscribed_contact(org, workspace)
-    linked = Identity.objects.filter(workspace=workspace, person=person, object__in=("Contact", "Lead")).count()
+    linked = Identity.objects.filter(
+        workspace=workspace, person=person, object__in=("Contact", "Lead")
+    ).count()
 
-    person_permission_set(workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner)
+    person_permission_set(
+        workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner
+    )
     queued = PermissionWriteback.objects.filter(person=person)
     assert queued.count() == linked and {r.state for r in queued} == {"pending"}
     calls_before = org.request_log().get("compositeSObjects", 0)
@@ -83,15 +91,17 @@ def test_an_unsubscribe_in_inflow_is_on_salesforce_after_one_run_and_does_not_co
     assert PermissionChange.objects.filter(person=person).count() == 1
 
 
-def test_a_subscribe_in_inflow_clears_the_opt_out_on_every_linked_record(make_sandbox_org, workspace, owner, sf_settings):
+def test_a_subscribe_in_inflow_clears_the_opt_out_on_every_linked_record(
+    make_sandbox_org, workspace, owner, sf_settings
+):
     org, connection, _ = _setup(make_sandbox_org, workspace, seed=12)
-    opted_out = next(
-        c for c in org.records("Contact") if c.get("HasOptedOutOfEmail") and c.get("Email")
-    )
+    opted_out = next(c for c in org.records("Contact") if c.get("HasOptedOutOfEmail") and c.get("Email"))
     person = Identity.objects.get(workspace=workspace, object="Contact", external_id=opted_out["Id"]).person
     assert person.email_permission is False
 
-    person_permission_set(workspace=workspace, person_id=person.pk, field_id="bol::p", value=True, actor=owner)
+    person_permission_set(
+        workspace=workspace, person_id=person.pk, field_id="bol::p", value=True, actor=owner
+    )
     run_inline(connection)
 
     assert _record(org, "Contact", opted_out["Id"])["HasOptedOutOfEmail"] is False
@@ -101,11 +111,15 @@ def test_a_subscribe_in_inflow_clears_the_opt_out_on_every_linked_record(make_sa
     assert (latest.source, latest.new_value) == ("inflow", True)  # the echo added no change after it
 
 
-def test_a_write_back_during_an_outage_is_delivered_after_it(make_sandbox_org, workspace, owner, settings, sf_settings):
+def test_a_write_back_during_an_outage_is_delivered_after_it(
+    make_sandbox_org, workspace, owner, settings, sf_settings
+):
     settings.SYNC_WRITEBACK_RETRY_SECONDS = 0
     org, connection, _ = _setup(make_sandbox_org, workspace, seed=13)
     contact, person = _subscribed_contact(org, workspace)
-    person_permission_set(workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner)
+    person_permission_set(
+        workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner
+    )
 
     # Salesforce answers nothing but 503 for the write-back's first call and every retry of it.
     org.faults(fail_next=5, fail_status=503)
@@ -133,11 +147,20 @@ def test_a_write_back_salesforce_refuses_is_a_sync_error_and_inflow_keeps_the_us
     contact, person = _subscribed_contact(org, workspace)
     deleted_contact, deleted_person = None, None
     for candidate in org.records("Contact"):
-        ident = Identity.objects.filter(workspace=workspace, object="Contact", external_id=candidate["Id"]).first()
-        if ident and ident.person_id != person.pk and ident.person.email_permission and not candidate.get("HasOptedOutOfEmail"):
+        ident = Identity.objects.filter(
+            workspace=workspace, object="Contact", external_id=candidate["Id"]
+        ).first()
+        if (
+            ident
+            and ident.person_id != person.pk
+            and ident.person.email_permission
+            and not candidate.get("HasOptedOutOfEmail")
+        ):
             deleted_contact, deleted_person = candidate, ident.person
             break
-    org.churn(validation_rule="Contact.HasOptedOutOfEmail=true", rule_message="Opt-outs are recorded by Legal only.")
+    org.churn(
+        validation_rule="Contact.HasOptedOutOfEmail=true", rule_message="Opt-outs are recorded by Legal only."
+    )
     token = org.token()["access_token"]
     response = org.session().delete(
         f"{org.url}/services/data/v62.0/sobjects/Contact/{deleted_contact['Id']}",
@@ -147,7 +170,9 @@ def test_a_write_back_salesforce_refuses_is_a_sync_error_and_inflow_keeps_the_us
     assert response.status_code == 204
 
     for someone in (person, deleted_person):
-        person_permission_set(workspace=workspace, person_id=someone.pk, field_id="bol::p", value=False, actor=owner)
+        person_permission_set(
+            workspace=workspace, person_id=someone.pk, field_id="bol::p", value=False, actor=owner
+        )
     run = run_inline(connection)
 
     assert run.state == SyncRun.State.SUCCEEDED
@@ -176,7 +201,9 @@ def test_a_person_account_becomes_an_organization_and_a_person_and_writes_throug
     org = make_sandbox_org(contacts=40, seed=15)
     org.manage("sandbox_seed", "--if-empty", "--person-accounts", "4", "--seed", "15")
     connection = connect(workspace, org)
-    synced = select_objects(connection, ("Account", "Contact"), extra_fields={"Account": ("Loyalty_Number__pc",)})
+    synced = select_objects(
+        connection, ("Account", "Contact"), extra_fields={"Account": ("Loyalty_Number__pc",)}
+    )
     rule = {**synced["Account"].email_permission, "direction": "both"}
     sync_settings.permission_rules_set(synced_object=synced["Account"], email=rule, sms=None)
     assert run_inline(connection).state == SyncRun.State.SUCCEEDED
@@ -184,8 +211,12 @@ def test_a_person_account_becomes_an_organization_and_a_person_and_writes_throug
     person_accounts = [a for a in org.records("Account") if a.get("IsPersonAccount")]
     assert len(person_accounts) == 4
     for account in person_accounts:
-        organization = Identity.objects.get(workspace=workspace, object="Account", external_id=account["Id"]).organization
-        person = Identity.objects.get(workspace=workspace, object="PersonAccount", external_id=account["Id"]).person
+        organization = Identity.objects.get(
+            workspace=workspace, object="Account", external_id=account["Id"]
+        ).organization
+        person = Identity.objects.get(
+            workspace=workspace, object="PersonAccount", external_id=account["Id"]
+        ).person
         assert organization.name == f"{account['FirstName']} {account['LastName']}"
         assert person.email_key == account["PersonEmail"].lower()
         assert (person.first_name, person.last_name) == (account["FirstName"], account["LastName"])
@@ -194,11 +225,17 @@ def test_a_person_account_becomes_an_organization_and_a_person_and_writes_throug
         assert person.email_permission is (not account.get("PersonHasOptedOutOfEmail"))
     business = [a for a in org.records("Account") if not a.get("IsPersonAccount")]
     assert Organization.objects.filter(workspace=workspace).count() >= len(business) + 4
-    assert not Identity.objects.filter(workspace=workspace, object="PersonAccount", external_id=business[0]["Id"]).exists()
+    assert not Identity.objects.filter(
+        workspace=workspace, object="PersonAccount", external_id=business[0]["Id"]
+    ).exists()
 
     target = next(a for a in person_accounts if not a.get("PersonHasOptedOutOfEmail"))
-    person = Identity.objects.get(workspace=workspace, object="PersonAccount", external_id=target["Id"]).person
-    person_permission_set(workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner)
+    person = Identity.objects.get(
+        workspace=workspace, object="PersonAccount", external_id=target["Id"]
+    ).person
+    person_permission_set(
+        workspace=workspace, person_id=person.pk, field_id="bol::p", value=False, actor=owner
+    )
     run_inline(connection)
     written = _record(org, "Account", target["Id"])
     assert written["PersonHasOptedOutOfEmail"] is True
