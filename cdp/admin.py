@@ -25,6 +25,7 @@ from cdp.models import (
     Person,
     Workspace,
 )
+from cdp.services import person_permission_set
 
 admin.site.site_header = "Inflow operator console"
 admin.site.site_title = "Inflow console"
@@ -172,6 +173,29 @@ class PersonAdmin(ReadOnlyAdmin):
     show_full_result_count = False  # people tables are large: skip the second COUNT(*)
     inlines = [IdentityInline, PermissionChangeInline]
     readonly_fields = [f.name for f in Person._meta.concrete_fields]
+    actions = ["unsubscribe_from_email", "subscribe_to_email"]
+
+    def _set_email_permission(self, request, queryset, value: bool) -> None:
+        # Through the service: a history row with the operator as actor, and the sources' write-back hooks.
+        for person in queryset.select_related("workspace"):
+            person_permission_set(
+                workspace=person.workspace,
+                person_id=person.pk,
+                field_id="bol::p",
+                value=value,
+                actor=request.user,
+            )
+        self.message_user(
+            request, f"{queryset.count()} {'subscribed to' if value else 'unsubscribed from'} email."
+        )
+
+    @admin.action(description="Unsubscribe from email")
+    def unsubscribe_from_email(self, request, queryset):
+        self._set_email_permission(request, queryset, False)
+
+    @admin.action(description="Subscribe to email")
+    def subscribe_to_email(self, request, queryset):
+        self._set_email_permission(request, queryset, True)
 
     @admin.display(description="Name", ordering="last_name")
     def full_name(self, obj):

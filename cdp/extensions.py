@@ -15,9 +15,16 @@ from cdp.models import Workspace
 
 SourceNamer = Callable[..., dict[str, str]]  # (*, workspace, sources) -> {source: human name}
 DashboardProvider = Callable[..., dict[str, Any]]  # (*, workspace) -> extra template context
+# (*, change) -> None: runs inside the transaction that records a permission change made in Inflow, so what
+# the hook writes (a write-back to a source) commits or rolls back with the change itself.
+PermissionChangeHook = Callable[..., None]
+# (*, workspace, changes) -> {change id: [line, ...]}: what became of each change elsewhere, for its history.
+PermissionNoteProvider = Callable[..., dict[int, list[str]]]
 
 _source_namers: list[SourceNamer] = []
 _dashboard_providers: list[DashboardProvider] = []
+_permission_change_hooks: list[PermissionChangeHook] = []
+_permission_note_providers: list[PermissionNoteProvider] = []
 
 # Sources the CDP itself writes (a change made by a person in Inflow).
 BUILTIN_SOURCE_NAMES = {"inflow": "Inflow", "": "Inflow"}
@@ -52,3 +59,27 @@ def dashboard_context(*, workspace: Workspace) -> dict[str, Any]:
     for provider in _dashboard_providers:
         context.update(provider(workspace=workspace))
     return context
+
+
+def permission_change_hook_register(hook: PermissionChangeHook) -> None:
+    if hook not in _permission_change_hooks:
+        _permission_change_hooks.append(hook)
+
+
+def permission_change_hooks_run(*, change) -> None:
+    for hook in _permission_change_hooks:
+        hook(change=change)
+
+
+def permission_note_provider_register(provider: PermissionNoteProvider) -> None:
+    if provider not in _permission_note_providers:
+        _permission_note_providers.append(provider)
+
+
+def permission_notes(*, workspace: Workspace, changes) -> dict[int, list[str]]:
+    changes = list(changes)
+    notes: dict[int, list[str]] = {}
+    for provider in _permission_note_providers:
+        for change_id, lines in provider(workspace=workspace, changes=changes).items():
+            notes.setdefault(change_id, []).extend(lines)
+    return notes

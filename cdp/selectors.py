@@ -361,9 +361,14 @@ def person_archive_reason(*, workspace: Workspace, person: Person) -> str:
 def person_permission_history(
     *, workspace: Workspace, person: Person, limit: int = 50
 ) -> list[PermissionChange]:
-    return list(
+    """The changes, newest first, each with `notes`: what the sources made of it ("written to Salesforce …")."""
+    changes = list(
         PermissionChange.objects.filter(workspace=workspace, person=person).select_related("actor")[:limit]
     )
+    notes = extensions.permission_notes(workspace=workspace, changes=changes)
+    for change in changes:
+        change.notes = notes.get(change.pk, [])
+    return changes
 
 
 def activity_list(

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 
+from cdp import extensions
 from cdp.catalogue import catalogue_ensure
 from cdp.models import PERMISSION_SOURCE_CDP, Membership, PermissionChange, Person, Workspace
 
@@ -37,6 +38,8 @@ def person_permission_set(
     """Subscribe or unsubscribe a person from inside Inflow, with a history row.
 
     An unsubscribe made here is what `Workspace.sticky_unsubscribe` protects from a source's re-subscribe.
+    Every caller (the person page, the admin, a command) comes through here, and the registered hooks run
+    in this transaction (integrations queues the write-back to Salesforce with the change).
     """
     if field_id not in PERMISSION_ATTNAMES:
         raise ValueError(f"{field_id} is not a permission field")
@@ -62,6 +65,7 @@ def person_permission_set(
     )
     change.full_clean()
     change.save()
+    extensions.permission_change_hooks_run(change=change)
     return person
 
 

@@ -255,6 +255,8 @@ SYNC_ACTIVITY_BACKFILL_DAYS = env.int("SYNC_ACTIVITY_BACKFILL_DAYS", default=90)
 SYNC_HEARTBEAT_SECONDS = env.int("SYNC_HEARTBEAT_SECONDS", default=30)
 SYNC_HEARTBEAT_STALE_SECONDS = env.int("SYNC_HEARTBEAT_STALE_SECONDS", default=300)
 SYNC_REQUERY_ATTEMPTS = env.int("SYNC_REQUERY_ATTEMPTS", default=3)
+# First wait before a write-back that got no answer is tried again (then doubling, up to an hour).
+SYNC_WRITEBACK_RETRY_SECONDS = env.int("SYNC_WRITEBACK_RETRY_SECONDS", default=30)
 SYNC_BUDGET_RETRY_MINUTES = env.int("SYNC_BUDGET_RETRY_MINUTES", default=60)
 
 # Where the sandbox org process is reached and what it calls itself (its instance_url).

@@ -26,6 +26,7 @@ from integrations.models import (
     Connection,
     ConnectionAlert,
     FieldSelection,
+    PermissionWriteback,
     SalesforceUserName,
     SourceRecord,
     SyncedObject,
@@ -925,6 +926,29 @@ class SalesforceUserNameAdmin(ReadOnlyAdmin):
     search_fields = ("=sf_id", "name")
     list_select_related = ("connection",)
     readonly_fields = ("connection", "sf_id", "name", "fetched_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer(*(f"connection__{f}" for f in TOKEN_FIELDS))
+
+
+@admin.register(PermissionWriteback)
+class PermissionWritebackAdmin(ReadOnlyAdmin):
+    """The write-back outbox: permission changes made in Inflow on their way to Salesforce records."""
+
+    list_display = (
+        "created_at",
+        "state",
+        "object_name",
+        "sf_id",
+        "sf_field",
+        "sf_value",
+        "attempts",
+        "connection",
+    )
+    list_filter = ("state", "object_name")
+    search_fields = ("=sf_id", "last_error", "workspace__slug")
+    list_select_related = ("connection",)
+    readonly_fields = [f.name for f in PermissionWriteback._meta.concrete_fields]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer(*(f"connection__{f}" for f in TOKEN_FIELDS))

@@ -9,6 +9,10 @@ class IntegrationsConfig(AppConfig):
         # The CDP's pages name this app's sources and show its connections on the home page.
         from cdp import extensions
         from integrations import home_selectors
+        from integrations.salesforce import writeback
 
         extensions.source_namer_register(home_selectors.source_names)
         extensions.dashboard_provider_register(home_selectors.dashboard_context)
+        # A subscribe/unsubscribe made in Inflow is queued for Salesforce in the change's own transaction.
+        extensions.permission_change_hook_register(writeback.enqueue_for_change)
+        extensions.permission_note_provider_register(writeback.permission_notes)

@@ -66,6 +66,9 @@ FIXES = {
     "with the next page. Retry once Inflow is upgraded, and report the message to the Inflow maintainers.",
     "auth": "Salesforce no longer accepts this connection's authorization. A workspace owner must reconnect it "
     "from Data sources › Salesforce › Manage authorization; syncing resumes where it stopped.",
+    "writeback": "Salesforce refused to take a permission change made in Inflow (a validation rule, a deleted "
+    "or read-only record); the person's permission in Inflow stays as it was set. Fix the record or the rule in "
+    "Salesforce, then retry to write it again.",
 }
 
 STATUS_ORDER = {"needs_reauth": 0, "connected": 1, "paused": 2, "disconnected": 3}

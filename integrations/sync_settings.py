@@ -74,6 +74,10 @@ def synced_object_ensure(
     if kind not in SyncedObject.Becomes.values:
         raise ValidationError({"becomes": f"'{kind}' is not something an object can become."})
     email_rule = DEFAULT_EMAIL_RULE if kind == objects.PERSON and objects.spec_for(api_name) else {}
+    if objects.person_account_for(api_name) is not None:
+        email_rule = dict(
+            objects.person_account_for(api_name).email_permission
+        )  # its Person Accounts' people
     obj, created = SyncedObject.objects.get_or_create(
         connection=connection,
         api_name=api_name,
@@ -326,6 +330,23 @@ def _permission_rule(rule: Mapping[str, Any] | None, *, channel: str) -> dict:
         out["subscribed"] = rule["subscribed"]
     if has_unsub:
         out["unsubscribed"] = rule["unsubscribed"]
+    direction = rule.get("direction") or mapping.DIRECTION_FROM_SALESFORCE
+    if direction not in mapping.DIRECTIONS:
+        raise ValidationError(
+            {
+                channel: f"{direction!r} is not a sync direction. Choose one of: {', '.join(mapping.DIRECTIONS.values())}."
+            }
+        )
+    if direction != mapping.DIRECTION_FROM_SALESFORCE:
+        rule_ = mapping.PermissionRule.of(out)
+        if rule_.value_for(True) is None or rule_.value_for(False) is None:
+            raise ValidationError(
+                {
+                    channel: "To update Salesforce from Inflow, give both the value that means subscribed "
+                    "and the value that means unsubscribed."
+                }
+            )
+        out["direction"] = direction  # the default (from Salesforce) is not stored
     return out
 
 
@@ -335,7 +356,11 @@ def permission_rules_set(
 ) -> SyncedObject:
     """Email and SMS permission rules for one object. `None`/`{}` = no rule (new people subscribed to email;
     SMS untouched, since Salesforce has no standard SMS field)."""
-    if synced_object.becomes != SyncedObject.Becomes.PERSON and (email or sms):
+    if (
+        synced_object.becomes != SyncedObject.Becomes.PERSON
+        and objects.person_account_for(synced_object.api_name) is None
+        and (email or sms)
+    ):
         raise ValidationError(
             {"email": f"{synced_object.label} does not create people, so it has no permissions."}
         )

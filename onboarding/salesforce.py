@@ -21,6 +21,7 @@ from django.utils import timezone
 from cdp.models import Workspace
 from cdp.selectors import builtin_fields
 from integrations.models import Connection, FieldSelection, SyncedObject
+from integrations.salesforce import objects as sf_objects
 
 logger = logging.getLogger(__name__)
 
@@ -272,6 +273,23 @@ def selected_objects(*, workspace: Workspace, connection: Connection) -> list[Sy
 
 def person_objects(*, workspace: Workspace, connection: Connection) -> list[SyncedObject]:
     return [o for o in selected_objects(workspace=workspace, connection=connection) if o.becomes == "person"]
+
+
+def permission_objects(*, workspace: Workspace, connection: Connection, offers: dict) -> list[SyncedObject]:
+    """The objects whose records carry a person's permissions: those that become people, and an Account
+    when the org has Person Accounts (its describe has the flag field)."""
+    out = []
+    for obj in selected_objects(workspace=workspace, connection=connection):
+        person_account = sf_objects.person_account_for(obj.api_name)
+        offer = offers.get(obj.api_name)
+        has_people = (
+            person_account is not None
+            and offer is not None
+            and any(f.name == person_account.flag for f in offer.fields)
+        )
+        if obj.becomes == "person" or has_people:
+            out.append(obj)
+    return out
 
 
 def active_field_names(*, synced_object: SyncedObject) -> list[str]:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from integrations.connection_settings import merge_settings_problem
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
+from integrations.salesforce import mapping
 from onboarding.salesforce import PERMISSION_FIELD_TYPES, ObjectOffer
 
 
@@ -233,6 +234,15 @@ class PermissionsForm(forms.Form):
                     max_length=100,
                     initial=_show(rule.get("unsubscribed")),
                 )
+                self.fields[f"{prefix}__direction"] = forms.ChoiceField(
+                    label="Sync direction",
+                    choices=list(mapping.DIRECTIONS.items()),
+                    initial=mapping.rule_direction(rule),
+                    widget=forms.RadioSelect,
+                    required=False,
+                    help_text="Updating Salesforce writes an unsubscribe (or subscribe) made in Inflow to every "
+                    "linked record's field.",
+                )
 
     def clean(self):
         data = super().clean()
@@ -265,6 +275,16 @@ class PermissionsForm(forms.Form):
                     )
                 elif rule.get("subscribed", object()) == rule.get("unsubscribed", object()):
                     self.add_error(f"{prefix}__unsubscribed", "The two values must differ.")
+                direction = data.get(f"{prefix}__direction") or mapping.DIRECTION_FROM_SALESFORCE
+                if direction != mapping.DIRECTION_FROM_SALESFORCE:
+                    rule["direction"] = direction
+                    written = mapping.PermissionRule.of(rule)
+                    if written.value_for(True) is None or written.value_for(False) is None:
+                        self.add_error(
+                            f"{prefix}__subscribed",
+                            "To update Salesforce from Inflow, give both the value meaning subscribed and "
+                            "the value meaning unsubscribed.",
+                        )
                 self.rules[obj.api_name][channel] = rule
         return data
 
@@ -282,6 +302,7 @@ class PermissionsForm(forms.Form):
                         "field": self[f"{prefix}__field"],
                         "subscribed": self[f"{prefix}__subscribed"],
                         "unsubscribed": self[f"{prefix}__unsubscribed"],
+                        "direction": self[f"{prefix}__direction"],
                     }
                 )
             out.append({"object": obj, "channels": channels})

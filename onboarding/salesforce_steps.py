@@ -127,8 +127,8 @@ class PermissionsStep(SalesforceStep):
     template_name = "onboarding/step_permissions.html"
 
     def get_form_kwargs(self, ctx):
-        objects = sf.person_objects(workspace=ctx.workspace, connection=ctx.connection)
         offers = {o.api_name: o for o in sf.object_offers(workspace=ctx.workspace, connection=ctx.connection)}
+        objects = sf.permission_objects(workspace=ctx.workspace, connection=ctx.connection, offers=offers)
         field_types = {
             obj.api_name: {f.name: f.type for f in offers[obj.api_name].fields}
             if obj.api_name in offers

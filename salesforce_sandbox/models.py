@@ -72,15 +72,17 @@ class IdSequence(models.Model):
 
 
 class SchemaChange(models.Model):
-    """A custom field added or removed after seeding (`sandbox_churn --schema-change`)."""
+    """A field added or removed after seeding (`sandbox_churn --schema-change`, `sandbox_seed
+    --person-accounts`), or a validation rule (`sandbox_churn --validation-rule`)."""
 
     class Action(models.TextChoices):
         ADD = "add"
         REMOVE = "remove"
+        RULE = "rule"
 
     sobject = models.CharField(max_length=40)
     action = models.CharField(max_length=6, choices=Action.choices)
-    # For "add": the field describe as JSON; for "remove": the field name.
+    # For "add": the field describe as JSON; for "remove": the field name; for "rule": the rule as JSON.
     payload = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -42,6 +42,7 @@ urlpatterns = [
     ),
     re_path(V + r"/limits/?$", rest.limits, name="limits"),
     re_path(V + r"/composite/batch/?$", rest.composite_batch, name="composite-batch"),
+    re_path(V + r"/composite/sobjects/?$", rest.composite_sobjects, name="composite-sobjects"),
     # Bulk API 2.0 query jobs
     re_path(V + r"/jobs/query/?$", bulk.jobs, name="bulk-jobs"),
     re_path(V + r"/jobs/query/(?P<job_id>[A-Za-z0-9]+)/?$", bulk.job, name="bulk-job"),

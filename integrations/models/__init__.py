@@ -10,3 +10,4 @@ from integrations.models.sync import (  # noqa: F401
     SyncError,
     SyncRun,
 )
+from integrations.models.writeback import PermissionWriteback  # noqa: F401, E402

@@ -194,6 +194,7 @@ class SyncError(models.Model):
         UNLINKED = "unlinked", "Record could not be linked to a person"
         API = "api", "Salesforce API error"
         AUTH = "auth", "Authorization lost"
+        WRITEBACK = "writeback", "Write-back refused by Salesforce"
         INTERNAL = "internal", "Unexpected error in Inflow"
 
     workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="sync_errors")

@@ -66,6 +66,8 @@ QUERY = "query/"
 QUERY_ALL = "queryAll/"
 # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm
 LIMITS = "limits/"
+COMPOSITE_SOBJECTS = "composite/sobjects"
+MAX_COLLECTION_RECORDS = 200  # records per composite/sobjects call
 # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getupdated.htm
 UPDATED = "sobjects/{name}/updated/"
 # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getdeleted.htm
@@ -391,6 +393,28 @@ class SalesforceClient(BaseApiClient):
         if not isinstance(body, dict):
             raise SalesforceMalformedResponse("limits is not an object.")
         return body
+
+    # --- Writes -----------------------------------------------------------------------------------
+    def update_records(
+        self, records: list[dict[str, Any]], *, all_or_none: bool = False
+    ) -> list[dict[str, Any]]:
+        """`PATCH composite/sobjects`: up to 200 `{"attributes": {"type"}, "id", field: value}` records in one
+        call; returns one SaveResult (`{"id", "success", "errors": [{"statusCode", "message", "fields"}]}`) per
+        record, in order. A record Salesforce refuses is a result, not an exception."""
+        if not 0 < len(records) <= MAX_COLLECTION_RECORDS:
+            raise ValueError(f"update_records takes 1 to {MAX_COLLECTION_RECORDS} records")
+        body = {"allOrNone": all_or_none, "records": records}
+        response = self.request(
+            "PATCH", self.data_path(COMPOSITE_SOBJECTS), json=body, endpoint="composite_sobjects"
+        )
+        results = self._json(response)
+        if (
+            not isinstance(results, list)
+            or len(results) != len(records)
+            or not all(isinstance(r, dict) and isinstance(r.get("success"), bool) for r in results)
+        ):
+            raise SalesforceMalformedResponse("composite/sobjects did not answer one SaveResult per record.")
+        return results
 
     # --- Queries ----------------------------------------------------------------------------------
     def query_pages(

@@ -95,6 +95,11 @@ def default_target_field(object_name: str, field_name: str, sf_type: str, *, bec
     builtin = spec.target_for(field_name) if spec is not None else None
     if builtin:
         return builtin
+    person_account = spec.person_account if spec is not None else None
+    if person_account is not None and field_name.endswith(person_account.custom_suffix):
+        # A Person Account's person field feeds what the Contact's twin would (`X__pc` -> `str:scc:x`).
+        twin = field_name[: -len(person_account.custom_suffix)] + "__c"
+        return own_target_field(person_account.custom_twin, twin, sf_type)
     if becomes == objects.ORGANIZATION and spec is None and field_name == "Name":
         return "str:o:name"
     return own_target_field(object_name, field_name, sf_type, becomes=becomes)
@@ -374,6 +379,25 @@ class Selection:
     mode: str = ""
 
 
+# Which way a permission rule syncs (Ortto's "Sync behavior"), stored as the rule's "direction".
+DIRECTION_FROM_SALESFORCE = "from_salesforce"
+DIRECTION_TO_SALESFORCE = "to_salesforce"
+DIRECTION_BOTH = "both"
+DIRECTIONS = {
+    DIRECTION_FROM_SALESFORCE: "Update Inflow from Salesforce",
+    DIRECTION_TO_SALESFORCE: "Update Salesforce from Inflow",
+    DIRECTION_BOTH: "Keep both in sync",
+}
+
+
+def rule_direction(config: Mapping[str, Any] | None) -> str:
+    return (config or {}).get("direction") or DIRECTION_FROM_SALESFORCE
+
+
+def rule_writes_back(config: Mapping[str, Any] | None) -> bool:
+    return bool(config and config.get("field")) and rule_direction(config) != DIRECTION_FROM_SALESFORCE
+
+
 @dataclass(frozen=True)
 class PermissionRule:
     field: str
@@ -384,8 +408,15 @@ class PermissionRule:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> PermissionRule | None:
+        """The rule as the reader applies it: None when there is none or it only writes to Salesforce."""
         if not config or not config.get("field"):
             return None
+        if config.get("direction") == DIRECTION_TO_SALESFORCE:
+            return None
+        return cls.of(config)
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> PermissionRule:
         return cls(
             field=config["field"],
             subscribed=config.get("subscribed"),
@@ -393,6 +424,16 @@ class PermissionRule:
             has_subscribed="subscribed" in config,
             has_unsubscribed="unsubscribed" in config,
         )
+
+    def value_for(self, subscribed: bool) -> Any:
+        """The Salesforce value that says `subscribed` (None when the rule cannot say it)."""
+        if subscribed:
+            if self.has_subscribed:
+                return self.subscribed
+            return (not self.unsubscribed) if isinstance(self.unsubscribed, bool) else None
+        if self.has_unsubscribed:
+            return self.unsubscribed
+        return (not self.subscribed) if isinstance(self.subscribed, bool) else None
 
     def evaluate(self, record: Mapping[str, Any]) -> bool | None:
         """True/False when the record's value says subscribed/unsubscribed; None = the rule says nothing."""
@@ -434,6 +475,8 @@ class MapContext:
     linked_people: dict[str, tuple[Key, ...]] = field(default_factory=dict)
     # Salesforce user id (an OwnerId) -> the user's name, stored in place of the id
     user_names: dict[str, str] = field(default_factory=dict)
+    # sf id -> (SystemModstamp after our write, {field: value we wrote}): our own write-back coming back
+    echoes: dict[str, tuple[dt.datetime, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -622,7 +665,7 @@ class ObjectMapper:
         name = self.object_name
         if becomes == objects.PERSON:
             fields = self._fields(payload)
-            self._apply_permissions(payload, prev, fields)
+            self._apply_permissions(payload, prev, fields, context.echoes.get(sf_id))
             org_key = None
             extra: tuple[Key, ...] = ()
             precedence = self.person_precedence
@@ -649,9 +692,25 @@ class ObjectMapper:
             fields = self._fields(payload)
             if self.spec is None and "str:o:name" not in fields and payload.get("Name"):
                 fields["str:o:name"] = payload.get("Name")
+            person_account = self.spec.person_account if self.spec is not None else None
+            person_fields = {k: fields.pop(k) for k in [k for k in fields if not _is_org_field(k)]}
             result.organizations.append(
                 OrganizationOut(sf_id, self.key(name, sf_id), fields, self.organization_precedence)
             )
+            if person_account is not None and _truthy(payload.get(person_account.flag)):
+                # A Person Account is an organization and a person (Ortto a-823), both keyed on its id.
+                person_fields.update(self._person_account_fields(person_account, payload))
+                self._apply_permissions(payload, prev, person_fields, context.echoes.get(sf_id))
+                result.people.append(
+                    PersonOut(
+                        sf_id,
+                        self.key(person_account.identity_object, sf_id),
+                        person_fields,
+                        self.key(name, sf_id),
+                        (),
+                        self.person_precedence,
+                    )
+                )
         elif becomes == "custom_object":
             fields = self._fields(payload)
             people = self._custom_people(sf_id, payload, context)
@@ -701,12 +760,34 @@ class ObjectMapper:
                 keys.append(key)
         return tuple(keys)
 
-    def _apply_permissions(self, payload, prev, fields: dict[str, Any]) -> None:
+    def _person_account_fields(self, spec: objects.PersonAccountSpec, payload) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for target in dict.fromkeys(spec.person_targets.values()):
+            sources = spec.coalesce.get(target) or tuple(
+                f for f, t in spec.person_targets.items() if t == target
+            )
+            present = [f for f in sources if f in payload]
+            if not present:
+                continue
+            out[target] = next((payload[f] for f in present if payload[f] not in (None, "")), None)
+        return out
+
+    def _apply_permissions(self, payload, prev, fields: dict[str, Any], echo=None) -> None:
         """An opt-out always applies. A subscribe applies only when this record itself moves from
         unsubscribed to subscribed (or, for SMS, an opt-in on a new record): a Lead that never opted out
-        must not re-subscribe the person its Contact unsubscribed (consent is one-way sticky)."""
+        must not re-subscribe the person its Contact unsubscribed (consent is one-way sticky).
+        `echo`: (SystemModstamp, {field: value}) of our own write-back; the record showing exactly that is
+        Inflow's change coming back, not a change made in Salesforce."""
+        modstamp = parse_datetime(payload.get("SystemModstamp")) if echo is not None else None
         for rule, field_id in ((self.email_rule, "bol::p"), (self.sms_rule, "bol::sp")):
             if rule is None:
+                continue
+            if (
+                echo is not None
+                and modstamp == echo[0]
+                and rule.field in echo[1]
+                and _same(payload.get(rule.field), echo[1][rule.field])
+            ):
                 continue
             value = rule.evaluate(payload)
             if value is False:

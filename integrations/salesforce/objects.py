@@ -42,6 +42,29 @@ def _frozen(mapping: Mapping | None = None) -> Mapping:
 
 
 @dataclass(frozen=True)
+class PersonAccountSpec:
+    """Person Accounts (`IsPersonAccount`): an Account row that is also a person. By default it becomes an
+    organization and a person (Ortto a-823), the person keyed on the Account id under `identity_object`;
+    the person's fields come from the `Person…` fields and the person's custom fields (`__pc`, which feed the
+    Contact's custom namespace); its permissions are written back through the Account."""
+
+    flag: str
+    identity_object: str
+    # Account field -> the built-in person field it feeds.
+    person_targets: Mapping[str, str]
+    coalesce: Mapping[str, tuple[str, ...]]
+    custom_suffix: str
+    # The person's custom fields are the Contact's: `Loyalty__pc` feeds what `Contact.Loyalty__c` would.
+    custom_twin: str
+    email_permission: Mapping[str, object]
+
+    @property
+    def engine_fields(self) -> tuple[str, ...]:
+        fields = dict.fromkeys((self.flag, *self.person_targets, self.email_permission["field"]))
+        return tuple(fields)
+
+
+@dataclass(frozen=True)
 class ObjectSpec:
     name: str
     label: str
@@ -72,6 +95,8 @@ class ObjectSpec:
     # Its lookups to a Contact or Lead: a person who appears later (an undeleted Contact) gets the activities
     # of the rows already synced that point at them.
     person_lookups: tuple[str, ...] = ()
+    # Accounts that are people (Person Accounts), when the org has them.
+    person_account: PersonAccountSpec | None = None
     summary: str = ""
 
     def target_for(self, field_name: str) -> str | None:
@@ -96,6 +121,31 @@ _PERSON_TARGETS = {
     "MobilePhone": "phn::phone",
 }
 _PHONE = {"phn::phone": ("Phone", "MobilePhone")}
+
+_PERSON_ACCOUNT = PersonAccountSpec(
+    flag="IsPersonAccount",
+    identity_object="PersonAccount",
+    person_targets=_frozen(
+        {
+            "PersonEmail": "str::email",
+            "FirstName": "str::first",
+            "LastName": "str::last",
+            "PersonMobilePhone": "phn::phone",
+            "PersonHomePhone": "phn::phone",
+            "PersonMailingCity": "geo::city",
+            "PersonMailingState": "geo::region",
+            "PersonMailingCountry": "geo::country",
+            "PersonMailingPostalCode": "str::postal",
+            "PersonBirthdate": "dtz::b",
+        }
+    ),
+    coalesce=_frozen({"phn::phone": ("PersonMobilePhone", "PersonHomePhone")}),
+    custom_suffix="__pc",
+    custom_twin="Contact",
+    email_permission=_frozen(
+        {"field": "PersonHasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
+    ),
+)
 
 _OPPORTUNITY_ACTIVITIES: tuple[ActivitySpec, ...] = (
     ActivitySpec(
@@ -163,8 +213,10 @@ OBJECTS: tuple[ObjectSpec, ...] = (
         ),
         default_fields=("Type", "AccountSource", "AnnualRevenue", "OwnerId"),
         recommended_fields=("Phone", "Rating", "Description"),
-        engine_fields=("Name",),
-        summary="Each Account becomes an organization; its contacts' people belong to it.",
+        engine_fields=("Name", *_PERSON_ACCOUNT.engine_fields),
+        person_account=_PERSON_ACCOUNT,
+        summary="Each Account becomes an organization; its contacts' people belong to it. A Person Account "
+        "also becomes a person (from its Person… and __pc fields).",
     ),
     ObjectSpec(
         name="Contact",
@@ -444,6 +496,19 @@ ID_PREFIX_OBJECT: Mapping[str, str] = MappingProxyType(
 )
 # Objects a custom object can reach people through on its own (a lookup to one of them).
 LINK_TARGETS: tuple[str, ...] = ("Contact", "Lead", "Account")
+
+
+def person_account_for(object_name: str) -> PersonAccountSpec | None:
+    spec = SPECS.get(object_name)
+    return spec.person_account if spec is not None else None
+
+
+def writes_through(identity_object: str) -> str:
+    """The object whose record a person's permission is written to (a Person Account's is its Account)."""
+    for spec in OBJECTS:
+        if spec.person_account is not None and spec.person_account.identity_object == identity_object:
+            return spec.name
+    return identity_object
 
 
 def spec_for(object_name: str) -> ObjectSpec | None:

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from cdp import merge as cdp_merge
 from integrations.models import SourceRecord, SyncedObject, SyncError
-from integrations.salesforce import mapping, objects, users
+from integrations.salesforce import mapping, objects, users, writeback
 
 _FIELD_PROBLEM_RE = re.compile(r"(?:^|; )([a-z0-9]{2,4}:[a-z0-9]{0,8}:[a-z0-9][a-z0-9_\-!]*): ")
 
@@ -118,6 +118,10 @@ def _context(ctx: ObjectContext, records: Sequence[dict]) -> mapping.MapContext:
     obj = ctx.synced_object
     if obj.becomes == SyncedObject.Becomes.CUSTOM_OBJECT and obj.identifier_kind in ("parent", "junction"):
         out.linked_people = _linked_people(ctx, records)
+    if ctx.mapper.email_rule is not None or ctx.mapper.sms_rule is not None:
+        out.echoes = writeback.echoes_for(
+            connection_id=conn_id, object_name=name, ids=[r.get("Id") for r in records if r.get("Id")]
+        )
     selected = [s.sf_field for s in ctx.mapper.selections]
     out.user_names = users.user_names(
         connection=ctx.connection, client=ctx.client, ids=users.user_ids_in(records, selected)

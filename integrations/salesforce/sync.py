@@ -31,7 +31,7 @@ from django.utils import timezone
 from cdp import fields as field_types
 from cdp import merge as cdp_merge
 from integrations.models import Connection, FieldSelection, SourceRecord, SyncedObject, SyncError, SyncRun
-from integrations.salesforce import mapping, objects, planning
+from integrations.salesforce import mapping, objects, planning, writeback
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
@@ -343,6 +343,13 @@ def _run(state: RunState) -> SyncRun:
     for obj in plan:
         run.progress.setdefault(obj.api_name, {"total": None, "done": 0, "api_calls": 0, "state": "pending"})
     _save_run(state)
+    if run.kind != SyncRun.Kind.RECONCILE:
+        _budget_check(state)
+        # Before reading, so the read recognises what we wrote (writeback.echoes_for).
+        drained = writeback.drain(connection=connection, client=state.client, run=run)
+        if drained.total:
+            logger.info("Sync run %s wrote back permissions: %s", run.pk, drained)
+            _save_run(state)  # the write-back's API calls count in the run's
     failed_objects = []
     for obj in plan:
         _budget_check(state)
@@ -892,7 +899,40 @@ def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str
 
 def retry_errors(connection: Connection, errors: list[SyncError]) -> dict[str, int]:
     """Re-read the records behind `errors` by id and apply them again; errors whose record now syncs are
-    resolved. Returns {"retried": n, "resolved": m}."""
+    resolved. Refused write-backs are written again. Returns {"retried": n, "resolved": m}."""
+    refused = [e for e in errors if e.error_type == SyncError.Type.WRITEBACK]
+    if refused:
+        done = _retry_writebacks(connection, refused)
+        others = _retry_reads(connection, [e for e in errors if e.error_type != SyncError.Type.WRITEBACK])
+        return {
+            "retried": done["retried"] + others["retried"],
+            "resolved": done["resolved"] + others["resolved"],
+        }
+    return _retry_reads(connection, errors)
+
+
+def _retry_writebacks(connection: Connection, errors: list[SyncError]) -> dict[str, int]:
+    from integrations.models import PermissionWriteback
+
+    ids = {e.sf_id for e in errors}
+    retried = writeback.retry_failed(connection=connection, sf_ids=ids)
+    client = SalesforceClient.for_connection(connection)
+    try:
+        writeback.drain(connection=connection, client=client)
+    finally:
+        client.close()
+    still_failing = set(
+        PermissionWriteback.objects.filter(
+            connection=connection, sf_id__in=ids, state=PermissionWriteback.State.FAILED
+        ).values_list("sf_id", flat=True)
+    )
+    resolved = SyncError.objects.filter(pk__in=[e.pk for e in errors if e.sf_id not in still_failing]).update(
+        resolved=True, resolved_at=timezone.now()
+    )
+    return {"retried": retried, "resolved": resolved}
+
+
+def _retry_reads(connection: Connection, errors: list[SyncError]) -> dict[str, int]:
     by_object: dict[str, set[str]] = {}
     for err in errors:
         if err.sf_id and err.object_name:

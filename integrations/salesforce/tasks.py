@@ -43,6 +43,20 @@ def enqueue_run(run_id: int) -> None:
     )
 
 
+def enqueue_writeback(connection_id: int) -> None:
+    """Deliver a connection's queued permission write-backs soon after the change commits."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(
+        lambda: async_task(
+            "integrations.salesforce.tasks.writeback_task",
+            connection_id,
+            timeout=_timeout(),
+            task_name=f"writeback-{connection_id}",
+        )
+    )
+
+
 def _kind_for(connection: Connection) -> str:
     pending = SyncedObject.objects.filter(
         connection=connection, enabled=True, backfill_completed_at__isnull=True
@@ -150,6 +164,28 @@ def _first_sync_started(connection: Connection) -> bool:
     """The onboarding's Merge step (or an operator's command) starts the first sync; schedule ticks before
     it would sync with settings the user has not chosen yet, so they wait."""
     return SyncRun.objects.filter(connection=connection).exclude(state=SyncRun.State.SKIPPED).exists()
+
+
+def writeback_task(connection_id: int) -> str:
+    """Drain the connection's write-back outbox now (the next sync run drains it too, before reading)."""
+    from integrations.salesforce import writeback
+    from integrations.salesforce.client import SalesforceClient
+    from integrations.salesforce.errors import SalesforceAuthError
+
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None or connection.status != Connection.Status.CONNECTED:
+        return "not connected: left for the next run"
+    try:
+        client = SalesforceClient.for_connection(connection)
+    except SalesforceAuthError as exc:
+        return f"not connected: {exc.message}"
+    try:
+        result = writeback.drain(connection=connection, client=client)
+    except SalesforceAuthError as exc:
+        return f"authorization lost: {exc.message}"
+    finally:
+        client.close()
+    return f"sent {result.sent}, refused {result.failed}, not written {result.superseded}, later {result.postponed}"
 
 
 def scheduled_sync(connection_id: int) -> str:

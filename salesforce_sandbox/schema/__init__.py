@@ -80,6 +80,8 @@ class SObjectType:
     recorded_children: list[dict] = field(default_factory=list)
     # For objects without a recorded describe: (child object, field) pairs that cascade on delete.
     cascade_built: frozenset = frozenset()
+    # Validation rules (`sandbox_churn --validation-rule`): ({"name", "field", "equals", "message"}, ...).
+    validation_rules: tuple = ()
 
     def __post_init__(self):
         self.by_lower = {f["name"].lower(): f for f in self.fields}
@@ -323,10 +325,13 @@ def build_schema(changes: tuple = ()) -> Schema:
     types = []
     for t in _static_types():
         fields = list(t.fields)
+        rules = []
         for sobject, action, payload in changes:
             if sobject != t.name:
                 continue
-            if action == "add":
+            if action == "rule":
+                rules.append(json.loads(payload))
+            elif action == "add":
                 new = json.loads(payload)
                 fields = [f for f in fields if f["name"] != new["name"]] + [new]
             elif action == "remove":
@@ -342,6 +347,7 @@ def build_schema(changes: tuple = ()) -> Schema:
                 t.meta,
                 t.recorded_children,
                 t.cascade_built,
+                tuple(rules),
             )
         )
     schema = Schema(types)

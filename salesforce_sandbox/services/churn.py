@@ -23,7 +23,7 @@ from django.db.models import Q
 from ..ids import make_id
 from ..models import Record, SchemaChange
 from ..routers import db
-from ..schema import Schema, SObjectType
+from ..schema import Schema, SObjectType, build_schema
 from ..schema.fields import build_field
 from ..schema.objects import STAGES
 from ..wire import now, sf_datetime
@@ -498,3 +498,31 @@ def schema_toggle() -> str:
         sobject="Contact", action=SchemaChange.Action.ADD, payload=orjson.dumps(field_describe).decode()
     )
     return f"added Contact.{CHURN_FIELD}"
+
+
+def validation_rule_add(spec: str, message: str) -> str:
+    """`OBJECT.FIELD=VALUE`: from now on every save leaving FIELD equal to VALUE is refused with `message`."""
+    target, sep, raw = spec.partition("=")
+    sobject, dot, field_name = target.partition(".")
+    changes = tuple(
+        SchemaChange.objects.using(db()).order_by("id").values_list("sobject", "action", "payload")
+    )
+    t = build_schema(changes).get(sobject.strip())
+    if not sep or not dot or t is None or t.field(field_name.strip()) is None:
+        raise ChurnError(
+            f"{spec!r}: give OBJECT.FIELD=VALUE for a field the org has, e.g. Contact.HasOptedOutOfEmail=false"
+        )
+    try:
+        equals = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        equals = raw
+    rule = {
+        "name": f"Inflow_Test_{field_name.strip()}",
+        "field": t.field(field_name.strip())["name"],
+        "equals": equals,
+        "message": message,
+    }
+    SchemaChange.objects.using(db()).create(
+        sobject=t.name, action=SchemaChange.Action.RULE, payload=orjson.dumps(rule).decode()
+    )
+    return f"added a validation rule on {t.name}.{rule['field']}"

@@ -85,6 +85,9 @@ def derive(t: SObjectType, data: dict, *, number: int | None = None, lookup=None
     if name in ("Contact", "Lead", "User") or name == "CampaignMember":
         if name != "CampaignMember" or data.get("LastName") is not None:
             data["Name"] = " ".join(p for p in (data.get("FirstName"), data.get("LastName")) if p) or None
+    if name == "Account" and data.get("IsPersonAccount"):
+        # A Person Account's Name is its person's name (Salesforce derives it; it is not writable).
+        data["Name"] = " ".join(p for p in (data.get("FirstName"), data.get("LastName")) if p) or None
     if name == "Opportunity":
         stage = data.get("StageName")
         if stage in STAGE_INFO:
@@ -199,6 +202,14 @@ def coerce(t: SObjectType, field_name: str, value, *, for_insert: bool) -> tuple
         full = to_18(value)
         if full is None:
             raise RecordError("MALFORMED_ID", f"{f['label']}: id value of incorrect type: {value}", [name])
+        targets = f.get("referenceTo") or []
+        if kind == "reference" and targets and not _points_at(full, targets):
+            # An id of another object: Salesforce accepts the id's form and refuses the link.
+            raise RecordError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"field integrity exception: unknown ({f['label']}: id value of incorrect type: {value})",
+                [name],
+            )
         return name, full
     if f["length"] and len(value) > f["length"]:
         raise RecordError(
@@ -215,6 +226,25 @@ def coerce(t: SObjectType, field_name: str, value, *, for_insert: bool) -> tuple
                 [name],
             )
     return name, value
+
+
+def _points_at(sf_id: str, targets: list[str]) -> bool:
+    """Whether an id's key prefix is one of the objects a lookup may point at (unknown prefixes pass)."""
+    from ..schema import build_schema
+
+    prefixes = {t.key_prefix for t in build_schema() if t.name in targets and t.key_prefix}
+    known = {t.key_prefix for t in build_schema() if t.key_prefix}
+    return sf_id[:3] in prefixes or sf_id[:3] not in known
+
+
+def validate(t: SObjectType, data: dict) -> None:
+    """The object's validation rules, checked on the record as it would be saved (as Salesforce does)."""
+    for rule in t.validation_rules:
+        value = data.get(rule["field"])
+        if t.field(rule["field"]) is not None and t.field(rule["field"])["type"] == "boolean":
+            value = bool(value)
+        if value == rule["equals"]:
+            raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule["message"], [rule["field"]])
 
 
 def lookup_data(sf_id: str) -> dict | None:
@@ -244,6 +274,7 @@ def record_create(*, schema: Schema, sobject: str, values: dict, user_id: str) -
     data["CreatedById"] = data["LastModifiedById"] = user_id
     number = allocate_numbers(t.key_prefix, 1)
     derive(t, data, number=number, lookup=lookup_data)
+    validate(t, data)
     moment = wire_now()
     return Record.objects.using(db()).create(
         sobject=t.name,
@@ -292,6 +323,7 @@ def record_update(*, schema: Schema, sobject: str, sf_id: str, values: dict, use
         data.update(changes)
         data["LastModifiedById"] = user_id
         derive(t, data, lookup=lookup_data)
+        validate(t, data)
         moment = wire_now()
         record.data = dumps(data)
         record.last_modified_date = record.system_modstamp = moment

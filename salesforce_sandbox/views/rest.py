@@ -7,6 +7,7 @@ import re
 from urllib.parse import parse_qs
 
 import orjson
+from django.db import transaction
 from django.db.models import Count, Min
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -487,3 +488,71 @@ def composite_batch(request, version):
             halted = halt
         results.append({"statusCode": status, "result": result})
     return json_response({"hasErrors": has_errors, "results": results})
+
+
+MAX_COLLECTION_RECORDS = 200
+ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "fields": [],
+}
+
+
+def _save_result_error(exc: RecordError) -> dict:
+    """A SaveResult's error entry: sObject Collections say `statusCode` where REST errors say `errorCode`."""
+    return {"statusCode": exc.error_code, "message": exc.message, "fields": exc.fields or []}
+
+
+@api_view("compositeSObjects")
+def composite_sobjects(request, version):
+    """`PATCH /composite/sobjects`: update up to 200 records; one SaveResult per record, in request order.
+
+    With `allOrNone` a single failure rolls every write of the request back and each record that did not
+    fail itself says ALL_OR_NONE_OPERATION_ROLLED_BACK.
+    """
+    if request.method != "PATCH":
+        return _method_not_allowed(request, ["PATCH"])
+    ctx = request.sandbox
+    body = _json_body(request)
+    records = body.get("records")
+    if not isinstance(records, list) or not records:
+        raise RecordError("JSON_PARSER_ERROR", "records is required", [])
+    if len(records) > MAX_COLLECTION_RECORDS:
+        raise RecordError(
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_COLLECTION_RECORDS} records into this call",
+            [],
+        )
+    all_or_none = body.get("allOrNone", False) is True
+    results: list[dict] = []
+    with transaction.atomic(using=db()):
+        for raw in records:
+            sf_id = raw.get("id") if isinstance(raw, dict) else None
+            result: dict = {"id": sf_id} if isinstance(sf_id, str) else {}
+            try:
+                if not isinstance(raw, dict):
+                    raise RecordError("JSON_PARSER_ERROR", "Each record must be a JSON object", [])
+                sobject = (
+                    (raw.get("attributes") or {}).get("type")
+                    if isinstance(raw.get("attributes"), dict)
+                    else None
+                )
+                if not sobject:
+                    raise RecordError("INVALID_TYPE", "sObject type is required in attributes", [])
+                t = ctx.schema.get(sobject)
+                if t is None:
+                    raise RecordError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.", [])
+                if not isinstance(sf_id, str) or not sf_id:
+                    raise RecordError("MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
+                values = {k: v for k, v in raw.items() if k not in ("attributes", "id", "Id")}
+                with transaction.atomic(using=db()):
+                    _record_update(ctx, t, sf_id, values)
+                results.append({**result, "success": True, "errors": []})
+            except RecordError as exc:
+                results.append({**result, "success": False, "errors": [_save_result_error(exc)]})
+        if all_or_none and any(not r["success"] for r in results):
+            transaction.set_rollback(True, using=db())
+            results = [
+                r if not r["success"] else {**r, "success": False, "errors": [ROLLED_BACK]} for r in results
+            ]
+    return json_response(results)

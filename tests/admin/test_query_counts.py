@@ -29,7 +29,14 @@ def build_unit(make_workspace, make_connection):
         Person,
     )
     from integrations import sync_settings
-    from integrations.models import ConnectionAlert, SalesforceUserName, SourceRecord, SyncError, SyncRun
+    from integrations.models import (
+        ConnectionAlert,
+        PermissionWriteback,
+        SalesforceUserName,
+        SourceRecord,
+        SyncError,
+        SyncRun,
+    )
     from onboarding.services import profile_update
 
     i = next(_n)
@@ -125,6 +132,19 @@ def build_unit(make_workspace, make_connection):
         source="salesforce:1",
         actor=None,
         changed_at=now,
+    )
+    PermissionWriteback.objects.create(
+        workspace=ws,
+        connection=conn,
+        person=people[0],
+        field_id="bol::p",
+        subscribed=False,
+        changed_at=now,
+        object_name="Contact",
+        sf_id=f"003{i:015d}",
+        sf_field="HasOptedOutOfEmail",
+        sf_value=True,
+        next_attempt_at=now,
     )
 
 

@@ -211,6 +211,41 @@ def test_permission_rules_are_saved_with_typed_values(at_permissions, connection
     assert sf_workspace.sticky_unsubscribe is False
 
 
+def test_the_sync_direction_is_saved_per_object_and_channel(at_permissions, connection):
+    html = at_permissions.get("/onboarding/salesforce-permissions/").content.decode()
+    assert "Update Inflow from Salesforce" in html and "Keep both in sync" in html
+
+    refused = at_permissions.post(
+        "/onboarding/salesforce-permissions/",
+        _permissions(
+            Contact__email__field="Email_Status__c",
+            Contact__email__subscribed="All Emails",
+            Contact__email__unsubscribed="",
+            Contact__email__direction="to_salesforce",
+        ),  # a picklist with one value: Inflow could not write an unsubscribe
+    )
+    assert (
+        "give both the value meaning subscribed"
+        in refused.context["form"].errors["Contact__email__subscribed"][0]
+    )
+    assert SyncedObject.objects.get(connection=connection, api_name="Contact").sms_permission == {}
+
+    at_permissions.post("/onboarding/salesforce-permissions/", _permissions(Contact__email__direction="both"))
+    contact = SyncedObject.objects.get(connection=connection, api_name="Contact")
+    assert contact.email_permission == {
+        "field": "HasOptedOutOfEmail",
+        "subscribed": False,
+        "unsubscribed": True,
+        "direction": "both",
+    }
+    assert contact.sms_permission == {
+        "field": "SMS_Opt_In__c",
+        "subscribed": True,
+    }  # from Salesforce: not stored
+    html = at_permissions.get("/onboarding/salesforce-permissions/").content.decode()
+    assert re.search(r'name="Contact__email__direction" value="both"[^>]*checked', html)
+
+
 @pytest.fixture
 def at_custom_objects(at_permissions):
     at_permissions.post("/onboarding/salesforce-permissions/", _permissions(sticky_unsubscribe="on"))

@@ -196,6 +196,8 @@ class CdpState:
     records_of_person: dict[int, list[tuple[str, str]]]
     activities: list[object]
     unsubscribed_with_history: set[int]
+    # People whose email permission was last set in Inflow (a person page, the admin, a command).
+    last_set_in_inflow: set[int] = field(default_factory=set)
 
     @classmethod
     def read(cls, workspace, source: str) -> CdpState:
@@ -221,8 +223,22 @@ class CdpState:
                 workspace=workspace, field_id="bol::p", new_value=False
             ).values_list("person_id", flat=True)
         )
+        last_source: dict[int, str] = {}
+        for person_id, source_name in (
+            PermissionChange.objects.filter(workspace=workspace, field_id="bol::p")
+            .order_by("changed_at", "id")
+            .values_list("person_id", "source")
+        ):
+            last_source[person_id] = source_name
         return cls(
-            people, organizations, person_of, organization_of, dict(records_of_person), activities, history
+            people,
+            organizations,
+            person_of,
+            organization_of,
+            dict(records_of_person),
+            activities,
+            history,
+            {p for p, s in last_source.items() if s == "inflow"},
         )
 
 
@@ -237,6 +253,7 @@ def check(
     before: OrgState | None = None,
     now: dt.datetime | None = None,
     objects: tuple[str, ...] = ("Account", "Contact", "Lead"),
+    written_back: bool = False,
 ) -> Report:
     """Every invariant over the whole org. `before` is the org as the backfill saw it: under "append" and
     "ignore" a record's later changes may legitimately not reach a value it already set."""
@@ -251,6 +268,8 @@ def check(
     _archived(org, cdp, report)
     _opt_outs(org, cdp, report)
     _activities(org, cdp, report, now=now)
+    if written_back:
+        _written_back(org, cdp, report)
     return report
 
 
@@ -473,6 +492,28 @@ def _event_record_id(source_key: str) -> str:
     """The Salesforce id in a stored activity key ("sf:<connection>:<record id>:<event>")."""
     parts = source_key.split(":")
     return parts[2] if len(parts) > 2 and parts[0] == "sf" else source_key
+
+
+def _written_back(org, cdp, report) -> None:
+    """After a write-back and the next run: every live record a person's identities name holds the email
+    permission the person has in the CDP, for everyone whose permission was last set in Inflow (a converted
+    lead is read-only in Salesforce and is left out). HasOptedOutOfEmail is the negation of the permission."""
+    inv = report["write-back: the org's field equals the CDP permission"]
+    for person_id in sorted(cdp.last_set_in_inflow):
+        person = cdp.people[person_id]
+        for name, sf_id in cdp.records_of_person.get(person_id, []):
+            if name not in ("Contact", "Lead") or not org.is_live(name, sf_id):
+                continue
+            record = org.records[name][sf_id]
+            if name == "Lead" and truthy(record.get("IsConverted")):
+                continue
+            if truthy(record.get("HasOptedOutOfEmail")) is (not person.email_permission):
+                inv.ok()
+            else:
+                inv.fail(
+                    f"{name} {sf_id} says HasOptedOutOfEmail={record.get('HasOptedOutOfEmail')!r} but person "
+                    f"{person_id} is {'subscribed' if person.email_permission else 'unsubscribed'} in Inflow"
+                )
 
 
 def _activities(org, cdp, report, *, now: dt.datetime) -> None:

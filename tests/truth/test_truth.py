@@ -45,6 +45,38 @@ def configure_like_the_onboarding(workspace, connection) -> None:
     onboarding_services.salesforce_objects_save(connection=connection, choices=choices)
 
 
+def change_permissions_in_inflow(workspace, connection, cdp: CdpState, org: OrgState) -> int:
+    """Unsubscribe 20 subscribed people and subscribe 10 unsubscribed ones in Inflow (as a person page does),
+    with Contact and Lead set to keep both in sync; returns how many were changed."""
+    from cdp.services import person_permission_set
+    from integrations import sync_settings
+    from integrations.models import SyncedObject
+
+    for synced in SyncedObject.objects.filter(connection=connection, api_name__in=("Contact", "Lead")):
+        sync_settings.permission_rules_set(
+            synced_object=synced,
+            email={**synced.email_permission, "direction": "both"},
+            sms=synced.sms_permission or None,
+        )
+
+    def writable(person_id: int) -> bool:
+        records = cdp.records_of_person.get(person_id, [])
+        return bool(records) and all(
+            name == "Contact"
+            or (name == "Lead" and not org.records["Lead"].get(sf_id, {}).get("IsConverted"))
+            for name, sf_id in records
+        )
+
+    live = [p for p in sorted(cdp.people) if cdp.people[p].archived_at is None and writable(p)]
+    unsubscribe = [p for p in live if cdp.people[p].email_permission][:20]
+    subscribe = [p for p in live if not cdp.people[p].email_permission][:10]
+    for person_id, value in [*((p, False) for p in unsubscribe), *((p, True) for p in subscribe)]:
+        person_permission_set(
+            workspace=workspace, person_id=person_id, field_id="bol::p", value=value, actor=None
+        )
+    return len(unsubscribe) + len(subscribe)
+
+
 def report_line(config: str, phase: str, report) -> str:
     summary = {name: {"checked": c, "violations": v} for name, (c, v) in report.summary().items()}
     return json.dumps({"config": config, "phase": phase, "invariants": summary})
@@ -73,6 +105,25 @@ def test_the_cdp_equals_the_org_after_backfill_and_after_changes(
         checked = backfill.summary()
         assert checked["an activity for every contact role"][0] > 0
         assert checked["an activity for every campaign member"][0] > 0
+
+    if config != "defaults":
+        # Both directions on: people changed in Inflow are written to every linked record in the next run.
+        changed = change_permissions_in_inflow(
+            workspace, connection, CdpState.read(workspace, source), before
+        )
+        run = run_inline(connection)
+        assert (run.state, run.state_reason) == (SyncRun.State.SUCCEEDED, "")
+        written = check(
+            OrgState.read(org),
+            CdpState.read(workspace, source),
+            strategy=strategy,
+            before=before,
+            now=timezone.now(),
+            written_back=True,
+        )
+        print(report_line(config, "after write-back", written))
+        assert written.violations == [], "\n".join(written.violations[:20])
+        assert written.summary()["write-back: the org's field equals the CDP permission"][0] >= changed
 
     org.churn(**CHURN)
     run = run_inline(connection)

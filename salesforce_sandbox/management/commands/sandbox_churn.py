@@ -4,7 +4,7 @@ from django.core.management.base import CommandError
 
 from salesforce_sandbox.api import current_schema
 from salesforce_sandbox.management.org_command import OrgCommand
-from salesforce_sandbox.services.churn import ChurnError, churn
+from salesforce_sandbox.services.churn import ChurnError, churn, validation_rule_add
 
 
 class Command(OrgCommand):
@@ -28,6 +28,16 @@ class Command(OrgCommand):
             help="Add the churn custom field to Contact, or remove it if present.",
         )
         parser.add_argument(
+            "--validation-rule",
+            metavar="OBJECT.FIELD=VALUE",
+            help="Add a validation rule refusing any save that leaves FIELD equal to VALUE (JSON, e.g. false).",
+        )
+        parser.add_argument(
+            "--rule-message",
+            default="This record cannot be saved with that value.",
+            help="The rule's message.",
+        )
+        parser.add_argument(
             "--objects", default="Contact,Lead", help="Objects to edit and delete (comma list)."
         )
         parser.add_argument(
@@ -39,6 +49,12 @@ class Command(OrgCommand):
         )
 
     def handle(self, *args, **options):
+        if options["validation_rule"]:
+            try:
+                self.stdout.write(validation_rule_add(options["validation_rule"], options["rule_message"]))
+            except ChurnError as exc:
+                raise CommandError(str(exc))
+            return
         try:
             report = self._churn(options)
         except ChurnError as exc:

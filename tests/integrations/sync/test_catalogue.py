@@ -45,6 +45,24 @@ def test_every_standard_object_spec_is_complete(spec):
         *spec.engine_fields,
         *(f for fs in spec.coalesce.values() for f in fs),
     }
+    if spec.person_account is not None:
+        # Person Accounts' fields exist when the org has the feature on (sandbox_seed --person-accounts).
+        from salesforce_sandbox.services.person_accounts import PERSON_FIELDS
+
+        fields |= {f["name"] for f in PERSON_FIELDS}
+        person_named = {*spec.person_account.person_targets, *spec.person_account.engine_fields}
+        assert set(spec.person_account.person_targets.values()) <= {
+            "str::email",
+            "str::first",
+            "str::last",
+            "phn::phone",
+            "geo::city",
+            "geo::region",
+            "geo::country",
+            "str::postal",
+            "dtz::b",
+        }
+        assert person_named <= fields
     assert named <= fields, f"{spec.name} names fields it does not have: {sorted(named - fields)}"
     assert len(spec.selected_by_default) <= 50
     for target, sources in spec.coalesce.items():

@@ -371,3 +371,78 @@ def test_bulk_csv_values_normalise_to_what_the_rest_json_of_the_same_record_hold
     assert mapping.normalize_bulk_value("75.0", "percent") == 75.0
     assert isinstance(mapping.normalize_bulk_value("75.0", "percent"), float)
     assert mapping.normalize_bulk_value("not a number", "double") == "not a number"
+
+
+# --- write-back: directions, the value written, our own write coming back --------------------------------
+
+
+def test_a_rule_that_only_updates_salesforce_is_not_read():
+    config = {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
+    assert PermissionRule.from_config({**config, "direction": "to_salesforce"}) is None
+    assert PermissionRule.from_config({**config, "direction": "both"}) is not None
+    assert mapping.rule_writes_back({**config, "direction": "both"})
+    assert not mapping.rule_writes_back(config)
+
+
+def test_the_value_written_is_the_rules_value_for_the_state():
+    opt_out = PermissionRule.of({"field": "HasOptedOutOfEmail", "unsubscribed": True})
+    assert (opt_out.value_for(True), opt_out.value_for(False)) == (False, True)
+    status = PermissionRule.of(
+        {"field": "Email_Status__c", "subscribed": "All Emails", "unsubscribed": "None"}
+    )
+    assert (status.value_for(True), status.value_for(False)) == ("All Emails", "None")
+    one_sided = PermissionRule.of({"field": "Email_Status__c", "subscribed": "All Emails"})
+    assert one_sided.value_for(False) is None
+
+
+def test_our_own_write_coming_back_is_not_a_change_from_salesforce():
+    mapper = contact_mapper()
+    stamp = mapping.parse_datetime(RECENT)
+    previous = {
+        "003RO0000035WQgYAM": (stamp - dt.timedelta(minutes=5), "old", contact(HasOptedOutOfEmail=True))
+    }
+    record = contact(HasOptedOutOfEmail=False)
+    echo = MapContext(echoes={"003RO0000035WQgYAM": (stamp, {"HasOptedOutOfEmail": False})})
+    assert "bol::p" not in mapper.map_page([record], previous, echo).people[0].fields
+    # Without our write (or a later change of the record) it is Salesforce's re-subscribe.
+    assert mapper.map_page([record], previous).people[0].fields["bol::p"] is True
+    later = MapContext(
+        echoes={"003RO0000035WQgYAM": (stamp - dt.timedelta(seconds=1), {"HasOptedOutOfEmail": False})}
+    )
+    assert mapper.map_page([record], previous, later).people[0].fields["bol::p"] is True
+
+
+def test_a_person_account_row_is_an_organization_and_a_person():
+    mapper = ObjectMapper(
+        7,
+        "Account",
+        "organization",
+        [
+            Selection("Name", "string", "str:o:name"),
+            Selection("Loyalty_Number__pc", "string", "str:scc:loyalty-number"),
+        ],
+        email_rule=PermissionRule.from_config({"field": "PersonHasOptedOutOfEmail", "unsubscribed": True}),
+    )
+    base = {"Id": "001R000000Z1Y0xYAA", "SystemModstamp": RECENT, "IsDeleted": False, "Name": "Ada Lovelace"}
+    person_account = {
+        **base,
+        "IsPersonAccount": True,
+        "FirstName": "Ada",
+        "LastName": "Lovelace",
+        "PersonEmail": "ada@example.com",
+        "PersonMobilePhone": "+1 415 555 0100",
+        "PersonHasOptedOutOfEmail": True,
+        "Loyalty_Number__pc": "L-1",
+    }
+    result = mapper.map_page([person_account])
+    assert [o.fields for o in result.organizations] == [{"str:o:name": "Ada Lovelace"}]
+    (person,) = result.people
+    assert person.key == Key("salesforce:7", "PersonAccount", "001R000000Z1Y0xYAA")
+    assert person.organization_key == Key("salesforce:7", "Account", "001R000000Z1Y0xYAA")
+    assert (
+        person.fields["str::email"] == "ada@example.com" and person.fields["phn::phone"] == "+1 415 555 0100"
+    )
+    assert person.fields["str:scc:loyalty-number"] == "L-1" and person.fields["bol::p"] is False
+    business = mapper.map_page([{**base, "IsPersonAccount": False, "Loyalty_Number__pc": None}])
+    assert business.people == [] and len(business.organizations) == 1
+    assert mapping.default_target_field("Account", "Loyalty_Number__pc", "string") == "str:scc:loyalty-number"
