@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from integrations import plan_limits
 from integrations.models import Connection
 from integrations.salesforce import mapping, objects
 from integrations.salesforce.tasks import schedule_ensure_on_commit
@@ -137,6 +138,13 @@ def connection_settings_update(*, connection: Connection, actor: Any = None, **c
         if problem:
             raise ValidationError({"skip_non_existing": problem}, code="imports_nothing")
         changed = [name for name, value in cleaned.items() if getattr(locked, name) != value]
+        if "schedule_interval_minutes" in changed:
+            try:
+                plan_limits.check_interval(locked.workspace, cleaned["schedule_interval_minutes"])
+            except ValidationError as exc:
+                raise ValidationError(
+                    {"schedule_interval_minutes": exc.messages[0]}, code="plan_limit"
+                ) from None
         for name in changed:
             setattr(locked, name, cleaned[name])
         if changed:

@@ -53,9 +53,21 @@ def _refuse(limits: PlanLimits, what: str) -> PlanLimitError:
     return PlanLimitError(f"The {limits.plan_name} plan {what}.{hint}", code="plan_limit")
 
 
-def check_new_connection(workspace: Workspace, *, existing: int) -> None:
+def check_new_connection(workspace: Workspace, *, org_id: str = "") -> None:
+    """Refuses one connection more than the plan includes; a disconnected connection does not count, and
+    neither does the org being connected again."""
+    from integrations.models import Connection
+
     limits = limits_for(workspace)
-    if limits.connections is not None and existing >= limits.connections:
+    if limits.connections is None:
+        return
+    existing = (
+        Connection.objects.filter(workspace=workspace)
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .exclude(org_id=org_id or None)
+        .count()
+    )
+    if existing >= limits.connections:
         noun = "connection" if limits.connections == 1 else "connections"
         raise _refuse(limits, f"includes {limits.connections} Salesforce {noun}")
 
@@ -74,3 +86,47 @@ def check_object(workspace: Workspace, api_name: str) -> None:
 
 def interval_allowed(workspace: Workspace, minutes: int) -> bool:
     return minutes >= limits_for(workspace).shortest_interval_minutes
+
+
+def plan_change_problems(workspace: Workspace, limits: PlanLimits) -> list[str]:
+    """What the workspace uses that `limits` would not allow, in words; empty when it fits."""
+    from integrations.models import Connection, SyncedObject
+
+    problems = []
+    in_use = Connection.objects.filter(workspace=workspace).exclude(status=Connection.Status.DISCONNECTED)
+    if limits.connections is not None and in_use.count() > limits.connections:
+        problems.append(
+            f"it includes {limits.connections} Salesforce connection(s) and this workspace has "
+            f"{in_use.count()}; disconnect one under Data sources first"
+        )
+    if not limits.custom_objects:
+        custom = sorted(
+            SyncedObject.objects.filter(
+                workspace=workspace, enabled=True, api_name__endswith="__c", connection__in=in_use
+            ).values_list("api_name", flat=True)
+        )
+        if custom:
+            problems.append(
+                f"it does not include custom objects and {', '.join(custom)} "
+                f"{'is' if len(custom) == 1 else 'are'} synced; turn them off under Data sources first"
+            )
+    return problems
+
+
+def intervals_fit(workspace: Workspace, limits: PlanLimits) -> int:
+    """Moves every connection syncing more often than `limits` allow to the shortest interval they allow;
+    returns how many moved."""
+    from integrations.connection_settings import connection_settings_update
+    from integrations.models import Connection
+
+    moved = 0
+    for connection in Connection.objects.filter(
+        workspace=workspace, schedule_interval_minutes__lt=limits.shortest_interval_minutes
+    ):
+        allowed = min(
+            (c for c in Connection.ScheduleInterval.values if c >= limits.shortest_interval_minutes),
+            default=max(Connection.ScheduleInterval.values),
+        )
+        connection_settings_update(connection=connection, schedule_interval_minutes=allowed)
+        moved += 1
+    return moved

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from cdp.models import Workspace
+from integrations import plan_limits
 from integrations.models import Connection
 from integrations.salesforce import oauth
 from integrations.salesforce.errors import (
@@ -139,6 +140,8 @@ def connection_create_from_oauth(
             f"This Salesforce org ({existing.username}, {existing.org_id}) is already connected to this workspace. "
             "Open it under Data sources to manage or reconnect it."
         )
+    if reconnect is None and (existing is None or existing.status == Connection.Status.DISCONNECTED):
+        plan_limits.check_new_connection(workspace, org_id=grant.org_id)
     now = timezone.now()
     created = existing is None
     connection = existing or Connection(workspace=workspace, org_id=grant.org_id, connected_at=now)

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from cdp.models import FieldDefinition
+from integrations import plan_limits
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from integrations.salesforce import mapping, objects
@@ -69,6 +70,12 @@ def synced_object_ensure(
             {"api_name": "Give the Salesforce API name of the object, e.g. Contact or Loan__c."}
         )
     _lock_connection(connection.pk)
+    enabled = SyncedObject.objects.filter(connection=connection, api_name=api_name, enabled=True).exists()
+    if not enabled:
+        try:
+            plan_limits.check_object(connection.workspace, api_name)
+        except ValidationError as exc:
+            raise ValidationError({"api_name": exc.messages[0]}, code="plan_limit") from None
     custom = api_name.endswith("__c") if is_custom is None else is_custom
     kind = becomes or objects.becomes_for(api_name)
     if kind not in SyncedObject.Becomes.values:

@@ -20,7 +20,7 @@ from django.views.generic import FormView, TemplateView
 from cdp.mixins import WorkspaceRequiredMixin
 from cdp.models import Membership
 from cdp.selectors import membership_get
-from integrations import selectors, services
+from integrations import plan_limits, selectors, services
 from integrations.forms import (
     LOCAL,
     LOGIN_HOSTS,
@@ -128,6 +128,12 @@ class SalesforceConnectView(WorkspaceRequiredMixin, _ManageRequired, FormView):
 
     def form_valid(self, form: ConnectForm) -> HttpResponse:
         data = form.cleaned_data
+        if self.reconnect is None:
+            try:
+                plan_limits.check_new_connection(self.workspace)
+            except ValidationError as exc:
+                form.add_error(None, exc.messages[0])
+                return self.form_invalid(form)
         state = secrets.token_urlsafe(32)
         pkce = oauth.new_pkce_pair()
         try:

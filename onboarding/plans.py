@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cdp.models import Workspace
 from integrations.plan_limits import PlanLimits
+from onboarding.models import WorkspaceProfile
 
 TRIAL_DAYS = 14
 
@@ -67,11 +68,15 @@ PLANS_BY_KEY = {plan.key: plan for plan in PLANS}
 def workspace_plan_limits(workspace: Workspace) -> PlanLimits | None:
     """The limits of the plan the workspace chose; a Premium trial that has ended is held to Free's.
     None when no plan was chosen (nothing is limited)."""
-    profile = getattr(workspace, "profile", None) if workspace.pk else None
-    if profile is None or profile.plan not in PLANS_BY_KEY:
+    # Read fresh: a workspace instance may cache a profile from before the plan was chosen.
+    chosen = (
+        WorkspaceProfile.objects.filter(workspace_id=workspace.pk).values("plan", "trial_ends_at").first()
+    )
+    if chosen is None or chosen["plan"] not in PLANS_BY_KEY:
         return None
-    plan = PLANS_BY_KEY[profile.plan]
-    if plan.key == "premium_trial" and profile.trial_ends_at and profile.trial_ends_at <= timezone.now():
+    plan = PLANS_BY_KEY[chosen["plan"]]
+    ends = chosen["trial_ends_at"]
+    if plan.key == "premium_trial" and ends and ends <= timezone.now():
         ended = PLANS_BY_KEY["free"].limits
         return PlanLimits(
             plan_name="Free (your Premium trial has ended)",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from cdp import services as cdp_services
 from cdp.models import Workspace
+from integrations import plan_limits
 from onboarding.models import WorkspaceProfile
 from onboarding.plans import PLANS_BY_KEY, TRIAL_DAYS
 
@@ -47,6 +48,11 @@ def profile_update(*, workspace: Workspace, data: dict[str, Any]) -> WorkspacePr
             data = {**data, "logo": ""}
     if "plan" in data and data["plan"] not in PLANS_BY_KEY:
         raise ValidationError({"plan": "Choose one of the plans shown."})
+    if "plan" in data:
+        plan = PLANS_BY_KEY[data["plan"]]
+        problems = plan_limits.plan_change_problems(workspace, plan.limits)
+        if problems:
+            raise ValidationError({"plan": f"The {plan.name} plan does not fit yet: {'; '.join(problems)}."})
     profile = _locked(workspace)
     for name, value in data.items():
         setattr(profile, name, value)
@@ -56,6 +62,9 @@ def profile_update(*, workspace: Workspace, data: dict[str, Any]) -> WorkspacePr
         data = {**data, "trial_ends_at": profile.trial_ends_at}
     profile.full_clean()
     profile.save(update_fields=[*data.keys(), "updated_at"])
+    if "plan" in data:
+        # Run the connection settings' own checks against the limits just chosen (they read the profile).
+        plan_limits.intervals_fit(workspace, PLANS_BY_KEY[data["plan"]].limits)
     return profile
 
 
