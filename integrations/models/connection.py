@@ -96,6 +96,14 @@ class Connection(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="Share of the org's daily API requests Inflow may use.",
     )
+    # Data retention (Ortto: "store only the last 90 days of activity data, or select the time frame for
+    # the data stored, and the activities which will be stored"). None = keep everything. Applies to what
+    # is recorded from then on; older activities go only when the user prunes (sync_settings.activities_prune).
+    activity_retention_days = models.PositiveIntegerField(
+        null=True, blank=True, default=90, validators=[MinValueValidator(1), MaxValueValidator(36500)]
+    )
+    # Activity definition ids to store (e.g. "act:sft:task-created"); [] = every kind.
+    activity_kinds = models.JSONField(default=list, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
