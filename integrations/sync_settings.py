@@ -499,7 +499,10 @@ class FilterChoice:
 def filterable_objects(*, connection: Connection) -> list[SyncedObject]:
     return list(
         SyncedObject.objects.filter(
-            connection=connection, workspace_id=connection.workspace_id, enabled=True, becomes__in=FILTERABLE_BECOMES
+            connection=connection,
+            workspace_id=connection.workspace_id,
+            enabled=True,
+            becomes__in=FILTERABLE_BECOMES,
         ).order_by("api_name")
     )
 
@@ -518,7 +521,9 @@ def _filters_checked(
         obj = by_name.get(choice.api_name)
         key = f"{choice.api_name}__sync_filter"
         if obj is None:
-            errors[key] = [f"{choice.api_name} is not an object this connection syncs into people or records."]
+            errors[key] = [
+                f"{choice.api_name} is not an object this connection syncs into people or records."
+            ]
             continue
         if choice.sync_filter not in SyncedObject.SyncFilter.values:
             errors[key] = [f"{obj.label}: choose all records, records matching criteria, or none."]
@@ -545,7 +550,9 @@ def _filters_checked(
     return checked
 
 
-def selective_sync_preview(*, connection: Connection, choices: Iterable[FilterChoice], client=None) -> dict[str, int]:
+def selective_sync_preview(
+    *, connection: Connection, choices: Iterable[FilterChoice], client=None
+) -> dict[str, int]:
     """How many records each object's (unsaved) choice matches in Salesforce now. Nothing is stored."""
     from integrations.salesforce.client import SalesforceClient
 
@@ -558,7 +565,9 @@ def selective_sync_preview(*, connection: Connection, choices: Iterable[FilterCh
             client.close()
 
 
-def selective_sync_set(*, connection: Connection, choices: Iterable[FilterChoice], client=None) -> dict[str, int]:
+def selective_sync_set(
+    *, connection: Connection, choices: Iterable[FilterChoice], client=None
+) -> dict[str, int]:
     """Store every object's selective sync choice, all or none, after checking each against Salesforce's
     describe. An object whose choice changed is re-read in full on the next run, which archives (or keeps)
     the records that stopped matching and brings in those that now match. Returns what each matches now;
@@ -583,7 +592,9 @@ def selective_sync_set(*, connection: Connection, choices: Iterable[FilterChoice
             locked.unmatched_action = choice.unmatched_action
             fields = ["sync_filter", "filter_criteria", "unmatched_action"]
             # The first sync reads everything anyway: only an object already synced needs the full pass.
-            if changed and (locked.backfill_completed_at is not None or locked.watermark_modstamp is not None):
+            if changed and (
+                locked.backfill_completed_at is not None or locked.watermark_modstamp is not None
+            ):
                 locked.filter_changed_at = timezone.now()
                 fields.append("filter_changed_at")
             locked.save(update_fields=fields)
@@ -593,19 +604,33 @@ def selective_sync_set(*, connection: Connection, choices: Iterable[FilterChoice
 # ------------------------------------------------------------------------------------ data retention
 
 
-def activity_retention_set(*, connection: Connection, days: int | None, kinds: Iterable[str] = ()) -> Connection:
-    """Keep the last `days` days of activities (None = everything), of the `kinds` listed ([] = every
-    kind). Applies to what is recorded from now on; `activities_prune` applies it to what is stored."""
+def activity_retention_set(
+    *, connection: Connection, retention: str, days: int | None = None, kinds: Iterable[str] = ()
+) -> Connection:
+    """Keep the last 90 days of activities (the default), the last `days` days, or everything, of the
+    `kinds` listed (every kind when all are listed). Applies to what is recorded from now on;
+    `activities_prune` applies it to what is stored."""
     kinds = list(dict.fromkeys(kinds))
+    errors: dict[str, str] = {}
+    if retention not in Connection.ActivityRetention.values:
+        errors["activity_retention"] = "Choose 90 days, a time frame, or everything."
+    if retention == Connection.ActivityRetention.WINDOW and (days is None or not 1 <= int(days) <= 36500):
+        errors["activity_retention_days"] = "Give the time frame in days, from 1 to 36,500."
     unknown = [k for k in kinds if k not in objects.ACTIVITIES]
     if unknown:
-        raise ValidationError({"activity_kinds": f"Unknown activity kinds: {', '.join(unknown)}."})
-    if days is not None and not (1 <= int(days) <= 36500):
-        raise ValidationError({"activity_retention_days": "Keep between 1 and 36,500 days, or everything."})
-    connection.activity_retention_days = None if days is None else int(days)
-    # Every kind ticked is the same as "every kind": stored as [] so kinds added later are kept too.
+        errors["activity_kinds"] = f"Unknown activity kinds: {', '.join(unknown)}."
+    elif not kinds:
+        errors["activity_kinds"] = "Choose at least one kind of activity to store."
+    if errors:
+        raise ValidationError(errors)
+    connection.activity_retention = retention
+    if retention == Connection.ActivityRetention.WINDOW:
+        connection.activity_retention_days = int(days)
+    # Every kind ticked is stored as [] ("every kind"), so kinds Inflow learns later are kept too.
     connection.activity_kinds = [] if set(kinds) >= set(objects.ACTIVITIES) else kinds
-    connection.save(update_fields=["activity_retention_days", "activity_kinds", "updated_at"])
+    connection.save(
+        update_fields=["activity_retention", "activity_retention_days", "activity_kinds", "updated_at"]
+    )
     return connection
 
 
@@ -613,11 +638,23 @@ def activity_retention_cutoff(connection: Connection, *, now=None):
     """The oldest moment an activity may have to be stored, or None when everything is kept."""
     import datetime as dt
 
+    from django.conf import settings
     from django.utils import timezone
 
-    if connection.activity_retention_days is None:
+    retention = connection.activity_retention
+    if retention == Connection.ActivityRetention.EVERYTHING:
         return None
-    return (now or timezone.now()) - dt.timedelta(days=connection.activity_retention_days)
+    days = (
+        connection.activity_retention_days
+        if retention == Connection.ActivityRetention.WINDOW
+        else getattr(settings, "SYNC_ACTIVITY_BACKFILL_DAYS", 90)
+    )
+    return (now or timezone.now()) - dt.timedelta(days=days)
+
+
+def activity_kinds_kept(connection: Connection) -> frozenset[str] | None:
+    """The activity kinds to store, or None for every kind."""
+    return frozenset(connection.activity_kinds) if connection.activity_kinds else None
 
 
 def activities_prune(*, connection: Connection) -> int:
@@ -629,5 +666,5 @@ def activities_prune(*, connection: Connection) -> int:
         workspace=connection.workspace,
         source=f"salesforce:{connection.pk}",
         before=activity_retention_cutoff(connection),
-        keep_kinds=list(connection.activity_kinds) or None,
+        keep_kinds=activity_kinds_kept(connection),
     )

@@ -96,11 +96,21 @@ class Connection(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="Share of the org's daily API requests Inflow may use.",
     )
+
     # Data retention (Ortto: "store only the last 90 days of activity data, or select the time frame for
-    # the data stored, and the activities which will be stored"). None = keep everything. Applies to what
-    # is recorded from then on; older activities go only when the user prunes (sync_settings.activities_prune).
+    # the data stored, and the activities which will be stored"). Applies to what is recorded from then on;
+    # older activities go only when the user prunes (sync_settings.activities_prune).
+    class ActivityRetention(models.TextChoices):
+        DEFAULT = "default", "Keep the last 90 days of activity data"
+        WINDOW = "window", "Keep a time frame I choose"
+        EVERYTHING = "everything", "Keep every activity"
+
+    activity_retention = models.CharField(
+        max_length=10, choices=ActivityRetention.choices, default=ActivityRetention.DEFAULT
+    )
+    # The chosen time frame, in days (used with WINDOW; DEFAULT is settings.SYNC_ACTIVITY_BACKFILL_DAYS).
     activity_retention_days = models.PositiveIntegerField(
-        null=True, blank=True, default=90, validators=[MinValueValidator(1), MaxValueValidator(36500)]
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(36500)]
     )
     # Activity definition ids to store (e.g. "act:sft:task-created"); [] = every kind.
     activity_kinds = models.JSONField(default=list, blank=True)

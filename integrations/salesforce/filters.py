@@ -182,7 +182,9 @@ def criteria_clean(
             try:
                 values.append(_typed(raw, field))
             except ValueError as expected:
-                errors.append(f"{where}: “{raw}” is not {expected} (“{field.label}” is a {field.type} field).")
+                errors.append(
+                    f"{where}: “{raw}” is not {expected} (“{field.label}” is a {field.type} field)."
+                )
                 break
         else:
             out.append({"field": field.path, "type": field.type, "operator": operator, "values": values})

@@ -187,6 +187,16 @@ def build_ids_soql(object_name: str, fields: Sequence[str], ids: Sequence[str]) 
     return f"SELECT {', '.join(fields)} FROM {object_name} WHERE Id IN ({quoted})"  # noqa: S608 - ids checked
 
 
+def build_unmatched_ids_soql(object_name: str, criteria: str, *, since: dt.datetime | None = None) -> str:
+    """`SELECT Id FROM X WHERE NOT (criteria)`: the records that do not match an object's selective sync
+    criteria (changed since `since`), so those Inflow holds can be archived or kept."""
+    _check_names(object_name, ())
+    soql = f"SELECT Id FROM {object_name} WHERE NOT ({criteria})"  # noqa: S608 - rendered by criteria_where
+    if since is not None:
+        soql += f" AND SystemModstamp >= {soql_datetime(since)}"
+    return soql
+
+
 def build_count_soql(object_name: str, *, since: dt.datetime | None = None, criteria: str = "") -> str:
     _check_names(object_name, ())
     soql = f"SELECT COUNT() FROM {object_name}"  # noqa: S608 - names checked, SOQL not SQL
@@ -213,11 +223,31 @@ CRITERIA_OPERATORS = {
     "at_least": (">=", None),
 }
 CRITERIA_TEXT_TYPES = frozenset(
-    {"string", "picklist", "combobox", "email", "phone", "url", "textarea", "id", "reference", "encryptedstring"}
+    {
+        "string",
+        "picklist",
+        "combobox",
+        "email",
+        "phone",
+        "url",
+        "textarea",
+        "id",
+        "reference",
+        "encryptedstring",
+    }
 )
 CRITERIA_NUMBER_TYPES = frozenset({"int", "long", "double", "percent", "currency"})
 CRITERIA_TYPES = CRITERIA_TEXT_TYPES | CRITERIA_NUMBER_TYPES | {"boolean", "date", "datetime"}
-_SOQL_ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_SOQL_ESCAPES = {
+    "\\": "\\\\",
+    "'": "\\'",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
 
 
 def soql_string(value: str, *, like: str = "") -> str:
@@ -542,6 +572,8 @@ class ObjectMapper:
     identifier_config: Mapping[str, Any] = field(default_factory=dict)
     merge_converted_leads: bool = True
     activity_since: dt.datetime | None = None
+    # The activity kinds the connection stores (data retention); None = every kind.
+    activity_kinds: frozenset[str] | None = None
     # The lookup stored as SourceRecord.ref_id, so junction rows can be found by the record they join.
     ref_field: str = ""
     # The connection's source precedence ({"person": ("Contact", "Lead"), ...}); see objects.DEFAULT_PRECEDENCE.
@@ -823,7 +855,9 @@ class ObjectMapper:
         if person_key is None or occurred_at is None:
             return
         if self.activity_since is not None and occurred_at < self.activity_since:
-            return  # a backfill only records the retention window (Ortto: 90 days)
+            return  # only the retention window is recorded (Ortto: 90 days by default)
+        if self.activity_kinds is not None and activity_id not in self.activity_kinds:
+            return  # a kind the user chose not to store
         clean = {k: v for k, v in attributes.items() if v not in (None, "")}
         result.activities.append(
             ActivityOut(
@@ -1062,6 +1096,7 @@ def mapper_for(
     *,
     merge_converted_leads: bool,
     activity_since,
+    activity_kinds: frozenset[str] | None = None,
     ref_field: str = "",
     precedence: Mapping[str, Sequence[str]] | None = None,
     now: dt.datetime | None = None,
@@ -1082,6 +1117,7 @@ def mapper_for(
         identifier_config=synced_object.identifier_config or {},
         merge_converted_leads=merge_converted_leads,
         activity_since=activity_since,
+        activity_kinds=activity_kinds,
         ref_field=ref_field or (spec.ref_field if spec is not None else ""),
         precedence=precedence or {},
         now=now,

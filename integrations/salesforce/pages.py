@@ -69,6 +69,8 @@ class ObjectContext:
     fields: list[str] = field(default_factory=list)  # the SOQL field list (describe-filtered)
     error_rows: list[SyncError] = field(default_factory=list)
     client: Any = None  # reads the names of the users that own this page's records
+    # The selective sync condition every read of the object carries (filters.read_criteria), "" = all.
+    criteria: str = ""
 
     @property
     def source(self) -> str:
