@@ -69,8 +69,8 @@ def _field(raw: Mapping[str, Any], prefix: str = "", parent_label: str = "") -> 
 
 
 def filter_fields(client, object_name: str) -> dict[str, FilterField]:
-    """Every field of the object, and of the objects its single-target lookups point at when the catalogue
-    knows them (Contact › Account), by path. Non-filterable fields are listed too, so a condition on one is
+    """Every field of the object, and of the organization its single-target lookups point at (Contact ›
+    Account, Opportunity › Account), by path. Non-filterable fields are listed too, so a condition on one is
     refused by name rather than as "unknown"."""
     describe = client.describe(object_name)
     out: dict[str, FilterField] = {}
@@ -81,7 +81,9 @@ def filter_fields(client, object_name: str) -> dict[str, FilterField]:
         out[raw["name"]] = _field(raw)
         targets = raw.get("referenceTo") or []
         if raw.get("type") == "reference" and raw.get("relationshipName") and len(targets) == 1:
-            if objects.spec_for(targets[0]) is not None:
+            spec = objects.spec_for(targets[0])
+            # Lookups to the organization (Contact › Account): what users filter people by.
+            if spec is not None and spec.becomes == objects.ORGANIZATION:
                 lookups.append((raw["relationshipName"], targets[0], str(raw.get("label") or raw["name"])))
     for relationship, target, label in lookups:
         parent = client.describe(target)
