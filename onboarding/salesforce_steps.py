@@ -262,7 +262,9 @@ class FiltersStep(SalesforceStep):
             _add_errors(form, error)
             return {}
         except SalesforceError as error:
-            return {"filter_preview_error": f"Salesforce could not be read for the preview ({type(error).__name__})."}
+            return {
+                "filter_preview_error": f"Salesforce could not be read for the preview ({type(error).__name__})."
+            }
 
     def save(self, ctx, form):
         counts = services.salesforce_filters_save_and_start(connection=ctx.connection, choices=form.choices)

@@ -20,11 +20,11 @@ from cdp.mixins import WorkspaceRequiredMixin
 from integrations import ops
 from integrations.models import SyncError
 from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.objects import ACTIVITIES
 from onboarding import salesforce as sf
 from onboarding import salesforce_steps as sf_steps
 from onboarding import services, source_selectors
 from onboarding.charts import bar_chart_svg
-from integrations.salesforce.objects import ACTIVITIES
 from onboarding.salesforce_forms import MERGE_CHOICES, RetentionForm, ScheduleForm
 from onboarding.source_forms import ErrorBulkForm, HealthFilterForm
 from onboarding.steps import StepContext
@@ -192,7 +192,9 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
             messages.success(
                 request,
                 f"Deleted {pruned:,} stored activit{'y' if pruned == 1 else 'ies'} the retention setting does "
-                "not keep." if pruned else "Nothing to delete: every stored activity is within the setting.",
+                "not keep."
+                if pruned
+                else "Nothing to delete: every stored activity is within the setting.",
             )
             return redirect("onboarding:source_page", connection_id=connection.pk, page=self.page)
         if "_preview" in request.POST and self.step is not None:
