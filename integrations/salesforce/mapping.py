@@ -1011,7 +1011,12 @@ class ObjectMapper:
             "str:sfk:status": payload.get("Status"),
         }
         modstamp = payload.get("SystemModstamp")
-        if prev is None:
+        member_of = payload.get("ContactId") or payload.get("LeadId")
+        # A member that now names another person (its lead converted; a contact that now matches the
+        # selective sync while its lead does not) brings "added" to that person; the source key keeps it
+        # once when the first person already has it.
+        moved = prev is not None and (prev.get("ContactId") or prev.get("LeadId")) != member_of
+        if prev is None or moved:
             self._emit(
                 result,
                 "act:sfk:added-to-campaign",
