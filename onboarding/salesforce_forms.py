@@ -623,7 +623,7 @@ class SelectiveSyncForm(forms.Form):
                 label="When a record stops matching",
                 choices=UNMATCHED_CHOICES,
                 initial=obj.unmatched_action,
-                widget=forms.RadioSelect,
+                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
             )
             options = [("", "Choose a field…")] + [
                 (f.path, f"{f.label} ({f.path})")

@@ -37,8 +37,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("identifiers", "Identifiers"),
     ("merge", "Merge"),
     ("filters", "Selective sync"),
-    ("schedule", "Schedule"),
     ("retention", "Data retention"),
+    ("schedule", "Schedule"),
     ("health", "Sync health"),
 )
 STEP_PAGES = {
