@@ -228,27 +228,3 @@ def stored_sync_settings(*, workspace: Workspace, connection: Connection) -> lis
         }
         for obj in objects
     ]
-
-
-def activities_stored(*, workspace: Workspace, connection: Connection) -> dict:
-    """What the Data retention page shows: how many activities this connection has stored, how many the
-    current setting would not keep (what "Delete" removes), and the oldest one's date."""
-    from django.db.models import Min, Q
-
-    from integrations import sync_settings
-
-    source = source_name(connection)
-    stored = Activity.objects.filter(workspace=workspace, source=source)
-    outside = Q()
-    cutoff = sync_settings.activity_retention_cutoff(connection)
-    if cutoff is not None:
-        outside |= Q(occurred_at__lt=cutoff)
-    kinds = sync_settings.activity_kinds_kept(connection)
-    if kinds is not None:
-        outside |= ~Q(definition__activity_id__in=list(kinds))
-    return {
-        "total": stored.count(),
-        "outside": stored.filter(outside).count() if outside else 0,
-        "oldest": stored.aggregate(oldest=Min("occurred_at"))["oldest"],
-        "cutoff": cutoff,
-    }

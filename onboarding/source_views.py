@@ -17,7 +17,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from cdp.mixins import WorkspaceRequiredMixin
-from integrations import ops
+from integrations import ops, sync_selectors
 from integrations.models import SyncError
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.objects import ACTIVITIES
@@ -235,7 +235,7 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
             data["step"] = self.step
         data["catalog_read_at"] = sf.catalog_read_at.get()
         if self.page == "retention":
-            data["activities_stored"] = source_selectors.activities_stored(
+            data["activities_stored"] = sync_selectors.activities_stored(
                 workspace=self.workspace, connection=self.get_connection()
             )
         return data

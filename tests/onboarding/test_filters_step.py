@@ -207,9 +207,8 @@ def test_the_settings_page_reuses_the_step_and_marks_a_synced_object_for_a_full_
     assert SyncRun.objects.count() == 1  # saving settings starts no sync
 
 
-def test_retention_page_saves_the_window_and_kinds_and_prunes_with_a_count(
-    owner_client, sf_workspace, connection
-):
+def _activities(sf_workspace, connection):
+    """Three stored activities: a task 5 days old, a task 50 days old, a lead created yesterday."""
     from cdp.models import Activity, ActivityDefinition, Person
 
     now = timezone.now()
@@ -232,6 +231,14 @@ def test_retention_page_saves_the_window_and_kinds_and_prunes_with_a_count(
             source=f"salesforce:{connection.pk}",
             source_key=f"k{i}",
         )
+
+
+def test_retention_page_saves_the_window_and_kinds_and_prunes_with_a_count(
+    owner_client, sf_workspace, connection
+):
+    from cdp.models import Activity
+
+    _activities(sf_workspace, connection)
     base = f"/sources/salesforce/{connection.pk}/retention/"
     html = owner_client.get(base).content.decode()
     assert (
@@ -267,6 +274,30 @@ def test_retention_page_saves_the_window_and_kinds_and_prunes_with_a_count(
 
     assert "Deleted 2 stored activities the retention setting does not keep." in pruned.content.decode()
     assert list(Activity.objects.values_list("source_key", flat=True)) == ["k0"]
+
+
+def test_prune_command_counts_first_then_deletes_outside_the_setting(sf_workspace, connection):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from cdp.models import Activity
+    from integrations import sync_settings
+
+    _activities(sf_workspace, connection)
+    sync_settings.activity_retention_set(
+        connection=connection,
+        retention="window",
+        days=10,
+        kinds=["act:sft:task-created", "act:sfl:lead-created"],
+    )
+    out = StringIO()
+    call_command("prune_activities", "--connection", str(connection.pk), "--dry-run", stdout=out)
+    assert "1 of 3 activities are outside the retention setting (nothing deleted" in out.getvalue()
+    assert Activity.objects.count() == 3
+    call_command("prune_activities", "--connection", str(connection.pk), stdout=out)
+    assert "deleted 1 of 3 activities" in out.getvalue()
+    assert sorted(Activity.objects.values_list("source_key", flat=True)) == ["k0", "k2"]
 
 
 def test_another_workspace_cannot_open_the_new_pages(
