@@ -69,6 +69,7 @@ from cdp.models import (
 from cdp.records import (
     ActivityEvent,
     CustomObjectRow,
+    activities_prune,
     archive_records,
     custom_object_records_upsert,
     record_activities,
@@ -93,6 +94,7 @@ __all__ = [
     "MergeStrategy",
     "OrganizationRow",
     "PersonRow",
+    "activities_prune",
     "activity_definition_ensure",
     "archive_records",
     "custom_object_ensure",

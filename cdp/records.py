@@ -175,6 +175,32 @@ def record_activities(*, workspace: Workspace, events: Sequence[ActivityEvent]) 
     return len(new)
 
 
+def activities_prune(
+    *,
+    workspace: Workspace,
+    source: str,
+    before: dt.datetime | None = None,
+    keep_kinds: Sequence[str] | None = None,
+) -> int:
+    """Delete one source's activities that occurred before `before`, or whose kind is not in `keep_kinds`
+    (None = every kind is kept): a data-retention choice the user asked to apply to what is stored.
+    Returns how many were deleted. People and their first/last-seen dates are left as they are."""
+    condition = Q()
+    if before is not None:
+        condition |= Q(occurred_at__lt=before)
+    if keep_kinds is not None:
+        condition |= ~Q(definition__activity_id__in=list(keep_kinds))
+    if not condition:
+        return 0
+    ids = Activity.objects.filter(condition, workspace=workspace, source=source).values_list("pk", flat=True)
+    deleted = 0
+    with transaction.atomic():
+        # In slices, so pruning years of activities never holds one huge statement.
+        while chunk := list(ids[:5000]):
+            deleted += Activity.objects.filter(workspace=workspace, pk__in=chunk).delete()[0]
+    return deleted
+
+
 def _touch_seen(workspace: Workspace, activities) -> None:
     earliest: dict[int, dt.datetime] = {}
     latest: dict[int, dt.datetime] = {}

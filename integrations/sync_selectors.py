@@ -194,3 +194,28 @@ def sync_schedule_state(*, workspace, connection: Connection) -> ScheduleState:
     return ScheduleState(
         scheduled=False, every=every, next_run=None, why_not=why, waiting_for_first_sync=False
     )
+
+
+def activities_stored(*, workspace, connection: Connection) -> dict:
+    """What the Data retention page shows: how many activities this connection has stored, how many the
+    current setting would not keep (what "Delete" removes), and the oldest one's date."""
+    from django.db.models import Min, Q
+
+    from cdp.models import Activity
+    from integrations import sync_settings
+
+    source = f"salesforce:{connection.pk}"
+    stored = Activity.objects.filter(workspace=workspace, source=source)
+    outside = Q()
+    cutoff = sync_settings.activity_retention_cutoff(connection)
+    if cutoff is not None:
+        outside |= Q(occurred_at__lt=cutoff)
+    kinds = sync_settings.activity_kinds_kept(connection)
+    if kinds is not None:
+        outside |= ~Q(definition__activity_id__in=list(kinds))
+    return {
+        "total": stored.count(),
+        "outside": stored.filter(outside).count() if outside else 0,
+        "oldest": stored.aggregate(oldest=Min("occurred_at"))["oldest"],
+        "cutoff": cutoff,
+    }

@@ -437,3 +437,198 @@ def identifier_rule_set(
     synced_object.full_clean()
     synced_object.save(update_fields=["identifier_kind", "identifier_config"])
     return synced_object
+
+
+# ------------------------------------------------------------------------------------- selective sync
+
+# Objects whose records can stop matching and be archived: what becomes people, organizations or
+# custom object records (activity objects follow the people they belong to).
+FILTERABLE_BECOMES = (
+    SyncedObject.Becomes.PERSON,
+    SyncedObject.Becomes.ORGANIZATION,
+    SyncedObject.Becomes.CUSTOM_OBJECT,
+)
+
+
+@dataclass(frozen=True)
+class FilterChoice:
+    """One object's selective sync choice as the user gave it (criteria not yet checked)."""
+
+    api_name: str
+    sync_filter: str = SyncedObject.SyncFilter.ALL
+    criteria: tuple[Mapping[str, Any], ...] = ()
+    unmatched_action: str = SyncedObject.UnmatchedAction.ARCHIVE
+
+
+def filterable_objects(*, connection: Connection) -> list[SyncedObject]:
+    return list(
+        SyncedObject.objects.filter(
+            connection=connection,
+            workspace_id=connection.workspace_id,
+            enabled=True,
+            becomes__in=FILTERABLE_BECOMES,
+        ).order_by("api_name")
+    )
+
+
+def _filters_checked(
+    connection: Connection, choices: Iterable[FilterChoice], client
+) -> list[tuple[SyncedObject, FilterChoice, list[dict], int]]:
+    """Each choice checked against its object's describe, with the number of records it matches now
+    (a `COUNT()` per object). Raises ValidationError keyed `<object>__sync_filter`, naming every problem."""
+    from integrations.salesforce import filters
+
+    by_name = {o.api_name: o for o in filterable_objects(connection=connection)}
+    errors: dict[str, list[str]] = {}
+    checked = []
+    for choice in choices:
+        obj = by_name.get(choice.api_name)
+        key = f"{choice.api_name}__sync_filter"
+        if obj is None:
+            errors[key] = [
+                f"{choice.api_name} is not an object this connection syncs into people or records."
+            ]
+            continue
+        if choice.sync_filter not in SyncedObject.SyncFilter.values:
+            errors[key] = [f"{obj.label}: choose all records, records matching criteria, or none."]
+            continue
+        if choice.unmatched_action not in SyncedObject.UnmatchedAction.values:
+            errors[key] = [f"{obj.label}: choose whether a record that stops matching is archived or kept."]
+            continue
+        criteria: list[dict] = []
+        if choice.sync_filter == SyncedObject.SyncFilter.MATCHING:
+            if not choice.criteria:
+                errors[key] = [f"{obj.label}: add at least one condition, or choose “Sync all records”."]
+                continue
+            try:
+                criteria = filters.criteria_clean(
+                    choice.criteria, filters.filter_fields(client, obj.api_name), object_label=obj.label
+                )
+            except ValidationError as error:
+                errors[key] = error.messages
+                continue
+        count = filters.matching_count(client, obj.api_name, choice.sync_filter, criteria)
+        checked.append((obj, choice, criteria, count))
+    if errors:
+        raise ValidationError(errors)
+    return checked
+
+
+def selective_sync_preview(
+    *, connection: Connection, choices: Iterable[FilterChoice], client=None
+) -> dict[str, int]:
+    """How many records each object's (unsaved) choice matches in Salesforce now. Nothing is stored."""
+    from integrations.salesforce.client import SalesforceClient
+
+    own = client is None
+    client = client or SalesforceClient.for_connection(connection)
+    try:
+        return {obj.api_name: count for obj, _, _, count in _filters_checked(connection, choices, client)}
+    finally:
+        if own:
+            client.close()
+
+
+def selective_sync_set(
+    *, connection: Connection, choices: Iterable[FilterChoice], client=None
+) -> dict[str, int]:
+    """Store every object's selective sync choice, all or none, after checking each against Salesforce's
+    describe. An object whose choice changed is re-read in full on the next run, which archives (or keeps)
+    the records that stopped matching and brings in those that now match. Returns what each matches now;
+    0 is saved, and the caller warns that it matches nothing."""
+    from django.utils import timezone
+
+    from integrations.salesforce.client import SalesforceClient
+
+    own = client is None
+    client = client or SalesforceClient.for_connection(connection)
+    try:
+        checked = _filters_checked(connection, choices, client)
+    finally:
+        if own:
+            client.close()
+    with transaction.atomic():
+        for obj, choice, criteria, _count in checked:
+            locked = SyncedObject.objects.select_for_update().get(pk=obj.pk)
+            changed = (locked.sync_filter, locked.filter_criteria) != (choice.sync_filter, criteria)
+            locked.sync_filter = choice.sync_filter
+            locked.filter_criteria = criteria
+            locked.unmatched_action = choice.unmatched_action
+            fields = ["sync_filter", "filter_criteria", "unmatched_action"]
+            # The first sync reads everything anyway: only an object already synced needs the full pass.
+            if changed and (
+                locked.backfill_completed_at is not None or locked.watermark_modstamp is not None
+            ):
+                locked.filter_changed_at = timezone.now()
+                fields.append("filter_changed_at")
+            locked.save(update_fields=fields)
+    return {obj.api_name: count for obj, _, _, count in checked}
+
+
+# ------------------------------------------------------------------------------------ data retention
+
+
+def activity_retention_set(
+    *, connection: Connection, retention: str, days: int | None = None, kinds: Iterable[str] = ()
+) -> Connection:
+    """Keep the last 90 days of activities (the default), the last `days` days, or everything, of the
+    `kinds` listed (every kind when all are listed). Applies to what is recorded from now on;
+    `activities_prune` applies it to what is stored."""
+    kinds = list(dict.fromkeys(kinds))
+    errors: dict[str, str] = {}
+    if retention not in Connection.ActivityRetention.values:
+        errors["activity_retention"] = "Choose 90 days, a time frame, or everything."
+    if retention == Connection.ActivityRetention.WINDOW and (days is None or not 1 <= int(days) <= 36500):
+        errors["activity_retention_days"] = "Give the time frame in days, from 1 to 36,500."
+    unknown = [k for k in kinds if k not in objects.ACTIVITIES]
+    if unknown:
+        errors["activity_kinds"] = f"Unknown activity kinds: {', '.join(unknown)}."
+    elif not kinds:
+        errors["activity_kinds"] = "Choose at least one kind of activity to store."
+    if errors:
+        raise ValidationError(errors)
+    connection.activity_retention = retention
+    if retention == Connection.ActivityRetention.WINDOW:
+        connection.activity_retention_days = int(days)
+    # Every kind ticked is stored as [] ("every kind"), so kinds Inflow learns later are kept too.
+    connection.activity_kinds = [] if set(kinds) >= set(objects.ACTIVITIES) else kinds
+    connection.save(
+        update_fields=["activity_retention", "activity_retention_days", "activity_kinds", "updated_at"]
+    )
+    return connection
+
+
+def activity_retention_cutoff(connection: Connection, *, now=None):
+    """The oldest moment an activity may have to be stored, or None when everything is kept."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    retention = connection.activity_retention
+    if retention == Connection.ActivityRetention.EVERYTHING:
+        return None
+    days = (
+        connection.activity_retention_days
+        if retention == Connection.ActivityRetention.WINDOW
+        else getattr(settings, "SYNC_ACTIVITY_BACKFILL_DAYS", 90)
+    )
+    return (now or timezone.now()) - dt.timedelta(days=days)
+
+
+def activity_kinds_kept(connection: Connection) -> frozenset[str] | None:
+    """The activity kinds to store, or None for every kind."""
+    return frozenset(connection.activity_kinds) if connection.activity_kinds else None
+
+
+def activities_prune(*, connection: Connection) -> int:
+    """Delete this connection's stored activities that the retention setting would not store now (older
+    than the window, or of a kind not chosen). Returns how many were deleted."""
+    from cdp import merge as cdp_merge
+
+    return cdp_merge.activities_prune(
+        workspace=connection.workspace,
+        source=f"salesforce:{connection.pk}",
+        before=activity_retention_cutoff(connection),
+        keep_kinds=activity_kinds_kept(connection),
+    )

@@ -395,3 +395,27 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
             skip_non_existing=settings.get("skip_non_existing", False),
         ),
     }
+
+
+def filter_fields(*, connection: Connection, objects: list[SyncedObject]) -> dict[str, dict[str, Any]]:
+    """Per object, the fields the Selective sync step offers (its own and its lookups' ones), from the
+    org's describes. Raises SalesforceError when Salesforce cannot be reached."""
+    from integrations.salesforce import filters
+    from integrations.salesforce.client import SalesforceClient
+
+    if not objects:
+        return {}
+    client = SalesforceClient.for_connection(connection)
+    try:
+        return {obj.api_name: filters.filter_fields(client, obj.api_name) for obj in objects}
+    finally:
+        client.close()
+
+
+def filter_preview(*, connection: Connection, choices) -> list[dict[str, Any]]:
+    """How many records each (unsaved) choice matches now: a `COUNT()` per object. Nothing is stored."""
+    from integrations import sync_settings
+
+    counts = sync_settings.selective_sync_preview(connection=connection, choices=choices)
+    labels = dict(SyncedObject.objects.filter(connection=connection).values_list("api_name", "label"))
+    return [{"name": name, "label": labels.get(name, name), "count": count} for name, count in counts.items()]

@@ -590,3 +590,174 @@ class ScheduleForm(forms.Form):
         max_value=100,
         help_text="Inflow pauses syncing when it has used this share of the org's daily requests.",
     )
+
+
+# ------------------------------------------------------------------------------------- selective sync
+
+SYNC_FILTER_CHOICES = [
+    (SyncedObject.SyncFilter.ALL, "Sync all records"),
+    (SyncedObject.SyncFilter.MATCHING, "Sync records matching criteria"),
+    (SyncedObject.SyncFilter.NONE, "Sync no records"),
+]
+UNMATCHED_CHOICES = [
+    (SyncedObject.UnmatchedAction.ARCHIVE, "Archive it in Inflow"),
+    (SyncedObject.UnmatchedAction.KEEP, "Keep it in Inflow"),
+]
+MIN_CONDITION_ROWS = 3
+
+
+def condition_keys(api_name: str, row: int) -> tuple[str, str, str]:
+    """The names of a condition row's field, operator and values inputs."""
+    return (f"{api_name}__field_{row}", f"{api_name}__operator_{row}", f"{api_name}__values_{row}")
+
+
+def _show_values(values) -> str:
+    return ", ".join(_show(v) for v in values or ())
+
+
+class SelectiveSyncForm(forms.Form):
+    """Per object: all records, records matching criteria (rows of field, operator, values; the rows are
+    AND, a row's comma-separated values OR), or none; and what happens to a record that stops matching.
+    The field is free text behind a select so an unknown or non-filterable one reaches the service, which
+    refuses it by name (integrations.salesforce.filters.criteria_clean)."""
+
+    def __init__(self, *args, objects: list[SyncedObject], fields: dict[str, dict[str, Any]], **kwargs):
+        from integrations.salesforce.filters import MAX_CONDITIONS, OPERATOR_LABELS
+
+        super().__init__(*args, **kwargs)
+        self.objects = objects
+        self.rows: dict[str, int] = {}
+        for obj in objects:
+            name = obj.api_name
+            self.fields[f"{name}__sync_filter"] = forms.ChoiceField(
+                label=obj.label,
+                choices=SYNC_FILTER_CHOICES,
+                initial=obj.sync_filter,
+                widget=forms.RadioSelect,
+            )
+            self.fields[f"{name}__unmatched_action"] = forms.ChoiceField(
+                label="When a record stops matching",
+                choices=UNMATCHED_CHOICES,
+                initial=obj.unmatched_action,
+                widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+            )
+            options = [("", "Choose a field…")] + [
+                (f.path, f"{f.label} ({f.path})")
+                for f in sorted(fields.get(name, {}).values(), key=lambda f: (f.path.count("."), f.label))
+                if f.filterable
+            ]
+            criteria = list(obj.filter_criteria or [])
+            self.rows[name] = min(MAX_CONDITIONS, max(MIN_CONDITION_ROWS, len(criteria) + 1))
+            for row in range(self.rows[name]):
+                stored = criteria[row] if row < len(criteria) else {}
+                field_key, operator_key, values_key = condition_keys(name, row)
+                self.fields[field_key] = forms.CharField(
+                    label="Field",
+                    required=False,
+                    max_length=200,
+                    initial=stored.get("field", ""),
+                    widget=forms.Select(choices=options),
+                )
+                self.fields[operator_key] = forms.ChoiceField(
+                    label="Operator",
+                    required=False,
+                    choices=list(OPERATOR_LABELS.items()),
+                    initial=stored.get("operator", "equals"),
+                )
+                self.fields[values_key] = forms.CharField(
+                    label="Values",
+                    required=False,
+                    max_length=4000,
+                    initial=_show_values(stored.get("values")),
+                )
+
+    def clean(self):
+        from integrations.sync_settings import FilterChoice
+
+        data = super().clean()
+        self.choices: list[FilterChoice] = []
+        for obj in self.objects:
+            name = obj.api_name
+            mode = data.get(f"{name}__sync_filter") or SyncedObject.SyncFilter.ALL
+            conditions = []
+            for row in range(self.rows[name]):
+                field_key, operator_key, values_key = condition_keys(name, row)
+                field_name = (data.get(field_key) or "").strip()
+                raw = data.get(values_key) or ""
+                if not field_name:
+                    if raw.strip() and mode == SyncedObject.SyncFilter.MATCHING:
+                        self.add_error(field_key, "Choose the field these values are compared with.")
+                    continue
+                values = [v.strip() for v in raw.split(",")]
+                conditions.append(
+                    {"field": field_name, "operator": data.get(operator_key) or "equals", "values": values}
+                )
+            self.choices.append(
+                FilterChoice(
+                    api_name=name,
+                    sync_filter=mode,
+                    criteria=tuple(conditions) if mode == SyncedObject.SyncFilter.MATCHING else (),
+                    unmatched_action=data.get(f"{name}__unmatched_action")
+                    or SyncedObject.UnmatchedAction.ARCHIVE,
+                )
+            )
+        return data
+
+    def sections(self) -> list[dict[str, Any]]:
+        out = []
+        for obj in self.objects:
+            name = obj.api_name
+            rows = [
+                {
+                    key: self[k]
+                    for key, k in zip(("field", "operator", "values"), condition_keys(name, row), strict=True)
+                }
+                for row in range(self.rows[name])
+            ]
+            out.append(
+                {
+                    "object": obj,
+                    "sync_filter": self[f"{name}__sync_filter"],
+                    "unmatched_action": self[f"{name}__unmatched_action"],
+                    "rows": rows,
+                }
+            )
+        return out
+
+
+# ------------------------------------------------------------------------------------- data retention
+
+
+class RetentionForm(forms.Form):
+    activity_retention = forms.ChoiceField(
+        label="Activity data to store",
+        choices=Connection.ActivityRetention.choices,
+        widget=forms.RadioSelect,
+    )
+    activity_retention_days = forms.IntegerField(
+        label="Time frame (days)",
+        min_value=1,
+        max_value=36500,
+        required=False,
+        help_text="Used with “Keep a time frame I choose”: activities older than this are not stored.",
+    )
+    activity_kinds = forms.MultipleChoiceField(
+        label="Activities to store",
+        choices=[],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one kind of activity to store."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        from integrations.salesforce import objects
+
+        super().__init__(*args, **kwargs)
+        self.fields["activity_kinds"].choices = [(a.id, a.name) for a in objects.ACTIVITIES.values()]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("activity_retention") == Connection.ActivityRetention.WINDOW and not data.get(
+            "activity_retention_days"
+        ):
+            self.add_error("activity_retention_days", "Give the time frame in days.")
+        return data

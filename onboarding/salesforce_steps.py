@@ -13,7 +13,6 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from integrations import sync_settings
-from integrations.connection_settings import connection_settings_update
 from integrations.forms import ConnectForm, default_login_choice
 from onboarding import salesforce as sf
 from onboarding import salesforce_forms as sf_forms
@@ -198,7 +197,6 @@ class MergeStep(SalesforceStep):
     )
     form_class = sf_forms.MergeForm
     template_name = "onboarding/step_merge.html"
-    next_label = "Start the first sync"
 
     def get_initial(self, ctx):
         connection = ctx.connection
@@ -219,11 +217,78 @@ class MergeStep(SalesforceStep):
             return {"preview_error": str(error)}
 
     def save(self, ctx, form):
-        services.salesforce_merge_settings_save_and_start(connection=ctx.connection, settings=form.settings())
+        services.salesforce_merge_settings_save(connection=ctx.connection, settings=form.settings())
+        return None
+
+
+class FiltersStep(SalesforceStep):
+    """Ortto's selective sync, between Merge and the first sync (PRODUCT.md §1.7)."""
+
+    key = "salesforce-filters"
+    title = "Selective sync"
+    nav_label = "Selective sync"
+    lead = (
+        "Choose which Salesforce records sync. Accounts, Leads and Contacts are filtered separately: sync "
+        "all records, only the records matching your criteria, or none. Conditions are combined with AND; "
+        "separate several values with commas to match any of them (OR)."
+    )
+    form_class = sf_forms.SelectiveSyncForm
+    template_name = "onboarding/step_filters.html"
+    next_label = "Start the first sync"
+
+    def get_form_kwargs(self, ctx):
+        if "filter_fields" not in ctx.memo:
+            objects = sync_settings.filterable_objects(connection=ctx.connection)
+            ctx.memo["filter_fields"] = (
+                objects,
+                sf.filter_fields(connection=ctx.connection, objects=objects),
+            )
+        objects, fields = ctx.memo["filter_fields"]
+        return {"objects": objects, "fields": fields}
+
+    def get_context(self, ctx):
+        return {"connection": ctx.connection}
+
+    def preview(self, ctx, form):
+        from django.core.exceptions import ValidationError
+
+        from integrations.salesforce.errors import SalesforceError
+
+        try:
+            return {"filter_preview": sf.filter_preview(connection=ctx.connection, choices=form.choices)}
+        except ValidationError as error:
+            from onboarding.views import _add_errors
+
+            _add_errors(form, error)
+            return {}
+        except SalesforceError as error:
+            return {
+                "filter_preview_error": f"Salesforce could not be read for the preview ({type(error).__name__})."
+            }
+
+    def save(self, ctx, form):
+        counts = services.salesforce_filters_save_and_start(connection=ctx.connection, choices=form.choices)
+        _warn_matches_nothing(ctx, form, counts)
         return None
 
     def save_settings(self, ctx, form):
-        connection_settings_update(connection=ctx.connection, **form.settings())
+        counts = services.salesforce_filters_save(connection=ctx.connection, choices=form.choices)
+        _warn_matches_nothing(ctx, form, counts)
+
+
+def _warn_matches_nothing(ctx: StepContext, form, counts: dict[str, int]) -> None:
+    """Criteria that match no record are saved (records may come to match later), with a warning."""
+    from django.contrib import messages
+
+    labels = {o.api_name: o.label for o in form.objects}
+    modes = {c.api_name: c.sync_filter for c in form.choices}
+    for name, count in counts.items():
+        if count == 0 and modes.get(name) == "matching" and ctx.request is not None:
+            messages.warning(
+                ctx.request,
+                f"{labels.get(name, name)}: the criteria match no record in Salesforce right now, so none will "
+                "sync until a record matches. They were saved; check them if that is not what you meant.",
+            )
 
 
 class CongratulationsStep(SalesforceStep):

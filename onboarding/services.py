@@ -112,20 +112,47 @@ def onboarding_launch(*, workspace: Workspace) -> WorkspaceProfile:
     return profile
 
 
-def salesforce_merge_settings_save_and_start(*, connection, settings: dict[str, Any]):
-    """The Merge step's Next: store the merge settings, then start the first sync (once; a second submit
-    joins the run already queued). The sync engine enqueues its task after this transaction commits."""
+def salesforce_merge_settings_save(*, connection, settings: dict[str, Any]):
+    """The Merge step: store the merge settings (the first sync starts after Selective sync)."""
     from integrations.connection_settings import connection_settings_update
+
+    return connection_settings_update(connection=connection, **settings)
+
+
+def salesforce_filters_save(*, connection, choices) -> dict[str, int]:
+    """Selective sync from the source's settings: store every object's choice (all or none); returns how
+    many records each matches now, so the page can warn about a choice that matches nothing."""
+    from integrations import sync_settings
+
+    return sync_settings.selective_sync_set(connection=connection, choices=choices)
+
+
+def salesforce_filters_save_and_start(*, connection, choices) -> dict[str, int]:
+    """The Selective sync step's Next: store the choices, then start the first sync (once; a second submit
+    joins the run already queued). The sync engine enqueues its task after this transaction commits."""
+    from integrations import sync_settings
     from integrations.models import SyncRun
     from integrations.salesforce.tasks import sync_request
 
     with transaction.atomic():
-        connection_settings_update(connection=connection, **settings)
+        counts = sync_settings.selective_sync_set(connection=connection, choices=choices)
         started = SyncRun.objects.filter(connection=connection).exclude(state=SyncRun.State.SKIPPED).exists()
-        if started:
-            return None
-        run, _ = sync_request(connection=connection, kind=SyncRun.Kind.INITIAL)
-    return run
+        if not started:
+            sync_request(connection=connection, kind=SyncRun.Kind.INITIAL)
+    return counts
+
+
+def salesforce_retention_save(*, connection, retention: str, days: int | None, kinds) -> None:
+    from integrations import sync_settings
+
+    sync_settings.activity_retention_set(connection=connection, retention=retention, days=days, kinds=kinds)
+
+
+def salesforce_activities_prune(*, connection) -> int:
+    """Delete the stored activities the retention setting would not store now; returns how many."""
+    from integrations import sync_settings
+
+    return sync_settings.activities_prune(connection=connection)
 
 
 def salesforce_sync_now(*, connection) -> bool:

@@ -20,11 +20,12 @@ from cdp.mixins import WorkspaceRequiredMixin
 from integrations import ops, sync_selectors
 from integrations.models import SyncError
 from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.objects import ACTIVITIES
 from onboarding import salesforce as sf
 from onboarding import salesforce_steps as sf_steps
 from onboarding import services, source_selectors
 from onboarding.charts import bar_chart_svg
-from onboarding.salesforce_forms import ScheduleForm
+from onboarding.salesforce_forms import RetentionForm, ScheduleForm
 from onboarding.source_forms import ErrorBulkForm, HealthFilterForm
 from onboarding.steps import StepContext
 
@@ -35,6 +36,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("custom-objects", "Custom objects"),
     ("identifiers", "Identifiers"),
     ("merge", "Merge"),
+    ("filters", "Selective sync"),
+    ("retention", "Data retention"),
     ("schedule", "Schedule"),
     ("health", "Sync health"),
 )
@@ -44,7 +47,10 @@ STEP_PAGES = {
     "custom-objects": sf_steps.CustomObjectsStep(),
     "identifiers": sf_steps.IdentifiersStep(),
     "merge": sf_steps.MergeStep(),
+    "filters": sf_steps.FiltersStep(),
 }
+# Settings pages with a form of their own (no onboarding step).
+OWN_PAGES = ("schedule", "retention")
 
 
 class ConnectionPageMixin(WorkspaceRequiredMixin):
@@ -118,7 +124,7 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
 
     def dispatch(self, request, *args, **kwargs):
         self.page = kwargs["page"]
-        if self.page not in STEP_PAGES and self.page != "schedule":
+        if self.page not in STEP_PAGES and self.page not in OWN_PAGES:
             raise Http404("No such page.")
         sf.catalog_read_at.set(None)
         try:
@@ -150,12 +156,23 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         return [f"onboarding/sources/{self.page.replace('-', '_')}.html"]
 
     def get_form_class(self):
-        return self.step.form_class if self.step else ScheduleForm
+        if self.step:
+            return self.step.form_class
+        return RetentionForm if self.page == "retention" else ScheduleForm
 
     def get_form_kwargs(self):
         ctx = self.step_context()
         if self.step:
             kwargs = self.step.get_form_kwargs(ctx)
+        elif self.page == "retention":
+            connection = self.get_connection()
+            kwargs = {
+                "initial": {
+                    "activity_retention": connection.activity_retention,
+                    "activity_retention_days": connection.activity_retention_days,
+                    "activity_kinds": connection.activity_kinds or list(ACTIVITIES),
+                }
+            }
         else:
             connection = self.get_connection()
             kwargs = {
@@ -169,6 +186,17 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         return kwargs
 
     def post(self, request, *args, **kwargs):
+        if "_prune" in request.POST and self.page == "retention":
+            connection = self.get_connection()
+            pruned = services.salesforce_activities_prune(connection=connection)
+            messages.success(
+                request,
+                f"Deleted {pruned:,} stored activit{'y' if pruned == 1 else 'ies'} the retention setting does "
+                "not keep."
+                if pruned
+                else "Nothing to delete: every stored activity is within the setting.",
+            )
+            return redirect("onboarding:source_page", connection_id=connection.pk, page=self.page)
         if "_preview" in request.POST and self.step is not None:
             form = self.get_form()
             extra = self.step.preview(self.step_context(), form) if form.is_valid() else {}
@@ -180,6 +208,14 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         try:
             if self.step:
                 self.step.save_settings(ctx, form)
+            elif self.page == "retention":
+                data = form.cleaned_data
+                services.salesforce_retention_save(
+                    connection=self.get_connection(),
+                    retention=data["activity_retention"],
+                    days=data.get("activity_retention_days"),
+                    kinds=data["activity_kinds"],
+                )
             else:
                 services.salesforce_schedule_save(connection=self.get_connection(), **form.cleaned_data)
         except ValidationError as error:
@@ -198,6 +234,10 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
             )
             data["step"] = self.step
         data["catalog_read_at"] = sf.catalog_read_at.get()
+        if self.page == "retention":
+            data["activities_stored"] = sync_selectors.activities_stored(
+                workspace=self.workspace, connection=self.get_connection()
+            )
         return data
 
 

@@ -156,6 +156,7 @@ def _registry() -> tuple[Step, ...]:
         sf.CustomObjectsStep(),
         sf.IdentifiersStep(),
         sf.MergeStep(),
+        sf.FiltersStep(),
         sf.CongratulationsStep(),
         AddressStep(),
         EmailSetupStep(),

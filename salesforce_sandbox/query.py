@@ -68,7 +68,12 @@ def describe_for(schema: Schema):
                         targets = [r for r in f["referenceTo"] if schema.get(r)]
                         if targets:
                             relationships[f["relationshipName"]] = targets[0]
-                cache[key] = ObjectSchema(t.name, {f["name"]: f["type"] for f in t.fields}, relationships)
+                cache[key] = ObjectSchema(
+                    t.name,
+                    {f["name"]: f["type"] for f in t.fields},
+                    relationships,
+                    frozenset(f["name"] for f in t.fields if f.get("filterable") is False),
+                )
         return cache[key]
 
     return describe

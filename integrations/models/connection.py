@@ -98,6 +98,24 @@ class Connection(models.Model):
         help_text="Share of the org's daily API requests Inflow may use.",
     )
 
+    # Data retention (Ortto: "store only the last 90 days of activity data, or select the time frame for
+    # the data stored, and the activities which will be stored"). Applies to what is recorded from then on;
+    # older activities go only when the user prunes (sync_settings.activities_prune).
+    class ActivityRetention(models.TextChoices):
+        DEFAULT = "default", "Keep the last 90 days of activity data"
+        WINDOW = "window", "Keep a time frame I choose"
+        EVERYTHING = "everything", "Keep every activity"
+
+    activity_retention = models.CharField(
+        max_length=10, choices=ActivityRetention.choices, default=ActivityRetention.DEFAULT
+    )
+    # The chosen time frame, in days (used with WINDOW; DEFAULT is settings.SYNC_ACTIVITY_BACKFILL_DAYS).
+    activity_retention_days = models.PositiveIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(36500)]
+    )
+    # Activity definition ids to store (e.g. "act:sft:task-created"); [] = every kind.
+    activity_kinds = models.JSONField(default=list, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

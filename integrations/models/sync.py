@@ -55,6 +55,31 @@ class SyncedObject(models.Model):
     email_permission = models.JSONField(default=dict, blank=True)
     sms_permission = models.JSONField(default=dict, blank=True)
 
+    # Selective sync (Ortto's step between Merge and Sync): all records, the records matching
+    # `filter_criteria`, or none. Validated against the describe by integrations.salesforce.filters and
+    # rendered into the SOQL WHERE of every read by integrations.salesforce.mapping.criteria_where.
+    class SyncFilter(models.TextChoices):
+        ALL = "all", "Sync all records"
+        MATCHING = "matching", "Sync records matching criteria"
+        NONE = "none", "Sync no records"
+
+    class UnmatchedAction(models.TextChoices):
+        ARCHIVE = "archive", "Archive it in Inflow"
+        KEEP = "keep", "Keep it in Inflow"
+
+    sync_filter = models.CharField(max_length=10, choices=SyncFilter.choices, default=SyncFilter.ALL)
+    # AND of conditions; a condition's several values are OR:
+    #   [{"field": "LeadSource", "type": "picklist", "operator": "equals", "values": ["Web", "Phone"]},
+    #    {"field": "Account.Industry", "type": "picklist", "operator": "not_equals", "values": ["Banking"]}]
+    filter_criteria = models.JSONField(default=list, blank=True)
+    # What happens to a record already in Inflow that stops matching.
+    unmatched_action = models.CharField(
+        max_length=10, choices=UnmatchedAction.choices, default=UnmatchedAction.ARCHIVE
+    )
+    # Set when the filter changes: the next run re-reads the object in full and settles the records that
+    # stopped matching; cleared (compare-and-set on this value) when that pass is done.
+    filter_changed_at = models.DateTimeField(null=True, blank=True)
+
     # The watermark comes from the data: the (SystemModstamp, Id) of the last applied row.
     watermark_modstamp = models.DateTimeField(null=True, blank=True)
     watermark_id = models.CharField(max_length=18, blank=True)

@@ -149,9 +149,11 @@ def build_soql(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     ordered: bool = True,
+    criteria: str = "",
 ) -> str:
-    """The one function that builds a sync query: fields, the watermark window and the cursor order."""
-    where = []
+    """The one function that builds a sync query: fields, the watermark window, the object's selective
+    sync criteria (`criteria_where`) and the cursor order."""
+    where = [f"({criteria})"] if criteria else []
     if since is not None:
         where.append(f"SystemModstamp >= {soql_datetime(since)}")
     if until is not None:
@@ -190,12 +192,132 @@ def build_ids_soql(object_name: str, fields: Sequence[str], ids: Sequence[str]) 
     return f"SELECT {', '.join(fields)} FROM {object_name} WHERE Id IN ({quoted})"  # noqa: S608 - ids checked
 
 
-def build_count_soql(object_name: str, *, since: dt.datetime | None = None) -> str:
+def build_unmatched_ids_soql(object_name: str, criteria: str, *, since: dt.datetime | None = None) -> str:
+    """`SELECT Id FROM X WHERE NOT (criteria)`: the records that do not match an object's selective sync
+    criteria (changed since `since`), so those Inflow holds can be archived or kept."""
+    _check_names(object_name, ())
+    soql = f"SELECT Id FROM {object_name} WHERE NOT ({criteria})"  # noqa: S608 - rendered by criteria_where
+    if since is not None:
+        soql += f" AND SystemModstamp >= {soql_datetime(since)}"
+    return soql
+
+
+def build_count_soql(object_name: str, *, since: dt.datetime | None = None, criteria: str = "") -> str:
     _check_names(object_name, ())
     soql = f"SELECT COUNT() FROM {object_name}"  # noqa: S608 - names checked, SOQL not SQL
+    where = [f"({criteria})"] if criteria else []
     if since is not None:
-        soql += f" WHERE SystemModstamp >= {soql_datetime(since)}"
+        where.append(f"SystemModstamp >= {soql_datetime(since)}")
+    if where:
+        soql += " WHERE " + " AND ".join(where)
     return soql
+
+
+# ----------------------------------------------------------------------------- selective sync criteria
+
+# Operator -> (SOQL operator for one value, for several values). Several values of one condition are OR
+# (Ortto/Autopilot: "commas meant OR"); conditions are AND.
+CRITERIA_OPERATORS = {
+    "equals": ("=", "IN"),
+    "not_equals": ("!=", "NOT IN"),
+    "contains": ("LIKE", None),
+    "starts_with": ("LIKE", None),
+    "less_than": ("<", None),
+    "greater_than": (">", None),
+    "at_most": ("<=", None),
+    "at_least": (">=", None),
+}
+CRITERIA_TEXT_TYPES = frozenset(
+    {
+        "string",
+        "picklist",
+        "combobox",
+        "email",
+        "phone",
+        "url",
+        "textarea",
+        "id",
+        "reference",
+        "encryptedstring",
+    }
+)
+CRITERIA_NUMBER_TYPES = frozenset({"int", "long", "double", "percent", "currency"})
+CRITERIA_TYPES = CRITERIA_TEXT_TYPES | CRITERIA_NUMBER_TYPES | {"boolean", "date", "datetime"}
+_SOQL_ESCAPES = {
+    "\\": "\\\\",
+    "'": "\\'",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
+
+
+def soql_string(value: str, *, like: str = "") -> str:
+    """A quoted SOQL string literal with every special character escaped (WIRE §3.4). `like` = "contains"
+    or "starts_with" also escapes the LIKE wildcards in the user's text and adds its own."""
+    text = "".join(_SOQL_ESCAPES.get(ch, ch) for ch in str(value))
+    if like:
+        text = text.replace("%", "\\%").replace("_", "\\_")
+        text = f"%{text}%" if like == "contains" else f"{text}%"
+    return f"'{text}'"
+
+
+def _criteria_literal(value: Any, sf_type: str, operator: str) -> str:
+    """One value as a SOQL literal of the field's type. Values were validated when the criteria were saved;
+    anything else is refused here too, so a tampered row can never reach Salesforce as text."""
+    if operator in ("contains", "starts_with"):
+        if sf_type not in CRITERIA_TEXT_TYPES:
+            raise ValueError(f"{operator} needs a text field, not {sf_type}")
+        return soql_string(value, like=operator)
+    if sf_type in CRITERIA_TEXT_TYPES:
+        return soql_string(value)
+    if sf_type == "boolean":
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not true or false")
+        return "true" if value else "false"
+    if sf_type in CRITERIA_NUMBER_TYPES:
+        number = Decimal(str(value))
+        if not number.is_finite():
+            raise ValueError(f"{value!r} is not a number")
+        return format(number, "f")
+    if sf_type == "date":
+        return dt.date.fromisoformat(str(value)).isoformat()
+    if sf_type == "datetime":
+        moment = dt.datetime.fromisoformat(str(value))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return soql_datetime(moment)
+    raise ValueError(f"fields of type {sf_type} cannot be filtered on")
+
+
+def criteria_where(criteria: Sequence[Mapping[str, Any]]) -> str:
+    """The SOQL condition for stored criteria (AND of conditions, a condition's values OR), "" for none.
+    Field paths are checked as API names and every value is rendered as a literal of its field's type."""
+    parts = []
+    for condition in criteria:
+        path = str(condition.get("field", ""))
+        names = path.split(".")
+        if len(names) > 2 or not all(_NAME_RE.match(n) for n in names):
+            raise ValueError(f"{path!r} is not a Salesforce field path")
+        operator = condition.get("operator")
+        if operator not in CRITERIA_OPERATORS:
+            raise ValueError(f"{operator!r} is not a filter operator")
+        sf_type = str(condition.get("type", ""))
+        values = list(condition.get("values") or [])
+        if not values:
+            raise ValueError(f"the condition on {path} has no value")
+        one, several = CRITERIA_OPERATORS[operator]
+        literals = [_criteria_literal(v, sf_type, operator) for v in values]
+        if len(literals) == 1:
+            parts.append(f"{path} {one} {literals[0]}")
+        elif several is not None:
+            parts.append(f"{path} {several} ({', '.join(literals)})")
+        else:
+            parts.append("(" + " OR ".join(f"{path} {one} {lit}" for lit in literals) + ")")
+    return " AND ".join(parts)
 
 
 # --------------------------------------------------------------------------------------- value parsing
@@ -493,6 +615,8 @@ class ObjectMapper:
     identifier_config: Mapping[str, Any] = field(default_factory=dict)
     merge_converted_leads: bool = True
     activity_since: dt.datetime | None = None
+    # The activity kinds the connection stores (data retention); None = every kind.
+    activity_kinds: frozenset[str] | None = None
     # The lookup stored as SourceRecord.ref_id, so junction rows can be found by the record they join.
     ref_field: str = ""
     # The connection's source precedence ({"person": ("Contact", "Lead"), ...}); see objects.DEFAULT_PRECEDENCE.
@@ -812,7 +936,9 @@ class ObjectMapper:
         if person_key is None or occurred_at is None:
             return
         if self.activity_since is not None and occurred_at < self.activity_since:
-            return  # a backfill only records the retention window (Ortto: 90 days)
+            return  # only the retention window is recorded (Ortto: 90 days by default)
+        if self.activity_kinds is not None and activity_id not in self.activity_kinds:
+            return  # a kind the user chose not to store
         clean = {k: v for k, v in attributes.items() if v not in (None, "")}
         result.activities.append(
             ActivityOut(
@@ -966,7 +1092,12 @@ class ObjectMapper:
             "str:sfk:status": payload.get("Status"),
         }
         modstamp = payload.get("SystemModstamp")
-        if prev is None:
+        member_of = payload.get("ContactId") or payload.get("LeadId")
+        # A member that now names another person (its lead converted; a contact that now matches the
+        # selective sync while its lead does not) brings "added" to that person; the source key keeps it
+        # once when the first person already has it.
+        moved = prev is not None and (prev.get("ContactId") or prev.get("LeadId")) != member_of
+        if prev is None or moved:
             self._emit(
                 result,
                 "act:sfk:added-to-campaign",
@@ -1051,6 +1182,7 @@ def mapper_for(
     *,
     merge_converted_leads: bool,
     activity_since,
+    activity_kinds: frozenset[str] | None = None,
     ref_field: str = "",
     precedence: Mapping[str, Sequence[str]] | None = None,
     now: dt.datetime | None = None,
@@ -1071,6 +1203,7 @@ def mapper_for(
         identifier_config=synced_object.identifier_config or {},
         merge_converted_leads=merge_converted_leads,
         activity_since=activity_since,
+        activity_kinds=activity_kinds,
         ref_field=ref_field or (spec.ref_field if spec is not None else ""),
         precedence=precedence or {},
         now=now,

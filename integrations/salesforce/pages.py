@@ -69,6 +69,8 @@ class ObjectContext:
     fields: list[str] = field(default_factory=list)  # the SOQL field list (describe-filtered)
     error_rows: list[SyncError] = field(default_factory=list)
     client: Any = None  # reads the names of the users that own this page's records
+    # The selective sync condition every read of the object carries (filters.read_criteria), "" = all.
+    criteria: str = ""
 
     @property
     def source(self) -> str:
@@ -79,17 +81,28 @@ def _key(k: mapping.Key | None) -> cdp_merge.IdentityKey | None:
     return None if k is None else cdp_merge.IdentityKey(k.source, k.object, k.external_id)
 
 
-def _previous(ctx: ObjectContext, ids: list[str]) -> dict[str, tuple]:
+def _previous(ctx: ObjectContext, ids: list[str]) -> tuple[dict[str, tuple], set[str]]:
+    """What was last applied of these ids (sf id -> (SystemModstamp, hash, payload)), and which of them
+    were live sources then (not deleted, not out of a selective sync's scope)."""
     rows = SourceRecord.objects.filter(
         connection_id=ctx.connection.pk, object_name=ctx.synced_object.api_name, sf_id__in=ids
     )
     spec = objects.spec_for(ctx.synced_object.api_name)
+    previous: dict[str, tuple] = {}
+    live: set[str] = set()
     if spec is not None and spec.keeps_payload:
-        return {
-            sf_id: (ms, h, payload)
-            for sf_id, ms, h, payload in rows.values_list("sf_id", "system_modstamp", "hash", "payload")
-        }
-    return {sf_id: (ms, h, {}) for sf_id, ms, h in rows.values_list("sf_id", "system_modstamp", "hash")}
+        for sf_id, ms, h, deleted, payload in rows.values_list(
+            "sf_id", "system_modstamp", "hash", "deleted", "payload"
+        ):
+            previous[sf_id] = (ms, h, payload)
+            if not deleted:
+                live.add(sf_id)
+        return previous, live
+    for sf_id, ms, h, deleted in rows.values_list("sf_id", "system_modstamp", "hash", "deleted"):
+        previous[sf_id] = (ms, h, {})
+        if not deleted:
+            live.add(sf_id)
+    return previous, live
 
 
 def _payloads(connection_id: int, object_name: str, ids) -> dict[str, dict]:
@@ -340,11 +353,18 @@ def reapply_survivors(
     _fill_blanks(merge_people, candidates)
 
 
-def _replay_history(ctx: ObjectContext, people: Sequence[mapping.PersonOut], results) -> int:
-    """A person created now for a record whose activities were synced before it had one (an undeleted
-    Contact, a Lead that became visible) gets them: the stored rows of the selected activity objects that
+def _replay_history(
+    ctx: ObjectContext, people: Sequence[mapping.PersonOut], results, live_before: set[str]
+) -> int:
+    """A record that becomes a live source now, after its activities were synced without it (an undeleted
+    Contact, a Lead that became visible, a Contact that now matches the selective sync, merged into a
+    person another record already made) gets them: the stored rows of the selected activity objects that
     point at it are mapped again and recorded (idempotent by source key). One query per such object."""
-    created = [p.sf_id for p, res in zip(people, results, strict=True) if res.status == "created"]
+    created = [
+        p.sf_id
+        for p, res in zip(people, results, strict=True)
+        if res.status == "created" or (res.record_id is not None and p.sf_id not in live_before)
+    ]
     if not created or ctx.related_mapper is None:
         return 0
     events = []
@@ -629,7 +649,7 @@ def apply_page(
     `after_write(counts)` runs inside the transaction (run counters, heartbeat)."""
     counts = PageCounts(fetched=len(records))
     ids = [r.get("Id") for r in records if isinstance(r, dict) and isinstance(r.get("Id"), str)]
-    previous = _previous(ctx, ids)
+    previous, live_before = _previous(ctx, ids)
     context = _context(ctx, records)
     result = ctx.mapper.map_page(records, previous, context)
     counts.skipped = result.skipped
@@ -678,7 +698,7 @@ def apply_page(
                 merge_people, rows, [p.sf_id for p in result.people], ctx, counts, errors
             )
             _refill_after_clears(ctx, result.people, rows, merged, stamps, merge_people)
-            counts.activities += _replay_history(ctx, result.people, merged)
+            counts.activities += _replay_history(ctx, result.people, merged, live_before)
         if result.custom_records and ctx.custom_object is not None:
             rows = [
                 cdp_merge.CustomObjectRow(

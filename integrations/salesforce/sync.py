@@ -30,8 +30,9 @@ from django.utils import timezone
 
 from cdp import fields as field_types
 from cdp import merge as cdp_merge
+from integrations import sync_settings
 from integrations.models import Connection, FieldSelection, SourceRecord, SyncedObject, SyncError, SyncRun
-from integrations.salesforce import mapping, objects, planning, writeback
+from integrations.salesforce import filters, mapping, objects, planning, writeback
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
@@ -357,7 +358,10 @@ def _run(state: RunState) -> SyncRun:
             if run.kind == SyncRun.Kind.RECONCILE:
                 reconcile_object(state, obj)
             else:
-                sync_object(state, obj, full=run.kind == SyncRun.Kind.RESYNC)
+                # A changed selective sync filter re-reads the object in full (incremental reads only
+                # see records that changed, not records that now match or stopped matching).
+                full = run.kind == SyncRun.Kind.RESYNC or obj.filter_changed_at is not None
+                sync_object(state, obj, full=full)
         except ObjectFailed as exc:
             failed_objects.append(obj.api_name)
             _save_run(state, object_name=obj.api_name, state="failed", message=str(exc)[:300])
@@ -494,6 +498,18 @@ def object_context(
     custom_object = _ensure_definitions(state, obj, selections, types)
     mapper = _mapper(state, obj, selections)
     fields = mapping.soql_fields(obj.api_name, [s.sf_field for s in selections], types)
+    try:
+        criteria = filters.read_criteria(obj)
+    except ValueError as exc:
+        _record_error(
+            state.run,
+            state.connection,
+            obj.api_name,
+            SyncError.Type.INTERNAL,
+            f"{obj.label}: the selective sync criteria cannot be read ({exc}).",
+            fix="Open Data sources › Salesforce › Selective sync and save the object's criteria again.",
+        )
+        raise ObjectFailed(f"{obj.api_name}: unreadable criteria") from None
 
     def related_mapper(name: str) -> mapping.ObjectMapper | None:
         other = next((o for o in state.objects if o.api_name == name), None)
@@ -517,12 +533,13 @@ def object_context(
         dry_run=dry_run,
         fields=fields,
         client=state.client,
+        criteria=criteria,
     )
     return ctx, types, fields
 
 
 def _mapper(state: RunState, obj: SyncedObject, selections: list[FieldSelection]) -> mapping.ObjectMapper:
-    since = timezone.now() - dt.timedelta(days=conf("ACTIVITY_BACKFILL_DAYS", 90))
+    since = sync_settings.activity_retention_cutoff(state.connection)
     # If another object is reached through this one as a junction, keep its lookup as ref_id.
     ref_field = next(
         (
@@ -538,6 +555,7 @@ def _mapper(state: RunState, obj: SyncedObject, selections: list[FieldSelection]
         selections,
         merge_converted_leads=state.connection.merge_converted_leads,
         activity_since=since,
+        activity_kinds=sync_settings.activity_kinds_kept(state.connection),
         ref_field=ref_field,
         precedence=state.connection.source_precedence,
         now=timezone.now(),
@@ -546,18 +564,23 @@ def _mapper(state: RunState, obj: SyncedObject, selections: list[FieldSelection]
 
 def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> None:
     name = obj.api_name
+    filter_changed_at = obj.filter_changed_at
     if full:
         SyncedObject.objects.filter(pk=obj.pk).update(watermark_modstamp=None, watermark_id="", checkpoint={})
         obj.watermark_modstamp, obj.watermark_id, obj.checkpoint = None, "", {}
     ctx, types, fields = object_context(state, obj)
     _save_run(state, object_name=name, state="running")
     _budget_check(state)
-    backfill = obj.backfill_completed_at is None or full
-    if obj.checkpoint.get("job_id"):
+    read_from = obj.watermark_modstamp
+    if obj.sync_filter == SyncedObject.SyncFilter.NONE:
+        pass  # nothing is read; what Inflow holds is settled below
+    elif obj.checkpoint.get("job_id"):
         _sync_bulk(state, ctx, types, fields, resume=True)
-    elif backfill and obj.watermark_modstamp is None:
+    elif (obj.backfill_completed_at is None or full) and obj.watermark_modstamp is None:
         try:
-            total = _reread(state, obj, lambda: state.client.count(mapping.build_count_soql(name)))
+            total = _reread(
+                state, obj, lambda: state.client.count(mapping.build_count_soql(name, criteria=ctx.criteria))
+            )
         except SalesforceQueryTimeout:
             total = None  # too big to count quickly: REST in narrowing windows still gets through
         _save_run(state, object_name=name, total=total)
@@ -568,14 +591,67 @@ def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> No
             _sync_rest(state, ctx)
     else:
         _sync_rest(state, ctx)
+    settle_unmatched(state, ctx, since=None if full else read_from)
     now = timezone.now()
     updates = {"last_synced_at": now}
     if obj.backfill_completed_at is None or full:
         updates["backfill_completed_at"] = now
     SyncedObject.objects.filter(pk=obj.pk).update(**updates)
+    if filter_changed_at is not None:
+        # Compare-and-set: a filter saved again while this pass ran keeps its own full pass.
+        SyncedObject.objects.filter(pk=obj.pk, filter_changed_at=filter_changed_at).update(
+            filter_changed_at=None
+        )
+        updates["filter_changed_at"] = None
     for k, v in updates.items():
         setattr(obj, k, v)
     _save_run(state, object_name=name, state="done")
+
+
+def settle_unmatched(state: RunState, ctx: ObjectContext, *, since: dt.datetime | None) -> int:
+    """Records Inflow holds that no longer match the object's selective sync criteria (changed since
+    `since`; every record after a filter change) are archived, or kept when the user chose so, and stop
+    being live sources: a person whose Contact stopped matching but whose Lead still matches stays live
+    (archivable_keys), and gives up the values only that Contact held (reapply_survivors). A record that
+    matches again later is applied afresh (its stored hash is cleared). Returns how many were archived."""
+    obj = ctx.synced_object
+    name = obj.api_name
+    if obj.becomes not in ARCHIVABLE or obj.sync_filter == SyncedObject.SyncFilter.ALL:
+        return 0
+    live = SourceRecord.objects.filter(connection_id=obj.connection_id, object_name=name, deleted=False)
+    if obj.sync_filter == SyncedObject.SyncFilter.NONE:
+        stopped = sorted(live.values_list("sf_id", flat=True))
+    else:
+        if not ctx.criteria:
+            return 0
+        unmatched: set[str] = set()
+        soql = mapping.build_unmatched_ids_soql(name, ctx.criteria, since=since)
+        for page in state.client.query_pages(soql, batch_size=PAGE_SIZE):
+            ids = [r["Id"] for r in page.records if isinstance(r, dict) and r.get("Id")]
+            unmatched.update(live.filter(sf_id__in=ids).values_list("sf_id", flat=True))
+            _budget_check(state)
+        stopped = sorted(unmatched)
+    archived = 0
+    archive = obj.unmatched_action == SyncedObject.UnmatchedAction.ARCHIVE
+    for start in range(0, len(stopped), PAGE_SIZE):
+        chunk = stopped[start : start + PAGE_SIZE]
+        with transaction.atomic():
+            # Not live any more before the precedence check, so a person held only by records that all
+            # stopped matching is archived, whichever object is settled last.
+            SourceRecord.objects.filter(
+                connection_id=obj.connection_id, object_name=name, sf_id__in=chunk
+            ).update(deleted=True, hash="")
+            if archive:
+                gone_keys = [mapping.Key(ctx.source, name, sf_id) for sf_id in chunk]
+                keys = archivable_keys(ctx, gone_keys, deleted_now=set(chunk))
+                archived += cdp_merge.archive_records(
+                    workspace=obj.workspace, keys=[cdp_merge.IdentityKey(*k) for k in keys]
+                )
+                kept = set(keys)
+                reapply_survivors(ctx, [k for k in gone_keys if k not in kept], deleted_now=set(chunk))
+    if stopped:
+        _save_run(state, PageCounts(archived=archived), object_name=name, stopped_matching=len(stopped))
+    return archived
 
 
 def _rest_checkpoint(obj: SyncedObject) -> Callable[[mapping.PageResult], dict]:
@@ -655,7 +731,7 @@ def _sync_rest(state: RunState, ctx: ObjectContext) -> None:
             until = (since or EPOCH) + window
             if until >= timezone.now():
                 until, window = None, None
-        soql = mapping.build_soql(name, fields, since=since, until=until)
+        soql = mapping.build_soql(name, fields, since=since, until=until, criteria=ctx.criteria)
         try:
             for page in _rest_pages(state, soql):
                 if first_total and obj.backfill_completed_at is not None:
@@ -725,7 +801,9 @@ def _sync_bulk(
     obj = ctx.synced_object
     name = obj.api_name
     cp = dict(obj.checkpoint) if resume else {}
-    soql = mapping.build_soql(name, fields, since=obj.watermark_modstamp, ordered=False)
+    soql = mapping.build_soql(
+        name, fields, since=obj.watermark_modstamp, ordered=False, criteria=ctx.criteria
+    )
     kwargs: dict[str, Any] = {
         "include_deleted": True,
         "max_records": conf("BULK_MAX_RECORDS", 10_000),
@@ -796,17 +874,22 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
     no longer see) are archived; ids Salesforce has that Inflow missed are fetched. Objects with formula
     fields are re-read in full, since a formula's change does not move SystemModstamp."""
     name = obj.api_name
+    if obj.sync_filter == SyncedObject.SyncFilter.NONE:
+        _save_run(state, object_name=name, state="done")
+        return  # nothing of it is synced: nothing to compare
     ctx, types, fields = object_context(state, obj)
     _save_run(state, object_name=name, state="running")
     has_formulas = FieldSelection.objects.filter(synced_object=obj, active=True, is_formula=True).exists()
     if has_formulas:
         for page in state.client.query_pages(
-            mapping.build_soql(name, fields), include_deleted=False, batch_size=PAGE_SIZE
+            mapping.build_soql(name, fields, criteria=ctx.criteria),
+            include_deleted=False,
+            batch_size=PAGE_SIZE,
         ):
             _apply(state, ctx, page.records, None)
     remote: set[str] = set()
     for page in state.client.query_pages(
-        mapping.build_soql(name, ["Id"], ordered=False), batch_size=PAGE_SIZE
+        mapping.build_soql(name, ["Id"], ordered=False, criteria=ctx.criteria), batch_size=PAGE_SIZE
     ):
         remote.update(r["Id"] for r in page.records if isinstance(r, dict) and r.get("Id"))
         _budget_check(state)
@@ -860,6 +943,7 @@ def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str
         o
         for o in planning.plan_order(objects)
         if o.becomes in (SyncedObject.Becomes.PERSON, SyncedObject.Becomes.ORGANIZATION)
+        and o.sync_filter != SyncedObject.SyncFilter.NONE
     ]
     fetched: dict[str, list[dict]] = {}
     try:
@@ -872,7 +956,10 @@ def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str
                 "sf_field", flat=True
             )
             fields = mapping.soql_fields(obj.api_name, selected, available)
-            soql = mapping.build_soql(obj.api_name, fields, ordered=False) + f" LIMIT {int(sample)}"
+            soql = (
+                mapping.build_soql(obj.api_name, fields, ordered=False, criteria=filters.read_criteria(obj))
+                + f" LIMIT {int(sample)}"
+            )
             fetched[obj.api_name] = [
                 r for page in client.query_pages(soql, batch_size=PAGE_SIZE) for r in page.records
             ]

@@ -31,12 +31,14 @@ class ObjectSchema:
 
     `fields` maps each canonical field name to its describe `type` (``string``, ``datetime``, ``reference``,
     ...); `relationships` maps each canonical relationshipName (``Account``, ``Loan__r``) to the name of the
-    object it points at. Lookups are case-insensitive.
+    object it points at; `unfilterable` names the fields whose describe says `filterable: false` (long text
+    areas), which Salesforce refuses in a WHERE clause. Lookups are case-insensitive.
     """
 
     name: str
     fields: Mapping[str, str]
     relationships: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    unfilterable: frozenset[str] = frozenset()
 
     def __post_init__(self):
         object.__setattr__(self, "_fields", {name.casefold(): name for name in self.fields})
@@ -177,6 +179,12 @@ class _Resolver:
         canonical.append(found[0])
         return FieldRef(tuple(canonical), ref.line, ref.column, found[1]), found[1]
 
+    def _unfilterable(self, ref: FieldRef) -> frozenset[str]:
+        schema = self.schema
+        for part in ref.path[:-1]:
+            schema = self.describe(schema.relationship(part)[1])
+        return schema.unfilterable
+
     def expr(self, node):
         if isinstance(node, Comparison):
             return self.comparison(node)
@@ -188,6 +196,12 @@ class _Resolver:
 
     def comparison(self, node: Comparison) -> Comparison:
         ref, field_type = self.field(node.field)
+        if ref.path[-1] in self._unfilterable(ref):
+            raise self._error(
+                node.field.line,
+                node.field.column,
+                f"field '{ref.path[-1]}' can not be filtered in a query call",
+            )
         if node.op in ("INCLUDES", "EXCLUDES") and field_type != "multipicklist":
             raise self._error(
                 node.field.line,

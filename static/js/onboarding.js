@@ -18,14 +18,17 @@
 // Without JavaScript every block stays visible, so the forms still work.
 (function () {
   "use strict";
-  var blocks = document.querySelectorAll("[data-show-when]");
+  // data-show-when-not="<name>=<value>" is the opposite: shown unless the group has that value.
+  var blocks = document.querySelectorAll("[data-show-when], [data-show-when-not]");
   if (!blocks.length) return;
   function update() {
     blocks.forEach(function (block) {
-      var rule = block.getAttribute("data-show-when").split("=");
+      var negate = block.hasAttribute("data-show-when-not");
+      var rule = block.getAttribute(negate ? "data-show-when-not" : "data-show-when").split("=");
       var form = block.closest("form");
       var checked = form && form.querySelector('input[name="' + rule[0] + '"]:checked');
-      block.hidden = !checked || checked.value !== rule[1];
+      var shown = !!checked && checked.value === rule[1];
+      block.hidden = negate ? !!checked && checked.value === rule[1] : !shown;
     });
   }
   document.addEventListener("change", update);

@@ -65,7 +65,9 @@ def check_every_page(page, base: str, connection) -> None:
         ("source-custom-objects", f"{source}/custom-objects/", False),
         ("source-identifiers", f"{source}/identifiers/", False),
         ("source-merge", f"{source}/merge/", True),
+        ("source-selective-sync", f"{source}/filters/", False),  # the field lists name Salesforce's API names
         ("source-schedule", f"{source}/schedule/", True),
+        ("source-data-retention", f"{source}/retention/", True),
         ("sync-health", f"{source}/health/", True),
         ("settings", "/settings/", True),
     ]

@@ -7,6 +7,7 @@ Screenshots of every step go to `screenshot_dir()` (SCREENSHOT_DIR, or a temp fo
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,40 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     assert int(created.inner_text()) > 0
     assert page.get_by_label("Import and merge new records only").is_checked()
     _shot(page, "09-merge-with-preview")
+    page.get_by_role("button", name="Next").click()
+
+    # Selective sync (between Merge and the first sync): Leads from the web only, counted before saving.
+    page.wait_for_url("**/onboarding/salesforce-filters/")
+    leads = page.locator('[data-filter-object="Lead"]')
+    leads.get_by_label("Sync records matching criteria").check()
+    assert leads.locator('[data-condition="0"]').is_visible()
+    leads.locator('[data-condition="0"] select[name="Lead__field_0"]').select_option("LeadSource")
+    leads.locator('[data-condition="0"] select[name="Lead__operator_0"]').select_option("equals")
+    leads.locator('[data-condition="0"] input[name="Lead__values_0"]').fill("Web, Partner Referral")
+    page.get_by_role("button", name="Preview matching records").click()
+    count = page.locator('[data-preview-object="Lead"] [data-preview-count]')
+    count.wait_for()
+    web_leads = [r for r in sandbox_org.records("Lead") if r.get("LeadSource") in ("Web", "Partner Referral")]
+    assert int(count.inner_text().split()[0]) == len(web_leads) > 0
+    assert (
+        page.locator('[data-preview-object="Contact"] [data-preview-count]')
+        .inner_text()
+        .startswith(str(len(sandbox_org.records("Contact"))))
+    )
+    _shot(page, "09b-selective-sync-with-preview")
+    # A filter on a long text field is refused by name, and what was typed stays.
+    leads.locator('select[name="Lead__field_1"]').evaluate(
+        "el => { const o = document.createElement('option'); o.value = 'Description'; el.add(o); el.value = 'Description'; }"
+    )
+    leads.locator('input[name="Lead__values_1"]').fill("vip")
+    page.get_by_role("button", name="Start the first sync").click()
+    refused = leads.locator("[data-filter-errors]")
+    refused.wait_for()
+    assert "Salesforce cannot filter on" in refused.inner_text()
+    assert leads.locator('input[name="Lead__values_0"]').input_value() == "Web, Partner Referral"
+    _shot(page, "09c-selective-sync-refused")
+    leads.locator('select[name="Lead__field_1"]').select_option("")
+    leads.locator('input[name="Lead__values_1"]').fill("")
     page.get_by_role("button", name="Start the first sync").click()
 
     # Congratulations: live progress until the first sync is done.
@@ -248,6 +283,15 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     page.wait_for_url("**/onboarding/plan/")
     page.get_by_label("Free", exact=True).check()
     _shot(page, "16-select-a-plan")
+    page.get_by_role("button", name="Next").click()
+    # The Free plan has no custom objects, and this workspace syncs one: the step says what to change.
+    refused = page.locator("#plan-errors")
+    refused.wait_for()
+    assert "The Free plan does not fit yet: it does not include custom objects and Company_Profile__c is synced" in (
+        refused.inner_text()
+    )
+    _shot(page, "16b-plan-limit")
+    page.get_by_label("Premium trial", exact=True).check()
     page.get_by_role("button", name="Next").click()
 
     page.wait_for_url("**/onboarding/launch/")
@@ -306,6 +350,44 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     _shot(page, "20-source-fields-phone")
     page.set_viewport_size({"width": 1280, "height": 900})
     assert errors == []
+
+    # The selective sync chosen in the onboarding: only those Leads synced.
+    from integrations.models import SyncedObject
+
+    lead = SyncedObject.objects.get(connection=connection, api_name="Lead")
+    assert (lead.sync_filter, lead.filter_criteria[0]["values"]) == ("matching", ["Web", "Partner Referral"])
+    synced_leads = set(
+        SourceRecord.objects.filter(connection=connection, object_name="Lead", deleted=False).values_list(
+            "sf_id", flat=True
+        )
+    )
+    assert synced_leads == {r["Id"] for r in web_leads}
+
+    # Selective sync and Data retention stay editable on the source's pages.
+    page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/filters/")
+    assert (
+        page.locator('[data-filter-object="Lead"]')
+        .get_by_label("Sync records matching criteria")
+        .is_checked()
+    )
+    _shot(page, "21-source-selective-sync")
+    page.goto(f"{live_server.url}/sources/salesforce/{connection.pk}/retention/")
+    page.get_by_label("Keep a time frame I choose").check()
+    page.get_by_label("Time frame (days)").fill("7")
+    page.get_by_label("Salesforce task completed").uncheck()
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_role("alert").filter(has_text="Data retention saved.").wait_for()
+    outside = int(page.locator("[data-stored-outside]").inner_text())
+    from cdp.models import Activity
+
+    stored = Activity.objects.filter(source=f"salesforce:{connection.pk}").count()
+    _shot(page, "22-source-data-retention")
+    if outside:
+        page.get_by_role("button", name=re.compile("^Delete the")).click()
+        page.get_by_role("alert").filter(has_text=f"Deleted {outside:,} stored").wait_for()
+        assert Activity.objects.filter(source=f"salesforce:{connection.pk}").count() == stored - outside
+        assert page.locator("[data-stored-outside]").inner_text() == "0"
+        _shot(page, "23-source-data-retention-pruned")
 
     # What a marketer reads on every page: plain words, one set of numbers, accessible at both widths.
     from tests.e2e.pages_check import check_every_page

@@ -57,6 +57,8 @@ def finish_onboarding(page, base_url: str, org) -> None:  # noqa: F811
     if "identifiers" in page.url:  # shown when a selected object cannot link to a person by itself
         page.get_by_role("button", name="Next").click()
         page.wait_for_url("**/onboarding/salesforce-merge/")
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_url("**/onboarding/salesforce-filters/")
     page.get_by_role("button", name="Start the first sync").click()
     page.wait_for_url("**/onboarding/salesforce-congratulations/")
     page.locator('[data-sync-progress][data-state="succeeded"]').wait_for(timeout=180_000)
@@ -77,7 +79,7 @@ def finish_onboarding(page, base_url: str, org) -> None:  # noqa: F811
             page.get_by_label("Website").fill("https://hopper.example")
         page.get_by_role("button", name="Next").click()
     page.wait_for_url("**/onboarding/plan/")
-    page.get_by_label("Free", exact=True).check()
+    page.get_by_label("Premium trial", exact=True).check()  # syncing every minute is a Premium feature
     page.get_by_role("button", name="Next").click()
     page.wait_for_url("**/onboarding/launch/")
     page.get_by_role("button", name="Launch Inflow").click()

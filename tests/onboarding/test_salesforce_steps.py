@@ -377,13 +377,13 @@ def test_merge_refuses_a_choice_that_imports_nothing(at_merge, connection):
     assert SyncRun.objects.count() == 0
 
 
-def test_merge_saves_and_starts_the_first_sync_once(at_merge, connection, sf_workspace):
+def test_merge_saves_and_leads_to_selective_sync_before_the_first_sync(at_merge, connection, sf_workspace):
     data = {"merge_strategy": "append", "record_scope": "existing", "find_strategy": "next_if_empty"}
 
     first = at_merge.post("/onboarding/salesforce-merge/", data)
     second = at_merge.post("/onboarding/salesforce-merge/", data)
 
-    assert first["Location"] == second["Location"] == "/onboarding/salesforce-congratulations/"
+    assert first["Location"] == second["Location"] == "/onboarding/salesforce-filters/"
     connection.refresh_from_db()
     assert (
         connection.merge_strategy,
@@ -391,12 +391,7 @@ def test_merge_saves_and_starts_the_first_sync_once(at_merge, connection, sf_wor
         connection.find_strategy,
         connection.merge_converted_leads,
     ) == ("append", True, "next_if_empty", False)
-    run = SyncRun.objects.get(connection=connection)
-    assert (run.kind, run.state) == ("initial", "queued")
-    page = at_merge.get("/onboarding/salesforce-congratulations/").content.decode()
-    assert "Connected to Salesforce as <strong>admin@acme.example</strong>" in page
-    assert f'data-url="/sources/salesforce/{connection.pk}/progress.json"' in page
-    assert at_merge.post("/onboarding/salesforce-congratulations/", {})["Location"] == "/onboarding/address/"
+    assert SyncRun.objects.count() == 0  # the first sync starts after Selective sync
 
 
 def test_progress_endpoint_reports_per_object_counts(at_merge, connection, sf_workspace):

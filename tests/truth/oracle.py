@@ -594,3 +594,115 @@ def _activities(org, cdp, report, *, now: dt.datetime) -> None:
                 else:
                     members.fail(f"no added-to-campaign for {name} {sf_id} (member {member['Id']})")
                 break
+
+
+# ----------------------------------------------------------------------------------- selective sync
+
+# The rule (docs/sync.md, "Selective sync"): with a filter on an object and "archive" chosen, the CDP holds
+# exactly the records that match it; a record that does not match is treated like one that was deleted
+# (source precedence still applies: a person another matching record describes stays live). The oracle
+# evaluates the criteria itself, on the org's own rows, with SOQL's semantics: text compares ignore case,
+# a null field equals nothing and differs from every value, `Account.Industry` reads the record's Account.
+
+
+def _criterion_value(org: OrgState, name: str, record: dict, path: str):
+    if "." not in path:
+        return record.get(path)
+    relationship, field_name = path.split(".", 1)
+    lookup = {"Account": ("AccountId", "Account")}.get(relationship)
+    if lookup is None:
+        raise ValueError(f"the oracle knows no relationship {relationship} on {name}")
+    parent = org.records.get(lookup[1], {}).get(record.get(lookup[0]) or "")
+    return None if parent is None else parent.get(field_name)
+
+
+def _same_value(actual, expected) -> bool:
+    if actual is None or actual == "":
+        return False
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return truthy(actual) == truthy(expected)
+    number, wanted = number_of(actual), number_of(expected)
+    if number is not None and wanted is not None and not isinstance(expected, str):
+        return number == wanted
+    return str(actual).casefold() == str(expected).casefold()
+
+
+def record_matches(org: OrgState, name: str, record: dict, criteria: list[dict]) -> bool:
+    """Whether a record satisfies stored criteria (AND of conditions, OR of a condition's values)."""
+    for condition in criteria:
+        actual = _criterion_value(org, name, record, condition["field"])
+        values = condition["values"]
+        operator = condition["operator"]
+        if operator == "equals":
+            ok = any(_same_value(actual, v) for v in values)
+        elif operator == "not_equals":
+            ok = not any(_same_value(actual, v) for v in values)
+        elif operator == "contains":
+            ok = actual not in (None, "") and any(str(v).casefold() in str(actual).casefold() for v in values)
+        elif operator == "starts_with":
+            ok = actual not in (None, "") and any(
+                str(actual).casefold().startswith(str(v).casefold()) for v in values
+            )
+        else:
+            raise ValueError(f"the oracle does not evaluate {operator}")
+        if not ok:
+            return False
+    return True
+
+
+def scoped(org: OrgState, filters: dict[str, list[dict]]) -> OrgState:
+    """The org as a filtered connection should see it: a record of a filtered object that does not match
+    is out of scope, as if deleted."""
+    records = {}
+    for name, rows in org.records.items():
+        criteria = filters.get(name)
+        if criteria is None:
+            records[name] = rows
+            continue
+        records[name] = {
+            sf_id: row if record_matches(org, name, row, criteria) else {**row, "IsDeleted": True}
+            for sf_id, row in rows.items()
+        }
+    return OrgState(records)
+
+
+def check_filters(org: OrgState, cdp: CdpState, filters: dict[str, list[dict]], report: Report) -> None:
+    """Every live CDP record from a filtered object matches its criteria in the org (or is held live by
+    another record in scope), and every matching live record is present and live."""
+    scope = scoped(org, filters)
+    live_ok = report["every live record from a filtered object matches"]
+    present = report["every matching record is present"]
+    for person_id, person in cdp.people.items():
+        keys = cdp.records_of_person.get(person_id, ())
+        filtered = [(obj, ext) for obj, ext in keys if obj in filters]
+        if person.archived_at is not None or not filtered or any(obj not in org.records for obj, _ in keys):
+            continue
+        if any(scope.is_live(obj, ext) for obj, ext in keys):
+            live_ok.ok()
+        else:
+            live_ok.fail(f"person {person_id} is live, but none of {sorted(keys)} matches or is live")
+    for (obj, ext), org_id in cdp.organization_of.items():
+        organization = cdp.organizations.get(org_id)
+        if obj != "Account" or "Account" not in filters or organization is None:
+            continue
+        if organization.archived_at is None:
+            if scope.is_live("Account", ext):
+                live_ok.ok()
+            else:
+                live_ok.fail(
+                    f"organization {org_id} of Account {ext} is live, but the Account does not match"
+                )
+    for name, criteria in filters.items():
+        for sf_id, record in org.live(name).items():
+            if not record_matches(org, name, record, criteria):
+                continue
+            if name == "Account":
+                org_id = cdp.organization_of.get(("Account", sf_id))
+                alive = org_id is not None and cdp.organizations[org_id].archived_at is None
+            else:
+                person_id = cdp.person_of.get((name, sf_id))
+                alive = person_id is not None and cdp.people[person_id].archived_at is None
+            if alive:
+                present.ok()
+            else:
+                present.fail(f"{name} {sf_id} matches the criteria but has no live CDP record")
