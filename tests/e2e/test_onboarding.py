@@ -287,8 +287,9 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     # The Free plan has no custom objects, and this workspace syncs one: the step says what to change.
     refused = page.locator("#plan-errors")
     refused.wait_for()
-    assert "The Free plan does not fit yet: it does not include custom objects and Company_Profile__c is synced" in (
-        refused.inner_text()
+    assert (
+        "The Free plan does not fit yet: it does not include custom objects and Company_Profile__c is synced"
+        in (refused.inner_text())
     )
     _shot(page, "16b-plan-limit")
     page.get_by_label("Premium trial", exact=True).check()
