@@ -16,7 +16,7 @@ from .. import query as soql_query
 from ..api import api_view
 from ..models import BulkJob, Record
 from ..routers import db
-from ..services import oauth
+from ..services import change_events, oauth
 from ..services import records as record_services
 from ..services.records import RecordError
 from ..soql_bridge import SoqlError
@@ -88,9 +88,44 @@ def describe_global(request, version):
     body = {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [ctx.schema.describe_global_entry(t, version) for t in ctx.schema],
+        "sobjects": [ctx.schema.describe_global_entry(t, version) for t in ctx.schema]
+        + change_event_entries(ctx, version),
     }
     return json_response(body)
+
+
+def change_event_entries(ctx, version) -> list[dict]:
+    """`<Object>ChangeEvent` for each object this org publishes change events for (not queryable)."""
+    entries = []
+    for name in change_events.emitting(ctx.schema, ctx.state):
+        entry = ctx.schema.describe_global_entry(ctx.schema.get(name), version)
+        overrides = dict(
+            name=f"{name}ChangeEvent",
+            label=f"{entry['label']} Change Event",
+            labelPlural=f"{entry['label']} Change Events",
+            keyPrefix="1CE",
+            custom=False,
+            customSetting=False,
+            createable=False,
+            updateable=False,
+            deletable=False,
+            undeletable=False,
+            queryable=False,
+            retrieveable=False,
+            replicateable=False,
+            searchable=False,
+            triggerable=True,
+            layoutable=False,
+            mergeable=False,
+            feedEnabled=False,
+        )
+        entry.update({k: v for k, v in overrides.items() if k in entry or k == "name"})
+        entry["urls"] = {
+            k: v.replace(f"/sobjects/{name}", f"/sobjects/{name}ChangeEvent")
+            for k, v in entry["urls"].items()
+        }
+        entries.append(entry)
+    return entries
 
 
 def _type_or_404(request, name):
