@@ -329,6 +329,7 @@ SYNC_SETTING_FIELDS = (
     "modify_system_fields",
     "schedule_interval_minutes",
     "api_budget_percent",
+    "streaming_enabled",
 )
 
 

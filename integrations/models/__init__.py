@@ -10,3 +10,4 @@ from integrations.models.sync import (  # noqa: F401
     SyncError,
     SyncRun,
 )
+from integrations.models.streaming import ChangeStream  # noqa: F401
