@@ -84,9 +84,9 @@ def lease_release(connection_id: int, owner: str) -> None:
 
 def stream_state_set(connection_id: int, state: str, reason: str = "") -> None:
     now = timezone.now()
-    ChangeStream.objects.filter(connection_id=connection_id).exclude(state=state, state_reason=reason[:300]).update(
-        state=state, state_reason=reason[:300], state_changed_at=now
-    )
+    ChangeStream.objects.filter(connection_id=connection_id).exclude(
+        state=state, state_reason=reason[:300]
+    ).update(state=state, state_reason=reason[:300], state_changed_at=now)
 
 
 # ------------------------------------------------------------------------------------------ one batch
@@ -137,7 +137,9 @@ class ConnectionListener:
         try:
             while not self.stop.is_set() and not self.lost_lease.is_set():
                 if not lease_acquire(self.connection_id, self.owner):
-                    logger.warning("Streaming: connection %s: lease taken by another listener", self.connection_id)
+                    logger.warning(
+                        "Streaming: connection %s: lease taken by another listener", self.connection_id
+                    )
                     self.lost_lease.set()
                     return
                 self.stop.wait(every)
@@ -198,7 +200,9 @@ class ConnectionListener:
     def _subscribe(self) -> None:
         """Handshake and subscribe from the stored replay id; a replay id Salesforce no longer retains (or
         none yet) subscribes to new events and asks polling for what came before."""
-        stored = ChangeStream.objects.filter(connection_id=self.connection_id).values_list("replay_id", flat=True)
+        stored = ChangeStream.objects.filter(connection_id=self.connection_id).values_list(
+            "replay_id", flat=True
+        )
         self.replay_id = stored.first()
         self.bayeux.handshake()
         if self.replay_id is None:
@@ -238,7 +242,9 @@ class ConnectionListener:
             try:
                 replay, header, _ = parse_event(message)
             except ValueError as exc:
-                logger.warning("Streaming: connection %s skipped a malformed change event: %s", self.connection_id, exc)
+                logger.warning(
+                    "Streaming: connection %s skipped a malformed change event: %s", self.connection_id, exc
+                )
                 replay = ((message.get("data") or {}).get("event") or {}).get("replayId")
                 if isinstance(replay, int) and not isinstance(replay, bool):
                     last_replay = max(last_replay or replay, replay)
@@ -277,7 +283,9 @@ class ConnectionListener:
         with transaction.atomic():
             for name in self.order:
                 if records.get(name):
-                    rows = sorted(records[name], key=lambda r: (str(r.get("SystemModstamp")), str(r.get("Id"))))
+                    rows = sorted(
+                        records[name], key=lambda r: (str(r.get("SystemModstamp")), str(r.get("Id")))
+                    )
                     applied += apply_page(self.contexts[name], rows).applied
             now = timezone.now()
             commit_at = (
@@ -327,12 +335,16 @@ def _run_thread(listener: ConnectionListener) -> None:
         listener.run()
     except SalesforceAuthError as exc:
         logger.warning("Streaming: connection %s needs reconnecting: %s", listener.connection_id, exc)
-        stream_state_set(listener.connection_id, ChangeStream.State.RECONNECTING, f"Salesforce refused: {exc}")
+        stream_state_set(
+            listener.connection_id, ChangeStream.State.RECONNECTING, f"Salesforce refused: {exc}"
+        )
     except SalesforceError as exc:
         logger.warning("Streaming: connection %s lost its stream: %s; retrying", listener.connection_id, exc)
         stream_state_set(listener.connection_id, ChangeStream.State.RECONNECTING, str(exc))
     except Exception as exc:
-        logger.exception("Streaming: connection %s stopped on an unexpected error; retrying", listener.connection_id)
+        logger.exception(
+            "Streaming: connection %s stopped on an unexpected error; retrying", listener.connection_id
+        )
         stream_state_set(
             listener.connection_id, ChangeStream.State.RECONNECTING, f"unexpected {type(exc).__name__}: {exc}"
         )
@@ -355,7 +367,9 @@ def listen(*, stop: threading.Event, owner: str | None = None, connection_ids: t
             off = ChangeStream.objects.filter(lease_owner=owner).exclude(connection_id__in=wanted_ids)
             for connection_id in list(off.values_list("connection_id", flat=True)):
                 if connection_id not in threads or not threads[connection_id][0].is_alive():
-                    stream_state_set(connection_id, ChangeStream.State.OFF, "Live updates are off for this connection")
+                    stream_state_set(
+                        connection_id, ChangeStream.State.OFF, "Live updates are off for this connection"
+                    )
                     lease_release(connection_id, owner)
             for connection_id in sorted(wanted_ids):
                 thread = threads.get(connection_id)

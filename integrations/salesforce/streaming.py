@@ -200,7 +200,8 @@ class BayeuxClient:
             return
         try:
             self._post(
-                [{"channel": "/meta/disconnect", "id": self._next_id(), "clientId": self.client_id}], timeout=10
+                [{"channel": "/meta/disconnect", "id": self._next_id(), "clientId": self.client_id}],
+                timeout=10,
             )
         except SalesforceError:
             pass  # going away anyway
