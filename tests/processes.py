@@ -6,6 +6,7 @@ Such a worker opens the test database from its own process, so on SQLite the tes
 
 from __future__ import annotations
 
+import os
 import time
 
 from django.db import connection as db_connection
@@ -28,3 +29,22 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.3)
     return False
+
+
+def process_env(org, **extra: str) -> dict:
+    """The environment of an Inflow process (qcluster, listen_salesforce) working on the test database
+    against the sandbox org `org`; `extra` adds settings (e.g. STREAMING_LEASE_SECONDS="3")."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DEBUG": "1",  # plain http to the local sandbox org
+        "ENV_FILE": "/nonexistent/.env",
+        "SALESFORCE_CLIENT_ID": org.client_id,
+        "SALESFORCE_CLIENT_SECRET": org.client_secret,
+        "Q_WORKERS": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+    env.pop("DATABASE_TEST_NAME", None)
+    return env

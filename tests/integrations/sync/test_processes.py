@@ -17,7 +17,7 @@ from integrations.models import SyncRun
 from integrations.salesforce import sync, tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, snapshot
-from tests.processes import database_url
+from tests.processes import process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -25,19 +25,7 @@ BASE_DIR = Path(__file__).resolve().parents[3]
 
 
 def _env(org) -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DEBUG": "1",  # plain http to the local sandbox org
-        "ENV_FILE": "/nonexistent/.env",
-        "SALESFORCE_CLIENT_ID": org.client_id,
-        "SALESFORCE_CLIENT_SECRET": org.client_secret,
-        "Q_WORKERS": "1",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DATABASE_TEST_NAME", None)
-    return env
+    return process_env(org)
 
 
 def test_a_qcluster_worker_runs_the_queued_sync(sandbox_org, sf_settings, workspace, tmp_path):

@@ -1,0 +1,274 @@
+"""Live updates end to end: the real sandbox org process streams change events, the real
+`manage.py listen_salesforce` process applies them, and the test watches the CDP as a user would.
+
+1,000 changes land each within 2 s of their commit at p95, with no activity twice; killing the listener or
+the sandbox mid-stream and restarting loses nothing; a replay id past retention falls back to polling."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from cdp.models import Activity, Person
+from integrations.models import ChangeStream, SyncRun
+from tests.integrations.sync.conftest import connect, run_inline, select_objects
+from tests.processes import process_env, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+V = "/services/data/v62.0"
+OBJECTS = ("Account", "Contact", "Lead", "Task")
+FAST = {
+    "STREAMING_LEASE_SECONDS": "3",
+    "STREAMING_RETRY_SECONDS": "0.5",
+    "STREAMING_SCAN_SECONDS": "0.5",
+}
+SANDBOX_ENV = {"SANDBOX_COMETD_TIMEOUT_SECONDS": "5", "SANDBOX_COMETD_CLIENT_TIMEOUT_SECONDS": "10"}
+
+
+class Process:
+    """A `manage.py` process of Inflow's (its own session, so it and its children can be signalled)."""
+
+    def __init__(self, org, tmp_path: Path, *args: str, name: str):
+        self.log_path = tmp_path / f"{name}.log"
+        self.args, self.org, self.name = args, org, name
+        self.popen = None
+
+    def start(self) -> Process:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            [sys.executable, "manage.py", *self.args],
+            cwd=BASE_DIR,
+            env=process_env(self.org, **FAST),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self.log.close()
+
+    def text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class CdpWatcher(threading.Thread):
+    """Reads the CDP every 50 ms and notes when each `Live<n>` first name first appears: a change counts
+    as applied when the CDP shows it, or a later change of the same record."""
+
+    def __init__(self, workspace, changes: dict[int, str]):
+        super().__init__(daemon=True)
+        self.workspace = workspace
+        self.changes = changes  # change number -> record id (several changes may touch one record)
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                now = time.time()
+                names = Person.objects.filter(
+                    workspace=self.workspace, first_name__startswith="Live"
+                ).values_list("first_name", flat=True)
+                for name in names:
+                    n = int(name[4:])
+                    record = self.changes.get(n)
+                    for m, other in list(self.changes.items()):
+                        if other == record and m <= n and m not in self.seen:
+                            self.seen[m] = now
+                time.sleep(0.05)
+        finally:
+            connections.close_all()
+
+
+def _api(org):
+    http = org.session()
+    http.headers["Authorization"] = f"Bearer {org.token()['access_token']}"
+    return http
+
+
+def _make_changes(
+    org, http, count: int, *, start: int, contacts: list[str], rate: float, sent: dict, changes: dict
+):
+    """`count` changes at about `rate` per second: every other one a new contact, the rest an existing
+    contact's first name. `sent[n]` is when change n was sent (before its commit)."""
+    for k in range(count):
+        n = start + k
+        began = time.time()
+        if n % 2 == 0:
+            response = http.post(
+                f"{org.url}{V}/sobjects/Contact",
+                json={
+                    "FirstName": f"Live{n}",
+                    "LastName": "Streamed",
+                    "Email": f"live{n}@stream.example.com",
+                },
+            )
+            assert response.status_code == 201, response.text
+            changes[n] = response.json()["id"]
+        else:
+            record = contacts[n % len(contacts)]
+            response = http.patch(f"{org.url}{V}/sobjects/Contact/{record}", json={"FirstName": f"Live{n}"})
+            assert response.status_code == 204, response.text
+            changes[n] = record
+        sent[n] = began
+        time.sleep(max(0.0, 1 / rate - (time.time() - began)))
+
+
+@pytest.fixture
+def streamed(make_sandbox_org, sf_settings, workspace, tmp_path):
+    org = make_sandbox_org(contacts=200, seed=3, env=SANDBOX_ENV)
+    connection = connect(workspace, org)
+    select_objects(connection, OBJECTS)
+    run_inline(connection)  # the backfill
+    listener = Process(
+        org, tmp_path, "listen_salesforce", "--connection", str(connection.pk), name="listener"
+    )
+    yield org, connection, listener
+    listener.stop()
+
+
+def _live(connection, timeout=60):
+    return wait_for(
+        lambda: ChangeStream.objects.filter(connection=connection, state=ChangeStream.State.LIVE).exists(),
+        timeout,
+    )
+
+
+def _contacts(org) -> list[str]:
+    return [r["Id"] for r in org.records("Contact")[:150]]
+
+
+def test_a_thousand_changes_land_within_two_seconds_at_p95_with_no_activity_twice(streamed, workspace):
+    org, connection, listener = streamed
+    listener.start()
+    assert _live(connection), listener.text()[-3000:]
+    sent: dict[int, float] = {}
+    changes: dict[int, str] = {}
+    watcher = CdpWatcher(workspace, changes)
+    watcher.start()
+    _make_changes(org, _api(org), 1000, start=0, contacts=_contacts(org), rate=40, sent=sent, changes=changes)
+    assert wait_for(lambda: len(watcher.seen) == 1000, 60), (len(watcher.seen), listener.text()[-3000:])
+    watcher.stop.set()
+    watcher.join()
+    latencies = sorted(watcher.seen[n] - sent[n] for n in sent)
+    figures = {
+        "changes": len(latencies),
+        "p50_s": round(statistics.median(latencies), 3),
+        "p95_s": round(latencies[int(len(latencies) * 0.95) - 1], 3),
+        "max_s": round(latencies[-1], 3),
+    }
+    print("streaming latency", json.dumps(figures))
+    assert figures["p95_s"] < 2.0, figures
+    stream = ChangeStream.objects.get(connection=connection)
+    assert stream.state == ChangeStream.State.LIVE and stream.replay_id and stream.events_received >= 1000
+
+    # Polling stays the truth and never doubles what the stream applied.
+    run = run_inline(connection)
+    assert run.state == SyncRun.State.SUCCEEDED, run.state_reason
+    created = [changes[n] for n in changes if n % 2 == 0]
+    people = Person.objects.filter(workspace=workspace, email__endswith="@stream.example.com")
+    assert people.count() == 500
+    created_activities = Activity.objects.filter(workspace=workspace, person__in=people)
+    assert created_activities.count() == 500  # one "contact created" each, whichever path came first
+    assert len(set(created_activities.values_list("source_key", flat=True))) == 500
+    assert len(created) == 500
+
+
+def test_killing_the_listener_or_the_sandbox_mid_stream_loses_nothing(streamed, workspace):
+    org, connection, listener = streamed
+    listener.start()
+    assert _live(connection), listener.text()[-3000:]
+    sent: dict[int, float] = {}
+    changes: dict[int, str] = {}
+    http = _api(org)
+    contacts = _contacts(org)
+    _make_changes(org, http, 60, start=0, contacts=contacts, rate=30, sent=sent, changes=changes)
+    listener.stop(signal.SIGKILL)  # mid-stream: no goodbye, the lease is left to expire
+    _make_changes(org, http, 60, start=60, contacts=contacts, rate=30, sent=sent, changes=changes)
+    listener.start()
+    _make_changes(org, http, 60, start=120, contacts=contacts, rate=30, sent=sent, changes=changes)
+    org.restart(kill=True)  # the org's process dies; its data and events stay
+    http = _api(org)
+    _make_changes(org, http, 60, start=180, contacts=contacts, rate=30, sent=sent, changes=changes)
+    watcher = CdpWatcher(workspace, changes)
+    watcher.start()
+    assert wait_for(lambda: len(watcher.seen) == 240, 90), (
+        sorted(set(changes) - set(watcher.seen))[:20],
+        listener.text()[-4000:],
+    )
+    watcher.stop.set()
+    watcher.join()
+    stream = ChangeStream.objects.get(connection=connection)
+    # Everything came from the stream's replay: the only polling fallback was the first start's.
+    assert stream.fallbacks == 1, stream.last_fallback_reason
+    assert not SyncRun.objects.filter(connection=connection, state=SyncRun.State.RUNNING).exists()
+
+
+def test_a_replay_id_past_retention_falls_back_to_polling(streamed, workspace, tmp_path):
+    org, connection, listener = streamed
+    listener.start()
+    assert _live(connection), listener.text()[-3000:]
+    http = _api(org)
+    contacts = _contacts(org)
+    sent: dict[int, float] = {}
+    changes: dict[int, str] = {}
+    _make_changes(org, http, 4, start=0, contacts=contacts, rate=20, sent=sent, changes=changes)
+    assert wait_for(
+        lambda: Person.objects.filter(workspace=workspace, first_name__startswith="Live").count() == 4, 30
+    )
+    listener.stop()
+    assert ChangeStream.objects.get(connection=connection).state == ChangeStream.State.STOPPED
+    # Down for longer than Salesforce keeps events: they are gone when the listener comes back.
+    _make_changes(org, http, 10, start=4, contacts=contacts, rate=20, sent=sent, changes=changes)
+    org.faults(expire_events=True)
+    # The run the fallback queues is the worker's: start one, as production runs one.
+    SyncRun.objects.filter(connection=connection, state=SyncRun.State.QUEUED).update(
+        state=SyncRun.State.SKIPPED, state_reason="test: the first start's fallback had no worker"
+    )
+    worker = Process(org, tmp_path, "qcluster", name="qcluster").start()
+    try:
+        listener.start()
+        assert wait_for(
+            lambda: (
+                "no longer retains" in ChangeStream.objects.get(connection=connection).last_fallback_reason
+            ),
+            30,
+        ), listener.text()[-3000:]
+        watcher = CdpWatcher(workspace, changes)
+        watcher.start()
+        assert wait_for(lambda: len(watcher.seen) == 14, 90), (worker.text()[-3000:], listener.text()[-3000:])
+        watcher.stop.set()
+        watcher.join()
+        run = SyncRun.objects.filter(connection=connection).order_by("-pk").first()
+        assert run.kind == SyncRun.Kind.INCREMENTAL and run.state == SyncRun.State.SUCCEEDED
+        assert _live(connection, timeout=10)
+        # And the stream goes on from the new position.
+        _make_changes(org, http, 2, start=14, contacts=contacts, rate=20, sent=sent, changes=changes)
+        assert wait_for(
+            lambda: (
+                Person.objects.filter(workspace=workspace, first_name__in=["Live14", "Live15"]).count() == 2
+            ),
+            30,
+        )
+    finally:
+        worker.stop()
