@@ -180,8 +180,15 @@ class SandboxOrg:
     def restart(self, *, kill: bool = False) -> SandboxOrg:
         """Stop the org's process (SIGKILL with `kill`) and start it again on the same port and data."""
         if kill and self.process is not None and self.process.poll() is None:
-            self.process.kill()  # gunicorn's workers notice their master is gone and exit
+            self.process.kill()
             self.process.wait()
+            # Its workers notice their master is gone and exit; until then they still hold the port.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                        break
+                time.sleep(0.2)
         self.stop()
         return self.start(port=self.port)
 
