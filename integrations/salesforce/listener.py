@@ -245,8 +245,8 @@ class ConnectionListener:
                 logger.warning(
                     "Streaming: connection %s skipped a malformed change event: %s", self.connection_id, exc
                 )
-                replay = ((message.get("data") or {}).get("event") or {}).get("replayId")
-                if isinstance(replay, int) and not isinstance(replay, bool):
+                replay = replay_of(message)
+                if replay is not None:
                     last_replay = max(last_replay or replay, replay)
                 continue
             last_replay = max(last_replay or replay, replay)
@@ -319,6 +319,14 @@ class ConnectionListener:
                     found += page.records
             records[name] = found
         return records
+
+
+def replay_of(message: dict) -> int | None:
+    """The replay id of a message too malformed to use, when it has one (so the stream can move past it)."""
+    data = message.get("data")
+    event = data.get("event") if isinstance(data, dict) else None
+    replay = event.get("replayId") if isinstance(event, dict) else None
+    return replay if isinstance(replay, int) and not isinstance(replay, bool) else None
 
 
 def exc_replay(exc: BayeuxError) -> str:

@@ -298,3 +298,113 @@ def test_a_replay_id_past_retention_falls_back_to_polling(streamed, workspace, t
         )
     finally:
         worker.stop()
+
+
+def _event(replay: int, entity: str, kind: str, ids=(), changed=()):
+    header = {
+        "entityName": entity,
+        "changeType": kind,
+        "recordIds": list(ids),
+        "changedFields": list(changed),
+        "commitTimestamp": int(time.time() * 1000),
+    }
+    return {
+        "channel": "/data/ChangeEvents",
+        "data": {"payload": {"ChangeEventHeader": header}, "event": {"replayId": replay}},
+    }
+
+
+def test_bad_events_are_skipped_with_a_log_line_and_the_rest_applied(
+    make_sandbox_org, sf_settings, workspace, caplog
+):
+    """One batch holding a good event, malformed ones, an unknown change type, an object and a field the
+    connection does not sync, and a gap: the good one lands, the rest are skipped or fall back to polling,
+    and the replay id moves past all of them."""
+    from integrations.salesforce.client import SalesforceClient
+    from integrations.salesforce.listener import ConnectionListener
+
+    org = make_sandbox_org(contacts=30, seed=4)
+    connection = connect(workspace, org)
+    select_objects(connection, ("Account", "Contact"))
+    run_inline(connection)
+    contact = org.records("Contact")[0]["Id"]
+    http = _api(org)
+    assert (
+        http.patch(f"{org.url}{V}/sobjects/Contact/{contact}", json={"FirstName": "Evented"}).status_code
+        == 204
+    )
+    listener = ConnectionListener(connection.pk, "test", threading.Event())
+    listener.connection = connection
+    listener.client = SalesforceClient.for_connection(connection)
+    ChangeStream.objects.create(connection=connection)
+    listener._build_contexts()
+    queries_before = listener.client.calls.copy()
+    batch = [
+        {"channel": "/data/ChangeEvents", "data": "not an event"},
+        {"channel": "/data/ChangeEvents", "data": {"payload": {}, "event": {"replayId": 11}}},
+        _event(12, "Contact", "MERGE", [contact]),
+        _event(13, "Opportunity", "UPDATE", ["006Dw0000000001IAA"], ["StageName"]),
+        _event(14, "Contact", "UPDATE", [contact], ["Description", "LastModifiedDate"]),
+        _event(15, "Contact", "UPDATE", [contact, "'; DROP"], ["Name.FirstName", "LastModifiedDate"]),
+        _event(16, "Account", "GAP_OVERFLOW"),
+    ]
+    with caplog.at_level("INFO", logger="integrations.salesforce.listener"):
+        listener.apply_batch(batch)
+    listener.client.close()
+    person = Person.objects.get(workspace=workspace, identities__external_id=contact)
+    assert person.first_name == "Evented"
+    stream = ChangeStream.objects.get(connection=connection)
+    assert stream.replay_id == 16 and stream.events_received == 7
+    assert stream.fallbacks == 1 and "GAP_OVERFLOW on Account" in stream.last_fallback_reason
+    log = caplog.text
+    assert log.count("skipped a malformed change event") == 2
+    assert "unknown change type 'MERGE'" in log
+    # One query for the one record whose synced fields changed; none for the others.
+    spent = listener.client.calls - queries_before
+    assert sum(spent.values()) == 1, spent
+    assert SyncRun.objects.filter(connection=connection, state=SyncRun.State.QUEUED).exists()
+
+
+def test_gaps_expired_sessions_and_unselected_objects_keep_the_listener_live(streamed, workspace):
+    org, connection, listener = streamed
+    listener.start()
+    assert _live(connection), listener.text()[-3000:]
+    http = _api(org)
+    contacts = _contacts(workspace)
+    sent: dict[int, float] = {}
+    changes: dict[int, str] = {}
+
+    def landed(n):
+        return wait_for(
+            lambda: Person.objects.filter(workspace=workspace, first_name=f"Live{n}").exists(), 30
+        )
+
+    # A gap event names the record but carries no fields: the listener reads it, and asks polling too.
+    org.faults(gap_next=1)
+    _make_changes(org, http, 1, start=1, contacts=contacts, rate=20, sent=sent, changes=changes)
+    assert landed(1), listener.text()[-3000:]
+    assert wait_for(
+        lambda: "GAP_UPDATE" in ChangeStream.objects.get(connection=connection).last_fallback_reason
+    )
+    # The session expires mid-connect: refreshed, and the stream goes on.
+    org.faults(expire_access_tokens=True)
+    _make_changes(org, _api(org), 1, start=3, contacts=contacts, rate=20, sent=sent, changes=changes)
+    assert landed(3), listener.text()[-3000:]
+    assert "refreshed its session" in listener.text()
+    # Objects the connection does not sync stream too; they are skipped and the replay id moves on.
+    before = ChangeStream.objects.get(connection=connection).replay_id
+    opportunity = org.records("Opportunity")[0]["Id"]
+    http = _api(org)
+    assert (
+        http.patch(f"{org.url}{V}/sobjects/Opportunity/{opportunity}", json={"Description": "x"}).status_code
+        == 204
+    )
+    assert wait_for(lambda: ChangeStream.objects.get(connection=connection).replay_id > before, 20)
+    # Turning Live updates off stops the stream; the setting says why.
+    from integrations.services import connection_update_sync_settings
+
+    connection_update_sync_settings(connection=connection, streaming_enabled=False)
+    assert wait_for(
+        lambda: ChangeStream.objects.get(connection=connection).state == ChangeStream.State.OFF, 30
+    )
+    assert "Traceback" not in listener.text()
