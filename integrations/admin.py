@@ -101,6 +101,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "last_sync",
         "api_usage",
         "open_errors",
+        "live_updates",
         "health_link",
     )
     list_display_links = ("connection_label",)
@@ -130,6 +131,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "refresh_count",
         "api_usage",
         "api_usage_seen_at",
+        "live_updates",
         "created_at",
         "updated_at",
     )
@@ -157,6 +159,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                     ("connected_at", "token_issued_at"),
                     ("last_refreshed_at", "refresh_count"),
                     ("api_usage", "api_usage_seen_at"),
+                    "live_updates",
                     ("created_at", "updated_at"),
                 )
             },
@@ -170,6 +173,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                     "find_strategy",
                     ("skip_non_existing", "merge_converted_leads", "modify_system_fields"),
                     ("schedule_interval_minutes", "api_budget_percent"),
+                    "streaming_enabled",
                 ),
             },
         ),
@@ -315,6 +319,20 @@ class ConnectionAdmin(admin.ModelAdmin):
         )
 
     # --- saving and deleting through the services --------------------------------------------
+    @admin.display(description="Live updates")
+    def live_updates(self, obj):
+        from integrations import sync_selectors
+        from integrations.models import ChangeStream
+
+        status = sync_selectors.live_status(workspace=obj.workspace, connection=obj)
+        stream = ChangeStream.objects.filter(connection=obj).first()
+        held = (
+            f" · listener {stream.lease_owner}, replay id {stream.replay_id}"
+            if stream and stream.lease_owner
+            else ""
+        )
+        return f"{status.label}: {status.detail}{held}"
+
     def save_model(self, request, obj, form, change):
         changed = [name for name in form.changed_data if name in services.SYNC_SETTING_FIELDS]
         if not changed:

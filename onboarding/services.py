@@ -130,12 +130,18 @@ def salesforce_sync_now(*, connection) -> bool:
     return created
 
 
-def salesforce_schedule_save(*, connection, schedule_interval_minutes: int, api_budget_percent: int):
+def salesforce_schedule_save(
+    *, connection, schedule_interval_minutes: int, api_budget_percent: int, streaming_enabled: bool = True
+):
+    from integrations import services as integration_services
     from integrations import sync_settings
 
     with transaction.atomic():
         sync_settings.schedule_set(connection=connection, interval_minutes=schedule_interval_minutes)
         sync_settings.api_budget_set(connection=connection, percent=api_budget_percent)
+        integration_services.connection_update_sync_settings(
+            connection=connection, streaming_enabled=streaming_enabled
+        )
     return connection
 
 

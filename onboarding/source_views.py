@@ -17,7 +17,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from cdp.mixins import WorkspaceRequiredMixin
-from integrations import ops
+from integrations import ops, sync_selectors
 from integrations.models import SyncError
 from integrations.salesforce.errors import SalesforceError
 from onboarding import salesforce as sf
@@ -90,6 +90,7 @@ class OverviewView(ConnectionPageMixin, TemplateView):
             "progress": sf.progress(workspace=self.workspace, connection=connection),
             "progress_url": reverse("onboarding:source_progress", kwargs={"connection_id": connection.pk}),
             "merge_labels": MERGE_CHOICES,
+            "live": sync_selectors.live_status(workspace=self.workspace, connection=connection),
         }
 
 
@@ -162,6 +163,7 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
                 "initial": {
                     "schedule_interval_minutes": connection.schedule_interval_minutes,
                     "api_budget_percent": connection.api_budget_percent,
+                    "streaming_enabled": connection.streaming_enabled,
                 }
             }
         if self.request.method == "POST":
