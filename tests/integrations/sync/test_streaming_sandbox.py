@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -17,11 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from cdp.models import Activity, Person
 from integrations.models import ChangeStream, SyncRun
 from tests.integrations.sync.conftest import connect, run_inline, select_objects
+from tests.live_changes import CdpWatcher, api, latency_figures, lone_contacts, make_changes
 from tests.processes import process_env, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -71,69 +70,6 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
 
-class CdpWatcher(threading.Thread):
-    """Reads the CDP every 50 ms and notes when each `Live<n>` first name first appears: a change counts
-    as applied when the CDP shows it, or a later change of the same record."""
-
-    def __init__(self, workspace, changes: dict[int, str]):
-        super().__init__(daemon=True)
-        self.workspace = workspace
-        self.changes = changes  # change number -> record id (several changes may touch one record)
-        self.seen: dict[int, float] = {}
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self.stop.is_set():
-                now = time.time()
-                names = Person.objects.filter(
-                    workspace=self.workspace, first_name__startswith="Live"
-                ).values_list("first_name", flat=True)
-                for name in names:
-                    n = int(name[4:])
-                    record = self.changes.get(n)
-                    for m, other in list(self.changes.items()):
-                        if other == record and m <= n and m not in self.seen:
-                            self.seen[m] = now
-                time.sleep(0.05)
-        finally:
-            connections.close_all()
-
-
-def _api(org):
-    http = org.session()
-    http.headers["Authorization"] = f"Bearer {org.token()['access_token']}"
-    return http
-
-
-def _make_changes(
-    org, http, count: int, *, start: int, contacts: list[str], rate: float, sent: dict, changes: dict
-):
-    """`count` changes at about `rate` per second: every other one a new contact, the rest an existing
-    contact's first name. `sent[n]` is when change n was sent (before its commit)."""
-    for k in range(count):
-        n = start + k
-        began = time.time()
-        if n % 2 == 0:
-            response = http.post(
-                f"{org.url}{V}/sobjects/Contact",
-                json={
-                    "FirstName": f"Live{n}",
-                    "LastName": "Streamed",
-                    "Email": f"live{n}@stream.example.com",
-                },
-            )
-            assert response.status_code == 201, response.text
-            changes[n] = response.json()["id"]
-        else:
-            record = contacts[n % len(contacts)]
-            response = http.patch(f"{org.url}{V}/sobjects/Contact/{record}", json={"FirstName": f"Live{n}"})
-            assert response.status_code == 204, response.text
-            changes[n] = record
-        sent[n] = began
-        time.sleep(max(0.0, 1 / rate - (time.time() - began)))
-
-
 @pytest.fixture
 def streamed(make_sandbox_org, sf_settings, workspace, tmp_path):
     org = make_sandbox_org(contacts=200, seed=3, env=SANDBOX_ENV)
@@ -166,18 +102,6 @@ def _live(connection, timeout=60):
     )
 
 
-def _contacts(workspace) -> list[str]:
-    """150 synced contacts that are each the only contact of their person (two contacts of one person
-    show the newer change, which would hide the older one from the watcher)."""
-    from django.db.models import Count
-
-    from cdp.models import Identity
-
-    contacts = Identity.objects.filter(workspace=workspace, object="Contact", person__isnull=False)
-    alone = contacts.values("person").annotate(n=Count("id")).filter(n=1).values_list("person", flat=True)
-    return sorted(contacts.filter(person__in=alone).values_list("external_id", flat=True))[:150]
-
-
 def test_a_thousand_changes_land_within_two_seconds_at_p95_with_no_activity_twice(streamed, workspace):
     org, connection, listener = streamed
     listener.start()
@@ -186,19 +110,13 @@ def test_a_thousand_changes_land_within_two_seconds_at_p95_with_no_activity_twic
     changes: dict[int, str] = {}
     watcher = CdpWatcher(workspace, changes)
     watcher.start()
-    _make_changes(
-        org, _api(org), 1000, start=0, contacts=_contacts(workspace), rate=40, sent=sent, changes=changes
+    make_changes(
+        org, api(org), 1000, start=0, contacts=lone_contacts(workspace), rate=40, sent=sent, changes=changes
     )
     assert wait_for(lambda: len(watcher.seen) == 1000, 60), (len(watcher.seen), listener.text()[-3000:])
     watcher.stop.set()
     watcher.join()
-    latencies = sorted(watcher.seen[n] - sent[n] for n in sent)
-    figures = {
-        "changes": len(latencies),
-        "p50_s": round(statistics.median(latencies), 3),
-        "p95_s": round(latencies[int(len(latencies) * 0.95) - 1], 3),
-        "max_s": round(latencies[-1], 3),
-    }
+    figures = latency_figures(watcher.seen, sent)
     print("streaming latency", json.dumps(figures))
     assert figures["p95_s"] < 2.0, figures
     stream = ChangeStream.objects.get(connection=connection)
@@ -222,16 +140,16 @@ def test_killing_the_listener_or_the_sandbox_mid_stream_loses_nothing(streamed, 
     assert _live(connection), listener.text()[-3000:]
     sent: dict[int, float] = {}
     changes: dict[int, str] = {}
-    http = _api(org)
-    contacts = _contacts(workspace)
-    _make_changes(org, http, 60, start=0, contacts=contacts, rate=30, sent=sent, changes=changes)
+    http = api(org)
+    contacts = lone_contacts(workspace)
+    make_changes(org, http, 60, start=0, contacts=contacts, rate=30, sent=sent, changes=changes)
     listener.stop(signal.SIGKILL)  # mid-stream: no goodbye, the lease is left to expire
-    _make_changes(org, http, 60, start=60, contacts=contacts, rate=30, sent=sent, changes=changes)
+    make_changes(org, http, 60, start=60, contacts=contacts, rate=30, sent=sent, changes=changes)
     listener.start()
-    _make_changes(org, http, 60, start=120, contacts=contacts, rate=30, sent=sent, changes=changes)
+    make_changes(org, http, 60, start=120, contacts=contacts, rate=30, sent=sent, changes=changes)
     org.restart(kill=True)  # the org's process dies; its data and events stay
-    http = _api(org)
-    _make_changes(org, http, 60, start=180, contacts=contacts, rate=30, sent=sent, changes=changes)
+    http = api(org)
+    make_changes(org, http, 60, start=180, contacts=contacts, rate=30, sent=sent, changes=changes)
     watcher = CdpWatcher(workspace, changes)
     watcher.start()
     try:
@@ -252,18 +170,18 @@ def test_a_replay_id_past_retention_falls_back_to_polling(streamed, workspace, t
     org, connection, listener = streamed
     listener.start()
     assert _live(connection), listener.text()[-3000:]
-    http = _api(org)
-    contacts = _contacts(workspace)
+    http = api(org)
+    contacts = lone_contacts(workspace)
     sent: dict[int, float] = {}
     changes: dict[int, str] = {}
-    _make_changes(org, http, 4, start=0, contacts=contacts, rate=20, sent=sent, changes=changes)
+    make_changes(org, http, 4, start=0, contacts=contacts, rate=20, sent=sent, changes=changes)
     assert wait_for(
         lambda: Person.objects.filter(workspace=workspace, first_name__startswith="Live").count() == 4, 30
     )
     listener.stop()
     assert ChangeStream.objects.get(connection=connection).state == ChangeStream.State.STOPPED
     # Down for longer than Salesforce keeps events: they are gone when the listener comes back.
-    _make_changes(org, http, 10, start=4, contacts=contacts, rate=20, sent=sent, changes=changes)
+    make_changes(org, http, 10, start=4, contacts=contacts, rate=20, sent=sent, changes=changes)
     org.faults(expire_events=True)
     # The run the fallback queues is the worker's: start one, as production runs one.
     SyncRun.objects.filter(connection=connection, state=SyncRun.State.QUEUED).update(
@@ -289,7 +207,7 @@ def test_a_replay_id_past_retention_falls_back_to_polling(streamed, workspace, t
         assert run.kind == SyncRun.Kind.INCREMENTAL and run.state == SyncRun.State.SUCCEEDED, run.state_reason
         assert _live(connection, timeout=10)
         # And the stream goes on from the new position.
-        _make_changes(org, http, 2, start=14, contacts=contacts, rate=20, sent=sent, changes=changes)
+        make_changes(org, http, 2, start=14, contacts=contacts, rate=20, sent=sent, changes=changes)
         assert wait_for(
             lambda: (
                 Person.objects.filter(workspace=workspace, first_name__in=["Live14", "Live15"]).count() == 2
@@ -328,7 +246,7 @@ def test_bad_events_are_skipped_with_a_log_line_and_the_rest_applied(
     select_objects(connection, ("Account", "Contact"))
     run_inline(connection)
     contact = org.records("Contact")[0]["Id"]
-    http = _api(org)
+    http = api(org)
     assert (
         http.patch(f"{org.url}{V}/sobjects/Contact/{contact}", json={"FirstName": "Evented"}).status_code
         == 204
@@ -369,8 +287,8 @@ def test_gaps_expired_sessions_and_unselected_objects_keep_the_listener_live(str
     org, connection, listener = streamed
     listener.start()
     assert _live(connection), listener.text()[-3000:]
-    http = _api(org)
-    contacts = _contacts(workspace)
+    http = api(org)
+    contacts = lone_contacts(workspace)
     sent: dict[int, float] = {}
     changes: dict[int, str] = {}
 
@@ -381,20 +299,20 @@ def test_gaps_expired_sessions_and_unselected_objects_keep_the_listener_live(str
 
     # A gap event names the record but carries no fields: the listener reads it, and asks polling too.
     org.faults(gap_next=1)
-    _make_changes(org, http, 1, start=1, contacts=contacts, rate=20, sent=sent, changes=changes)
+    make_changes(org, http, 1, start=1, contacts=contacts, rate=20, sent=sent, changes=changes)
     assert landed(1), listener.text()[-3000:]
     assert wait_for(
         lambda: "GAP_UPDATE" in ChangeStream.objects.get(connection=connection).last_fallback_reason
     )
     # The session expires mid-connect: refreshed, and the stream goes on.
     org.faults(expire_access_tokens=True)
-    _make_changes(org, _api(org), 1, start=3, contacts=contacts, rate=20, sent=sent, changes=changes)
+    make_changes(org, api(org), 1, start=3, contacts=contacts, rate=20, sent=sent, changes=changes)
     assert landed(3), listener.text()[-3000:]
     assert "refreshed its session" in listener.text()
     # Objects the connection does not sync stream too; they are skipped and the replay id moves on.
     before = ChangeStream.objects.get(connection=connection).replay_id
     opportunity = org.records("Opportunity")[0]["Id"]
-    http = _api(org)
+    http = api(org)
     assert (
         http.patch(f"{org.url}{V}/sobjects/Opportunity/{opportunity}", json={"Description": "x"}).status_code
         == 204
