@@ -35,6 +35,8 @@ class CdpWatcher(threading.Thread):
                 for m, record in list(self.changes.items()):
                     by_record.setdefault(record, []).append(m)
                 for name in names:
+                    if not name[4:].isdigit():
+                        continue  # someone else's name that happens to start with "Live"
                     n = int(name[4:])
                     for m in by_record.get(self.changes.get(n), ()):
                         if m <= n and m not in self.seen:
