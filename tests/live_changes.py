@@ -86,10 +86,15 @@ def lone_contacts(workspace, limit: int = 150) -> list[str]:
     from django.db.models import Count
 
     from cdp.models import Identity
+    from integrations.models import SourceRecord
 
     contacts = Identity.objects.filter(workspace=workspace, object="Contact", person__isnull=False)
+    live = SourceRecord.objects.filter(
+        connection__workspace=workspace, object_name="Contact", deleted=False
+    ).values("sf_id")
     alone = contacts.values("person").annotate(n=Count("id")).filter(n=1).values_list("person", flat=True)
-    return sorted(contacts.filter(person__in=alone).values_list("external_id", flat=True))[:limit]
+    chosen = contacts.filter(person__in=alone, external_id__in=live)
+    return sorted(chosen.values_list("external_id", flat=True))[:limit]
 
 
 def latency_figures(seen: dict[int, float], sent: dict[int, float]) -> dict:
