@@ -107,7 +107,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_display_links = ("connection_label",)
     list_filter = ("status", "login_kind", "schedule_interval_minutes")
     search_fields = ("username", "display_name", "org_id", "sf_user_id", "workspace__name", "workspace__slug")
-    list_select_related = ("workspace",)
+    list_select_related = ("workspace", "change_stream")
     # The token columns are never part of a form, a read-only field or a list (issue 8).
     exclude = TOKEN_FIELDS
     readonly_fields = (
@@ -322,10 +322,9 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.display(description="Live updates")
     def live_updates(self, obj):
         from integrations import sync_selectors
-        from integrations.models import ChangeStream
 
         status = sync_selectors.live_status(workspace=obj.workspace, connection=obj)
-        stream = ChangeStream.objects.filter(connection=obj).first()
+        stream = getattr(obj, "change_stream", None) if hasattr(obj, "change_stream") else None
         held = (
             f" · listener {stream.lease_owner}, replay id {stream.replay_id}"
             if stream and stream.lease_owner

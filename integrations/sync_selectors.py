@@ -165,7 +165,10 @@ def live_status(*, workspace, connection: Connection) -> LiveStatus:
         return LiveStatus(False, "Off", "Live updates are off: changes arrive on the sync schedule.")
     if connection.status != Connection.Status.CONNECTED:
         return LiveStatus(False, "Not live", f"The connection is {connection.get_status_display().lower()}.")
-    stream = ChangeStream.objects.filter(connection=connection).first()
+    try:
+        stream = connection.change_stream  # select_related("change_stream") makes this free in lists
+    except ChangeStream.DoesNotExist:
+        stream = None
     now = timezone.now()
     if stream is None or not stream.lease_owner or (stream.lease_expires_at or now) < now:
         return LiveStatus(
