@@ -10,7 +10,10 @@
    prints records/s, API calls (per object, against ⌈N/2000⌉ + 5) and the worker's peak RSS (psutil, 100 ms).
 3. Changes 1,000 contacts through the org's REST API and times the incremental run; then a run with no
    change (API calls per object, against 2) and a full re-read (rows updated, against 0).
-4. Baseline in the same run on the same org: simple-salesforce `query_all` of the contacts over HTTPS and a
+4. Live updates: `manage.py listen_salesforce` in its own process, then 1,000 changes made through the org's
+   REST API at 40 a second (every other one a new contact, the rest an existing contact's name); prints
+   p50 / p95 / max seconds from a change being sent to the CDP showing it.
+5. Baseline in the same run on the same org: simple-salesforce `query_all` of the contacts over HTTPS and a
    per-record `update_or_create`; prints both rates and their ratio.
 
 The last line printed is one JSON object for scripts.
@@ -163,6 +166,44 @@ def change_contacts(org, count: int) -> None:
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(patch, enumerate(ids)))
+
+
+def stream_latency(org, connection, workspace, workdir) -> dict:
+    """The listener as its own process; CHANGES changes at 40/s; latency from sending to the CDP showing it."""
+    from integrations.models import ChangeStream
+    from tests.live_changes import CdpWatcher, api, latency_figures, lone_contacts, make_changes
+    from tests.processes import wait_for
+
+    log_file = open(workdir / "listener.log", "wb")  # noqa: SIM115 - closed below
+    listener = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "listen_salesforce", "--connection", str(connection.pk)],
+        cwd=ROOT,
+        env={**os.environ, "STREAMING_SCAN_SECONDS": "0.5"},
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        live = ChangeStream.objects.filter(connection=connection, state=ChangeStream.State.LIVE)
+        if not wait_for(live.exists, 120):
+            raise SystemExit(
+                f"the listener did not go live:\n{(workdir / 'listener.log').read_text()[-3000:]}"
+            )
+        sent: dict[int, float] = {}
+        changes: dict[int, str] = {}
+        watcher = CdpWatcher(workspace, changes)
+        watcher.start()
+        contacts = lone_contacts(workspace, limit=CHANGES)
+        make_changes(org, api(org), CHANGES, start=0, contacts=contacts, rate=40, sent=sent, changes=changes)
+        wait_for(lambda: len(watcher.seen) == CHANGES, 120)
+        watcher.stop.set()
+        watcher.join()
+        if len(watcher.seen) != CHANGES:
+            raise SystemExit(f"only {len(watcher.seen)} of {CHANGES} changes arrived")
+        return latency_figures(watcher.seen, sent)
+    finally:
+        listener.terminate()
+        listener.wait(timeout=60)
+        log_file.close()
 
 
 def table_updates(tables: list[str]) -> dict[str, int]:
@@ -324,6 +365,13 @@ def bench(org, args, counts, database, workdir) -> dict:
         f"{resync.created}, merged {resync.merged}, rows updated {updated_text}"
     )
 
+    log(f"live updates: {CHANGES:,} changes streamed to a listener process ...")
+    streaming = stream_latency(org, connection, workspace, workdir)
+    log(
+        f"live updates: {streaming['changes']:,} changes in the CDP p50 {streaming['p50_s']:.2f}s, "
+        f"p95 {streaming['p95_s']:.2f}s, max {streaming['max_s']:.2f}s after they were sent"
+    )
+
     baseline_rate = None
     ratio = None
     if not args.skip_baseline:
@@ -353,6 +401,9 @@ def bench(org, args, counts, database, workdir) -> dict:
         "incremental_seconds": round(incremental.seconds, 2),
         "no_change_api_calls_per_object": max(per_object.values()) if per_object else 0,
         "resync_rows_updated": updated,
+        "streaming_p50_s": streaming["p50_s"],
+        "streaming_p95_s": streaming["p95_s"],
+        "streaming_max_s": streaming["max_s"],
         "baseline_records_per_s": round(baseline_rate, 1) if baseline_rate else None,
         "ratio": round(ratio, 1) if ratio else None,
     }

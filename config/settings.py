@@ -258,6 +258,11 @@ SYNC_REQUERY_ATTEMPTS = env.int("SYNC_REQUERY_ATTEMPTS", default=3)
 # First wait before a write-back that got no answer is tried again (then doubling, up to an hour).
 SYNC_WRITEBACK_RETRY_SECONDS = env.int("SYNC_WRITEBACK_RETRY_SECONDS", default=30)
 SYNC_BUDGET_RETRY_MINUTES = env.int("SYNC_BUDGET_RETRY_MINUTES", default=60)
+# --- Live updates (integrations.salesforce.listener reads STREAMING_<NAME>) ----------------------------
+STREAMING_LEASE_SECONDS = env.float("STREAMING_LEASE_SECONDS", default=30)
+STREAMING_RETRY_SECONDS = env.float("STREAMING_RETRY_SECONDS", default=5)
+STREAMING_SCAN_SECONDS = env.float("STREAMING_SCAN_SECONDS", default=5)
+STREAMING_CONTEXT_SECONDS = env.float("STREAMING_CONTEXT_SECONDS", default=300)
 
 # Where the sandbox org process is reached and what it calls itself (its instance_url).
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8765)

@@ -102,12 +102,13 @@ class ConnectionAdmin(admin.ModelAdmin):
         "last_sync",
         "api_usage",
         "open_errors",
+        "live_updates",
         "health_link",
     )
     list_display_links = ("connection_label",)
     list_filter = ("status", "login_kind", "schedule_interval_minutes")
     search_fields = ("username", "display_name", "org_id", "sf_user_id", "workspace__name", "workspace__slug")
-    list_select_related = ("workspace",)
+    list_select_related = ("workspace", "change_stream")
     # The token columns are never part of a form, a read-only field or a list (issue 8).
     exclude = TOKEN_FIELDS
     readonly_fields = (
@@ -131,6 +132,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "refresh_count",
         "api_usage",
         "api_usage_seen_at",
+        "live_updates",
         "created_at",
         "updated_at",
     )
@@ -158,6 +160,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                     ("connected_at", "token_issued_at"),
                     ("last_refreshed_at", "refresh_count"),
                     ("api_usage", "api_usage_seen_at"),
+                    "live_updates",
                     ("created_at", "updated_at"),
                 )
             },
@@ -171,6 +174,7 @@ class ConnectionAdmin(admin.ModelAdmin):
                     "find_strategy",
                     ("skip_non_existing", "merge_converted_leads", "modify_system_fields"),
                     ("schedule_interval_minutes", "api_budget_percent"),
+                    "streaming_enabled",
                 ),
             },
         ),
@@ -316,6 +320,19 @@ class ConnectionAdmin(admin.ModelAdmin):
         )
 
     # --- saving and deleting through the services --------------------------------------------
+    @admin.display(description="Live updates")
+    def live_updates(self, obj):
+        from integrations import sync_selectors
+
+        status = sync_selectors.live_status(workspace=obj.workspace, connection=obj)
+        stream = getattr(obj, "change_stream", None) if hasattr(obj, "change_stream") else None
+        held = (
+            f" · listener {stream.lease_owner}, replay id {stream.replay_id}"
+            if stream and stream.lease_owner
+            else ""
+        )
+        return f"{status.label}: {status.detail}{held}"
+
     def save_model(self, request, obj, form, change):
         changed = [name for name in form.changed_data if name in connection_settings.SETTING_FIELDS]
         if not changed:

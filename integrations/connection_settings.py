@@ -33,8 +33,9 @@ SETTING_FIELDS = (
     "schedule_interval_minutes",
     "api_budget_percent",
     "source_precedence",
+    "streaming_enabled",
 )
-_BOOLEAN_FIELDS = ("skip_non_existing", "merge_converted_leads", "modify_system_fields")
+_BOOLEAN_FIELDS = ("skip_non_existing", "merge_converted_leads", "modify_system_fields", "streaming_enabled")
 
 
 def merge_settings_problem(*, merge_strategy: str, skip_non_existing: bool) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from integrations.models import Connection, FieldSelection, SyncedObject, SyncError, SyncRun
 
@@ -219,3 +220,42 @@ def activities_stored(*, workspace, connection: Connection) -> dict:
         "oldest": stored.aggregate(oldest=Min("occurred_at"))["oldest"],
         "cutoff": cutoff,
     }
+
+
+class LiveStatus:
+    """Whether a connection's changes arrive live (Change Data Capture) and, if not, why."""
+
+    live: bool
+    label: str  # "Live", "Off", "Not live", "Reconnecting", ...
+    detail: str
+    last_event_at: object = None  # datetime of the last applied event, when there is one
+
+
+def live_status(*, workspace, connection: Connection) -> LiveStatus:
+    from integrations.models import ChangeStream
+
+    if connection.workspace_id != workspace.pk:
+        raise ValueError("connection of another workspace")
+    if not connection.streaming_enabled:
+        return LiveStatus(False, "Off", "Live updates are off: changes arrive on the sync schedule.")
+    if connection.status != Connection.Status.CONNECTED:
+        return LiveStatus(False, "Not live", f"The connection is {connection.get_status_display().lower()}.")
+    try:
+        stream = connection.change_stream  # select_related("change_stream") makes this free in lists
+    except ChangeStream.DoesNotExist:
+        stream = None
+    now = timezone.now()
+    if stream is None or not stream.lease_owner or (stream.lease_expires_at or now) < now:
+        return LiveStatus(
+            False, "Not live", "No listener is running: changes arrive on the sync schedule until one starts."
+        )
+    if stream.state == ChangeStream.State.LIVE:
+        if stream.last_event_at:
+            detail = f"Last change applied {timesince(stream.last_event_at, now)} ago."
+        else:
+            detail = "Listening; no change since the listener started."
+        return LiveStatus(True, "Live", detail, stream.last_event_at)
+    reason = stream.state_reason or "starting"
+    return LiveStatus(
+        False, stream.get_state_display(), f"{reason[:200]} (changes arrive on the schedule meanwhile)."
+    )

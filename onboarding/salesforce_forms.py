@@ -590,6 +590,12 @@ class ScheduleForm(forms.Form):
         max_value=100,
         help_text="Inflow pauses syncing when it has used this share of the org's daily requests.",
     )
+    streaming_enabled = forms.BooleanField(
+        label="Live updates",
+        required=False,
+        help_text="Apply each Salesforce change within seconds (Change Data Capture). The schedule above "
+        "still runs and catches anything the stream missed.",
+    )
 
 
 # ------------------------------------------------------------------------------------- selective sync

@@ -166,14 +166,18 @@ def salesforce_sync_now(*, connection) -> bool:
     return created
 
 
-def salesforce_schedule_save(*, connection, schedule_interval_minutes: int, api_budget_percent: int):
-    """The Schedule page: interval and API budget together; the django-q2 schedule follows after commit."""
+def salesforce_schedule_save(
+    *, connection, schedule_interval_minutes: int, api_budget_percent: int, streaming_enabled: bool = True
+):
+    """The Schedule page: interval, API budget and live updates together; the django-q2 schedule follows
+    after commit."""
     from integrations.connection_settings import connection_settings_update
 
     return connection_settings_update(
         connection=connection,
         schedule_interval_minutes=schedule_interval_minutes,
         api_budget_percent=api_budget_percent,
+        streaming_enabled=streaming_enabled,
     )
 
 

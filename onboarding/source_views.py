@@ -96,6 +96,7 @@ class OverviewView(ConnectionPageMixin, TemplateView):
             "progress": sf.progress(workspace=self.workspace, connection=connection),
             "progress_url": reverse("onboarding:source_progress", kwargs={"connection_id": connection.pk}),
             "schedule": sync_selectors.sync_schedule_state(workspace=self.workspace, connection=connection),
+            "live": sync_selectors.live_status(workspace=self.workspace, connection=connection),
         }
 
 
@@ -179,6 +180,7 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
                 "initial": {
                     "schedule_interval_minutes": connection.schedule_interval_minutes,
                     "api_budget_percent": connection.api_budget_percent,
+                    "streaming_enabled": connection.streaming_enabled,
                 }
             }
         if self.request.method == "POST":

@@ -106,7 +106,7 @@ def _org_from_request(request):
     from .services import oauth, orgs
 
     path = request.path_info
-    if path.startswith(("/services/data/", "/services/async/", "/services/oauth2/userinfo")):
+    if path.startswith(("/services/data/", "/services/async/", "/services/oauth2/userinfo", "/cometd/")):
         raw = bearer_token(request) or request.GET.get("oauth_token") or request.GET.get("access_token")
         return orgs.by_token(raw or "")
     if path.startswith("/id/") and path.count("/") == 3:

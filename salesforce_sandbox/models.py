@@ -197,6 +197,13 @@ class OrgState(models.Model):
     # Realism knobs: shorter REST pages at random and a Bulk job delay.
     short_page_size = models.PositiveIntegerField(default=0)
     bulk_job_delay_ms = models.PositiveIntegerField(default=0)
+    # Change Data Capture: the objects that publish change events (JSON list; "*" = every streamable one),
+    # and the "gap" fault: the next N writes publish GAP_* events instead of their normal ones.
+    change_event_objects = models.TextField(default='["*"]')
+    gap_next = models.PositiveIntegerField(default=0)
+    overflow_next = models.PositiveIntegerField(default=0)
+    # Events up to this replay id were forgotten (retention): replaying from before it is refused.
+    events_forgotten_through = models.BigIntegerField(default=0)
     # The origin the org was last started on (runsandbox), used when there is no request to derive it from.
     served_origin = models.CharField(max_length=255, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -358,3 +365,40 @@ class AsyncBatch(models.Model):
 
     def __str__(self) -> str:
         return self.sf_id
+
+
+class ChangeEvent(models.Model):
+    """One Change Data Capture event, written in the same transaction as the change it describes.
+
+    `replay_id` is allocated under a row lock held until the write commits (`change_events.publish`), so
+    replay ids become visible in order and a reader that has seen id N never sees a smaller one appear.
+    """
+
+    replay_id = models.BigIntegerField(unique=True)
+    sobject = models.CharField(max_length=40)
+    change_type = models.CharField(max_length=16)
+    # The event's `payload` (ChangeEventHeader + fields) as JSON, exactly as it goes on the wire.
+    payload = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.replay_id} {self.change_type} {self.sobject}"
+
+
+class StreamingClient(models.Model):
+    """A Bayeux client (after /meta/handshake): its subscriptions and where each has read up to.
+
+    Shared by every gunicorn worker and thread, so a long poll may land on any of them.
+    """
+
+    client_id = models.CharField(max_length=40, unique=True)
+    user_id = models.CharField(max_length=18)
+    # {channel: last replay id delivered}
+    subscriptions = models.TextField(default="{}")
+    created_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    # While a /meta/connect is waiting; the client timeout counts from when the last one returned.
+    connected_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.client_id

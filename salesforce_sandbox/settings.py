@@ -68,6 +68,12 @@ SANDBOX_LOGIN_FAILURES_PER_ADDRESS = env.int("SANDBOX_LOGIN_FAILURES_PER_ADDRESS
 SANDBOX_LOGIN_WINDOW_SECONDS = env.int("SANDBOX_LOGIN_WINDOW_SECONDS", default=900)
 # Local-only control endpoints (/_sandbox/...) answer only these client addresses.
 SANDBOX_CONTROL_ADDRESSES = env.list("SANDBOX_CONTROL_ADDRESSES", default=["127.0.0.1", "::1"])
+# Streaming API: the long poll's advice timeout (Salesforce: 110 s), when an idle client is forgotten,
+# how often a waiting poll looks for events, and how long change events are kept (72 hours).
+SANDBOX_COMETD_TIMEOUT_SECONDS = env.float("SANDBOX_COMETD_TIMEOUT_SECONDS", default=110)
+SANDBOX_COMETD_CLIENT_TIMEOUT_SECONDS = env.float("SANDBOX_COMETD_CLIENT_TIMEOUT_SECONDS", default=40)
+SANDBOX_COMETD_POLL_MS = env.int("SANDBOX_COMETD_POLL_MS", default=50)
+SANDBOX_EVENT_RETENTION_SECONDS = env.int("SANDBOX_EVENT_RETENTION_SECONDS", default=72 * 3600)
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from .views import bulk, bulk_v1, control, oauth, rest
+from .views import bulk, bulk_v1, control, oauth, rest, streaming
 
 V = r"^services/data/v(?P<version>[^/]+)"
 A = r"^services/async/(?P<version>[0-9.]{1,8})/job"
@@ -43,6 +43,8 @@ urlpatterns = [
     re_path(V + r"/limits/?$", rest.limits, name="limits"),
     re_path(V + r"/composite/batch/?$", rest.composite_batch, name="composite-batch"),
     re_path(V + r"/composite/sobjects/?$", rest.composite_sobjects, name="composite-sobjects"),
+    # Streaming API (CometD / Bayeux long polling): Change Data Capture channels
+    re_path(r"^cometd/(?P<version>[0-9.]{1,8})/?$", streaming.cometd, name="cometd"),
     # Bulk API 2.0 query jobs
     re_path(V + r"/jobs/query/?$", bulk.jobs, name="bulk-jobs"),
     re_path(V + r"/jobs/query/(?P<job_id>[A-Za-z0-9]+)/?$", bulk.job, name="bulk-job"),

@@ -40,8 +40,9 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 
-def qcluster_env(org=None, **extra: str) -> dict[str, str]:
-    """The environment of an Inflow process on the test database, talking to the sandbox `org` if given."""
+def process_env(org=None, **extra: str) -> dict[str, str]:
+    """The environment of an Inflow process (qcluster, listen_salesforce) on the test database, talking to
+    the sandbox `org` if given; `extra` adds settings (e.g. STREAMING_LEASE_SECONDS="3")."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -64,7 +65,7 @@ def qcluster(*, log_path: Path, org=None, **extra_env: str) -> Iterator[subproce
     """A real `manage.py qcluster` (workers, scheduler and monitor) on the test database (the ORM broker
     unless REDIS_URL is set), talking to the sandbox `org` if given; stopped before the test database is
     flushed. Its output goes to `log_path`."""
-    env = qcluster_env(org, **extra_env)
+    env = process_env(org, **extra_env)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],

@@ -134,8 +134,8 @@ class SandboxOrg:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def start(self) -> SandboxOrg:
-        self.port = _free_port()
+    def start(self, *, port: int | None = None) -> SandboxOrg:
+        self.port = port or _free_port()
         command = [
             sys.executable,
             str(ROOT / "manage.py"),
@@ -176,6 +176,21 @@ class SandboxOrg:
             except requests.RequestException:
                 time.sleep(0.2)
         raise RuntimeError(f"sandbox org did not start:\n{(self.workdir / 'server.log').read_text()}")
+
+    def restart(self, *, kill: bool = False) -> SandboxOrg:
+        """Stop the org's process (SIGKILL with `kill`) and start it again on the same port and data."""
+        if kill and self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+            # Its workers notice their master is gone and exit; until then they still hold the port.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", self.port)) != 0:
+                        break
+                time.sleep(0.2)
+        self.stop()
+        return self.start(port=self.port)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

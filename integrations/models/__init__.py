@@ -2,6 +2,7 @@
 
 from integrations.models.alerts import ConnectionAlert  # noqa: F401
 from integrations.models.connection import Connection  # noqa: F401
+from integrations.models.streaming import ChangeStream  # noqa: F401
 from integrations.models.sync import (  # noqa: F401
     FieldSelection,
     SalesforceUserName,

@@ -92,6 +92,12 @@ class Connection(models.Model):
     schedule_interval_minutes = models.PositiveSmallIntegerField(
         choices=ScheduleInterval.choices, default=ScheduleInterval.EVERY_5_MINUTES
     )
+    # Apply changes as Salesforce streams them (Change Data Capture); the schedule still runs either way.
+    streaming_enabled = models.BooleanField(
+        "Live updates",
+        default=True,
+        help_text="Apply Salesforce changes within seconds as they happen; scheduled syncs still run.",
+    )
     api_budget_percent = models.PositiveSmallIntegerField(
         default=50,
         validators=[MinValueValidator(1), MaxValueValidator(100)],

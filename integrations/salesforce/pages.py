@@ -665,6 +665,9 @@ def apply_page(
     stamps = {s.sf_id: s.payload.get("SystemModstamp") or "" for s in result.source_records}
 
     with transaction.atomic():
+        # One page of a connection at a time (a scheduled run and the live listener may both apply one):
+        # two merges of the same new person in parallel would each create it.
+        type(conn).objects.select_for_update().filter(pk=conn.pk).values_list("pk", flat=True).first()
         if result.organizations:
             rows = [
                 cdp_merge.OrganizationRow(_key(o.key), o.fields, precedence=o.precedence)

@@ -27,7 +27,7 @@ from ..schema import Schema, SObjectType, build_schema
 from ..schema.fields import build_field
 from ..schema.objects import STAGES
 from ..wire import now, sf_datetime
-from . import recycle_bin
+from . import change_events, recycle_bin
 from .records import allocate_numbers, derive, dumps, lookup_data
 
 CHURN_FIELD = "Favourite_Colour__c"
@@ -130,11 +130,23 @@ def _save(records: list[Record], moment: dt.datetime) -> None:
         "WHERE id = %s"
     )
     rows = [(r.data, adapt(r.last_modified_date), adapt(moment), r.pk) for r in records]
+    stamp = sf_datetime(moment)
+    changes = []
+    for r in records:
+        new = orjson.loads(r.data)
+        old = orjson.loads(getattr(r, "_old_data", None) or "{}")
+        change = change_events.updated(r.sobject, r.sf_id, old, new, stamp)
+        if change:
+            changes.append(change)
+        r._old_data = r.data
+    user_id = orjson.loads(records[0].data).get("LastModifiedById") or ""
     with transaction.atomic(using=db()), connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+        change_events.publish(changes=changes, moment=moment, user_id=user_id)
 
 
 def _edit(record: Record, t: SObjectType, data: dict, moment: dt.datetime, user_id: str) -> Record:
+    record._old_data = record.data  # what the change event compares against
     data["LastModifiedById"] = user_id
     derive(t, data)
     record.data = dumps(data)
@@ -251,7 +263,15 @@ def churn(
                     data=dumps(data),
                 )
             )
-        Record.objects.using(db()).bulk_create(rows, batch_size=1000)
+        with transaction.atomic(using=db()):
+            Record.objects.using(db()).bulk_create(rows, batch_size=1000)
+            change_events.publish(
+                changes=[
+                    change_events.created("Contact", r.sf_id, orjson.loads(r.data), stamp) for r in rows
+                ],
+                moment=moment,
+                user_id=user_id or "",
+            )
         report.add("created Contact", len(rows))
 
     for t, share in zip(types, _shares(deletes, len(types)), strict=True):
@@ -353,7 +373,7 @@ def _new_record(t: SObjectType, data: dict, moment: dt.datetime, user_id: str) -
     data.setdefault("OwnerId", user_id)
     data["CreatedById"] = data["LastModifiedById"] = user_id
     derive(t, data)
-    return Record.objects.using(db()).create(
+    record = Record.objects.using(db()).create(
         sobject=t.name,
         sf_id=make_id(t.key_prefix, allocate_numbers(t.key_prefix, 1)),
         created_date=moment,
@@ -361,6 +381,12 @@ def _new_record(t: SObjectType, data: dict, moment: dt.datetime, user_id: str) -
         system_modstamp=moment,
         data=dumps(data),
     )
+    change_events.publish(
+        changes=[change_events.created(t.name, record.sf_id, data, sf_datetime(moment))],
+        moment=moment,
+        user_id=user_id,
+    )
+    return record
 
 
 def _mapped(lead: dict, mapping: dict[str, str], target: SObjectType) -> dict:
@@ -467,6 +493,7 @@ def _convert_leads(
             data = orjson.loads(member.data)
             if data.get("CampaignId") in campaigns_of_contact:
                 continue  # the contact is already a member of that campaign
+            member._old_data = member.data
             data["ContactId"] = contact_id
             data["LastModifiedById"] = user_id
             derive(member_t, data, lookup=lookup_data)

@@ -24,6 +24,8 @@ FAULT_FIELDS = {
     "latency_ms": int,
     "short_page_size": int,
     "bulk_job_delay_ms": int,
+    "gap_next": int,
+    "overflow_next": int,
 }
 
 
@@ -136,6 +138,15 @@ def faults_apply(**kw) -> OrgState:
             if value:
                 update["locators_expired_before"] = moment
                 QueryCursor.objects.using(db()).all().delete()
+        elif key == "expire_events":
+            if value:
+                from .change_events import expire_all
+
+                expire_all()
+        elif key == "change_event_objects":
+            if not isinstance(value, list) or not all(isinstance(v, str) and len(v) < 100 for v in value):
+                raise FaultError('change_event_objects must be a list of object names (or ["*"])')
+            update["change_event_objects"] = orjson.dumps(value).decode()
         elif key == "revoke_refresh_tokens":
             if value:
                 oauth.refresh_tokens_revoke_all()
@@ -162,6 +173,8 @@ def faults_reset() -> OrgState:
         wrong_type_fields="[]",
         short_page_size=0,
         bulk_job_delay_ms=0,
+        gap_next=0,
+        overflow_next=0,
     )
     return state()
 
@@ -178,6 +191,10 @@ def faults_describe(current: OrgState) -> dict:
         "wrong_type": json_list(current.wrong_type_fields),
         "short_page_size": current.short_page_size,
         "bulk_job_delay_ms": current.bulk_job_delay_ms,
+        "gap_next": current.gap_next,
+        "overflow_next": current.overflow_next,
+        "change_event_objects": json_list(current.change_event_objects),
+        "events_forgotten_through": current.events_forgotten_through,
         "tokens_expired_before": current.tokens_expired_before.isoformat()
         if current.tokens_expired_before
         else None,

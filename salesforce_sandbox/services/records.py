@@ -22,7 +22,7 @@ from ..schema import SYSTEM_FIELDS, Schema, SObjectType
 from ..schema.objects import STAGES
 from ..wire import now as wire_now
 from ..wire import parse_sf_datetime, sf_datetime
-from . import recycle_bin
+from . import change_events, recycle_bin
 
 STAGE_INFO = {name: (prob, forecast, closed, won) for name, prob, forecast, closed, won in STAGES}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -276,14 +276,21 @@ def record_create(*, schema: Schema, sobject: str, values: dict, user_id: str) -
     derive(t, data, number=number, lookup=lookup_data)
     validate(t, data)
     moment = wire_now()
-    return Record.objects.using(db()).create(
-        sobject=t.name,
-        sf_id=make_id(t.key_prefix, number),
-        created_date=moment,
-        last_modified_date=moment,
-        system_modstamp=moment,
-        data=dumps(data),
-    )
+    with transaction.atomic(using=db()):
+        record = Record.objects.using(db()).create(
+            sobject=t.name,
+            sf_id=make_id(t.key_prefix, number),
+            created_date=moment,
+            last_modified_date=moment,
+            system_modstamp=moment,
+            data=dumps(data),
+        )
+        change_events.publish(
+            changes=[change_events.created(t.name, record.sf_id, data, sf_datetime(moment))],
+            moment=moment,
+            user_id=user_id,
+        )
+    return record
 
 
 def record_get(*, schema: Schema, sobject: str, sf_id: str, include_deleted: bool = False) -> Record | None:
@@ -317,6 +324,7 @@ def record_update(*, schema: Schema, sobject: str, sf_id: str, values: dict, use
         if record.is_deleted:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
         data = orjson.loads(record.data)
+        before = dict(data)
         if t.name == "Lead" and data.get("IsConverted"):
             # A converted lead is read-only (no "View and Edit Converted Leads" permission here).
             raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])
@@ -328,6 +336,8 @@ def record_update(*, schema: Schema, sobject: str, sf_id: str, values: dict, use
         record.data = dumps(data)
         record.last_modified_date = record.system_modstamp = moment
         record.save(using=db(), update_fields=["data", "last_modified_date", "system_modstamp"])
+        change = change_events.updated(t.name, record.sf_id, before, data, sf_datetime(moment))
+        change_events.publish(changes=[change] if change else [], moment=moment, user_id=user_id)
     return record
 
 

@@ -19,6 +19,7 @@ from django.db.models import Q
 from ..models import CascadeDelete, Record
 from ..routers import db
 from ..schema import Schema
+from . import change_events
 
 CHUNK = 200
 
@@ -128,6 +129,11 @@ def delete_records(*, schema: Schema, roots: list[Record], moment: dt.datetime) 
     )
     for root in roots:
         root.is_deleted, root.deleted_date, root.system_modstamp = True, moment, moment
+    change_events.publish(
+        changes=[change_events.Change(r.sobject, r.sf_id, "DELETE") for r in roots]
+        + [change_events.Change(record.sobject, record.sf_id, "DELETE") for record, _, _ in taken],
+        moment=moment,
+    )
     return Counter(record.sobject for record, _, _ in taken)
 
 
@@ -185,11 +191,18 @@ def undelete_records(*, schema: Schema, roots: list[Record], moment: dt.datetime
         CascadeDelete.objects.using(db()).filter(sf_id=sf_id).update(root_id=root)
     ids = root_ids + [sf_id for sf_id in taken if sf_id not in held]
     restored: Counter = Counter()
+    changes: list[change_events.Change] = []
+    stamp = moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "+0000"
     for chunk in _chunks(ids, 500):
         rows = Record.objects.using(db()).filter(sf_id__in=chunk, is_deleted=True, purged=False)
-        restored.update(rows.values_list("sobject", flat=True))
+        for sobject, sf_id, data in rows.values_list("sobject", "sf_id", "data"):
+            restored[sobject] += 1
+            values = {k: v for k, v in orjson.loads(data).items() if v is not None}
+            values["LastModifiedDate"] = stamp
+            changes.append(change_events.Change(sobject, sf_id, "UNDELETE", values))
         rows.update(is_deleted=False, deleted_date=None, system_modstamp=moment)
         CascadeDelete.objects.using(db()).filter(sf_id__in=chunk).delete()
+    change_events.publish(changes=changes, moment=moment)
     return restored
 
 

@@ -17,7 +17,7 @@ from .. import query as soql_query
 from ..api import api_view
 from ..models import BulkJob, Record
 from ..routers import db
-from ..services import oauth
+from ..services import change_events, oauth
 from ..services import records as record_services
 from ..services.records import RecordError
 from ..soql_bridge import SoqlError
@@ -89,9 +89,49 @@ def describe_global(request, version):
     body = {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [ctx.schema.describe_global_entry(t, version) for t in ctx.schema],
+        "sobjects": [ctx.schema.describe_global_entry(t, version) for t in ctx.schema]
+        + change_event_entries(ctx, version),
     }
     return json_response(body)
+
+
+def _as_change_event(body: dict, name: str) -> dict:
+    """An object's describe (or describeGlobal entry) turned into its `<Object>ChangeEvent`'s."""
+    overrides = {
+        "name": f"{name}ChangeEvent",
+        "label": f"{body['label']} Change Event",
+        "labelPlural": f"{body['label']} Change Events",
+        "keyPrefix": "1CE",
+        "custom": False,
+        "customSetting": False,
+        "createable": False,
+        "updateable": False,
+        "deletable": False,
+        "undeletable": False,
+        "queryable": False,
+        "retrieveable": False,
+        "replicateable": False,
+        "searchable": False,
+        "triggerable": True,
+        "layoutable": False,
+        "mergeable": False,
+        "feedEnabled": False,
+    }
+    body.update({k: v for k, v in overrides.items() if k in body})
+    own = re.compile(rf"/sobjects/{re.escape(name)}(?=/|$)")
+    body["urls"] = {
+        k: own.sub(f"/sobjects/{name}ChangeEvent", v) if isinstance(v, str) else v
+        for k, v in body["urls"].items()
+    }
+    return body
+
+
+def change_event_entries(ctx, version) -> list[dict]:
+    """`<Object>ChangeEvent` for each object this org publishes change events for (not queryable)."""
+    return [
+        _as_change_event(ctx.schema.describe_global_entry(ctx.schema.get(name), version), name)
+        for name in change_events.emitting(ctx.schema, ctx.state)
+    ]
 
 
 def _type_or_404(request, name):
@@ -103,10 +143,15 @@ def _type_or_404(request, name):
 
 @api_view("describe")
 def describe(request, version, sobject):
-    t = request.sandbox.schema.get(sobject)
+    ctx = request.sandbox
+    t = ctx.schema.get(sobject)
+    event_of = sobject[: -len("ChangeEvent")] if sobject.endswith("ChangeEvent") else None
+    if t is None and event_of and event_of in change_events.emitting(ctx.schema, ctx.state):
+        body = ctx.schema.describe(ctx.schema.get(event_of), version, origin=ctx.origin)
+        return json_response(_as_change_event(body, event_of))
     if t is None:
         return error_response(404, "NOT_FOUND", "The requested resource does not exist")
-    return json_response(request.sandbox.schema.describe(t, version, origin=request.sandbox.origin))
+    return json_response(ctx.schema.describe(t, version, origin=ctx.origin))
 
 
 def _json_body(request) -> dict:

@@ -709,3 +709,52 @@ def test_overview_counts_records_and_activities_of_this_connection(owner_client,
     assert '<div class="fs-3 fw-semibold" data-stat="activities">0</div>' in html
     # The chart counts what that day's runs synced: none ran here.
     assert f"{now:%d %b}: 0 records synced, 0 activities" in html
+
+
+def test_overview_says_live_with_the_last_events_age_or_why_not(owner_client, sf_workspace, connection):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from integrations.models import ChangeStream
+
+    page = f"/sources/salesforce/{connection.pk}/"
+
+    def live_row():
+        html = owner_client.get(page).content.decode()
+        start = html.index("data-live=")
+        return " ".join(html[start : html.index("</dd>", start)].split())
+
+    assert "No listener is running" in live_row()
+    now = timezone.now()
+    stream = ChangeStream.objects.create(
+        connection=connection,
+        state=ChangeStream.State.LIVE,
+        lease_owner="host:1",
+        lease_expires_at=now + dt.timedelta(seconds=30),
+        last_event_at=now - dt.timedelta(minutes=3),
+        replay_id=42,
+    )
+    row = live_row()
+    assert 'data-live="yes"' in row and ">Live<" in row and "Last change applied 3 minutes ago" in row
+    ChangeStream.objects.filter(pk=stream.pk).update(
+        state=ChangeStream.State.RECONNECTING, state_reason="Streaming API unreachable"
+    )
+    assert "Reconnecting" in live_row() and "Streaming API unreachable" in live_row()
+    ChangeStream.objects.filter(pk=stream.pk).update(lease_expires_at=now - dt.timedelta(seconds=1))
+    assert "No listener is running" in live_row()
+
+    # The setting turns it off for this connection; the page says so.
+    response = owner_client.post(
+        page + "schedule/", {"schedule_interval_minutes": "5", "api_budget_percent": "50"}
+    )
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    assert connection.streaming_enabled is False
+    assert "Live updates are off" in live_row()
+    owner_client.post(
+        page + "schedule/",
+        {"schedule_interval_minutes": "5", "api_budget_percent": "50", "streaming_enabled": "on"},
+    )
+    connection.refresh_from_db()
+    assert connection.streaming_enabled is True

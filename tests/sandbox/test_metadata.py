@@ -106,14 +106,14 @@ def test_every_object_and_field_has_every_key(http):
         assert len(names) == len(set(names))
         assert {"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp"} <= set(names)
         # Users are deactivated, never deleted: User has no IsDeleted, as on Salesforce.
-        assert ("IsDeleted" in names) == (entry["name"] != "User")
+        assert ("IsDeleted" in names) == (entry["name"].removesuffix("ChangeEvent") != "User")
 
 
 def test_describe_global_lists_only_describable_objects(http):
     body = http("/sobjects")
     assert body["encoding"] == "UTF-8" and body["maxBatchSize"] == 200
     names = [s["name"] for s in body["sobjects"]]
-    assert names == [
+    objects = [
         "Account",
         "Contact",
         "Lead",
@@ -131,7 +131,10 @@ def test_describe_global_lists_only_describable_objects(http):
         "Course__c",
         "Enrollment__c",
     ]
-    assert all(s["queryable"] for s in body["sobjects"])
+    # Then the change event of every object that publishes one (all of them, unless the org says otherwise).
+    assert names == objects + [f"{name}ChangeEvent" for name in objects]
+    assert all(s["queryable"] for s in body["sobjects"][: len(objects)])
+    assert not any(s["queryable"] for s in body["sobjects"][len(objects) :])
 
 
 def test_contact_has_the_onboarding_fields(http):

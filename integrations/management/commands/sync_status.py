@@ -26,6 +26,8 @@ class Command(BaseCommand):
                 f"Connection {connection.pk} ({connection.username}, {ws.slug}): {connection.get_status_display()}, "
                 f"every {connection.schedule_interval_minutes} min, API budget {connection.api_budget_percent}%"
             )
+            live = sync_selectors.live_status(workspace=ws, connection=connection)
+            self.stdout.write(f"  live updates: {live.label} — {live.detail}")
             progress = sync_selectors.sync_progress(workspace=ws, connection=connection)
             if progress["run_id"]:
                 self.stdout.write(

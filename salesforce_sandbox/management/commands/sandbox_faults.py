@@ -40,6 +40,19 @@ class Command(OrgCommand):
         )
         parser.add_argument("--short-page-size", type=int, help="Cap REST query pages at N records (0: off).")
         parser.add_argument("--bulk-job-delay-ms", type=int, help="Time before a Bulk job completes.")
+        parser.add_argument("--gap-next", type=int, help="The next N change events are GAP_* events.")
+        parser.add_argument(
+            "--overflow-next", type=int, help="The next N write transactions publish GAP_OVERFLOW events."
+        )
+        parser.add_argument(
+            "--expire-events", action="store_true", help="Forget every stored change event (retention)."
+        )
+        parser.add_argument(
+            "--change-event-objects",
+            nargs="*",
+            metavar="OBJECT",
+            help='Objects that publish change events ("*" for all).',
+        )
 
     def handle(self, *args, **options):
         if options["reset"]:
@@ -61,6 +74,10 @@ class Command(OrgCommand):
             "wrong_type": options["wrong_type"],
             "short_page_size": options["short_page_size"],
             "bulk_job_delay_ms": options["bulk_job_delay_ms"],
+            "gap_next": options["gap_next"],
+            "overflow_next": options["overflow_next"],
+            "expire_events": options["expire_events"] or None,
+            "change_event_objects": options["change_event_objects"],
         }
         try:
             current = org.faults_apply(**changes)

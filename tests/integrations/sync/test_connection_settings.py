@@ -129,7 +129,7 @@ def test_settings_are_written_together_and_the_schedule_follows_after_commit(
             "__all__",
             "Not a connection setting: access_token_encrypted. The settings are: merge_strategy, find_strategy, "
             "skip_non_existing, merge_converted_leads, modify_system_fields, schedule_interval_minutes, "
-            "api_budget_percent, source_precedence.",
+            "api_budget_percent, source_precedence, streaming_enabled.",
         ),
     ],
 )

@@ -17,7 +17,7 @@ from integrations.models import SyncRun
 from integrations.salesforce import sync, tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, snapshot
-from tests.processes import qcluster, qcluster_env
+from tests.processes import process_env, qcluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -62,7 +62,7 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_run(
     for attempt in range(4):
         with open(tmp_path / f"attempt-{attempt}.log", "wb") as log:
             worker = subprocess.Popen(
-                command, cwd=BASE_DIR, env=qcluster_env(sandbox_org), stdout=log, stderr=subprocess.STDOUT
+                command, cwd=BASE_DIR, env=process_env(sandbox_org), stdout=log, stderr=subprocess.STDOUT
             )
             # Wait for this attempt to commit pages of its own, then kill it at a random moment after.
             deadline = time.monotonic() + 60
@@ -83,7 +83,7 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_run(
     if run.state == "running":
         assert run.worker  # the dead worker's checkpoint is what the next run resumes from
     final = subprocess.run(
-        command, cwd=BASE_DIR, env=qcluster_env(sandbox_org), capture_output=True, text=True, timeout=300
+        command, cwd=BASE_DIR, env=process_env(sandbox_org), capture_output=True, text=True, timeout=300
     )
     assert final.returncode == 0, final.stderr[-3000:]
 
