@@ -166,8 +166,8 @@ class ActivitiesView(DataPageMixin, TemplateView):
         filters = cleaned_or_empty(form)
 
         def midnight(day, plus_days=0):
-            if day is None:
-                return None
+            if day is None or day > dt.date.max - dt.timedelta(days=plus_days):
+                return None  # the day after 9999-12-31 does not exist: no bound is the same filter
             return dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time.min, tzinfo=dt.UTC)
 
         context["form"] = form
