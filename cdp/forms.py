@@ -18,6 +18,11 @@ class WorkspaceNameField(forms.CharField):
 
     def validate(self, value):
         super().validate(value)
+        if any(not ch.isprintable() for ch in value):
+            # The name goes into email subjects, where a line break would end the header.
+            raise forms.ValidationError(
+                "A workspace name cannot hold line breaks, tabs or control characters."
+            )
         if not any(ch.isalnum() for ch in value):
             raise forms.ValidationError("Give your workspace a name with at least one letter or digit.")
 
