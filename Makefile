@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8765
-export WEB_PORT SANDBOX_PORT
+# The local sandbox org is the one non-Salesforce login host the app accepts (never implied by DEBUG).
+SALESFORCE_LOCAL_ORIGINS ?= http://127.0.0.1:$(SANDBOX_PORT)
+export WEB_PORT SANDBOX_PORT SALESFORCE_LOCAL_ORIGINS
 
 .PHONY: run test lint install setup migrate seed browser clean
 

@@ -245,6 +245,9 @@ SALESFORCE_DEFAULT_LOGIN_URL = env.str(
     if DEBUG
     else "https://login.salesforce.com",
 )
+# Local sandbox orgs allowed as login hosts besides Salesforce's own (plain http too), e.g.
+# http://127.0.0.1:8765. Empty by default in every mode; `make run` names its own sandbox org.
+SALESFORCE_LOCAL_ORIGINS = env.list("SALESFORCE_LOCAL_ORIGINS", default=[])
 # The OAuth callback registered in the connected app; empty means this site's own callback URL.
 SALESFORCE_CALLBACK_URL = env.str("SALESFORCE_CALLBACK_URL", default="")
 

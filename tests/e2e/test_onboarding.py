@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 # `sandbox_org` comes from the tests.sandbox_org plugin (conftest.py).
 pytest.importorskip("tests.sandbox_org", reason="the sandbox org fixture is not built yet")
@@ -36,7 +37,7 @@ def salesforce_settings(settings, sandbox_org, live_server):
     settings.SALESFORCE_DEFAULT_LOGIN_URL = sandbox_org.url
     settings.SALESFORCE_CLIENT_ID = sandbox_org.client_id
     settings.SALESFORCE_CLIENT_SECRET = sandbox_org.client_secret
-    settings.SALESFORCE_ALLOW_HTTP = True
+    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
     return settings
 
 
@@ -46,8 +47,9 @@ def q_cluster(live_server, sandbox_org, tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        # DEBUG lets the worker's Salesforce client talk plain http to the local sandbox org.
         "DEBUG": "1",
+        # The worker's Salesforce client talks plain http to the local sandbox org.
+        "SALESFORCE_LOCAL_ORIGINS": ",".join(LOCAL_SANDBOX_ORIGINS),
         "ENV_FILE": "/nonexistent/.env",
         "SALESFORCE_CLIENT_ID": sandbox_org.client_id,
         "SALESFORCE_CLIENT_SECRET": sandbox_org.client_secret,

@@ -18,6 +18,7 @@ from integrations.salesforce import sync, tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, snapshot
 from tests.processes import database_url
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +29,8 @@ def _env(org) -> dict:
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        "DEBUG": "1",  # plain http to the local sandbox org
+        "DEBUG": "1",
+        "SALESFORCE_LOCAL_ORIGINS": ",".join(LOCAL_SANDBOX_ORIGINS),  # plain http to the local sandbox org
         "ENV_FILE": "/nonexistent/.env",
         "SALESFORCE_CLIENT_ID": org.client_id,
         "SALESFORCE_CLIENT_SECRET": org.client_secret,
