@@ -27,6 +27,7 @@ install: $(VENV)/.installed
 
 setup: install .env
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	DEBUG=1 $(BIN)/python manage.py createcachetable
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input --database sandbox
 	DEBUG=1 DJANGO_SETTINGS_MODULE=salesforce_sandbox.settings $(BIN)/python manage.py sandbox_seed --if-empty --contacts 2000 --seed 1
 	DEBUG=1 $(BIN)/python manage.py collectstatic --no-input --verbosity 0

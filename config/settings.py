@@ -211,8 +211,27 @@ X_FRAME_OPTIONS = "DENY"
 # /healthz is probed by load balancers over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-# --- Task queue (django-q2) ---------------------------------------------------------------------
+# --- Task queue (django-q2) and the shared cache -------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# One cache for every process: the rate limits (sign-in, sign-up, password reset, the admin, which signs in
+# through the same page) must count every web worker's attempts, not each worker's own. The database
+# cache by default (its table is made by `migrate`), Redis when REDIS_URL is set.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="inflow"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "inflow_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
 Q_CLUSTER = {
     "name": "inflow",
     "workers": env.int("Q_WORKERS", default=2),

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from config.health import cluster_heartbeat, extra_health_checks
@@ -36,6 +40,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if not database_ok or body.get("problems"):
         body["status"] = "degraded" if database_ok else "down"
     return JsonResponse(body, status=200 if database_ok else 503)
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The admin's sign-in page, replaced: staff sign in through allauth's page, whose failed attempts are
+    limited (ACCOUNT_RATE_LIMITS, counted in the shared cache), instead of Django's unlimited admin form.
+    A POST here checks no password."""
+    target = url_has_allowed_host_and_scheme(
+        request.GET.get("next", ""), allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    next_url = request.GET["next"] if target else reverse("admin:index")
+    if request.user.is_authenticated:
+        if request.user.is_active and request.user.is_staff:
+            return redirect(next_url)
+        raise PermissionDenied("This account has no access to the operator console.")
+    return redirect_to_login(next_url, login_url=reverse("account_login"))
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
