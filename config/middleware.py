@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 
 
 def content_security_policy() -> str:
@@ -45,3 +48,24 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = content_security_policy()
         return response
+
+
+class IdleSessionTimeoutMiddleware:
+    """Signs a user out after SESSION_IDLE_SECONDS without a request. The last request's time is kept in
+    the session, written at most once a minute (not a session write on every request)."""
+
+    KEY = "last_request_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last = request.session.get(self.KEY)
+            if last is not None and now - last > settings.SESSION_IDLE_SECONDS:
+                logout(request)
+                messages.info(request, "You were signed out after a while without activity. Sign in again.")
+            elif last is None or now - last >= 60:
+                request.session[self.KEY] = now
+        return self.get_response(request)
