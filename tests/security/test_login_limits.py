@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,13 +70,12 @@ def test_a_signed_in_user_who_is_not_staff_is_refused_not_asked_for_a_password(c
     assert response.status_code == 403
 
 
-@pytest.fixture
-def gunicorn(tmp_path):
-    """The app under gunicorn as `make run` starts it (2 workers) on the test database. Each worker is
-    replaced after every request (--max-requests 1), so no attempt is ever counted by the process that
-    served the one before: only a limit shared by every process can hold."""
+@contextmanager
+def running_gunicorn(tmp_path, *args: str):
+    """The app under gunicorn as the Procfile starts it (its config file, 2 workers) on the test database;
+    yields its base URL and the path of its log."""
     port = _free_port()
-    log_path = tmp_path / "access.log"
+    log_path = tmp_path / "gunicorn.log"
     log = log_path.open("w")
     env = {
         **os.environ,
@@ -88,17 +88,14 @@ def gunicorn(tmp_path):
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
+            "-c",
+            "config/gunicorn.py",
             "config.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             "2",
-            "--max-requests",
-            "1",
-            "--access-logfile",
-            "-",
-            "--access-logformat",
-            "pid=%(p)s %(m)s %(U)s %(s)s",
+            *args,
         ],
         cwd=ROOT,
         env=env,
@@ -120,6 +117,16 @@ def gunicorn(tmp_path):
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    """Each of the two workers is replaced after every request (--max-requests 1), so no attempt is ever
+    counted by the process that served the one before: only a limit shared by every process can hold."""
+    with running_gunicorn(
+        tmp_path, "--max-requests", "1", "--access-logformat", "pid=%(p)s %(m)s %(U)s %(s)s"
+    ) as server:
+        yield server
 
 
 def _attempt(base: str, email: str, password: str) -> requests.Response:
