@@ -305,6 +305,9 @@ LOGGING = {
     },
 }
 
+# A monitor sending `Authorization: Bearer <HEALTHZ_TOKEN>` reads /healthz's detail (staff do when signed
+# in); everyone else reads the status only. Empty: no token is accepted.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 # Callables whose dicts are merged into /healthz (see config/health.py).
 HEALTH_CHECKS: list[str] = [
     "integrations.health.salesforce_connections",
