@@ -5,6 +5,7 @@ Every setting is documented in docs/configuration.md and .env.example.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -94,9 +95,26 @@ TEMPLATES = [
 ]
 
 
+def _private_file(name: str) -> None:
+    """A SQLite database file readable by this user only (it holds every workspace's customer data and
+    the encrypted tokens): created 0600 before SQLite opens it, and tightened if an older one is wider.
+    SQLite gives its -wal and -shm files the database file's mode."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def _database(url: str, *, name_for_sqlite: str) -> dict:
     config = environ.Env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        _private_file(config["NAME"])
         # Web, worker cluster and sandbox share the file: WAL lets readers run beside a writer,
         # the busy timeout and IMMEDIATE transactions make writers queue instead of failing
         # with "database is locked".
@@ -148,6 +166,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Uploads are this user's only: public ones are served by the app (config.views.media), never by
+# another process reading the directory.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # The currency an amount is shown in when its record names none (ISO 4217 code).
 CDP_DEFAULT_CURRENCY = env.str("CDP_DEFAULT_CURRENCY", default="USD")
 STORAGES = {
