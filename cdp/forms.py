@@ -136,3 +136,21 @@ def cleaned_or_empty(form: forms.Form) -> dict:
     return {
         name: value for name, value in getattr(form, "cleaned_data", {}).items() if name not in form.errors
     }
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254, validators=[DOTTED_EMAIL])
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[
+            ("member", "Member — reads everything"),
+            ("admin", "Admin — also changes settings and syncs"),
+            ("owner", "Owner — also manages members"),
+        ],
+        initial="member",
+    )
+
+
+class MemberRoleForm(forms.Form):
+    membership = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    role = forms.ChoiceField(choices=[("owner", "Owner"), ("admin", "Admin"), ("member", "Member")])
