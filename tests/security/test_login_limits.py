@@ -188,3 +188,27 @@ def test_with_redis_url_every_process_shares_the_redis_cache():
     ]
     assert outputs == [["RedisCache", "0", "1"], ["RedisCache", "1", "2"]]
     redis.Redis.from_url("redis://127.0.0.1:6379/0").delete(f"{prefix}:1:attempts")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_password_reset_limit_holds_across_two_gunicorn_workers(gunicorn, make_user):
+    """The same for password resets: 5 a minute per address (ACCOUNT_RATE_LIMITS["reset_password"])."""
+    base, log_path = gunicorn
+    user = make_user(email=f"reset-{os.getpid()}-{time.time_ns()}@acme.example")
+    answers = []
+    for _ in range(6):
+        session = requests.Session()
+        page = session.get(f"{base}/accounts/password/reset/", timeout=30)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        answers.append(
+            session.post(
+                f"{base}/accounts/password/reset/",
+                data={"csrfmiddlewaretoken": token, "email": user.email},
+                headers={"Referer": f"{base}/accounts/password/reset/"},
+                timeout=30,
+                allow_redirects=False,
+            ).status_code
+        )
+    assert answers == [302] * 5 + [429]
+    pids = set(re.findall(r"pid=<(\d+)> POST /accounts/password/reset/", log_path.read_text()))
+    assert len(pids) >= 6
