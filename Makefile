@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8765
-export WEB_PORT SANDBOX_PORT
+# The local sandbox org is the one non-Salesforce login host the app accepts (never implied by DEBUG).
+SALESFORCE_LOCAL_ORIGINS ?= http://127.0.0.1:$(SANDBOX_PORT)
+export WEB_PORT SANDBOX_PORT SALESFORCE_LOCAL_ORIGINS
 
 .PHONY: run test lint install setup migrate seed browser clean
 
@@ -25,6 +27,7 @@ install: $(VENV)/.installed
 
 setup: install .env
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	DEBUG=1 $(BIN)/python manage.py createcachetable
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input --database sandbox
 	DEBUG=1 DJANGO_SETTINGS_MODULE=salesforce_sandbox.settings $(BIN)/python manage.py sandbox_seed --if-empty --contacts 2000 --seed 1
 	DEBUG=1 $(BIN)/python manage.py collectstatic --no-input --verbosity 0

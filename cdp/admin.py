@@ -78,8 +78,9 @@ class ArchivedFilter(admin.SimpleListFilter):
 def yes_no_badge(value: bool | None, *, yes: str = "Yes", no: str = "No"):
     if value is None:
         return "—"
-    colour = "#2b8a3e" if value else "#868e96"
-    return format_html('<span style="color:{};font-weight:600">{}</span>', colour, yes if value else no)
+    return format_html(
+        '<span class="{}">{}</span>', "inflow-yes" if value else "inflow-no", yes if value else no
+    )
 
 
 # ------------------------------------------------------------------------------------ workspaces

@@ -18,6 +18,11 @@ class WorkspaceNameField(forms.CharField):
 
     def validate(self, value):
         super().validate(value)
+        if any(not ch.isprintable() for ch in value):
+            # The name goes into email subjects, where a line break would end the header.
+            raise forms.ValidationError(
+                "A workspace name cannot hold line breaks, tabs or control characters."
+            )
         if not any(ch.isalnum() for ch in value):
             raise forms.ValidationError("Give your workspace a name with at least one letter or digit.")
 
@@ -131,3 +136,21 @@ def cleaned_or_empty(form: forms.Form) -> dict:
     return {
         name: value for name, value in getattr(form, "cleaned_data", {}).items() if name not in form.errors
     }
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254, validators=[DOTTED_EMAIL])
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[
+            ("member", "Member — reads everything"),
+            ("admin", "Admin — also changes settings and syncs"),
+            ("owner", "Owner — also manages members"),
+        ],
+        initial="member",
+    )
+
+
+class MemberRoleForm(forms.Form):
+    membership = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    role = forms.ChoiceField(choices=[("owner", "Owner"), ("admin", "Admin"), ("member", "Member")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass
 from functools import cache
 
@@ -115,8 +116,16 @@ def _byte_ordered_text() -> bool:
 def _prefix(name: str, prefix: str) -> Q:
     """`name` starts with `prefix`, written as a range so a btree index serves it: PostgreSQL only turns
     LIKE 'x%' into an index range under the plain "C" collation, not "C.UTF-8" or a language collation."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    condition = Q(**{f"{name}__gte": prefix, f"{name}__lt": upper})
+    condition = Q(**{f"{name}__gte": prefix})
+    # The least string above every string with this prefix: the prefix with its last character that
+    # is not the last code point bumped by one (a prefix of only U+10FFFF has no bound above).
+    # Surrogates cannot be stored as text, so the code point after U+D7FF is U+E000.
+    stem = prefix.rstrip(chr(sys.maxunicode))
+    if stem:
+        following = ord(stem[-1]) + 1
+        if 0xD800 <= following <= 0xDFFF:
+            following = 0xE000
+        condition &= Q(**{f"{name}__lt": stem[:-1] + chr(following)})
     if not _byte_ordered_text():
         condition &= Q(**{f"{name}__startswith": prefix})
     return condition

@@ -15,4 +15,5 @@ urlpatterns = [
     path("objects/", views.CustomObjectsView.as_view(), name="custom_objects"),
     path("objects/<int:pk>/", views.CustomObjectRecordsView.as_view(), name="custom_object_records"),
     path("fields/", views.FieldsView.as_view(), name="fields"),
+    path("members/", views.MembersView.as_view(), name="members"),
 ]

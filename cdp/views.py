@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views.generic import FormView, TemplateView
 
-from cdp import display, extensions, selectors
+from cdp import display, extensions, roles, selectors
 from cdp.charts import growth_chart_svg
 from cdp.fields import FIELD_TYPES
 from cdp.forms import (
     ActivityFilterForm,
+    MemberInviteForm,
+    MemberRoleForm,
     PageForm,
     PeopleFilterForm,
     SearchForm,
@@ -19,7 +24,8 @@ from cdp.forms import (
 )
 from cdp.middleware import SESSION_KEY
 from cdp.mixins import WorkspaceRequiredMixin
-from cdp.services import workspace_create
+from cdp.models import Membership
+from cdp.services import member_invite, membership_role_set, workspace_create
 
 
 class DashboardView(WorkspaceRequiredMixin, TemplateView):
@@ -168,8 +174,8 @@ class ActivitiesView(DataPageMixin, TemplateView):
         filters = cleaned_or_empty(form)
 
         def midnight(day, plus_days=0):
-            if day is None:
-                return None
+            if day is None or day > dt.date.max - dt.timedelta(days=plus_days):
+                return None  # the day after 9999-12-31 does not exist: no bound is the same filter
             return dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time.min, tzinfo=dt.UTC)
 
         context["form"] = form
@@ -249,3 +255,58 @@ class FieldsView(DataPageMixin, TemplateView):
         context["groups"] = selectors.field_catalogue(workspace=self.workspace)
         context["type_labels"] = {code: t.label for code, t in FIELD_TYPES.items()}
         return context
+
+
+class MembersView(WorkspaceRequiredMixin, TemplateView):
+    """The workspace's members: an owner invites someone by email and sets each member's role."""
+
+    template_name = "cdp/members.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.workspace:
+            roles.require_role(request.user, request.workspace, roles.OWNER)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("invite_form", MemberInviteForm())
+        context["memberships"] = (
+            Membership.objects.filter(workspace=self.workspace).select_related("user").order_by("created_at")
+        )
+        context["role_choices"] = Membership.Role.choices
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if "invite" in request.POST:
+            form = MemberInviteForm(request.POST)
+            if not form.is_valid():
+                return self.render_to_response(self.get_context_data(invite_form=form))
+            member_invite(
+                workspace=self.workspace,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                invited_by=request.user,
+                site_url=settings.SITE_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/"),
+            )
+            messages.success(request, f"{form.cleaned_data['email']} is a member now; we emailed them.")
+            return redirect("cdp:members")
+        form = MemberRoleForm(request.POST)
+        if form.is_valid():
+            try:
+                membership = membership_role_set(
+                    workspace=self.workspace,
+                    membership_id=form.cleaned_data["membership"],
+                    role=form.cleaned_data["role"],
+                    actor=request.user,
+                )
+            except Membership.DoesNotExist:
+                messages.error(request, "That person is not a member of this workspace.")
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(
+                    request, f"{membership.user.email} is {membership.get_role_display().lower()} now."
+                )
+        else:
+            messages.error(request, "Choose Owner, Admin or Member.")
+        return redirect("cdp:members")

@@ -5,6 +5,7 @@ Every setting is documented in docs/configuration.md and .env.example.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -59,12 +60,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.IdleSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cdp.middleware.CurrentWorkspaceMiddleware",
@@ -92,9 +95,26 @@ TEMPLATES = [
 ]
 
 
+def _private_file(name: str) -> None:
+    """A SQLite database file readable by this user only (it holds every workspace's customer data and
+    the encrypted tokens): created 0600 before SQLite opens it, and tightened if an older one is wider.
+    SQLite gives its -wal and -shm files the database file's mode."""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+
+
 def _database(url: str, *, name_for_sqlite: str) -> dict:
     config = environ.Env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        _private_file(config["NAME"])
         # Web, worker cluster and sandbox share the file: WAL lets readers run beside a writer,
         # the busy timeout and IMMEDIATE transactions make writers queue instead of failing
         # with "database is locked".
@@ -146,6 +166,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Uploads are this user's only: public ones are served by the app (config.views.media), never by
+# another process reading the directory.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # The currency an amount is shown in when its record names none (ISO 4217 code).
 CDP_DEFAULT_CURRENCY = env.str("CDP_DEFAULT_CURRENCY", default="USD")
 STORAGES = {
@@ -165,7 +189,13 @@ LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none")
+# Mandatory verification is what lets sign-up keep who is registered private (allauth's enumeration
+# prevention): a taken address gets the same "check your email" page, and its owner an email saying so.
+# The link in the email signs the new user in (the same browser) and leads into the onboarding.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_SIGNUP_FORM_CLASS = "cdp.forms.SignupWorkspaceForm"
 ACCOUNT_ADAPTER = "cdp.adapters.AccountAdapter"
@@ -207,12 +237,35 @@ SECURE_PROXY_SSL_HEADER = (
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# A session ends after SESSION_IDLE_SECONDS without a request (config.middleware), and lasts at most
+# SESSION_COOKIE_AGE after the last minute it was used (Django's default, two weeks, is too long).
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=60 * 60)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 60 * 60)
 X_FRAME_OPTIONS = "DENY"
 # /healthz is probed by load balancers over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
-# --- Task queue (django-q2) ---------------------------------------------------------------------
+# --- Task queue (django-q2) and the shared cache -------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# One cache for every process: the rate limits (sign-in, sign-up, password reset, the admin, which signs in
+# through the same page) must count every web worker's attempts, not each worker's own. The database
+# cache by default (its table is made by `migrate`), Redis when REDIS_URL is set.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="inflow"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "inflow_cache",
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
+        }
+    }
 Q_CLUSTER = {
     "name": "inflow",
     "workers": env.int("Q_WORKERS", default=2),
@@ -245,6 +298,9 @@ SALESFORCE_DEFAULT_LOGIN_URL = env.str(
     if DEBUG
     else "https://login.salesforce.com",
 )
+# Local sandbox orgs allowed as login hosts besides Salesforce's own (plain http too), e.g.
+# http://127.0.0.1:8765. Empty by default in every mode; `make run` names its own sandbox org.
+SALESFORCE_LOCAL_ORIGINS = env.list("SALESFORCE_LOCAL_ORIGINS", default=[])
 # The OAuth callback registered in the connected app; empty means this site's own callback URL.
 SALESFORCE_CALLBACK_URL = env.str("SALESFORCE_CALLBACK_URL", default="")
 
@@ -272,7 +328,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The OAuth callback's code and state (and any token in a URL) are scrubbed from every line.
+    "filters": {"scrub": {"()": "config.logscrub.ScrubSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["scrub"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # urllib3 logs full request URLs at DEBUG, which can carry tokens in a query string.
@@ -282,6 +340,9 @@ LOGGING = {
     },
 }
 
+# A monitor sending `Authorization: Bearer <HEALTHZ_TOKEN>` reads /healthz's detail (staff do when signed
+# in); everyone else reads the status only. Empty: no token is accepted.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 # Callables whose dicts are merged into /healthz (see config/health.py).
 HEALTH_CHECKS: list[str] = [
     "integrations.health.salesforce_connections",

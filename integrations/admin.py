@@ -39,39 +39,31 @@ TOKEN_FIELDS = ("access_token_encrypted", "refresh_token_encrypted")
 # The most sync errors one "Retry" click re-reads inside the request (a few REST pages at most).
 ADMIN_RETRY_LIMIT = 1000
 
-STATUS_COLOURS = {
-    Connection.Status.CONNECTED: ("#2b8a3e", "#ebfbee"),
-    Connection.Status.NEEDS_REAUTH: ("#e67700", "#fff9db"),
-    Connection.Status.PAUSED: ("#495057", "#f1f3f5"),
-    Connection.Status.DISCONNECTED: ("#868e96", "#f8f9fa"),
+STATUS_TONES = {
+    Connection.Status.CONNECTED: "green",
+    Connection.Status.NEEDS_REAUTH: "orange",
+    Connection.Status.PAUSED: "slate",
+    Connection.Status.DISCONNECTED: "grey",
 }
-RUN_STATE_COLOURS = {
-    SyncRun.State.QUEUED: ("#1971c2", "#e7f5ff"),
-    SyncRun.State.RUNNING: ("#1971c2", "#e7f5ff"),
-    SyncRun.State.PAUSED: ("#e67700", "#fff9db"),
-    SyncRun.State.SUCCEEDED: ("#2b8a3e", "#ebfbee"),
-    SyncRun.State.FAILED: ("#c92a2a", "#fff5f5"),
-    SyncRun.State.SKIPPED: ("#868e96", "#f8f9fa"),
+RUN_STATE_TONES = {
+    SyncRun.State.QUEUED: "blue",
+    SyncRun.State.RUNNING: "blue",
+    SyncRun.State.PAUSED: "orange",
+    SyncRun.State.SUCCEEDED: "green",
+    SyncRun.State.FAILED: "red",
+    SyncRun.State.SKIPPED: "grey",
 }
 
 
-def badge(label: str, colours: tuple[str, str], *, title: str = ""):
-    fg, bg = colours
-    return format_html(
-        '<span class="inflow-badge" title="{}" style="color:{};background:{};border:1px solid {};'
-        'border-radius:1em;padding:1px 8px;font-weight:600;white-space:nowrap">{}</span>',
-        title,
-        fg,
-        bg,
-        fg,
-        label,
-    )
+def badge(label: str, tone: str, *, title: str = ""):
+    """A coloured label; its colours are classes of static/css/admin_console.css (no inline style)."""
+    return format_html('<span class="inflow-badge inflow-badge-{}" title="{}">{}</span>', tone, title, label)
 
 
 def status_badge(connection: Connection):
     return badge(
         connection.get_status_display(),
-        STATUS_COLOURS.get(connection.status, STATUS_COLOURS[Connection.Status.DISCONNECTED]),
+        STATUS_TONES.get(connection.status, STATUS_TONES[Connection.Status.DISCONNECTED]),
         title=connection.status_reason,
     )
 
@@ -729,7 +721,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
     def state_badge(self, obj):
         return badge(
             obj.get_state_display(),
-            RUN_STATE_COLOURS.get(obj.state, ("#495057", "#f1f3f5")),
+            RUN_STATE_TONES.get(obj.state, "slate"),
             title=obj.state_reason,
         )
 

@@ -57,9 +57,8 @@ def run_history_svg(runs: Sequence[SyncRun], *, title: str) -> SafeString:
         or "No runs yet."
     )
     parts = [
-        f'<svg class="inflow-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
-        f'aria-labelledby="run-chart-title run-chart-desc" xmlns="http://www.w3.org/2000/svg" '
-        f'style="max-width:{WIDTH}px;font-family:sans-serif">',
+        f'<svg class="inflow-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" role="img" '
+        f'aria-labelledby="run-chart-title run-chart-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="run-chart-title">{escape(title)}</title>',
         f'<desc id="run-chart-desc">{escape(desc)}</desc>',
     ]
@@ -131,8 +130,8 @@ def usage_bar_svg(
         f"({budget:,.0f}); Inflow made {inflow_calls:,} of them in the last 24 hours"
     )
     return mark_safe(  # noqa: S308 - numbers and an escaped title only
-        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" xmlns="http://www.w3.org/2000/svg" '
-        f'style="max-width:{width}px;font-family:sans-serif"><title>{escape(title)}</title>'
+        f'<svg class="inflow-chart" viewBox="0 0 {width} {height}" width="{width}" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
         f'<rect x="{left}" y="8" width="{plot}" height="22" fill="#f1f3f5" rx="3"/>'
         f'<rect x="{left}" y="8" width="{used_w:.1f}" height="22" fill="{"#e03131" if over else "#74c0fc"}" rx="3"/>'
         f'<rect x="{left}" y="8" width="{inflow_w:.1f}" height="22" fill="#1c7ed6" rx="3"/>'

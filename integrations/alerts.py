@@ -58,7 +58,9 @@ def _message(connection: Connection) -> tuple[str, str]:
     link = getattr(settings, "SITE_URL", "").rstrip("/") + reverse(
         "integrations:salesforce_reconnect", args=[connection.pk]
     )
-    subject = f"Reconnect Salesforce to {connection.workspace.name} on Inflow"
+    # A header is one line: any line break or control character in the name becomes a space.
+    name = " ".join("".join(ch if ch.isprintable() else " " for ch in connection.workspace.name).split())
+    subject = f"Reconnect Salesforce to {name} on Inflow"
     body = (
         f"Hello,\n\n"
         f"Inflow can no longer sync from the Salesforce org {connection.org_id} "
@@ -74,38 +76,49 @@ def _message(connection: Connection) -> tuple[str, str]:
 
 
 def reauth_alerts_send() -> int:
-    """Send the pending alerts; returns how many emails went out."""
+    """Send the pending alerts; returns how many emails went out. One connection's failure, whatever it
+    is, is logged and leaves its alert pending for the next check; every other connection is still
+    alerted."""
     sent = 0
     for connection in connections_to_alert():
-        recipients = _owner_emails(connection)
         try:
-            with transaction.atomic():
-                alert = ConnectionAlert.objects.create(
-                    connection=connection,
-                    kind=ConnectionAlert.Kind.NEEDS_REAUTH,
-                    status_changed_at=connection.alert_key,
-                    recipients=", ".join(recipients),
-                )
-        except IntegrityError:
-            continue  # another worker claimed this alert first
-        if not recipients:
-            logger.warning(
-                "Connection %s needs reconnecting but its workspace has no owner email", connection.pk
+            sent += _alert(connection)
+        except Exception:
+            logger.exception(
+                "Could not alert the owners of connection %s; the next check retries", connection.pk
             )
-            continue
-        subject, body = _message(connection)
-        try:
-            send_mail(subject, body, None, recipients, fail_silently=False)
-        except OSError as exc:
-            # Forget the claim so the next check tries again; the mail server is a transient problem.
-            alert.delete()
-            logger.warning("Could not send the reconnect alert for connection %s: %s", connection.pk, exc)
-            continue
-        logger.info(
-            "Sent the reconnect alert for connection %s to %d owner(s)", connection.pk, len(recipients)
-        )
-        sent += 1
     return sent
+
+
+def _alert(connection: Connection) -> int:
+    """Claim and send one connection's alert: 1 when an email went out."""
+    recipients = _owner_emails(connection)
+    try:
+        with transaction.atomic():
+            alert = ConnectionAlert.objects.create(
+                connection=connection,
+                kind=ConnectionAlert.Kind.NEEDS_REAUTH,
+                status_changed_at=connection.alert_key,
+                recipients=", ".join(recipients),
+            )
+    except IntegrityError:
+        return 0  # another worker claimed this alert first
+    if not recipients:
+        logger.warning("Connection %s needs reconnecting but its workspace has no owner email", connection.pk)
+        return 0
+    try:
+        subject, body = _message(connection)
+        send_mail(subject, body, None, recipients, fail_silently=False)
+    except OSError as exc:
+        # Forget the claim so the next check tries again; the mail server is a transient problem.
+        alert.delete()
+        logger.warning("Could not send the reconnect alert for connection %s: %s", connection.pk, exc)
+        return 0
+    except Exception:
+        alert.delete()
+        raise
+    logger.info("Sent the reconnect alert for connection %s to %d owner(s)", connection.pk, len(recipients))
+    return 1
 
 
 def scheduled_reauth_alerts() -> str:

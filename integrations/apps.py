@@ -8,7 +8,7 @@ class IntegrationsConfig(AppConfig):
     def ready(self) -> None:
         # The CDP's pages name this app's sources and show its connections on the home page.
         from cdp import extensions
-        from integrations import home_selectors
+        from integrations import checks, home_selectors  # noqa: F401 - checks registers the system checks
         from integrations.salesforce import writeback
 
         extensions.source_namer_register(home_selectors.source_names)

@@ -26,10 +26,11 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
 def local_login_url() -> str:
-    """SALESFORCE_DEFAULT_LOGIN_URL when it is the local sandbox org on this machine (development), else ""."""
+    """SALESFORCE_DEFAULT_LOGIN_URL when it is a local sandbox org on this machine named in
+    SALESFORCE_LOCAL_ORIGINS (development), else ""."""
     default = (settings.SALESFORCE_DEFAULT_LOGIN_URL or "").rstrip("/")
     host = urlsplit(default).hostname or ""
-    return default if default and host in LOCAL_HOSTS and oauth.http_allowed() else ""
+    return default if default and host in LOCAL_HOSTS and oauth.local_origin_allowed(default) else ""
 
 
 def default_login_choice() -> dict[str, str]:

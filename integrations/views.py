@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,9 +17,8 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from cdp import roles
 from cdp.mixins import WorkspaceRequiredMixin
-from cdp.models import Membership
-from cdp.selectors import membership_get
 from integrations import plan_limits, selectors, services
 from integrations.forms import (
     LOCAL,
@@ -74,9 +73,7 @@ class _ManageRequired:
     """Connecting, disconnecting and deleting are for the workspace's owners and admins."""
 
     def require_manager(self) -> None:
-        membership = membership_get(workspace=self.workspace, user=self.request.user)
-        if membership is None or membership.role not in (Membership.Role.OWNER, Membership.Role.ADMIN):
-            raise PermissionDenied("Only owners and admins can change data sources.")
+        roles.require_role(self.request.user, self.workspace, *roles.MANAGERS)
 
 
 class SourcesView(WorkspaceRequiredMixin, TemplateView):

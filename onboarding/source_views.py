@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from cdp import roles
 from cdp.mixins import WorkspaceRequiredMixin
 from integrations import ops, sync_selectors
 from integrations.models import SyncError
@@ -69,6 +70,10 @@ class ConnectionPageMixin(WorkspaceRequiredMixin):
             self.ctx.__dict__["connection"] = self.get_connection()
         return self.ctx
 
+    def require_manager(self) -> None:
+        """Changing a source's settings and running its actions are for owners and admins; members read."""
+        roles.require_role(self.request.user, self.workspace, *roles.MANAGERS)
+
     def nav_context(self) -> dict[str, Any]:
         connection = self.get_connection()
         return {
@@ -103,6 +108,7 @@ class OverviewView(ConnectionPageMixin, TemplateView):
 class SyncNowView(ConnectionPageMixin, View):
     def post(self, request, *args, **kwargs):
         connection = self.get_connection()
+        self.require_manager()
         try:
             created = services.salesforce_sync_now(connection=connection)
         except ValidationError as error:
@@ -188,6 +194,8 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         return kwargs
 
     def post(self, request, *args, **kwargs):
+        self.get_connection()  # another workspace's connection is a 404 before it is a 403
+        self.require_manager()
         if "_prune" in request.POST and self.page == "retention":
             connection = self.get_connection()
             pruned = services.salesforce_activities_prune(connection=connection)
@@ -299,6 +307,8 @@ class ErrorBulkView(ConnectionPageMixin, View):
             every=every,
             error_type=data["error_type"],
         )
+        if action != "export":
+            self.require_manager()  # retry and ignore change the sync; exporting reads
         if action == "export":
             response = HttpResponse(content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="sync-errors-{connection.pk}.csv"'

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView
 
+from cdp import roles
 from cdp.mixins import WorkspaceRequiredMixin
 from onboarding import services
 from onboarding.settings_sections import SECTIONS, SECTIONS_BY_KEY
@@ -69,6 +70,8 @@ class StepView(WorkspaceRequiredMixin, FormView):
         return super().get(request, *args, **kwargs)
 
     def post(self, request, *args, **kwargs):
+        # The onboarding's answers are the workspace's settings: owners and admins give them.
+        roles.require_role(request.user, self.workspace, *roles.MANAGERS)
         redirect_response = self._guard()
         if redirect_response is not None:
             return redirect_response
@@ -176,6 +179,10 @@ class SettingsView(WorkspaceRequiredMixin, FormView):
 
     def get_form_class(self):
         return self.section.step.form_class
+
+    def post(self, request, *args, **kwargs):
+        roles.require_role(request.user, self.workspace, *roles.MANAGERS)
+        return super().post(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         self.ctx = StepContext(workspace=self.workspace, request=self.request)

@@ -32,6 +32,8 @@ MIDDLEWARE = [
     # CSRF is applied per view (csrf_protect) to the sandbox's own HTML forms, not to the API.
 ]
 INSTALLED_APPS.append("django.contrib.sessions")
+# Another system: nothing of Inflow's cache (whose table lives in Inflow's database).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_NAME = "sbx_sid"
 SESSION_COOKIE_AGE = 8 * 3600

@@ -63,7 +63,17 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh page. Every browser test also proves the Content-Security-Policy: a page whose script,
+    style or form target the policy refused (Chromium logs each refusal) fails the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and refused.append(f"{page.url}: {message.text}")
+        ),
+    )
     yield page
     context.close()
+    assert refused == [], "\n".join(refused)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from django.db import connection as db_connection
 
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
+
 
 def database_url() -> str:
     """The test database as a DATABASE_URL for a child process."""
@@ -46,8 +48,9 @@ def process_env(org=None, **extra: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
-        # DEBUG lets the worker's Salesforce client talk plain http to the local sandbox org.
         "DEBUG": "1",
+        # The worker's Salesforce client talks plain http to the local sandbox org (an explicit allowance).
+        "SALESFORCE_LOCAL_ORIGINS": ",".join(LOCAL_SANDBOX_ORIGINS),
         "ENV_FILE": "/nonexistent/.env",
         "Q_WORKERS": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",

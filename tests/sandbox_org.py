@@ -41,6 +41,11 @@ CALLBACKS = (
 )
 
 
+# What the app's SALESFORCE_LOCAL_ORIGINS holds in tests: sandbox orgs on this machine, on any port
+# (each org starts on a free one); plain http or the self-signed https one (`https=True` is on localhost).
+LOCAL_SANDBOX_ORIGINS = ["http://127.0.0.1", "https://localhost"]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

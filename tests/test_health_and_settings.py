@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.django_db
-def test_healthz_reports_database_and_version(client):
-    response = client.get(reverse("healthz"))
+def test_healthz_reports_database_and_version(client, settings):
+    settings.HEALTHZ_TOKEN = "monitor-token"  # noqa: S105 - a test token
+    response = client.get(reverse("healthz"), HTTP_AUTHORIZATION="Bearer monitor-token")
 
     assert response.status_code == 200
     body = response.json()

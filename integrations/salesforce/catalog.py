@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.salesforce import objects
-from integrations.salesforce.mapping import default_target_field
+from integrations.salesforce.mapping import default_target_field, is_api_name
 
 EXCLUDED_SUFFIXES: tuple[str, ...] = ("ChangeEvent", "History", "Share", "Feed")
 MAX_FIELDS_PER_OBJECT = 50
@@ -222,7 +222,10 @@ def catalog_object(describe: dict[str, Any]) -> CatalogObject:
     summary = _object_summary(describe)
     spec = objects.spec_for(summary.name)
     raw_fields = [
-        f for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name") and _is_selectable(f)
+        f
+        for f in describe.get("fields", [])
+        # A name that is not an API name could never be queried: it is not offered.
+        if isinstance(f, dict) and is_api_name(f.get("name")) and _is_selectable(f)
     ]
     if spec is not None:
         wanted = set(spec.selected_by_default)

@@ -46,9 +46,26 @@ SALESFORCE_HOST_SUFFIXES = (
 TIMEOUT = (5.0, 30.0)
 
 
-def http_allowed() -> bool:
-    """Plain-http login hosts (the local sandbox org) only in development, or when a test opts in."""
-    return bool(settings.DEBUG or getattr(settings, "SALESFORCE_ALLOW_HTTP", False))
+def local_origin_allowed(url: str) -> bool:
+    """Whether `url` is at one of SALESFORCE_LOCAL_ORIGINS: the local sandbox orgs an operator named
+    explicitly (`make run` names its own). Only those may be a non-Salesforce host or plain http, in every
+    mode: DEBUG allows nothing, since the token exchange sends the client secret to the login host. An
+    entry without a port allows every port of its host (tests start sandbox orgs on free ports)."""
+    try:
+        parts = urlsplit((url or "").strip())
+        port = parts.port
+    except ValueError:
+        return False
+    for origin in getattr(settings, "SALESFORCE_LOCAL_ORIGINS", ()):
+        allowed = urlsplit(origin.strip())
+        if (
+            allowed.scheme == parts.scheme
+            and allowed.hostname
+            and allowed.hostname == (parts.hostname or "").lower()
+            and (allowed.port is None or allowed.port == port)
+        ):
+            return True
+    return False
 
 
 @sensitive_variables()
@@ -87,10 +104,11 @@ def validate_salesforce_url(url: str, *, what: str = "Salesforce URL") -> str:
         raise SalesforceOAuthError("invalid_url", f"The {what} is not a valid URL (expected https://…).")
     if parts.username or parts.password:
         raise SalesforceOAuthError("invalid_url", f"The {what} must not contain a user name or password.")
-    if parts.scheme != "https" and not http_allowed():
+    local = local_origin_allowed(url)
+    if parts.scheme != "https" and not local:
         raise SalesforceOAuthError("insecure_url", f"The {what} must use https://.")
     host = parts.hostname.lower()
-    if not http_allowed() and not host.endswith(SALESFORCE_HOST_SUFFIXES):
+    if not local and not host.endswith(SALESFORCE_HOST_SUFFIXES):
         raise SalesforceOAuthError(
             "untrusted_host",
             f"The {what} must be a Salesforce host (such as yourdomain.my.salesforce.com), not {host}.",
@@ -102,8 +120,9 @@ def validate_salesforce_url(url: str, *, what: str = "Salesforce URL") -> str:
 
 
 def _allow_insecure_transport(url: str) -> None:
-    # oauthlib refuses http:// unless this is set; only ever set in development (the local sandbox org).
-    if url.startswith("http://") and http_allowed():
+    # oauthlib refuses http:// unless this is set; only ever set for a local sandbox org named in
+    # SALESFORCE_LOCAL_ORIGINS (every URL is validated by validate_salesforce_url before it is used).
+    if url.startswith("http://") and local_origin_allowed(url):
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
 

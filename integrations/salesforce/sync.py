@@ -405,14 +405,29 @@ def _describe(state: RunState, obj: SyncedObject) -> dict[str, str]:
             fix="Check that the object exists and that the integration user can read it, or deselect it.",
         )
         raise ObjectFailed(f"{obj.api_name} is not available") from None
-    types = {
-        f["name"]: f.get("type", "string")
-        for f in describe.get("fields", [])
-        if isinstance(f, dict) and f.get("name")
-    }
-    formulas = {f["name"] for f in describe.get("fields", []) if isinstance(f, dict) and f.get("calculated")}
+    described = [f for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name")]
+    # A name that is not an API name can never be put in a query: that one field is skipped (a selected
+    # one is deselected with an error row), the rest of the object syncs.
+    unusable = sorted({str(f["name"]) for f in described if not mapping.is_api_name(f["name"])})
+    types = {f["name"]: f.get("type", "string") for f in described if mapping.is_api_name(f["name"])}
+    formulas = {f["name"] for f in described if f.get("calculated") and f["name"] in types}
+    for sel in FieldSelection.objects.filter(synced_object=obj, active=True, sf_field__in=unusable):
+        sel.active, sel.inactive_reason = False, "Not a valid Salesforce API name"
+        sel.save(update_fields=["active", "inactive_reason"])
+        _record_error(
+            state.run,
+            state.connection,
+            obj.api_name,
+            SyncError.Type.MALFORMED,
+            f"Salesforce described a field of {obj.label} named {sel.sf_field!r:.120}, which is not a valid "
+            "API name; it was skipped and deselected, and the rest of the object synced.",
+            fix="Check the field in Salesforce's Object Manager; select it again once its API name is valid.",
+            retryable=False,
+        )
     gone = list(
-        FieldSelection.objects.filter(synced_object=obj, active=True).exclude(sf_field__in=list(types))
+        FieldSelection.objects.filter(synced_object=obj, active=True)
+        .exclude(sf_field__in=list(types))
+        .exclude(sf_field__in=unusable)
     )
     for sel in gone:
         sel.active, sel.inactive_reason = False, "Deleted in Salesforce (or hidden from the integration user)"
@@ -950,7 +965,9 @@ def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str
         for obj in wanted:
             describe = client.describe(obj.api_name)  # cached by the client for the merge phase below
             available = {
-                f["name"] for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name")
+                f["name"]
+                for f in describe.get("fields", [])
+                if isinstance(f, dict) and mapping.is_api_name(f.get("name"))
             }
             selected = FieldSelection.objects.filter(synced_object=obj, active=True).values_list(
                 "sf_field", flat=True

@@ -8,6 +8,8 @@ import itertools
 import pytest
 from django.utils import timezone
 
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
+
 _orgs = itertools.count(1)
 
 ACCESS_TOKEN = "00Dadmin!AQ8.plaintext-access-token"
@@ -98,7 +100,7 @@ from tests.sandbox_org import (  # noqa: E402, F401 - fixtures
 def sf_settings(settings):
     settings.SALESFORCE_CLIENT_ID = "inflow-local-dev"
     settings.SALESFORCE_CLIENT_SECRET = "inflow-local-dev-secret"
-    settings.SALESFORCE_ALLOW_HTTP = True  # the local org speaks plain http, as in development
+    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS  # the local org speaks plain http
     settings.SALESFORCE_API_VERSION = "62.0"
     return settings
 

@@ -1,4 +1,4 @@
-"""/healthz flips on needs_reauth and stuck runs; owners are emailed once per lost authorization;
+"""/healthz (its detail, read by staff) flips on needs_reauth and stuck runs; owners are emailed once per lost authorization;
 the Sync health pages put connections needing reconnection first."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from integrations.models import Connection, ConnectionAlert, SyncError, SyncRun
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_flips_when_a_connection_needs_reauthorization(client, connection):
-    body = client.get(reverse("healthz")).json()
+def test_healthz_flips_when_a_connection_needs_reauthorization(staff_client, connection):
+    body = staff_client.get(reverse("healthz")).json()
     assert (body["status"], body.get("problems")) == ("ok", None)
     assert body["salesforce"]["connections"]["needs_reauth"] == 0
 
@@ -26,7 +26,7 @@ def test_healthz_flips_when_a_connection_needs_reauthorization(client, connectio
         connection=connection, reason="invalid_grant (expired access/refresh token)"
     )
 
-    response = client.get(reverse("healthz"))
+    response = staff_client.get(reverse("healthz"))
     body = response.json()
     assert response.status_code == 200  # the app is up; the body says what is wrong
     assert body["status"] == "degraded"
@@ -34,7 +34,7 @@ def test_healthz_flips_when_a_connection_needs_reauthorization(client, connectio
     assert body["salesforce"]["connections"]["needs_reauth"] == 1
 
 
-def test_healthz_reports_runs_stuck_past_their_heartbeat(client, connection, settings):
+def test_healthz_reports_runs_stuck_past_their_heartbeat(staff_client, connection, settings):
     settings.SYNC_HEARTBEAT_STALE_SECONDS = 300
     now = timezone.now()
     alive = SyncRun.objects.create(
@@ -46,7 +46,10 @@ def test_healthz_reports_runs_stuck_past_their_heartbeat(client, connection, set
         heartbeat_at=now,
         finished_at=now,
     )
-    assert client.get(reverse("healthz")).json()["sync_runs"] == {"stuck": 0, "stale_after_seconds": 300}
+    assert staff_client.get(reverse("healthz")).json()["sync_runs"] == {
+        "stuck": 0,
+        "stale_after_seconds": 300,
+    }
 
     stuck = SyncRun.objects.create(
         workspace=connection.workspace,
@@ -58,7 +61,7 @@ def test_healthz_reports_runs_stuck_past_their_heartbeat(client, connection, set
         heartbeat_at=now - dt.timedelta(minutes=6),
     )
 
-    body = client.get(reverse("healthz")).json()
+    body = staff_client.get(reverse("healthz")).json()
     assert body["status"] == "degraded"
     assert body["sync_runs"]["stuck"] == 1
     assert body["problems"] == [f"1 sync run(s) stuck past their heartbeat: #{stuck.pk}"]

@@ -14,10 +14,12 @@ import pytest
 from PIL import Image
 
 from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 # `sandbox_org` comes from the tests.sandbox_org plugin (conftest.py).
 pytest.importorskip("tests.sandbox_org", reason="the sandbox org fixture is not built yet")
 
+from tests.fixtures import confirmation_path
 from tests.processes import qcluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -33,7 +35,7 @@ def salesforce_settings(settings, sandbox_org, live_server):
     settings.SALESFORCE_DEFAULT_LOGIN_URL = sandbox_org.url
     settings.SALESFORCE_CLIENT_ID = sandbox_org.client_id
     settings.SALESFORCE_CLIENT_SECRET = sandbox_org.client_secret
-    settings.SALESFORCE_ALLOW_HTTP = True
+    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
     return settings
 
 
@@ -78,6 +80,9 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     page.fill("#id_password2", PASSWORD)
     page.fill("#id_workspace_name", "Lovelace Analytics")
     page.get_by_role("button", name="Sign Up").click()
+    # The emailed link confirms the address and signs the new user in.
+    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+    page.goto(live_server.url + confirmation_path("ada@lovelace.example"))
 
     # Sign-up leads straight into the onboarding, not an empty dashboard. About your business: B2B -> Salesforce.
     page.wait_for_url("**/onboarding/business/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import screenshot_dir
+from tests.fixtures import confirmation_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,6 +40,8 @@ def test_signup_leads_into_the_onboarding_and_the_empty_home_page_renders(live_s
     page.fill("#id_password2", "correct-horse-battery-9")
     page.fill("#id_workspace_name", "Hopper Labs")
     page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+    page.goto(live_server.url + confirmation_path("grace@example.com"))  # the emailed link
 
     page.wait_for_url("**/onboarding/business/")
     page.goto(live_server.url + "/dashboard/")

@@ -11,7 +11,9 @@ import time
 import pytest
 
 from tests.browser import browser, page, screenshot_dir  # noqa: F401 - fixtures
+from tests.fixtures import confirmation_path
 from tests.processes import qcluster
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 # Not marked slow: 81 s measured on SQLite and on PostgreSQL (slow is for tests over 90 s).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,7 +29,7 @@ def org(make_sandbox_org, settings, live_server):
     settings.SALESFORCE_DEFAULT_LOGIN_URL = org.url
     settings.SALESFORCE_CLIENT_ID = org.client_id
     settings.SALESFORCE_CLIENT_SECRET = org.client_secret
-    settings.SALESFORCE_ALLOW_HTTP = True
+    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
     return org
 
 
@@ -39,6 +41,9 @@ def finish_onboarding(page, base_url: str, org) -> None:  # noqa: F811
     page.fill("#id_password2", PASSWORD)
     page.fill("#id_workspace_name", "Hopper Analytics")
     page.get_by_role("button", name="Sign Up").click()
+    # The emailed link confirms the address and signs the new user in.
+    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+    page.goto(base_url + confirmation_path("grace@hopper.example"))
     page.wait_for_url("**/onboarding/business/")
     page.get_by_label("B2B — I sell to businesses").check()
     page.get_by_label("Salesforce").check()

@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from tests.integrations.sync.conftest import connect, select_objects
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -19,7 +20,7 @@ PAGES = ("fields/", "permissions/", "custom-objects/", "identifiers/")
 def sf_settings(settings):
     settings.SALESFORCE_CLIENT_ID = "inflow-local-dev"
     settings.SALESFORCE_CLIENT_SECRET = "inflow-local-dev-secret"
-    settings.SALESFORCE_ALLOW_HTTP = True
+    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
     settings.SALESFORCE_API_VERSION = "62.0"
     return settings
 

@@ -62,7 +62,7 @@ def sf_settings(settings):
     settings.SALESFORCE_CLIENT_ID = CLIENT_ID
     settings.SALESFORCE_CLIENT_SECRET = CLIENT_SECRET
     settings.SALESFORCE_API_VERSION = "62.0"
-    settings.SALESFORCE_ALLOW_HTTP = False
+    settings.SALESFORCE_LOCAL_ORIGINS = []
     settings.SALESFORCE_DEFAULT_LOGIN_URL = LOGIN
     return settings
 

@@ -9,6 +9,7 @@ from django.test import Client
 
 from integrations.models import Connection
 from tests.browser import screenshot_dir
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +27,7 @@ def test_connect_salesforce_in_a_browser(live_server, page, owner, make_sandbox_
     org = make_sandbox_org()
     settings.SALESFORCE_CLIENT_ID = org.client_id
     settings.SALESFORCE_CLIENT_SECRET = org.client_secret
-    settings.SALESFORCE_ALLOW_HTTP = True
+    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
     settings.SALESFORCE_DEFAULT_LOGIN_URL = org.url
     # The sandbox's connected app matches callbacks exactly: register this server's.
     base = live_server.url.replace("127.0.0.1", "localhost")

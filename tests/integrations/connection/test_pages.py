@@ -201,10 +201,11 @@ def test_delete_names_what_is_removed_and_needs_the_org_id(owner_client, make_co
     assert not SyncedObject.objects.filter(pk=synced.pk).exists()
 
 
-def test_healthz_reports_connections_by_status(client, make_connection, workspace):
+def test_healthz_reports_connections_by_status(client, make_connection, workspace, settings):
     make_connection(workspace, status=Connection.Status.NEEDS_REAUTH)
+    settings.HEALTHZ_TOKEN = "monitor-token"  # noqa: S105 - a test token
 
-    body = client.get(reverse("healthz")).json()
+    body = client.get(reverse("healthz"), HTTP_AUTHORIZATION="Bearer monitor-token").json()
 
     assert body["salesforce"]["connections"] == {
         "connected": 0,

@@ -20,6 +20,7 @@ from integrations.salesforce import catalog, oauth
 from integrations.salesforce.client import SalesforceAuthError, SalesforceClient
 from integrations.salesforce.errors import SalesforceOAuthError
 from integrations.views import FLOW_SESSION_KEY
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 # One of the callbacks the test orgs' connected app registers (tests/sandbox_org.py CALLBACKS).
 HOST = "localhost:8000"
@@ -31,7 +32,7 @@ def org_settings(settings):
     def configure(org):
         settings.SALESFORCE_CLIENT_ID = org.client_id
         settings.SALESFORCE_CLIENT_SECRET = org.client_secret
-        settings.SALESFORCE_ALLOW_HTTP = True  # the local org speaks plain http, as in development
+        settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS  # the local org speaks plain http
         settings.SALESFORCE_DEFAULT_LOGIN_URL = org.url
         settings.SALESFORCE_API_VERSION = "62.0"
         return org

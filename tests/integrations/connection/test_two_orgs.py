@@ -9,6 +9,7 @@ from django.test import Client
 from integrations.models import Connection, SourceRecord
 from tests.integrations.connection.test_sandbox_org import HOST, authorize_in_sandbox, callback, start
 from tests.integrations.sync.conftest import run_inline, select_objects
+from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 DEFAULT_ORG_ID, ACME_ORG_ID = "00DDw0000000001MAA", "00DDw0000000002MAA"
 ACME_USER = "demo@acme.inflow.local"
@@ -21,7 +22,7 @@ def two_orgs(make_sandbox_org, settings):
     acme.manage("sandbox_seed", "--contacts", "60", "--seed", "5")
     settings.SALESFORCE_CLIENT_ID = org.client_id
     settings.SALESFORCE_CLIENT_SECRET = org.client_secret
-    settings.SALESFORCE_ALLOW_HTTP = True
+    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
     settings.SALESFORCE_DEFAULT_LOGIN_URL = org.url
     settings.SALESFORCE_API_VERSION = "62.0"
     return org, acme

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 # The sandbox org process fixtures (a real org over HTTP) for every test in this directory.
-from tests.sandbox_org import _sandbox_org_session, _sandbox_templates, make_sandbox_org, sandbox_org  # noqa: F401
+from tests.sandbox_org import (  # noqa: F401
+    LOCAL_SANDBOX_ORIGINS,
+    _sandbox_org_session,
+    _sandbox_templates,
+    make_sandbox_org,
+    sandbox_org,
+)
 
 
 @pytest.fixture
@@ -46,7 +52,7 @@ STANDARD_OBJECTS = (
 def sf_settings(settings):
     settings.SALESFORCE_CLIENT_ID = "inflow-local-dev"
     settings.SALESFORCE_CLIENT_SECRET = "inflow-local-dev-secret"
-    settings.SALESFORCE_ALLOW_HTTP = True
+    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
     settings.SALESFORCE_API_VERSION = "62.0"
     return settings
 
