@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from cdp.models import (
     Activity,
     ActivityDefinition,
+    ArchiveChange,
     CustomObject,
     CustomObjectRecord,
     FieldDefinition,
@@ -343,3 +344,14 @@ class PermissionChangeAdmin(ReadOnlyAdmin):
             return "—" if value is None else ("subscribed" if value else "unsubscribed")
 
         return f"{word(obj.old_value)} → {word(obj.new_value)}"
+
+
+@admin.register(ArchiveChange)
+class ArchiveChangeAdmin(ReadOnlyAdmin):
+    """When people and organizations were archived or restored, and which source record caused it."""
+
+    list_display = ("changed_at", "person", "organization", "archived", "object", "source", "workspace")
+    list_filter = ("archived", "object", "source")
+    search_fields = ("person__email", "organization__name", "source", "workspace__slug")
+    list_select_related = ("workspace", "person", "organization")
+    show_full_result_count = False

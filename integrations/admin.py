@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from cdp.admin import ReadOnlyAdmin, yes_no_badge
 from integrations import admin_views, connection_settings, ops, services, sync_health, sync_settings
 from integrations.models import (
+    ChangeStream,
     Connection,
     ConnectionAlert,
     FieldSelection,
@@ -559,6 +560,11 @@ class SyncedObjectAdmin(admin.ModelAdmin):
         "identifier_config",
         "email_permission",
         "sms_permission",
+        # Selective sync is changed on its page, which checks criteria against Salesforce's describe.
+        "sync_filter",
+        "filter_criteria",
+        "unmatched_action",
+        "filter_changed_at",
         "watermark_modstamp",
         "watermark_id",
         "backfill_completed_at",
@@ -968,4 +974,23 @@ class ConnectionAlertAdmin(ReadOnlyAdmin):
     list_display = ("sent_at", "kind", "connection", "recipients", "status_changed_at")
     list_filter = ("kind",)
     search_fields = ("recipients", "connection__org_id", "connection__username")
+    list_select_related = ("connection",)
+
+
+@admin.register(ChangeStream)
+class ChangeStreamAdmin(ReadOnlyAdmin):
+    """Each connection's live-updates listener: who holds the lease, the replay id, the last event."""
+
+    list_display = (
+        "connection",
+        "state",
+        "lease_owner",
+        "lease_expires_at",
+        "replay_id",
+        "last_event_at",
+        "events_received",
+        "fallbacks",
+    )
+    list_filter = ("state",)
+    search_fields = ("connection__username", "connection__org_id", "lease_owner")
     list_select_related = ("connection",)

@@ -222,6 +222,7 @@ def activities_stored(*, workspace, connection: Connection) -> dict:
     }
 
 
+@dataclass(frozen=True)
 class LiveStatus:
     """Whether a connection's changes arrive live (Change Data Capture) and, if not, why."""
 

@@ -21,6 +21,7 @@ def build_unit(make_workspace, make_connection):
     from cdp.models import (
         Activity,
         ActivityDefinition,
+        ArchiveChange,
         CustomObject,
         CustomObjectRecord,
         Identity,
@@ -30,6 +31,7 @@ def build_unit(make_workspace, make_connection):
     )
     from integrations import sync_settings
     from integrations.models import (
+        ChangeStream,
         ConnectionAlert,
         PermissionWriteback,
         SalesforceUserName,
@@ -133,6 +135,15 @@ def build_unit(make_workspace, make_connection):
         actor=None,
         changed_at=now,
     )
+    ArchiveChange.objects.create(
+        workspace=ws,
+        person=people[1],
+        archived=True,
+        source=f"salesforce:{conn.pk}",
+        object="Contact",
+        changed_at=now,
+    )
+    ChangeStream.objects.create(connection=conn, replay_id=i, lease_owner=f"host:{i}")
     PermissionWriteback.objects.create(
         workspace=ws,
         connection=conn,
