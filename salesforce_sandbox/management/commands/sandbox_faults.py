@@ -40,6 +40,12 @@ class Command(OrgCommand):
         )
         parser.add_argument("--short-page-size", type=int, help="Cap REST query pages at N records (0: off).")
         parser.add_argument("--bulk-job-delay-ms", type=int, help="Time before a Bulk job completes.")
+        parser.add_argument(
+            "--query-timeout-seconds", type=float, help="Every query answers QUERY_TIMEOUT for N seconds."
+        )
+        parser.add_argument(
+            "--unreachable-seconds", type=float, help="Drop every API request's connection for N seconds."
+        )
 
     def handle(self, *args, **options):
         if options["reset"]:
@@ -61,6 +67,8 @@ class Command(OrgCommand):
             "wrong_type": options["wrong_type"],
             "short_page_size": options["short_page_size"],
             "bulk_job_delay_ms": options["bulk_job_delay_ms"],
+            "query_timeout_seconds": options["query_timeout_seconds"],
+            "unreachable_seconds": options["unreachable_seconds"],
         }
         try:
             current = org.faults_apply(**changes)
