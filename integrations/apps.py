@@ -12,3 +12,10 @@ class IntegrationsConfig(AppConfig):
 
         extensions.source_namer_register(home_selectors.source_names)
         extensions.dashboard_provider_register(home_selectors.dashboard_context)
+
+        # qcluster workers stop at a sync checkpoint on SIGTERM and recover lost runs when they start.
+        from django_q.signals import post_spawn
+
+        from integrations.salesforce import shutdown
+
+        post_spawn.connect(shutdown.on_worker_spawn, dispatch_uid="integrations.sync.worker_spawn")
