@@ -119,15 +119,20 @@ def salesforce_merge_settings_save_and_start(*, connection, settings: dict[str, 
     return run
 
 
-def salesforce_sync_now(*, connection) -> bool:
-    """ "Sync now": a run of whatever kind is due, or the one already running. True when a new one started."""
+def salesforce_sync_now(*, connection) -> tuple[str, bool]:
+    """ "Sync now": a run of whatever kind is due, or the one already running. Returns (what to tell the
+    user, whether a new run started); a run that waits (its task queue down, its task lost and queued
+    again) says why."""
     from integrations.salesforce.tasks import sync_request
 
     with transaction.atomic():
         run, created = sync_request(connection=connection)
     if run.state == run.State.SKIPPED:
         raise ValidationError(run.state_reason.removeprefix("skipped: ").capitalize())
-    return created
+    run.refresh_from_db()
+    if run.state == run.State.QUEUED and run.state_reason:
+        return f"The sync is queued, {run.state_reason}.", created
+    return ("Sync started." if created else "A sync is already running; it picks up every change."), created
 
 
 def salesforce_schedule_save(*, connection, schedule_interval_minutes: int, api_budget_percent: int):
