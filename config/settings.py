@@ -214,7 +214,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # --- Task queue (django-q2) ---------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {
-    "name": "inflow",
+    # One queue per deployment (and per test run sharing a Redis): the broker key is django_q:<name>:q.
+    "name": env.str("Q_NAME", default="inflow"),
     "workers": env.int("Q_WORKERS", default=2),
     # A task may run at most `timeout` seconds; the broker re-delivers after `retry` seconds,
     # so timeout < retry keeps a slow task from being run twice at once.

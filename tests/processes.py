@@ -44,13 +44,13 @@ class RedisBroker:
 
         self.url = url
         self.name = f"inflow-test-{uuid.uuid4().hex[:10]}"
-        for key, value in {"ORM": None, "REDIS": url, "CLUSTER_NAME": self.name, "SYNC": False}.items():
+        for key, value in {"ORM": None, "REDIS": url, "CLUSTER_NAME": self.name, "PREFIX": self.name, "SYNC": False}.items():
             monkeypatch.setattr(Conf, key, value)
         self.monkeypatch = monkeypatch
 
     @property
     def env(self) -> dict[str, str]:
-        return {"REDIS_URL": self.url, "Q_CLUSTER_NAME": self.name}
+        return {"REDIS_URL": self.url, "Q_NAME": self.name}
 
     @property
     def connection(self):

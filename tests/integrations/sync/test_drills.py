@@ -104,7 +104,7 @@ def _fetched(connection) -> int:
     return run.fetched if run else 0
 
 
-def _wait_done(connection, timeout=240) -> SyncRun:
+def _wait_done(connection, timeout=120) -> SyncRun:
     wait_for(lambda: (r := _run(connection)) is not None and r.state not in SyncRun.ACTIVE_STATES, timeout)
     return _run(connection)
 
