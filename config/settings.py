@@ -50,11 +50,12 @@ INSTALLED_APPS = [
     "allauth.account",
     "crispy_forms",
     "crispy_bootstrap5",
-    "django_q",
     "cdp",
     "integrations",
     "onboarding",
     "salesforce_sandbox",
+    # After integrations, whose `qcluster` command (graceful SIGTERM, docs/operations.md) wraps django-q's.
+    "django_q",
 ]
 
 MIDDLEWARE = [

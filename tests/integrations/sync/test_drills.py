@@ -51,12 +51,27 @@ class Cluster:
         os.killpg(pgid, signal.SIGTERM)
         while time.monotonic() - started < 60:
             self.process.poll()
-            try:
-                os.killpg(pgid, 0)
-            except ProcessLookupError:
+            if not self.living(pgid):
                 return time.monotonic() - started
             time.sleep(0.1)
         return None
+
+    @staticmethod
+    def living(pgid: int) -> list[str]:
+        """The group's processes that still run (zombies waiting for a reaper do not count)."""
+        alive = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat.rpartition(")")[2].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(f"{entry} {stat[:60]}")
+        return alive
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -183,7 +198,7 @@ def test_sigterm_to_the_group_exits_within_the_grace_period_and_the_run_resumes_
 
     took = workers.terminate_group()
 
-    assert took is not None and took < 20, workers.tail()
+    assert took is not None and took < 20, (Cluster.living(workers.process.pid), workers.tail())
     run.refresh_from_db()
     assert (run.state, run.reason_code, run.worker) == ("queued", SyncRun.ReasonCode.SHUTDOWN, ""), (
         workers.tail()
