@@ -85,7 +85,10 @@ def exit_if_requested() -> None:
 
 
 def on_worker_spawn(sender=None, proc_name: str = "", **kwargs) -> None:
+    import faulthandler
+
     signal.signal(signal.SIGTERM, _on_sigterm)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: where is it stuck?
     try:
         from integrations.salesforce.tasks import recover_runs
 

@@ -142,12 +142,13 @@ def recover_run(run: SyncRun) -> bool:
             )
         return _enqueue(run.pk, expected_task_id=run.task_id, expected_enqueued_at=run.enqueued_at)
     if run.state == SyncRun.State.RUNNING and _owner_is_dead(run):
-        logger.warning("Sync run %s lost its worker; re-enqueued to resume from its checkpoints", run.pk)
-        # Once per dead owner: the compare-and-set is on enqueued_at, which only this re-enqueue moves.
-        if run.enqueued_at is not None and (timezone.now() - run.enqueued_at).total_seconds() < _conf(
-            "QUEUED_GRACE_SECONDS", 10
-        ):
+        # Once per dead owner: a task enqueued after the owner's last heartbeat is the takeover already
+        # under way, unless the broker lost that one too; racing callers are settled by the
+        # compare-and-set on enqueued_at.
+        resumed = run.enqueued_at is not None and run.heartbeat_at is not None and run.enqueued_at > run.heartbeat_at
+        if resumed and not _task_lost(run):
             return False
+        logger.warning("Sync run %s lost its worker; re-enqueued to resume from its checkpoints", run.pk)
         return _enqueue(run.pk, expected_task_id="", expected_enqueued_at=run.enqueued_at)
     return False
 

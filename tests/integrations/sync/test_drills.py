@@ -87,7 +87,7 @@ class Cluster:
         self.log.close()
 
     def tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return self.log_path.read_text(errors="replace")[-8000:]
 
 
 @pytest.fixture
@@ -224,10 +224,15 @@ def test_a_sigkilled_worker_run_is_taken_over_within_seconds(drill, workspace):
 
     os.kill(dead_pid, signal.SIGKILL)
     killed_at, before = time.monotonic(), _fetched(connection)
-    assert wait_for(
+    ok = wait_for(
         lambda: (r := _run(connection)).worker != run.worker and r.fetched > before and r.state == "running",
-        60,
-    ), workers.tail()
+        30,
+    )
+    if not ok:
+        for pid in Cluster.living(workers.process.pid):
+            os.kill(int(pid.split()[0]), signal.SIGUSR1)
+        time.sleep(2)
+    assert ok, workers.tail()
     takeover = time.monotonic() - killed_at
 
     org.reset_faults()
