@@ -170,7 +170,10 @@ def test_database_connections_killed_mid_run_progress_resumes_within_10_seconds(
     org.reset_faults()
     assert (done.state, done.state_reason, done.attempts) == ("succeeded", "", 1), workers.tail()
     assert max(gaps) < 10, gaps
+    log = workers.log_path.read_text(errors="replace")
+    assert "database unavailable" in log and "Database is back" in log, log[-3000:]  # the worker did lose it
     assert snapshot(workspace) == expected
+    print("progress after the database connections were killed: " + ", ".join(f"{g:.1f} s" for g in gaps))
 
 
 def test_org_unreachable_for_20_seconds_mid_backfill_the_run_completes_by_itself(drill, workspace):
