@@ -171,6 +171,31 @@ def test_503s_are_retried(setup, workspace):
     assert snapshot(workspace) == expected
 
 
+def test_an_outage_longer_than_the_retry_window_pauses_and_the_run_after_the_pause_resumes(
+    setup, workspace, settings
+):
+    org, connection, expected = setup
+    settings.SYNC_OUTAGE_RETRY_SECONDS = 1
+    settings.SYNC_OUTAGE_PAUSE_SECONDS = 600
+    run = sync.run_sync(
+        start(connection).pk, progress=after_rows(60, lambda: org.faults(unreachable_seconds=8))
+    )
+
+    assert (run.state, run.reason_code) == ("paused", SyncRun.ReasonCode.SALESFORCE_UNREACHABLE)
+    assert run.resume_after is not None and "resumes from the last saved page" in run.state_reason
+    # Ticks before the pause ends wait (and say so); no reconcile interleaves with the unfinished backfill.
+    waiting, created = tasks.sync_request(connection=connection, enqueue=False)
+    assert (waiting.state, waiting.reason_code, created) == ("skipped", "salesforce_unreachable", False)
+    assert f"after run #{run.pk} paused" in waiting.state_reason
+    SyncRun.objects.filter(pk=run.pk).update(resume_after=run.finished_at)  # the pause is over
+    org.reset_faults()
+    reconcile, _ = tasks.sync_request(connection=connection, kind=SyncRun.Kind.RECONCILE, enqueue=False)
+    assert reconcile.kind == SyncRun.Kind.INITIAL
+    resumed = sync.run_sync(reconcile.pk)
+    assert (resumed.state, resumed.reason_code) == ("succeeded", "")
+    assert snapshot(workspace) == expected
+
+
 def test_query_timeout_that_persists_pauses_at_the_checkpoint_and_the_next_run_resumes(
     setup, workspace, settings
 ):
