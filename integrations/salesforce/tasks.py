@@ -15,6 +15,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Connection, SyncedObject, SyncRun
@@ -174,6 +175,22 @@ def _backfill_unfinished(connection: Connection) -> bool:
     ).exists()
 
 
+def _interleaves_with_backfill(connection: Connection, kind: str | None) -> bool:
+    """A reconcile while any backfill is unfinished, or a resync while one is under way (an object part
+    read), would apply records out of the backfill's order."""
+    if kind == SyncRun.Kind.RECONCILE:
+        return _backfill_unfinished(connection)
+    if kind == SyncRun.Kind.RESYNC:
+        return (
+            SyncedObject.objects.filter(
+                connection=connection, enabled=True, backfill_completed_at__isnull=True
+            )
+            .filter(Q(watermark_modstamp__isnull=False) | ~Q(checkpoint={}))
+            .exists()
+        )
+    return False
+
+
 def _waiting_to_resume(connection: Connection, *, kind: str | None) -> SyncRun | None:
     """The last run paused until a moment still ahead (the API budget window, an outage): ticks wait."""
     last = (
@@ -254,7 +271,7 @@ def sync_request(
             else paused.reason_code
         )
         return _skipped(connection, kind or _kind_for(connection), reason, code), False
-    if kind not in (None, SyncRun.Kind.INITIAL) and _backfill_unfinished(connection):
+    if _interleaves_with_backfill(connection, kind):
         logger.info("Connection %s: %s requested mid-backfill; the backfill goes on first", connection.pk, kind)
         kind, only_objects = SyncRun.Kind.INITIAL, ()
     try:
