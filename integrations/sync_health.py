@@ -58,7 +58,8 @@ def stuck_sync_runs() -> dict:
     problems = []
     if running:
         problems.append(
-            f"{len(running)} sync run(s) stuck past their heartbeat: " + ", ".join(f"#{i}" for i in running[:10])
+            f"{len(running)} sync run(s) stuck past their heartbeat: "
+            + ", ".join(f"#{i}" for i in running[:10])
         )
     if queued:
         problems.append(

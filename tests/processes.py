@@ -44,7 +44,13 @@ class RedisBroker:
 
         self.url = url
         self.name = f"inflow-test-{uuid.uuid4().hex[:10]}"
-        for key, value in {"ORM": None, "REDIS": url, "CLUSTER_NAME": self.name, "PREFIX": self.name, "SYNC": False}.items():
+        for key, value in {
+            "ORM": None,
+            "REDIS": url,
+            "CLUSTER_NAME": self.name,
+            "PREFIX": self.name,
+            "SYNC": False,
+        }.items():
             monkeypatch.setattr(Conf, key, value)
         self.monkeypatch = monkeypatch
 

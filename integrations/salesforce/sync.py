@@ -199,7 +199,7 @@ def _drop_connection() -> None:
     try:
         connection.close()
     except Exception:  # noqa: BLE001 - closing a broken connection may fail too
-        pass
+        logger.debug("Closing a broken database connection failed", exc_info=True)
     connection.connection = None
 
 

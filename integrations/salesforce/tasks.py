@@ -146,7 +146,11 @@ def recover_run(run: SyncRun) -> bool:
         # Once per dead owner: a task enqueued after the owner's last heartbeat is the takeover already
         # under way, unless the broker lost that one too; racing callers are settled by the
         # compare-and-set on enqueued_at.
-        resumed = run.enqueued_at is not None and run.heartbeat_at is not None and run.enqueued_at > run.heartbeat_at
+        resumed = (
+            run.enqueued_at is not None
+            and run.heartbeat_at is not None
+            and run.enqueued_at > run.heartbeat_at
+        )
         if resumed and not _task_lost(run):
             return False
         logger.warning("Sync run %s lost its worker; re-enqueued to resume from its checkpoints", run.pk)
@@ -272,7 +276,9 @@ def sync_request(
         )
         return _skipped(connection, kind or _kind_for(connection), reason, code), False
     if _interleaves_with_backfill(connection, kind):
-        logger.info("Connection %s: %s requested mid-backfill; the backfill goes on first", connection.pk, kind)
+        logger.info(
+            "Connection %s: %s requested mid-backfill; the backfill goes on first", connection.pk, kind
+        )
         kind, only_objects = SyncRun.Kind.INITIAL, ()
     try:
         with transaction.atomic():
@@ -298,9 +304,8 @@ def sync_request(
 
 
 def run_sync_task(run_id: int) -> str:
-    from integrations.salesforce.sync import run_sync
-
     from integrations.salesforce import shutdown
+    from integrations.salesforce.sync import run_sync
 
     try:
         run = run_sync(run_id)

@@ -197,7 +197,9 @@ def faults_describe(current: OrgState) -> dict:
         "latency_ms": current.latency_ms,
         "query_timeout": json_list(current.query_timeout_objects),
         "wrong_type": json_list(current.wrong_type_fields),
-        "query_timeout_until": current.query_timeout_until.isoformat() if current.query_timeout_until else None,
+        "query_timeout_until": current.query_timeout_until.isoformat()
+        if current.query_timeout_until
+        else None,
         "unreachable_until": current.unreachable_until.isoformat() if current.unreachable_until else None,
         "short_page_size": current.short_page_size,
         "bulk_job_delay_ms": current.bulk_job_delay_ms,

@@ -70,7 +70,9 @@ class Command(DjangoQCommand):
                 return
             stopping.append(signum)
             me = os.getpid()
-            logger.info("qcluster %s got %s: stopping every process of the cluster", me, signal.strsignal(signum))
+            logger.info(
+                "qcluster %s got %s: stopping every process of the cluster", me, signal.strsignal(signum)
+            )
             for pid in _cluster_processes(me):
                 try:
                     os.kill(pid, signal.SIGTERM)

@@ -210,16 +210,16 @@ def test_query_timeout_that_persists_pauses_at_the_checkpoint_and_the_next_run_r
     assert "timed out reading Task" in run.state_reason
     task = connection.synced_objects.get(api_name="Task")
     assert task.backfill_completed_at is None and task.watermark_modstamp is None
-    assert SyncError.objects.filter(run=run, object_name="Task", message__contains="QUERY_TIMEOUT").count() == 1
+    assert (
+        SyncError.objects.filter(run=run, object_name="Task", message__contains="QUERY_TIMEOUT").count() == 1
+    )
     org.reset_faults()
     finish(connection)
     assert snapshot(workspace) == expected
 
 
 @pytest.mark.parametrize("path", ["rest", "bulk"])
-def test_a_query_timeout_burst_mid_backfill_is_ridden_out_and_loses_nothing(
-    setup, workspace, settings, path
-):
+def test_a_query_timeout_burst_mid_backfill_is_ridden_out_and_loses_nothing(setup, workspace, settings, path):
     """The org answers QUERY_TIMEOUT to every query for 20 s in the middle of the Contact backfill: the
     same run waits it out and completes, and the CDP equals a clean run's."""
     org, connection, expected = setup

@@ -100,7 +100,10 @@ def test_a_broker_down_when_the_run_is_requested_keeps_the_run_and_says_why(brok
     assert run.reason_code == SyncRun.ReasonCode.BROKER_UNAVAILABLE
     message, created_again = services.salesforce_sync_now(connection=connection)
     assert not created_again
-    assert message == "The sync is queued, waiting: the task queue is unreachable; the run starts when it is back."
+    assert (
+        message
+        == "The sync is queued, waiting: the task queue is unreachable; the run starts when it is back."
+    )
 
     broker.up()
     tasks.scheduled_sync(connection.pk)
