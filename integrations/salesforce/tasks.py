@@ -222,13 +222,8 @@ def _skipped(connection: Connection, kind: str, reason: str, code: str) -> SyncR
     """Record why a run did not start. Repeated schedule ticks for the same reason touch one row instead of
     adding one every few minutes."""
     last = SyncRun.objects.filter(connection=connection).order_by("-queued_at", "-id").first()
-    if (
-        last is not None
-        and last.state == SyncRun.State.SKIPPED
-        and last.reason_code == code
-        and last.state_reason == reason[:300]
-    ):
-        SyncRun.objects.filter(pk=last.pk).update(finished_at=timezone.now())
+    if last is not None and last.state == SyncRun.State.SKIPPED and last.reason_code == code:
+        SyncRun.objects.filter(pk=last.pk).update(finished_at=timezone.now(), state_reason=reason[:300])
         last.refresh_from_db()
         return last
     return SyncRun.objects.create(
