@@ -51,11 +51,12 @@ INSTALLED_APPS = [
     "allauth.account",
     "crispy_forms",
     "crispy_bootstrap5",
-    "django_q",
     "cdp",
     "integrations",
     "onboarding",
     "salesforce_sandbox",
+    # After integrations, whose `qcluster` command (graceful SIGTERM, docs/operations.md) wraps django-q's.
+    "django_q",
 ]
 
 MIDDLEWARE = [
@@ -267,7 +268,8 @@ else:
         }
     }
 Q_CLUSTER = {
-    "name": "inflow",
+    # One queue per deployment (and per test run sharing a Redis): the broker key is django_q:<name>:q.
+    "name": env.str("Q_NAME", default="inflow"),
     "workers": env.int("Q_WORKERS", default=2),
     # A task may run at most `timeout` seconds; the broker re-delivers after `retry` seconds,
     # so timeout < retry keeps a slow task from being run twice at once.
@@ -308,8 +310,9 @@ SALESFORCE_CALLBACK_URL = env.str("SALESFORCE_CALLBACK_URL", default="")
 SYNC_BULK_THRESHOLD = env.int("SYNC_BULK_THRESHOLD", default=10_000)
 SYNC_BULK_MAX_RECORDS = env.int("SYNC_BULK_MAX_RECORDS", default=10_000)
 SYNC_ACTIVITY_BACKFILL_DAYS = env.int("SYNC_ACTIVITY_BACKFILL_DAYS", default=90)
-SYNC_HEARTBEAT_SECONDS = env.int("SYNC_HEARTBEAT_SECONDS", default=30)
-SYNC_HEARTBEAT_STALE_SECONDS = env.int("SYNC_HEARTBEAT_STALE_SECONDS", default=300)
+# A running run's lease: its heartbeat every SYNC_HEARTBEAT_SECONDS; expired after STALE seconds.
+SYNC_HEARTBEAT_SECONDS = env.int("SYNC_HEARTBEAT_SECONDS", default=10)
+SYNC_HEARTBEAT_STALE_SECONDS = env.int("SYNC_HEARTBEAT_STALE_SECONDS", default=60)
 SYNC_REQUERY_ATTEMPTS = env.int("SYNC_REQUERY_ATTEMPTS", default=3)
 # First wait before a write-back that got no answer is tried again (then doubling, up to an hour).
 SYNC_WRITEBACK_RETRY_SECONDS = env.int("SYNC_WRITEBACK_RETRY_SECONDS", default=30)
@@ -319,6 +322,21 @@ STREAMING_LEASE_SECONDS = env.float("STREAMING_LEASE_SECONDS", default=30)
 STREAMING_RETRY_SECONDS = env.float("STREAMING_RETRY_SECONDS", default=5)
 STREAMING_SCAN_SECONDS = env.float("STREAMING_SCAN_SECONDS", default=5)
 STREAMING_CONTEXT_SECONDS = env.float("STREAMING_CONTEXT_SECONDS", default=300)
+# Outages (docs/operations.md): Salesforce calls retry for this long before the run pauses, and a paused
+# run's next tick waits this long; QUERY_TIMEOUT bursts are waited out this long before the run pauses.
+SYNC_OUTAGE_RETRY_SECONDS = env.int("SYNC_OUTAGE_RETRY_SECONDS", default=60)
+SYNC_OUTAGE_PAUSE_SECONDS = env.int("SYNC_OUTAGE_PAUSE_SECONDS", default=60)
+SYNC_QUERY_TIMEOUT_WAIT_SECONDS = env.int("SYNC_QUERY_TIMEOUT_WAIT_SECONDS", default=120)
+# A queued run whose task is not in the broker this long after it was enqueued is enqueued again; one
+# queued longer than SYNC_QUEUED_STALE_SECONDS is reported (and re-enqueued if the broker cannot tell).
+SYNC_QUEUED_GRACE_SECONDS = env.int("SYNC_QUEUED_GRACE_SECONDS", default=10)
+SYNC_QUEUED_STALE_SECONDS = env.int("SYNC_QUEUED_STALE_SECONDS", default=600)
+# A worker that lost the database waits this long for it (per outage) and retries its page.
+SYNC_DB_WAIT_SECONDS = env.int("SYNC_DB_WAIT_SECONDS", default=300)
+SYNC_DB_RETRY_ATTEMPTS = env.int("SYNC_DB_RETRY_ATTEMPTS", default=5)
+# On SIGTERM a worker leaves its run at a checkpoint within this many seconds (below the process
+# manager's grace period, e.g. systemd TimeoutStopSec=30).
+SYNC_SHUTDOWN_GRACE_SECONDS = env.int("SYNC_SHUTDOWN_GRACE_SECONDS", default=25)
 
 # Where the sandbox org process is reached and what it calls itself (its instance_url).
 SANDBOX_PORT = env.int("SANDBOX_PORT", default=8765)

@@ -95,6 +95,7 @@ class SyncHealthView(TemplateView):
             ),
             "stuck": stuck,
             "stale_after": int(sync_health.stale_after().total_seconds()),
+            "queued_after": int(sync_health.queued_after().total_seconds()),
             "all_url": reverse("admin:integrations_connection_sync_health"),
             "run_states": SyncRun.State,
         }

@@ -16,3 +16,10 @@ class IntegrationsConfig(AppConfig):
         # A subscribe/unsubscribe made in Inflow is queued for Salesforce in the change's own transaction.
         extensions.permission_change_hook_register(writeback.enqueue_for_change)
         extensions.permission_note_provider_register(writeback.permission_notes)
+
+        # qcluster workers stop at a sync checkpoint on SIGTERM and recover lost runs when they start.
+        from django_q.signals import post_spawn
+
+        from integrations.salesforce import shutdown
+
+        post_spawn.connect(shutdown.on_worker_spawn, dispatch_uid="integrations.sync.worker_spawn")

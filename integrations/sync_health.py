@@ -1,4 +1,6 @@
-"""/healthz fact about sync runs (settings.HEALTH_CHECKS): runs stuck past their heartbeat.
+"""/healthz fact about sync runs (settings.HEALTH_CHECKS): runs stuck past their heartbeat, and runs
+queued too long (SYNC_QUEUED_STALE_SECONDS without a worker claiming them: the task was lost, the broker is
+down, or no worker runs).
 
 A running run beats its heartbeat after every page; one whose heartbeat is older than
 SYNC_HEARTBEAT_STALE_SECONDS (the same threshold the engine uses to take a dead run over) has lost its
@@ -22,20 +24,50 @@ def stale_after() -> dt.timedelta:
     return dt.timedelta(seconds=conf("HEARTBEAT_STALE_SECONDS", 300))
 
 
+def queued_after() -> dt.timedelta:
+    from integrations.salesforce.sync import conf
+
+    return dt.timedelta(seconds=conf("QUEUED_STALE_SECONDS", 600))
+
+
 def stuck_runs():
-    cutoff = timezone.now() - stale_after()
-    return SyncRun.objects.filter(state=SyncRun.State.RUNNING).filter(
+    """Running runs past their heartbeat, and queued runs nobody claimed within SYNC_QUEUED_STALE_SECONDS."""
+    now = timezone.now()
+    cutoff, queued_cutoff = now - stale_after(), now - queued_after()
+    running = Q(state=SyncRun.State.RUNNING) & (
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
+    queued = Q(state=SyncRun.State.QUEUED) & (
+        Q(enqueued_at__lt=queued_cutoff) | Q(enqueued_at__isnull=True, queued_at__lt=queued_cutoff)
+    )
+    return SyncRun.objects.filter(running | queued)
 
 
 def stuck_sync_runs() -> dict:
-    ids = list(stuck_runs().order_by("pk").values_list("pk", flat=True)[:50])
-    body = {"sync_runs": {"stuck": len(ids), "stale_after_seconds": int(stale_after().total_seconds())}}
-    if ids:
-        body["problems"] = [
-            f"{len(ids)} sync run(s) stuck past their heartbeat: " + ", ".join(f"#{i}" for i in ids[:10])
-        ]
+    rows = list(stuck_runs().order_by("pk").values_list("pk", "state")[:50])
+    running = [pk for pk, state in rows if state == SyncRun.State.RUNNING]
+    queued = [pk for pk, state in rows if state == SyncRun.State.QUEUED]
+    body = {
+        "sync_runs": {
+            "stuck": len(running),
+            "queued_too_long": len(queued),
+            "stale_after_seconds": int(stale_after().total_seconds()),
+            "queued_after_seconds": int(queued_after().total_seconds()),
+        }
+    }
+    problems = []
+    if running:
+        problems.append(
+            f"{len(running)} sync run(s) stuck past their heartbeat: "
+            + ", ".join(f"#{i}" for i in running[:10])
+        )
+    if queued:
+        problems.append(
+            f"{len(queued)} sync run(s) queued too long without a worker: "
+            + ", ".join(f"#{i}" for i in queued[:10])
+        )
+    if problems:
+        body["problems"] = problems
     return body
 
 

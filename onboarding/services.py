@@ -155,15 +155,20 @@ def salesforce_activities_prune(*, connection) -> int:
     return sync_settings.activities_prune(connection=connection)
 
 
-def salesforce_sync_now(*, connection) -> bool:
-    """ "Sync now": a run of whatever kind is due, or the one already running. True when a new one started."""
+def salesforce_sync_now(*, connection) -> tuple[str, bool]:
+    """ "Sync now": a run of whatever kind is due, or the one already running. Returns (what to tell the
+    user, whether a new run started); a run that waits (its task queue down, its task lost and queued
+    again) says why."""
     from integrations.salesforce.tasks import sync_request
 
     with transaction.atomic():
         run, created = sync_request(connection=connection)
     if run.state == run.State.SKIPPED:
         raise ValidationError(run.state_reason.removeprefix("skipped: ").capitalize())
-    return created
+    run.refresh_from_db()
+    if run.state == run.State.QUEUED and run.state_reason:
+        return f"The sync is queued, {run.state_reason}.", created
+    return ("Sync started." if created else "A sync is already running; it picks up every change."), created
 
 
 def salesforce_schedule_save(

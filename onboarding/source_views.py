@@ -110,14 +110,11 @@ class SyncNowView(ConnectionPageMixin, View):
         connection = self.get_connection()
         self.require_manager()
         try:
-            created = services.salesforce_sync_now(connection=connection)
+            message, _created = services.salesforce_sync_now(connection=connection)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(
-                request,
-                "Sync started." if created else "A sync is already running; it picks up every change.",
-            )
+            messages.success(request, message)
         return redirect("onboarding:source_overview", connection_id=connection.pk)
 
 

@@ -110,7 +110,7 @@ def api_view(kind: str, *, versioned: bool = True):
                 current = org.state()
                 if current.latency_ms:
                     time.sleep(min(current.latency_ms, 60_000) / 1000)
-                failure = org.take_failure(current)
+                failure = 0 if org.unreachable(current) else org.take_failure(current)
                 if failure == 0:
                     return drop_connection(request)
                 if failure is not None:

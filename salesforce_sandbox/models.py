@@ -191,6 +191,10 @@ class OrgState(models.Model):
     malformed_next = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(default=0)
     query_timeout_objects = models.TextField(default="[]")  # JSON list of object names
+    # Outages for a duration: every SOQL query answers QUERY_TIMEOUT, or every API request has its
+    # connection dropped (the org unreachable), until these moments.
+    query_timeout_until = models.DateTimeField(null=True, blank=True)
+    unreachable_until = models.DateTimeField(null=True, blank=True)
     wrong_type_fields = models.TextField(default="[]")  # JSON list of "Object.Field"
     tokens_expired_before = models.DateTimeField(null=True, blank=True)
     locators_expired_before = models.DateTimeField(null=True, blank=True)

@@ -436,7 +436,7 @@ class Page:
 
 
 def _check_timeout(plan: Plan, state) -> None:
-    if plan.t.name in org.json_list(state.query_timeout_objects):
+    if org.query_times_out(plan.t.name, state):
         raise SoqlError("QUERY_TIMEOUT", "Your query request was running for too long.")
 
 

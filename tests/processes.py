@@ -87,3 +87,78 @@ def qcluster(*, log_path: Path, org=None, **extra_env: str) -> Iterator[subproce
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+REDIS_URL = "redis://127.0.0.1:6379/5"  # this suite's Redis database (shared server)
+
+
+class RedisBroker:
+    """The django-q Redis broker on REDIS_URL under a cluster name of this test's own, for this process (its
+    Conf patched) and for child qcluster processes (`env`). `flush()` is "the broker loses its data"."""
+
+    def __init__(self, monkeypatch, url: str = REDIS_URL):
+        import uuid
+
+        from django_q.conf import Conf
+
+        self.url = url
+        self.name = f"inflow-test-{uuid.uuid4().hex[:10]}"
+        for key, value in {
+            "ORM": None,
+            "REDIS": url,
+            "CLUSTER_NAME": self.name,
+            "PREFIX": self.name,
+            "SYNC": False,
+        }.items():
+            monkeypatch.setattr(Conf, key, value)
+        self.monkeypatch = monkeypatch
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"REDIS_URL": self.url, "Q_NAME": self.name}
+
+    @property
+    def connection(self):
+        import redis
+
+        return redis.from_url(self.url)
+
+    @property
+    def list_key(self) -> str:
+        return f"django_q:{self.name}:q"
+
+    def task_ids(self) -> list[str]:
+        from django_q.signing import SignedPackage
+
+        return [SignedPackage.loads(p)["id"] for p in self.connection.lrange(self.list_key, 0, -1)]
+
+    def flush(self) -> None:
+        self.connection.delete(self.list_key)
+
+    def down(self) -> None:
+        """Point this process at a port nothing listens on: enqueueing fails as with Redis down."""
+        from django_q.conf import Conf
+
+        self.monkeypatch.setattr(Conf, "REDIS", "redis://127.0.0.1:1/5")
+
+    def up(self) -> None:
+        from django_q.conf import Conf
+
+        self.monkeypatch.setattr(Conf, "REDIS", self.url)
+
+    def run_next(self):
+        """Pop the next task and run it in this process, as a worker would."""
+        import pydoc
+
+        from django_q.signing import SignedPackage
+
+        payload = self.connection.lpop(self.list_key)
+        if payload is None:
+            return None
+        task = SignedPackage.loads(payload)
+        return pydoc.locate(task["func"])(*task["args"], **task["kwargs"])
+
+    def close(self) -> None:
+        self.flush()
+        for key in self.connection.keys(f"django_q:{self.name}:*"):
+            self.connection.delete(key)

@@ -151,6 +151,26 @@ class SyncRun(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
+    class ReasonCode(models.TextChoices):
+        """Why a run is paused, failed, skipped or still waiting: code branches on this, never on the
+        wording of `state_reason` (which is for people)."""
+
+        NONE = "", "None"
+        API_BUDGET = "api_budget", "API budget reached"
+        QUERY_TIMEOUT = "query_timeout", "Salesforce query timeout"
+        SALESFORCE_UNREACHABLE = "salesforce_unreachable", "Salesforce unreachable"
+        SALESFORCE_ERROR = "salesforce_error", "Salesforce error"
+        NEEDS_REAUTH = "needs_reauth", "Needs reconnecting"
+        CONNECTION_NOT_CONNECTED = "not_connected", "Connection not connected"
+        BUDGET_WINDOW = "budget_window", "Waiting for the API budget window"
+        TASK_LOST = "task_lost", "Queued task lost"
+        BROKER_UNAVAILABLE = "broker_unavailable", "Task queue unreachable"
+        SHUTDOWN = "shutdown", "Worker shut down"
+        DB_UNAVAILABLE = "db_unavailable", "Database unavailable"
+        TAKEN_OVER = "taken_over", "Taken over by another worker"
+        OBJECT_ERRORS = "object_errors", "Finished with errors on some objects"
+        INTERNAL = "internal", "Unexpected error"
+
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 
     workspace = models.ForeignKey("cdp.Workspace", on_delete=models.CASCADE, related_name="sync_runs")
@@ -161,6 +181,13 @@ class SyncRun(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     # Plain words for paused/failed/skipped runs, e.g. "paused: API budget".
     state_reason = models.CharField(max_length=300, blank=True)
+    reason_code = models.CharField(max_length=30, choices=ReasonCode.choices, default="", blank=True)
+    # The django-q task that should run it, and when it was handed to the broker: a queued run whose task
+    # the broker lost is re-enqueued (tasks.recover_run). Empty task_id = never reached the broker.
+    task_id = models.CharField(max_length=64, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # A paused run says when the engine resumes it (an outage, a QUERY_TIMEOUT burst); None = next tick.
+    resume_after = models.DateTimeField(null=True, blank=True)
     # Restrict a run to some objects (resync of one object); empty = every enabled object.
     only_objects = models.JSONField(default=list, blank=True)
     # {"Contact": {"total": 120, "done": 40, "api_calls": 2, "state": "running"|"done"|"pending"}, ...}

@@ -46,8 +46,11 @@ class BaseApiClient:
     # (connect, read) seconds: no request ever waits without a bound.
     timeout: tuple[float, float] = (5.0, 60.0)
     max_retries: int = 4
+    # Background calls keep retrying until this many seconds have passed since the first failure (at least
+    # max_retries times), so a short outage of the vendor is ridden out rather than failing the work.
+    retry_window: float = 0.0
     backoff_base: float = 0.5
-    backoff_cap: float = 30.0
+    backoff_cap: float = 10.0
     user_agent: str = "Inflow/0.1 (+https://github.com/inflow)"
 
     def __init__(
@@ -57,13 +60,16 @@ class BaseApiClient:
         session: requests.Session | None = None,
         timeout: tuple[float, float] | None = None,
         max_retries: int | None = None,
+        retry_window: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", self.user_agent)
+        if retry_window is not None:
+            self.retry_window = retry_window
         if _page_time.get():
-            self.timeout, self.max_retries = PAGE_TIME_TIMEOUT, 0
+            self.timeout, self.max_retries, self.retry_window = PAGE_TIME_TIMEOUT, 0, 0.0
         if timeout is not None:
             self.timeout = timeout
         if max_retries is not None:
@@ -101,8 +107,14 @@ class BaseApiClient:
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         if retry_after is not None:
             return min(self.backoff_cap, max(0.0, retry_after))
-        # "Full jitter": spreads retries of many workers hitting the same outage.
-        return random.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
+        # "Equal jitter": spreads the retries of many workers hitting the same outage, and never retries
+        # at once, so the retries of one call span a real stretch of time (retry_window).
+        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return random.uniform(delay / 2, delay)
+
+    def _may_retry(self, attempt: int, first_failure: float) -> bool:
+        """Retry while under max_retries, or while the outage is younger than retry_window."""
+        return attempt < self.max_retries or time.monotonic() - first_failure < self.retry_window
 
     @sensitive_variables()
     def request(
@@ -121,6 +133,7 @@ class BaseApiClient:
         """One logical call: retried on network errors, 429 and 5xx; any other answer is returned or raised."""
         url = self.build_url(path)
         attempt = 0
+        first_failure = 0.0
         while True:
             merged = dict(headers or {})
             if authenticated:
@@ -138,7 +151,8 @@ class BaseApiClient:
                     allow_redirects=False,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt >= self.max_retries:
+                first_failure = first_failure or time.monotonic()
+                if not self._may_retry(attempt, first_failure):
                     raise SalesforceUnavailable(
                         f"{method} {endpoint}: no answer after {attempt + 1} attempts ({type(exc).__name__})"
                     ) from None
@@ -149,7 +163,9 @@ class BaseApiClient:
                 continue
             self.calls[endpoint] += 1
             self.on_response(response)
-            if response.status_code in RETRYABLE_STATUS and attempt < self.max_retries:
+            if response.status_code in RETRYABLE_STATUS:
+                first_failure = first_failure or time.monotonic()
+            if response.status_code in RETRYABLE_STATUS and self._may_retry(attempt, first_failure):
                 delay = self.backoff(attempt, _retry_after(response))
                 logger.warning(
                     "%s %s: HTTP %s, retrying in %.1fs", method, endpoint, response.status_code, delay

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -32,10 +32,11 @@ from cdp import fields as field_types
 from cdp import merge as cdp_merge
 from integrations import sync_settings
 from integrations.models import Connection, FieldSelection, SourceRecord, SyncedObject, SyncError, SyncRun
-from integrations.salesforce import filters, mapping, objects, planning, writeback
+from integrations.salesforce import filters, mapping, objects, planning, shutdown, writeback
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
+    SalesforceBulkJobFailed,
     SalesforceError,
     SalesforceInvalidField,
     SalesforceInvalidLocator,
@@ -44,6 +45,8 @@ from integrations.salesforce.errors import (
     SalesforceNotFound,
     SalesforceQueryTimeout,
     SalesforceRateLimited,
+    SalesforceServerError,
+    SalesforceUnavailable,
 )
 from integrations.salesforce.pages import (
     ObjectContext,
@@ -66,12 +69,21 @@ def conf(name: str, default):
     return getattr(settings, f"SYNC_{name}", default)
 
 
-class PauseRun(Exception):
-    """Stop cleanly after the current page; the run is resumable from its checkpoints."""
+Reason = SyncRun.ReasonCode
+DB_ERRORS = (OperationalError, InterfaceError)
 
-    def __init__(self, reason: str):
+
+class PauseRun(Exception):
+    """Stop cleanly after the current page; the run is resumable from its checkpoints. `resume_after`: when
+    schedule ticks may start the next run (None: at the next tick)."""
+
+    def __init__(self, reason: str, code: str, resume_after: dt.datetime | None = None):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.code, self.resume_after = reason, code, resume_after
+
+
+class RunTakenOver(Exception):  # noqa: N818
+    """Another worker claimed this run (this one was presumed dead): stop without writing anything more."""
 
 
 class ObjectFailed(Exception):
@@ -86,8 +98,9 @@ def worker_name() -> str:
 
 
 def _owner_is_dead(run: SyncRun) -> bool:
-    """A run is dead when its heartbeat is stale, or when its worker was on this host and is gone."""
-    stale = dt.timedelta(seconds=conf("HEARTBEAT_STALE_SECONDS", 300))
+    """A run is dead when its lease (heartbeat) expired, or when its worker was on this host and is gone.
+    Either way the old worker can never write again: every page commit is fenced on `worker`."""
+    stale = dt.timedelta(seconds=conf("HEARTBEAT_STALE_SECONDS", 60))
     if run.heartbeat_at is None or timezone.now() - run.heartbeat_at > stale:
         return True
     host, _, pid = (run.worker or "").rpartition(":")
@@ -119,6 +132,9 @@ def claim_run(run_id: int) -> SyncRun | None:
         heartbeat_at=now,
         worker=worker_name(),
         attempts=F("attempts") + 1,
+        state_reason="",
+        reason_code="",
+        resume_after=None,
     )
     if not claimed:
         return None
@@ -143,14 +159,20 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         from django.db import connections
 
-        interval = conf("HEARTBEAT_SECONDS", 30)
+        interval = conf("HEARTBEAT_SECONDS", 10)
         try:
             while not self.stop.wait(interval):
-                SyncRun.objects.filter(
-                    pk=self.run_id, worker=self.worker, state=SyncRun.State.RUNNING
-                ).update(heartbeat_at=timezone.now())
-        except Exception:  # noqa: BLE001 - a missed beat only makes a takeover possible sooner
-            logger.warning("Heartbeat of sync run %s stopped", self.run_id, exc_info=True)
+                try:
+                    beat = SyncRun.objects.filter(
+                        pk=self.run_id, worker=self.worker, state=SyncRun.State.RUNNING
+                    ).update(heartbeat_at=timezone.now())
+                except DB_ERRORS:
+                    # The database is away (a restart): beat again once it is back.
+                    logger.warning("Heartbeat of sync run %s missed: database unavailable", self.run_id)
+                    _drop_connection()
+                    continue
+                if not beat:
+                    return  # the run ended or was taken over
         finally:
             connections.close_all()
 
@@ -171,6 +193,41 @@ class RunState:
         return sum(self.client.calls.values())
 
 
+def _drop_connection() -> None:
+    """Forget this thread's database connection (after it broke); the next query opens a new one."""
+    from django.db import connection
+
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+        logger.debug("Closing a broken database connection failed", exc_info=True)
+    connection.connection = None
+
+
+def wait_for_database(what: str) -> None:
+    """Block until the database answers again (bounded by SYNC_DB_WAIT_SECONDS); re-raises if it does not."""
+    from django.db import connection
+
+    deadline = timezone.now() + dt.timedelta(seconds=conf("DB_WAIT_SECONDS", 300))
+    while True:
+        _drop_connection()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            logger.info("Database is back; %s", what)
+            return
+        except DB_ERRORS:
+            if timezone.now() > deadline:
+                raise
+            shutdown.sleep(0.5)
+
+
+def _checkpoint_check(state: RunState) -> None:
+    """Between pages: stop for the API budget or for a shutdown of the worker."""
+    _budget_check(state)
+    shutdown.check()
+
+
 def _budget_check(state: RunState) -> None:
     usage = state.client.api_usage
     if usage is None or not usage.max:
@@ -179,14 +236,24 @@ def _budget_check(state: RunState) -> None:
     if usage.used >= budget:
         raise PauseRun(
             f"paused: API budget ({usage.used:,} of {usage.max:,} daily API requests used; "
-            f"the budget is {state.connection.api_budget_percent}%)"
+            f"the budget is {state.connection.api_budget_percent}%)",
+            Reason.API_BUDGET,
+            timezone.now() + dt.timedelta(minutes=conf("BUDGET_RETRY_MINUTES", 60)),
         )
 
 
 def _save_run(
-    rs: RunState, counts: PageCounts | None = None, /, *, object_name: str = "", **progress
+    rs: RunState,
+    counts: PageCounts | None = None,
+    /,
+    *,
+    object_name: str = "",
+    fenced: bool = True,
+    **progress,
 ) -> None:
-    """Counters and heartbeat: F() increments so a resumed run adds to what its dead predecessor committed."""
+    """Counters and heartbeat: F() increments so a resumed run adds to what its dead predecessor committed.
+    Fenced: written only while this worker still holds the run, else RunTakenOver (inside a page's
+    transaction, that rolls the page back, so a presumed-dead worker never writes next to its successor)."""
     run = rs.run
     now = timezone.now()
     calls = rs.calls()
@@ -215,7 +282,11 @@ def _save_run(
             failed=F("failed") + counts.failed,
             activities_recorded=F("activities_recorded") + counts.activities,
         )
-    SyncRun.objects.filter(pk=run.pk).update(**updates)
+    held = SyncRun.objects.filter(pk=run.pk, worker=run.worker)
+    if fenced:
+        held = held.filter(state=SyncRun.State.RUNNING)
+    if not held.update(**updates) and run.pk and fenced:
+        raise RunTakenOver(f"sync run {run.pk} is no longer held by {run.worker}")
     run.heartbeat_at = now
     if rs.progress_cb is not None:
         run.refresh_from_db(
@@ -233,11 +304,32 @@ def _save_run(
         rs.progress_cb(run)
 
 
-def _finish(run: SyncRun, state: str, reason: str = "") -> SyncRun:
-    SyncRun.objects.filter(pk=run.pk).update(
+def _finish(
+    run: SyncRun, state: str, reason: str = "", code: str = "", resume_after: dt.datetime | None = None
+) -> SyncRun:
+    SyncRun.objects.filter(pk=run.pk, worker=run.worker).update(
         state=state,
         state_reason=reason[:300],
+        reason_code=code,
+        resume_after=resume_after,
         finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        progress=run.progress,
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _release(run: SyncRun, reason: str, code: str) -> SyncRun:
+    """Back to the queue, keeping its checkpoints (a worker shutting down): no task holds it, so the next
+    worker to start, schedule tick or "sync now" enqueues it again (tasks.recover_run)."""
+    SyncRun.objects.filter(pk=run.pk, worker=run.worker, state=SyncRun.State.RUNNING).update(
+        state=SyncRun.State.QUEUED,
+        state_reason=reason[:300],
+        reason_code=code,
+        worker="",
+        task_id="",
+        enqueued_at=None,
         heartbeat_at=timezone.now(),
         progress=run.progress,
     )
@@ -275,21 +367,44 @@ def run_sync(run_id: int, *, progress: Callable[[SyncRun], None] | None = None) 
         reason = f"skipped: the connection is {connection.get_status_display().lower()}"
         if connection.status_reason:
             reason += f" ({connection.status_reason})"
-        return _finish(run, SyncRun.State.SKIPPED, reason)
+        code = (
+            Reason.NEEDS_REAUTH
+            if connection.status == Connection.Status.NEEDS_REAUTH
+            else Reason.CONNECTION_NOT_CONNECTED
+        )
+        return _finish(run, SyncRun.State.SKIPPED, reason, code)
     try:
-        client = SalesforceClient.for_connection(connection)
+        client = SalesforceClient.for_connection(
+            connection, retry_window=conf("OUTAGE_RETRY_SECONDS", 60), sleep=shutdown.sleep
+        )
     except SalesforceAuthError as exc:
-        return _finish(run, SyncRun.State.SKIPPED, f"skipped: {exc.message}")
+        return _finish(run, SyncRun.State.SKIPPED, f"skipped: {exc.message}", Reason.NEEDS_REAUTH)
     state = RunState(run=run, connection=connection, client=client, progress_cb=progress)
     beat = Heartbeat(run.pk, run.worker)
     beat.start()
     try:
-        return _run(state)
+        with shutdown.busy():
+            return _run_riding_out_database_outages(state)
+    except RunTakenOver:
+        logger.warning("Sync run %s was taken over by another worker; this one stops", run.pk)
+        run.refresh_from_db()
+        return run
+    except shutdown.WorkerShutdown:
+        logger.info("Sync run %s put back in the queue: the worker is shutting down", run.pk)
+        return _release(
+            run,
+            "waiting: the worker stopped (shutdown); the run resumes from its last saved page",
+            Reason.SHUTDOWN,
+        )
     except PauseRun as pause:
-        return _finish(run, SyncRun.State.PAUSED, pause.reason)
+        return _finish(run, SyncRun.State.PAUSED, pause.reason, pause.code, pause.resume_after)
     except SalesforceRateLimited as exc:
         return _finish(
-            run, SyncRun.State.PAUSED, f"paused: API budget (Salesforce says {exc.message or exc.error_code})"
+            run,
+            SyncRun.State.PAUSED,
+            f"paused: API budget (Salesforce says {exc.message or exc.error_code})",
+            Reason.API_BUDGET,
+            timezone.now() + dt.timedelta(minutes=conf("BUDGET_RETRY_MINUTES", 60)),
         )
     except SalesforceAuthError as exc:
         _record_error(
@@ -301,7 +416,18 @@ def run_sync(run_id: int, *, progress: Callable[[SyncRun], None] | None = None) 
             fix="Reconnect Salesforce from Data sources › Salesforce › Manage authorization.",
             retryable=True,
         )
-        return _finish(run, SyncRun.State.FAILED, f"needs reconnecting: {exc.message}")
+        return _finish(run, SyncRun.State.FAILED, f"needs reconnecting: {exc.message}", Reason.NEEDS_REAUTH)
+    except (SalesforceUnavailable, SalesforceServerError) as exc:
+        # An outage longer than the client's retry window: pause, and let the next tick after a short wait
+        # resume from the checkpoints (nothing is skipped, no other kind of run starts meanwhile).
+        logger.warning("Sync run %s paused: Salesforce unreachable (%s)", run.pk, exc)
+        return _finish(
+            run,
+            SyncRun.State.PAUSED,
+            f"paused: Salesforce did not answer ({str(exc)[:200]}); resumes from the last saved page",
+            Reason.SALESFORCE_UNREACHABLE,
+            timezone.now() + dt.timedelta(seconds=conf("OUTAGE_PAUSE_SECONDS", 60)),
+        )
     except SalesforceError as exc:
         logger.warning("Sync run %s stopped: %s", run.pk, exc)
         _record_error(
@@ -312,25 +438,49 @@ def run_sync(run_id: int, *, progress: Callable[[SyncRun], None] | None = None) 
             f"The run stopped on a Salesforce error: {exc}",
             fix="Nothing was lost: the next run resumes from the last saved page.",
         )
-        return _finish(run, SyncRun.State.FAILED, f"failed: {str(exc)[:250]}")
+        return _finish(run, SyncRun.State.FAILED, f"failed: {str(exc)[:250]}", Reason.SALESFORCE_ERROR)
     except Exception as exc:
-        # A bug or a database outage: the run fails visibly (the next run resumes from the checkpoints)
-        # rather than looking alive until its heartbeat goes stale.
+        # A bug, or a database outage longer than SYNC_DB_WAIT_SECONDS: the run fails visibly (the next run
+        # resumes from the checkpoints) rather than looking alive until its lease expires.
         logger.exception("Sync run %s failed unexpectedly", run.pk)
-        _record_error(
-            run,
-            connection,
-            "",
-            SyncError.Type.INTERNAL,
-            f"Inflow stopped on an unexpected error: {type(exc).__name__}: {exc}",
-            fix="Nothing was lost: the next run resumes from the last saved page. Report it if it repeats.",
-        )
-        _finish(run, SyncRun.State.FAILED, f"failed: unexpected {type(exc).__name__}")
+        code = Reason.DB_UNAVAILABLE if isinstance(exc, DB_ERRORS) else Reason.INTERNAL
+        try:
+            if isinstance(exc, DB_ERRORS):
+                _drop_connection()
+            _record_error(
+                run,
+                connection,
+                "",
+                SyncError.Type.INTERNAL,
+                f"Inflow stopped on an unexpected error: {type(exc).__name__}: {exc}",
+                fix="Nothing was lost: the next run resumes from the last saved page. Report it if it repeats.",
+            )
+            _finish(run, SyncRun.State.FAILED, f"failed: unexpected {type(exc).__name__}", code)
+        except DB_ERRORS:
+            logger.warning("Sync run %s: could not record the failure (database unavailable)", run.pk)
         raise
     finally:
         beat.stop.set()
-        _save_run(state)
+        try:
+            _save_run(state, fenced=False)
+        except DB_ERRORS:
+            pass
         client.close()
+
+
+def _run_riding_out_database_outages(state: RunState) -> SyncRun:
+    """The run, restarted from its checkpoints when the database went away between pages (a restart):
+    the worker waits for it (bounded) and goes on with the same claim. Pages retry on their own (_apply)."""
+    for attempt in range(1, conf("DB_RETRY_ATTEMPTS", 5) + 1):
+        try:
+            return _run(state)
+        except DB_ERRORS:
+            if attempt == conf("DB_RETRY_ATTEMPTS", 5):
+                raise
+            logger.warning("Sync run %s: database unavailable; waiting to resume", state.run.pk)
+            wait_for_database(f"sync run {state.run.pk} resumes from its checkpoints")
+            state.mappers.clear()
+    raise AssertionError("unreachable")
 
 
 def _run(state: RunState) -> SyncRun:
@@ -353,7 +503,7 @@ def _run(state: RunState) -> SyncRun:
             _save_run(state)  # the write-back's API calls count in the run's
     failed_objects = []
     for obj in plan:
-        _budget_check(state)
+        _checkpoint_check(state)
         try:
             if run.kind == SyncRun.Kind.RECONCILE:
                 reconcile_object(state, obj)
@@ -366,7 +516,12 @@ def _run(state: RunState) -> SyncRun:
             failed_objects.append(obj.api_name)
             _save_run(state, object_name=obj.api_name, state="failed", message=str(exc)[:300])
     if failed_objects:
-        return _finish(run, SyncRun.State.SUCCEEDED, f"finished with errors on {', '.join(failed_objects)}")
+        return _finish(
+            run,
+            SyncRun.State.SUCCEEDED,
+            f"finished with errors on {', '.join(failed_objects)}",
+            Reason.OBJECT_ERRORS,
+        )
     return _finish(run, SyncRun.State.SUCCEEDED)
 
 
@@ -689,7 +844,17 @@ def _apply(state: RunState, ctx: ObjectContext, records, checkpoint) -> PageCoun
         counts_box.append(counts)
         _save_run(state, counts, object_name=name)
 
-    counts = apply_page(ctx, records, checkpoint=checkpoint, after_write=after)
+    # A page whose transaction lost the database (a restart, a dropped connection) was rolled back: wait
+    # for the database and apply the same page again, keeping the run (bounded by SYNC_DB_WAIT_SECONDS).
+    for attempt in range(1, conf("DB_RETRY_ATTEMPTS", 5) + 1):
+        try:
+            counts = apply_page(ctx, records, checkpoint=checkpoint, after_write=after)
+            break
+        except DB_ERRORS:
+            if attempt == conf("DB_RETRY_ATTEMPTS", 5) or connections["default"].in_atomic_block:
+                raise
+            logger.warning("%s: database unavailable while writing a page; retrying it", name)
+            wait_for_database(f"re-applying a page of {name}")
     state.applied += counts.applied
     if state.applied >= state.next_analyze and not ctx.dry_run:
         state.next_analyze = state.applied * 4
@@ -729,6 +894,46 @@ def _rest_pages(state: RunState, soql: str) -> Iterator[Any]:
     yield from state.client.query_pages(soql, include_deleted=True, batch_size=PAGE_SIZE)
 
 
+class QueryTimeouts:
+    """QUERY_TIMEOUTs met by one object: once the window is down to a minute, each waits a little longer
+    (1, 2, 4… up to 15 s) and the window widens again when a query passes; after
+    SYNC_QUERY_TIMEOUT_WAIT_SECONDS of them the run pauses at the object's checkpoint (reason code
+    query_timeout) and a later run resumes there. Objects after it wait too, so dependency order holds."""
+
+    def __init__(self):
+        self.first: float | None = None
+        self.count = 0
+        self.waits = 0
+
+    def wait(self, state: RunState, obj: SyncedObject, *, pause: bool = True) -> None:
+        """Count one timeout; sleep (when `pause`: narrowing needs none) or pause the run past the limit."""
+        import time
+
+        now = time.monotonic()
+        self.first = self.first or now
+        self.count += 1
+        if now - self.first >= conf("QUERY_TIMEOUT_WAIT_SECONDS", 120):
+            _record_error(
+                state.run,
+                state.connection,
+                obj.api_name,
+                SyncError.Type.API,
+                f"{obj.label}: Salesforce kept answering QUERY_TIMEOUT for {int(now - self.first)} s; "
+                "the run paused at the last saved page.",
+                fix="Nothing was lost: the next run resumes there. If it repeats, ask Salesforce support "
+                "to index SystemModstamp on this object, or deselect fields.",
+                retryable=False,
+            )
+            raise PauseRun(
+                f"paused: Salesforce timed out reading {obj.label}; resumes from the last saved page",
+                Reason.QUERY_TIMEOUT,
+                timezone.now() + dt.timedelta(seconds=conf("OUTAGE_PAUSE_SECONDS", 60)),
+            )
+        if pause:
+            self.waits += 1
+            shutdown.sleep(min(15.0, 2.0 ** (self.waits - 1)))
+
+
 def _sync_rest(state: RunState, ctx: ObjectContext) -> None:
     """REST from the watermark; QUERY_TIMEOUT narrows the window, an expired locator or a malformed page
     re-queries from the last committed checkpoint."""
@@ -737,6 +942,7 @@ def _sync_rest(state: RunState, ctx: ObjectContext) -> None:
     fields = ctx.fields
     checkpoint = _rest_checkpoint(obj)
     window: dt.timedelta | None = None  # None = no upper bound
+    timeouts = QueryTimeouts()
     retries = 0
     first_total = True
     while True:
@@ -753,7 +959,7 @@ def _sync_rest(state: RunState, ctx: ObjectContext) -> None:
                     _save_run(state, object_name=name, total=page.total_size)
                 first_total = False
                 _apply(state, ctx, page.records, checkpoint)
-                _budget_check(state)
+                _checkpoint_check(state)
             retries = 0
             if until is None:
                 return
@@ -765,18 +971,12 @@ def _sync_rest(state: RunState, ctx: ObjectContext) -> None:
                 obj.watermark_modstamp, obj.watermark_id = until - dt.timedelta(microseconds=1000), ""
             window = window * 2
         except SalesforceQueryTimeout:
+            # A big window narrows until it passes; a burst of timeouts (Salesforce busy) is waited out.
+            # Either way the watermark stays where the data put it: nothing past it is ever skipped.
             span = timezone.now() - (since or EPOCH)
-            window = (window or span) / 2
-            if window < dt.timedelta(minutes=1):
-                _record_error(
-                    state.run,
-                    state.connection,
-                    name,
-                    SyncError.Type.API,
-                    f"{obj.label}: Salesforce timed out even on a one-minute window.",
-                    fix="Ask Salesforce support to index SystemModstamp on this object, or deselect fields.",
-                )
-                raise ObjectFailed("QUERY_TIMEOUT") from None
+            narrowest = window is not None and window <= dt.timedelta(minutes=1)
+            window = max((window or span) / 2, dt.timedelta(minutes=1))
+            timeouts.wait(state, obj, pause=narrowest)
             logger.info("%s: QUERY_TIMEOUT, narrowing the window to %s", name, window)
         except (SalesforceInvalidLocator, SalesforceMalformedResponse) as exc:
             retries += 1
@@ -809,7 +1009,13 @@ def _sync_rest(state: RunState, ctx: ObjectContext) -> None:
 
 
 def _sync_bulk(
-    state: RunState, ctx: ObjectContext, types: dict[str, str], fields: list[str], *, resume: bool
+    state: RunState,
+    ctx: ObjectContext,
+    types: dict[str, str],
+    fields: list[str],
+    *,
+    resume: bool,
+    timeouts: QueryTimeouts | None = None,
 ) -> None:
     """A Bulk API 2.0 backfill, committed 2,000 rows at a time with (job, locator, offset) as checkpoint.
     Rows are unordered, so the watermark is the max (SystemModstamp, Id) seen, set when the job is done."""
@@ -856,12 +1062,21 @@ def _sync_bulk(
                     return {"checkpoint": dict(cp)}
 
                 _apply(state, ctx, chunk, checkpoint)
-                _budget_check(state)
+                _checkpoint_check(state)
     except SalesforceNotFound:
         # The job expired (Salesforce keeps results 7 days): start over; already applied rows are skipped.
         SyncedObject.objects.filter(pk=obj.pk).update(checkpoint={})
         obj.checkpoint = {}
         return _sync_bulk(state, ctx, types, fields, resume=False)
+    except SalesforceBulkJobFailed as exc:
+        if "QUERY_TIMEOUT" not in exc.message and not cp.get("job_id"):
+            raise
+        # The job itself failed (Salesforce timed out running it): wait, then a new job from the same
+        # watermark; rows the failed job's pages already applied are skipped. Timeouts pause the run.
+        (timeouts or QueryTimeouts()).wait(state, obj)
+        SyncedObject.objects.filter(pk=obj.pk).update(checkpoint={})
+        obj.checkpoint = {}
+        return _sync_bulk(state, ctx, types, fields, resume=False, timeouts=timeouts or QueryTimeouts())
     updates: dict[str, Any] = {"checkpoint": {}}
     if cp.get("max_modstamp"):
         stamp = dt.datetime.fromisoformat(cp["max_modstamp"])

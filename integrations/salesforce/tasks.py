@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Connection, SyncedObject, SyncRun
@@ -30,17 +32,141 @@ def _timeout() -> int:
     return max(60, min(cluster.get("timeout", 1800), cluster.get("retry", 2100) - 60))
 
 
+def _conf(name: str, default):
+    return getattr(settings, f"SYNC_{name}", default)
+
+
 def enqueue_run(run_id: int) -> None:
+    """Hand the run to the broker once the transaction that created it commits."""
+    transaction.on_commit(lambda: _enqueue(run_id, expected_task_id=""))
+
+
+def _enqueue(run_id: int, *, expected_task_id: str, expected_enqueued_at=None) -> bool:
+    """Enqueue `run_sync_task(run_id)` if the run's task is still `expected_task_id` (a compare-and-set:
+    of two ticks racing to re-enqueue one run, exactly one enqueues). The run records the task id and when
+    it was enqueued; a broker that is down leaves it queued with no task and says so (the next tick, "sync
+    now" or starting worker enqueues it). True when this call enqueued it."""
     from django_q.tasks import async_task
 
-    transaction.on_commit(
-        lambda: async_task(
+    marker = f"enqueuing-{uuid.uuid4().hex[:20]}"
+    claim = SyncRun.objects.filter(pk=run_id, state=SyncRun.State.QUEUED, task_id=expected_task_id)
+    if expected_enqueued_at is not None:
+        claim = claim.filter(enqueued_at=expected_enqueued_at)
+    running = SyncRun.objects.filter(pk=run_id, state=SyncRun.State.RUNNING, enqueued_at=expected_enqueued_at)
+    now = timezone.now()
+    if not (claim.update(task_id=marker, enqueued_at=now) or running.update(task_id=marker, enqueued_at=now)):
+        return False
+    try:
+        task_id = async_task(
             "integrations.salesforce.tasks.run_sync_task",
             run_id,
             timeout=_timeout(),
             task_name=f"sync-run-{run_id}",
         )
-    )
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the run waits, visibly, for the next try
+        logger.warning("Sync run %s could not be enqueued: %s", run_id, exc)
+        SyncRun.objects.filter(pk=run_id, task_id=marker, state=SyncRun.State.QUEUED).update(
+            task_id="",
+            enqueued_at=None,
+            reason_code=SyncRun.ReasonCode.BROKER_UNAVAILABLE,
+            state_reason="waiting: the task queue is unreachable; the run starts when it is back",
+        )
+        SyncRun.objects.filter(pk=run_id, task_id=marker).update(task_id="")
+        return False
+    SyncRun.objects.filter(pk=run_id, task_id=marker).update(task_id=str(task_id))
+    return True
+
+
+def task_in_broker(task_id: str) -> bool | None:
+    """Whether the broker still holds the task (None: this broker cannot be inspected). A task a cluster
+    has already pulled (prefetched, or running) is not in the broker any more."""
+    from django_q.brokers import get_broker
+    from django_q.signing import BadSignature, SignedPackage
+
+    broker = get_broker()
+    kind = type(broker).__name__
+    if kind == "Redis":
+        payloads = broker.connection.lrange(broker.list_key, 0, 50_000)
+    elif kind == "ORM":
+        from django_q.conf import Conf
+        from django_q.models import OrmQ
+
+        payloads = (
+            OrmQ.objects.using(Conf.ORM or "default")
+            .filter(key=broker.list_key)
+            .values_list("payload", flat=True)
+        )
+    else:
+        return None
+    for payload in payloads:
+        try:
+            if SignedPackage.loads(payload).get("id") == task_id:
+                return True
+        except (BadSignature, ValueError, TypeError, AttributeError):
+            continue
+    return False
+
+
+def _task_lost(run: SyncRun) -> bool:
+    """A queued run nobody will run: no task reached the broker, or its task is gone from the broker
+    (lost data, a worker killed holding it) and nothing claimed it within SYNC_QUEUED_GRACE_SECONDS, or the
+    broker cannot tell and the run waited past SYNC_QUEUED_STALE_SECONDS."""
+    if not run.task_id:
+        return True
+    if run.enqueued_at is None:
+        return True
+    age = (timezone.now() - run.enqueued_at).total_seconds()
+    if age < _conf("QUEUED_GRACE_SECONDS", 10):
+        return False
+    try:
+        present = task_in_broker(run.task_id)
+    except Exception:  # noqa: BLE001 - the broker is down: enqueueing would fail too
+        logger.warning("Cannot inspect the task queue for sync run %s", run.pk, exc_info=True)
+        return False
+    if present is None:
+        return age > _conf("QUEUED_STALE_SECONDS", 600)
+    return not present
+
+
+def recover_run(run: SyncRun) -> bool:
+    """Re-enqueue an active run that no task will run: a queued run whose task was lost, or a running run
+    whose worker is provably gone (its pid absent on this host, or its lease expired). Exactly once per
+    lost task, however many callers race. True when it was re-enqueued."""
+    from integrations.salesforce.sync import _owner_is_dead
+
+    if run.state == SyncRun.State.QUEUED and _task_lost(run):
+        logger.warning("Sync run %s has no task in the queue (%s); enqueuing it again", run.pk, run.task_id)
+        if run.task_id and not run.task_id.startswith("enqueuing-"):
+            SyncRun.objects.filter(pk=run.pk, task_id=run.task_id, state=SyncRun.State.QUEUED).update(
+                reason_code=SyncRun.ReasonCode.TASK_LOST,
+                state_reason="waiting: its queued task was lost; queued again",
+            )
+        return _enqueue(run.pk, expected_task_id=run.task_id, expected_enqueued_at=run.enqueued_at)
+    if run.state == SyncRun.State.RUNNING and _owner_is_dead(run):
+        # Once per dead owner: a task enqueued after the owner's last heartbeat is the takeover already
+        # under way, unless the broker lost that one too; racing callers are settled by the
+        # compare-and-set on enqueued_at.
+        resumed = (
+            run.enqueued_at is not None
+            and run.heartbeat_at is not None
+            and run.enqueued_at > run.heartbeat_at
+        )
+        if resumed and not _task_lost(run):
+            return False
+        logger.warning("Sync run %s lost its worker; re-enqueued to resume from its checkpoints", run.pk)
+        return _enqueue(run.pk, expected_task_id="", expected_enqueued_at=run.enqueued_at)
+    return False
+
+
+def recover_runs(*, reason: str = "") -> int:
+    """Every active run that needs a task gets one (a starting worker, a schedule tick). Returns how many."""
+    recovered = 0
+    for run in SyncRun.objects.filter(state__in=SyncRun.ACTIVE_STATES).order_by("pk"):
+        if recover_run(run):
+            recovered += 1
+    if recovered:
+        logger.info("Recovered %s sync run(s) (%s)", recovered, reason or "recovery")
+    return recovered
 
 
 def enqueue_writeback(connection_id: int) -> None:
@@ -58,37 +184,60 @@ def enqueue_writeback(connection_id: int) -> None:
 
 
 def _kind_for(connection: Connection) -> str:
-    pending = SyncedObject.objects.filter(
+    return SyncRun.Kind.INITIAL if _backfill_unfinished(connection) else SyncRun.Kind.INCREMENTAL
+
+
+def _backfill_unfinished(connection: Connection) -> bool:
+    return SyncedObject.objects.filter(
         connection=connection, enabled=True, backfill_completed_at__isnull=True
-    )
-    return SyncRun.Kind.INITIAL if pending.exists() else SyncRun.Kind.INCREMENTAL
+    ).exists()
 
 
-def _recently_paused_for_budget(connection: Connection) -> SyncRun | None:
-    window = dt.timedelta(minutes=getattr(settings, "SYNC_BUDGET_RETRY_MINUTES", 60))
+def _interleaves_with_backfill(connection: Connection, kind: str | None) -> bool:
+    """A reconcile while any backfill is unfinished, or a resync while one is under way (an object part
+    read), would apply records out of the backfill's order."""
+    if kind == SyncRun.Kind.RECONCILE:
+        return _backfill_unfinished(connection)
+    if kind == SyncRun.Kind.RESYNC:
+        return (
+            SyncedObject.objects.filter(
+                connection=connection, enabled=True, backfill_completed_at__isnull=True
+            )
+            .filter(Q(watermark_modstamp__isnull=False) | ~Q(checkpoint={}))
+            .exists()
+        )
+    return False
+
+
+def _waiting_to_resume(connection: Connection, *, kind: str | None) -> SyncRun | None:
+    """The last run paused until a moment still ahead (the API budget window, an outage): ticks wait."""
     last = (
         SyncRun.objects.filter(connection=connection)
         .exclude(state=SyncRun.State.SKIPPED)
         .order_by("-queued_at", "-id")
         .first()
     )
-    if (
-        last is not None
-        and last.state == SyncRun.State.PAUSED
-        and last.state_reason.startswith("paused: API budget")
-        and last.finished_at
-        and timezone.now() - last.finished_at < window
-    ):
-        return last
-    return None
+    if last is None or last.state != SyncRun.State.PAUSED:
+        return None
+    resume_after = last.resume_after
+    if last.reason_code == SyncRun.ReasonCode.API_BUDGET:
+        if kind == SyncRun.Kind.RECONCILE:
+            return None  # a reconcile's calls are few and daily: it is not held by the budget window
+        # The window is read at use, so a changed SYNC_BUDGET_RETRY_MINUTES applies to runs already paused.
+        window = dt.timedelta(minutes=_conf("BUDGET_RETRY_MINUTES", 60))
+        resume_after = (last.finished_at or timezone.now()) + window
+    if resume_after is None or resume_after <= timezone.now():
+        return None
+    last.resume_after = resume_after
+    return last
 
 
-def _skipped(connection: Connection, kind: str, reason: str) -> SyncRun:
+def _skipped(connection: Connection, kind: str, reason: str, code: str) -> SyncRun:
     """Record why a run did not start. Repeated schedule ticks for the same reason touch one row instead of
     adding one every few minutes."""
     last = SyncRun.objects.filter(connection=connection).order_by("-queued_at", "-id").first()
-    if last is not None and last.state == SyncRun.State.SKIPPED and last.state_reason == reason[:300]:
-        SyncRun.objects.filter(pk=last.pk).update(finished_at=timezone.now())
+    if last is not None and last.state == SyncRun.State.SKIPPED and last.reason_code == code:
+        SyncRun.objects.filter(pk=last.pk).update(finished_at=timezone.now(), state_reason=reason[:300])
         last.refresh_from_db()
         return last
     return SyncRun.objects.create(
@@ -97,6 +246,7 @@ def _skipped(connection: Connection, kind: str, reason: str) -> SyncRun:
         kind=kind,
         state=SyncRun.State.SKIPPED,
         state_reason=reason[:300],
+        reason_code=code,
         finished_at=timezone.now(),
     )
 
@@ -109,23 +259,36 @@ def sync_request(
     enqueue: bool = True,
     respect_budget_pause: bool = True,
 ) -> tuple[SyncRun, bool]:
-    """Start a run or join the active one. Returns (run, created). Skipped runs are recorded with why."""
-    from integrations.salesforce.sync import _owner_is_dead
+    """Start a run or join the active one. Returns (run, created). Skipped runs are recorded with why.
 
+    While a backfill is unfinished no other kind of run starts: a reconcile or resync request continues
+    the backfill instead (records applied out of order could let the wrong record's value win)."""
     connection.refresh_from_db()
     if connection.status != Connection.Status.CONNECTED:
         reason = f"skipped: the connection is {connection.get_status_display().lower()}"
         if connection.status_reason:
             reason += f" ({connection.status_reason})"
         logger.info("Sync of connection %s %s", connection.pk, reason)
-        return _skipped(connection, kind or SyncRun.Kind.INCREMENTAL, reason), False
-    if (
-        respect_budget_pause
-        and kind != SyncRun.Kind.RECONCILE
-        and (paused := _recently_paused_for_budget(connection))
-    ):
-        reason = f"skipped: waiting for the API budget window after run #{paused.pk} paused"
-        return _skipped(connection, kind or _kind_for(connection), reason), False
+        code = (
+            SyncRun.ReasonCode.NEEDS_REAUTH
+            if connection.status == Connection.Status.NEEDS_REAUTH
+            else SyncRun.ReasonCode.CONNECTION_NOT_CONNECTED
+        )
+        return _skipped(connection, kind or SyncRun.Kind.INCREMENTAL, reason, code), False
+    if respect_budget_pause and (paused := _waiting_to_resume(connection, kind=kind)):
+        when = timezone.localtime(paused.resume_after).strftime("%H:%M")
+        reason = f"skipped: waiting until {when} after run #{paused.pk} paused ({paused.get_reason_code_display()})"
+        code = (
+            SyncRun.ReasonCode.BUDGET_WINDOW
+            if paused.reason_code == SyncRun.ReasonCode.API_BUDGET
+            else paused.reason_code
+        )
+        return _skipped(connection, kind or _kind_for(connection), reason, code), False
+    if _interleaves_with_backfill(connection, kind):
+        logger.info(
+            "Connection %s: %s requested mid-backfill; the backfill goes on first", connection.pk, kind
+        )
+        kind, only_objects = SyncRun.Kind.INITIAL, ()
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(
@@ -141,12 +304,8 @@ def sync_request(
         active = SyncRun.objects.filter(connection=connection, state__in=SyncRun.ACTIVE_STATES).first()
         if active is None:  # it finished between our insert and this read: try once more
             return sync_request(connection=connection, kind=kind, only_objects=only_objects, enqueue=enqueue)
-        if enqueue and active.state == SyncRun.State.RUNNING and _owner_is_dead(active):
-            logger.warning(
-                "Sync run %s lost its worker; re-enqueued to resume from its checkpoints", active.pk
-            )
-            with transaction.atomic():
-                enqueue_run(active.pk)
+        if enqueue:
+            transaction.on_commit(lambda: recover_run(active))
         return active, False
 
 
@@ -154,9 +313,13 @@ def sync_request(
 
 
 def run_sync_task(run_id: int) -> str:
+    from integrations.salesforce import shutdown
     from integrations.salesforce.sync import run_sync
 
-    run = run_sync(run_id)
+    try:
+        run = run_sync(run_id)
+    finally:
+        shutdown.exit_if_requested()
     return "not claimed" if run is None else f"{run.state} {run.state_reason}".strip()
 
 
@@ -194,7 +357,7 @@ def scheduled_sync(connection_id: int) -> str:
         return "connection gone"
     if not _first_sync_started(connection):
         return "waiting for the first sync"
-    run, created = sync_request(connection=connection)
+    run, created = sync_request(connection=connection)  # re-enqueues its active run if no task holds it
     return f"run {run.pk} {'queued' if created else run.state}: {run.state_reason}".strip()
 
 

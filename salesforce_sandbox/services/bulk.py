@@ -156,7 +156,7 @@ def job_advance(*, schema: Schema, job: BulkJob, state) -> BulkJob:
         plan = soql_query.make_plan(
             schema, query, include_deleted=job.operation == "queryAll", moment=job.created_date
         )
-        if plan.t.name in org.json_list(state.query_timeout_objects):
+        if org.query_times_out(plan.t.name, state):
             raise SoqlError("QUERY_TIMEOUT", "Your query request was running for too long.")
         ids = soql_query.ordered_ids(plan, schema, job.created_date)
         if query.limit is not None:

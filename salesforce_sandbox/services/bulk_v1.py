@@ -276,7 +276,7 @@ def batch_advance(*, schema: Schema, batch: AsyncBatch, state) -> AsyncBatch:
             if batch.id_to:
                 bounds &= Q(sf_id__lt=batch.id_to)
             plan = dataclasses.replace(plan, sql_filter=plan.sql_filter & bounds)
-        if plan.t.name in org.json_list(state.query_timeout_objects):
+        if org.query_times_out(plan.t.name, state):
             raise SoqlError("QUERY_TIMEOUT", "Your query request was running for too long.")
         ids = soql_query.ordered_ids(plan, schema, batch.created_date)
         if query.limit is not None:

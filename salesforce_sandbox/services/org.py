@@ -65,6 +65,18 @@ def take_failure(current: OrgState) -> int | None:
     return current.fail_status if taken else None
 
 
+def query_times_out(object_name: str, current: OrgState) -> bool:
+    """The QUERY_TIMEOUT fault: on a listed object, or on every query during a timed burst."""
+    if current.query_timeout_until is not None and now() < current.query_timeout_until:
+        return True
+    return object_name in json_list(current.query_timeout_objects)
+
+
+def unreachable(current: OrgState) -> bool:
+    """The "org unreachable" fault: every API request has its connection dropped until then."""
+    return current.unreachable_until is not None and now() < current.unreachable_until
+
+
 def take_malformed(current: OrgState) -> bool:
     if current.malformed_next <= 0:
         return False
@@ -103,7 +115,9 @@ class FaultError(ValueError):
 def faults_apply(**kw) -> OrgState:
     """Set faults and knobs. Keys: expire_access_tokens, revoke_refresh_tokens, expire_locators (bools);
     api_limit, api_usage; fail_next (+ fail_status 500/503/0=drop), malformed_next, latency_ms;
-    query_timeout (list of objects), wrong_type (list of "Object.Field"), short_page_size, bulk_job_delay_ms."""
+    query_timeout (list of objects), wrong_type (list of "Object.Field"), short_page_size, bulk_job_delay_ms;
+    query_timeout_seconds (every query answers QUERY_TIMEOUT for that long), unreachable_seconds (every API
+    request has its connection dropped for that long)."""
     current = state()
     update: dict = {}
     moment = now()
@@ -131,6 +145,11 @@ def faults_apply(**kw) -> OrgState:
             update["query_timeout_objects" if key == "query_timeout" else "wrong_type_fields"] = orjson.dumps(
                 value
             ).decode()
+        elif key in ("query_timeout_seconds", "unreachable_seconds"):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86_400:
+                raise FaultError(f"{key} must be a number of seconds between 0 and 86400")
+            field = "query_timeout_until" if key == "query_timeout_seconds" else "unreachable_until"
+            update[field] = moment + dt.timedelta(seconds=value) if value else None
         elif key == "expire_access_tokens":
             if value:
                 update["tokens_expired_before"] = moment
@@ -170,6 +189,8 @@ def faults_reset() -> OrgState:
         malformed_next=0,
         latency_ms=0,
         query_timeout_objects="[]",
+        query_timeout_until=None,
+        unreachable_until=None,
         wrong_type_fields="[]",
         short_page_size=0,
         bulk_job_delay_ms=0,
@@ -189,6 +210,10 @@ def faults_describe(current: OrgState) -> dict:
         "latency_ms": current.latency_ms,
         "query_timeout": json_list(current.query_timeout_objects),
         "wrong_type": json_list(current.wrong_type_fields),
+        "query_timeout_until": current.query_timeout_until.isoformat()
+        if current.query_timeout_until
+        else None,
+        "unreachable_until": current.unreachable_until.isoformat() if current.unreachable_until else None,
         "short_page_size": current.short_page_size,
         "bulk_job_delay_ms": current.bulk_job_delay_ms,
         "gap_next": current.gap_next,

@@ -64,7 +64,7 @@ def async_view(kind: str):
                 current = org.state()
                 if current.latency_ms:
                     time.sleep(min(current.latency_ms, 60_000) / 1000)
-                failure = org.take_failure(current)
+                failure = 0 if org.unreachable(current) else org.take_failure(current)
                 if failure is not None:
                     return _error(request, "ServerUnavailable", "Server temporarily unavailable")
                 if not is_supported_version(version):

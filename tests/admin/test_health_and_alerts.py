@@ -46,9 +46,12 @@ def test_healthz_reports_runs_stuck_past_their_heartbeat(staff_client, connectio
         heartbeat_at=now,
         finished_at=now,
     )
+    settings.SYNC_QUEUED_STALE_SECONDS = 600
     assert staff_client.get(reverse("healthz")).json()["sync_runs"] == {
         "stuck": 0,
+        "queued_too_long": 0,
         "stale_after_seconds": 300,
+        "queued_after_seconds": 600,
     }
 
     stuck = SyncRun.objects.create(
@@ -66,6 +69,29 @@ def test_healthz_reports_runs_stuck_past_their_heartbeat(staff_client, connectio
     assert body["sync_runs"]["stuck"] == 1
     assert body["problems"] == [f"1 sync run(s) stuck past their heartbeat: #{stuck.pk}"]
     assert alive.pk != stuck.pk
+
+
+def test_healthz_and_sync_health_report_runs_queued_too_long(client, staff_client, connection, settings):
+    """A queued run no worker claimed (its task lost, the broker down) is reported like a stuck one."""
+    settings.SYNC_QUEUED_STALE_SECONDS = 600
+    now = timezone.now()
+    fresh = SyncRun.objects.create(
+        workspace=connection.workspace, connection=connection, kind="incremental", state="queued"
+    )
+    SyncRun.objects.filter(pk=fresh.pk).update(task_id="abc", enqueued_at=now - dt.timedelta(minutes=2))
+    assert staff_client.get(reverse("healthz")).json()["sync_runs"]["queued_too_long"] == 0
+
+    SyncRun.objects.filter(pk=fresh.pk).update(
+        enqueued_at=now - dt.timedelta(minutes=11),
+        state_reason="waiting: the task queue is unreachable; the run starts when it is back",
+    )
+    body = staff_client.get(reverse("healthz")).json()
+    assert body["status"] == "degraded"
+    assert body["sync_runs"]["queued_too_long"] == 1
+    assert body["problems"] == [f"1 sync run(s) queued too long without a worker: #{fresh.pk}"]
+    page = staff_client.get(reverse("admin:integrations_connection_sync_health"))
+    assert f"Run #{fresh.pk}" in page.content.decode()
+    assert "not claimed (waiting: the task queue is unreachable" in page.content.decode()
 
 
 def test_the_owner_is_emailed_once_per_lost_authorization(connection, owner, make_user):
@@ -191,7 +217,7 @@ def test_sync_health_shows_runs_stuck_past_their_heartbeat(staff_client, connect
     assert "Runs stuck past their heartbeat" in html
     assert f"Run #{stuck.pk}</a> of {connection.username}" in html
     assert "on worker-3:777" in html
-    assert "No heartbeat for more than 300 seconds" in html
+    assert "no heartbeat for more than 300 seconds" in html
 
 
 def test_sync_health_ignores_every_error_of_one_type_in_one_click(

@@ -56,9 +56,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"Connection {connection.pk}: {run.state_reason}")
                 continue
             if not options["inline"]:
-                verb = "queued" if created else "joined the run already in progress"
+                verb = "queued" if created else f"joined the {run.get_state_display().lower()} run"
+                run.refresh_from_db()  # a joined run whose task was lost has just been enqueued again
+                why = (
+                    f" — {run.state_reason}" if run.state == SyncRun.State.QUEUED and run.state_reason else ""
+                )
                 self.stdout.write(
-                    f"Connection {connection.pk}: {verb} (run #{run.pk}, {run.get_kind_display().lower()})."
+                    f"Connection {connection.pk}: {verb} (run #{run.pk}, {run.get_kind_display().lower()}){why}."
                 )
                 continue
             bar = ProgressBar(self.stderr._out)

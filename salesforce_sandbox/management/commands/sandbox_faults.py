@@ -53,6 +53,12 @@ class Command(OrgCommand):
             metavar="OBJECT",
             help='Objects that publish change events ("*" for all).',
         )
+        parser.add_argument(
+            "--query-timeout-seconds", type=float, help="Every query answers QUERY_TIMEOUT for N seconds."
+        )
+        parser.add_argument(
+            "--unreachable-seconds", type=float, help="Drop every API request's connection for N seconds."
+        )
 
     def handle(self, *args, **options):
         if options["reset"]:
@@ -78,6 +84,8 @@ class Command(OrgCommand):
             "overflow_next": options["overflow_next"],
             "expire_events": options["expire_events"] or None,
             "change_event_objects": options["change_event_objects"],
+            "query_timeout_seconds": options["query_timeout_seconds"],
+            "unreachable_seconds": options["unreachable_seconds"],
         }
         try:
             current = org.faults_apply(**changes)

@@ -171,20 +171,75 @@ def test_503s_are_retried(setup, workspace):
     assert snapshot(workspace) == expected
 
 
-def test_query_timeout_narrows_the_window(setup, workspace):
+def test_an_outage_longer_than_the_retry_window_pauses_and_the_run_after_the_pause_resumes(
+    setup, workspace, settings
+):
     org, connection, expected = setup
+    settings.SYNC_OUTAGE_RETRY_SECONDS = 1
+    settings.SYNC_OUTAGE_PAUSE_SECONDS = 600
+    run = sync.run_sync(
+        start(connection).pk, progress=after_rows(60, lambda: org.faults(unreachable_seconds=8))
+    )
+
+    assert (run.state, run.reason_code) == ("paused", SyncRun.ReasonCode.SALESFORCE_UNREACHABLE)
+    assert run.resume_after is not None and "resumes from the last saved page" in run.state_reason
+    # Ticks before the pause ends wait (and say so); no reconcile interleaves with the unfinished backfill.
+    waiting, created = tasks.sync_request(connection=connection, enqueue=False)
+    assert (waiting.state, waiting.reason_code, created) == ("skipped", "salesforce_unreachable", False)
+    assert f"after run #{run.pk} paused" in waiting.state_reason
+    SyncRun.objects.filter(pk=run.pk).update(resume_after=run.finished_at)  # the pause is over
+    org.reset_faults()
+    reconcile, _ = tasks.sync_request(connection=connection, kind=SyncRun.Kind.RECONCILE, enqueue=False)
+    assert reconcile.kind == SyncRun.Kind.INITIAL
+    resumed = sync.run_sync(reconcile.pk)
+    assert (resumed.state, resumed.reason_code) == ("succeeded", "")
+    assert snapshot(workspace) == expected
+
+
+def test_query_timeout_that_persists_pauses_at_the_checkpoint_and_the_next_run_resumes(
+    setup, workspace, settings
+):
+    org, connection, expected = setup
+    settings.SYNC_QUERY_TIMEOUT_WAIT_SECONDS = 3
     org.faults(query_timeout=["Task"])
 
     run = sync.run_sync(start(connection).pk)
 
-    assert run.state == "succeeded" and run.state_reason == "finished with errors on Task"
+    # The run never moves past data it did not read: it pauses at Task's checkpoint and says so.
+    assert (run.state, run.reason_code) == ("paused", SyncRun.ReasonCode.QUERY_TIMEOUT)
+    assert "timed out reading Task" in run.state_reason
+    task = connection.synced_objects.get(api_name="Task")
+    assert task.backfill_completed_at is None and task.watermark_modstamp is None
     assert (
-        SyncError.objects.filter(run=run, object_name="Task", message__contains="one-minute window").count()
-        == 1
+        SyncError.objects.filter(run=run, object_name="Task", message__contains="QUERY_TIMEOUT").count() == 1
     )
     org.reset_faults()
     finish(connection)
     assert snapshot(workspace) == expected
+
+
+@pytest.mark.parametrize("path", ["rest", "bulk"])
+def test_a_query_timeout_burst_mid_backfill_is_ridden_out_and_loses_nothing(setup, workspace, settings, path):
+    """The org answers QUERY_TIMEOUT to every query for 20 s in the middle of the Contact backfill: the
+    same run waits it out and completes, and the CDP equals a clean run's."""
+    org, connection, expected = setup
+    if path == "bulk":
+        settings.SYNC_BULK_THRESHOLD = 50
+        settings.SYNC_BULK_MAX_RECORDS = 70
+    org.faults(short_page_size=40)  # several pages per object: the burst starts mid-object
+    burst = lambda: org.faults(query_timeout_seconds=20)  # noqa: E731
+
+    run = sync.run_sync(start(connection).pk, progress=after_rows(60, burst))
+
+    assert (run.state, run.reason_code, run.state_reason) == ("succeeded", "", "")
+    assert run.seconds >= 15, "the burst was met and waited out"
+    if path == "bulk":
+        assert {k: v for k, v in snapshot(workspace).items() if k != "people"} == {
+            k: v for k, v in expected.items() if k != "people"
+        }
+        assert stable_people(workspace) == _reference["stable_people"]
+    else:
+        assert snapshot(workspace) == expected
 
 
 def test_expired_locator_requeries_from_the_checkpoint(setup, workspace):
