@@ -1,7 +1,7 @@
 """Set-based writes Django's ORM does not offer: update many rows, each with its own values, in one statement.
 
 Django's `bulk_update` builds a `CASE WHEN pk=... THEN ...` per column, which grows quadratically and was
-measured at 71 rows/s on this machine (../shared/salesforce/PERFORMANCE.md §2.1). Here the rows travel as one
+measured at 71 rows/s on a 2-core machine with PostgreSQL. Here the rows travel as one
 JSON document that the database unpacks (`jsonb_to_recordset` on PostgreSQL, `json_each` on SQLite) and
 joins on the primary key: one statement and one parameter per call.
 """

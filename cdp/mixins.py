@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
@@ -28,16 +26,3 @@ class WorkspaceRequiredMixin(LoginRequiredMixin):
             request.workspace._wrapped if hasattr(request.workspace, "_wrapped") else request.workspace
         )
         return super().dispatch(request, *args, **kwargs)
-
-
-def workspace_required(view):
-    """Function-view twin of WorkspaceRequiredMixin; passes the workspace as `request.workspace`."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = _missing_workspace(request)
-        if response is not None:
-            return response
-        return view(request, *args, **kwargs)
-
-    return wrapper

@@ -190,11 +190,6 @@ class FieldGroup:
     rows: list[FieldRow]
 
 
-def _namespace(field_id: str) -> str:
-    parts = field_id.split(":")
-    return parts[1] if len(parts) == 3 else ""
-
-
 NAMESPACE_TITLES = {
     "": "Built-in fields",
     "o": "Built-in fields",

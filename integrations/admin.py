@@ -1,4 +1,4 @@
-"""The operator console for Salesforce connections and syncs (issue 8, STYLE 5).
+"""The operator console for Salesforce connections and syncs.
 
 Every action calls the service the pages and commands call (`integrations.services`,
 `integrations.ops`, `integrations.connection_settings`, `integrations.sync_settings`, the engine's `tasks.sync_request` /
@@ -102,7 +102,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_filter = ("status", "login_kind", "schedule_interval_minutes")
     search_fields = ("username", "display_name", "org_id", "sf_user_id", "workspace__name", "workspace__slug")
     list_select_related = ("workspace", "change_stream")
-    # The token columns are never part of a form, a read-only field or a list (issue 8).
+    # The token columns are never part of a form, a read-only field or a list: tokens are never shown.
     exclude = TOKEN_FIELDS
     readonly_fields = (
         "workspace",

@@ -222,7 +222,7 @@ class MergeStep(SalesforceStep):
 
 
 class FiltersStep(SalesforceStep):
-    """Ortto's selective sync, between Merge and the first sync (PRODUCT.md §1.7)."""
+    """Ortto's selective sync, between Merge and the first sync."""
 
     key = "salesforce-filters"
     title = "Selective sync"

@@ -81,15 +81,6 @@ def onboarding_step_complete(*, workspace: Workspace, key: str, next_key: str = 
 
 
 @transaction.atomic
-def onboarding_step_reopen(*, workspace: Workspace, keys: list[str]) -> WorkspaceProfile:
-    """Forget confirmations, e.g. of the Salesforce steps after the connection they configured is gone."""
-    profile = _locked(workspace)
-    profile.completed_steps = [k for k in profile.completed_steps if k not in keys]
-    profile.save(update_fields=["completed_steps", "updated_at"])
-    return profile
-
-
-@transaction.atomic
 def onboarding_draft_save(*, workspace: Workspace, key: str, data: dict[str, list[str]]) -> WorkspaceProfile:
     """Keep what the user typed on a step they left with Back, unvalidated, to show it again."""
     profile = _locked(workspace)

@@ -8,7 +8,7 @@
 An expired session (401 INVALID_SESSION_ID) is refreshed once under a row lock on the Connection and the
 call retried once; a refresh token Salesforce refuses (`invalid_grant`) moves the connection to
 `needs_reauth` and raises SalesforceAuthError. Call the client outside database transactions.
-Wire facts: ../shared/salesforce/WIRE.md §2-§4.
+Wire formats: Salesforce's REST API (query/queryMore, sObject describe, limits) and Bulk API 2.0.
 """
 
 from __future__ import annotations

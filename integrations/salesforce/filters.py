@@ -1,5 +1,5 @@
 """Selective sync: which fields an object can be filtered on, checking criteria against the describe, and
-the `COUNT()` preview of how many records they match (PRODUCT.md §1.7).
+the `COUNT()` preview of how many records they match (Ortto's selective sync step).
 
 Criteria are structured data stored on `SyncedObject.filter_criteria`: a list of conditions
 `{"field", "type", "operator", "values"}` combined with AND, a condition's several values combined with OR.

@@ -1,6 +1,6 @@
 """Salesforce OAuth 2.0 web-server flow with PKCE, refresh and revoke (requests-oauthlib).
 
-Wire facts: ../shared/salesforce/WIRE.md §1. Salesforce sends no `expires_in`, so nothing here
+Salesforce's OAuth 2.0 web-server flow (docs/salesforce.md). Salesforce sends no `expires_in`, so nothing here
 refreshes on a timer; the API client refreshes on `401 INVALID_SESSION_ID` (client.py).
 """
 
