@@ -18,8 +18,7 @@ from integrations.models import SyncRun
 from integrations.salesforce import tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, reference, snapshot
-from tests.integrations.sync.test_processes import BASE_DIR, _env
-from tests.processes import RedisBroker, wait_for
+from tests.processes import BASE_DIR, RedisBroker, process_env, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -29,7 +28,7 @@ class Cluster:
 
     def __init__(self, org, broker: RedisBroker, log_path, **env):
         self.log_path = log_path
-        self.env = {**_env(org), **broker.env, "Q_WORKERS": "1", **{k: str(v) for k, v in env.items()}}
+        self.env = {**process_env(org), **broker.env, "Q_WORKERS": "1", **{k: str(v) for k, v in env.items()}}
         self.process = None
 
     def start(self) -> Cluster:
