@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import orjson
 from django.core.exceptions import ValidationError
 
+from cdp.catalogue import ORGANIZATION_NAMESPACES
 from integrations.salesforce import objects
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -1151,7 +1152,7 @@ ACTIVITY_HANDLERS: Mapping[str, Callable[..., None]] = {
 
 def _is_org_field(field_id: str) -> bool:
     parts = field_id.split(":")
-    return len(parts) == 3 and parts[1] in ("o", "osa", "osb")
+    return len(parts) == 3 and parts[1] in ORGANIZATION_NAMESPACES
 
 
 def _dt(value: Any) -> dt.datetime | None:

@@ -115,6 +115,8 @@ def test_a_write_back_during_an_outage_is_delivered_after_it(
     make_sandbox_org, workspace, owner, settings, sf_settings
 ):
     settings.SYNC_WRITEBACK_RETRY_SECONDS = 0
+    # An outage longer than the client rides out (a short one is retried through within the call).
+    settings.SYNC_OUTAGE_RETRY_SECONDS = 1
     org, connection, _ = _setup(make_sandbox_org, workspace, seed=13)
     contact, person = _subscribed_contact(org, workspace)
     person_permission_set(
@@ -122,7 +124,7 @@ def test_a_write_back_during_an_outage_is_delivered_after_it(
     )
 
     # Salesforce answers nothing but 503 for the write-back's first call and every retry of it.
-    org.faults(fail_next=5, fail_status=503)
+    org.faults(fail_next=50, fail_status=503)
     run_inline(connection)
     row = PermissionWriteback.objects.get(person=person, sf_id=contact["Id"])
     assert (row.state, row.attempts) == ("pending", 1)
