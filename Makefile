@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 WEB_PORT ?= 8000
 SANDBOX_PORT ?= 8765
-# The local sandbox org is the one non-Salesforce login host the app accepts (never implied by DEBUG).
+# The local sandbox org is the one non-Salesforce login host `make run` lets the app accept (never implied by
+# DEBUG); only the processes `make run` starts get it, so tests and `check --deploy` see a production default.
 SALESFORCE_LOCAL_ORIGINS ?= http://127.0.0.1:$(SANDBOX_PORT)
-export WEB_PORT SANDBOX_PORT SALESFORCE_LOCAL_ORIGINS
+export WEB_PORT SANDBOX_PORT
 
 .PHONY: run test lint install setup migrate seed browser clean
 
@@ -35,7 +36,7 @@ setup: install .env
 	DEBUG=1 $(BIN)/python manage.py ops_schedules
 
 run: setup
-	DEBUG=1 $(BIN)/honcho start -f Procfile
+	DEBUG=1 SALESFORCE_LOCAL_ORIGINS=$(SALESFORCE_LOCAL_ORIGINS) $(BIN)/honcho start -f Procfile
 
 # Chromium for the browser tests comes from Debian's package (never `playwright install`).
 browser:

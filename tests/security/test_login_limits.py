@@ -210,5 +210,11 @@ def test_the_password_reset_limit_holds_across_two_gunicorn_workers(gunicorn, ma
             ).status_code
         )
     assert answers == [302] * 5 + [429]
-    pids = set(re.findall(r"pid=<(\d+)> POST /accounts/password/reset/", log_path.read_text()))
+
+    def served_by() -> list[str]:
+        return re.findall(r"pid=<(\d+)> POST /accounts/password/reset/", log_path.read_text())
+
+    # A worker writes its access-log line after the response: wait for the sixth before counting processes.
+    wait_for(lambda: len(served_by()) >= 6, timeout=10)
+    pids = set(served_by())
     assert len(pids) >= 6
