@@ -112,13 +112,17 @@ class PersonView(DataPageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         person = selectors.person_get(workspace=self.workspace, person_id=self.kwargs["pk"])
+        history = selectors.archive_history(workspace=self.workspace, person=person)
         context.update(
             person=person,
             field_groups=selectors.record_field_groups(workspace=self.workspace, record=person),
             identities=selectors.person_identities(workspace=self.workspace, person=person),
             source_names=selectors.person_source_names(workspace=self.workspace, person=person),
-            archive_reason=selectors.person_archive_reason(workspace=self.workspace, person=person),
-            archive_history=selectors.archive_history(workspace=self.workspace, person=person),
+            archive_history=history,
+            # Only for people archived before the history was kept: the reason read off their identities.
+            archive_reason=""
+            if history
+            else selectors.person_archive_reason(workspace=self.workspace, person=person),
             timeline=selectors.activity_list(workspace=self.workspace, person=person).items,
             permission_history=selectors.person_permission_history(workspace=self.workspace, person=person),
         )
