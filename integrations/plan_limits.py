@@ -78,10 +78,10 @@ def check_interval(workspace: Workspace, minutes: int) -> None:
         raise _refuse(limits, f"syncs at most every {limits.shortest_interval_minutes} minutes")
 
 
-def check_object(workspace: Workspace, api_name: str) -> None:
+def check_object(workspace: Workspace, api_name: str, label: str = "") -> None:
     limits = limits_for(workspace)
     if not limits.custom_objects and api_name.endswith("__c"):
-        raise _refuse(limits, f"does not include custom objects ({api_name})")
+        raise _refuse(limits, f"does not include custom objects ({label or api_name})")
 
 
 def interval_allowed(workspace: Workspace, minutes: int) -> bool:
@@ -103,7 +103,7 @@ def plan_change_problems(workspace: Workspace, limits: PlanLimits) -> list[str]:
         custom = sorted(
             SyncedObject.objects.filter(
                 workspace=workspace, enabled=True, api_name__endswith="__c", connection__in=in_use
-            ).values_list("api_name", flat=True)
+            ).values_list("label", flat=True)
         )
         if custom:
             problems.append(

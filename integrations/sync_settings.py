@@ -73,7 +73,7 @@ def synced_object_ensure(
     enabled = SyncedObject.objects.filter(connection=connection, api_name=api_name, enabled=True).exists()
     if not enabled:
         try:
-            plan_limits.check_object(connection.workspace, api_name)
+            plan_limits.check_object(connection.workspace, api_name, label)
         except ValidationError as exc:
             raise ValidationError({"api_name": exc.messages[0]}, code="plan_limit") from None
     custom = api_name.endswith("__c") if is_custom is None else is_custom

@@ -293,7 +293,7 @@ def test_new_user_walks_every_step_and_finds_synced_people(
     refused = page.locator("#plan-errors")
     refused.wait_for()
     assert (
-        "The Free plan does not fit yet: it does not include custom objects and Company_Profile__c is synced"
+        "The Free plan does not fit yet: it does not include custom objects and Company Profile is synced"
         in (refused.inner_text())
     )
     _shot(page, "16b-plan-limit")

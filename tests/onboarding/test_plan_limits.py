@@ -58,8 +58,8 @@ def test_free_plan_refuses_a_shorter_interval_and_custom_objects_and_saves_nothi
     assert interval(connection) == 15
 
     with pytest.raises(ValidationError) as refused:
-        sync_settings.synced_object_ensure(connection=connection, api_name="Loan__c")
-    assert "The Free plan does not include custom objects (Loan__c)." in refused.value.messages[0]
+        sync_settings.synced_object_ensure(connection=connection, api_name="Loan__c", label="Loan")
+    assert "The Free plan does not include custom objects (Loan)." in refused.value.messages[0]
     assert not connection.synced_objects.filter(api_name="Loan__c").exists()
     assert sync_settings.synced_object_ensure(connection=connection, api_name="Contact").enabled
 
@@ -83,11 +83,11 @@ def test_choosing_free_moves_faster_schedules_to_its_interval_and_refuses_while_
     workspace, connection
 ):
     connection_settings_update(connection=connection, schedule_interval_minutes=5)
-    sync_settings.synced_object_ensure(connection=connection, api_name="Loan__c")
+    sync_settings.synced_object_ensure(connection=connection, api_name="Loan__c", label="Loan")
     with pytest.raises(ValidationError) as refused:
         profile_update(workspace=workspace, data={"plan": "free"})
     assert refused.value.message_dict["plan"] == [
-        "The Free plan does not fit yet: it does not include custom objects and Loan__c is synced; "
+        "The Free plan does not fit yet: it does not include custom objects and Loan is synced; "
         "turn them off under Data sources first."
     ]
     assert not WorkspaceProfile.objects.filter(workspace=workspace, plan="free").exists()
