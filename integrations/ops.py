@@ -4,7 +4,7 @@ Each one wraps the existing service or engine entry point (`tasks.sync_request`,
 `services.connection_*`) and adds only what an operator acting on many rows across workspaces needs:
 a refusal in plain words when a connection is in the wrong state, so nothing is written and the
 operator learns why. The admin (integrations/admin.py) and the commands call these; the pages of a
-workspace keep calling `onboarding.services`, which wraps the same engine functions.
+workspace call `integrations.services` and the settings services, which wrap the same engine functions.
 """
 
 from __future__ import annotations
