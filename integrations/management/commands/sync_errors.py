@@ -32,7 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["error_type"] and options["error_type"] not in SyncError.Type.values:
             raise CommandError(
-                f"Unknown error type '{options['type']}'. Use one of: {', '.join(SyncError.Type.values)}."
+                f"Unknown error type '{options['error_type']}'. Use one of: {', '.join(SyncError.Type.values)}."
             )
         for connection in resolve_connections(options):
             ws = connection.workspace
