@@ -31,6 +31,7 @@ class SourceContext:
 
 class SettingsSection(Protocol):
     form_class: type[forms.Form]
+    lead: str  # one or two sentences under the page's heading
 
     def get_form_kwargs(self, ctx: SourceContext) -> dict[str, Any]: ...
 

@@ -23,7 +23,7 @@ from integrations.models import SyncError
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.objects import ACTIVITIES
 from integrations.source_forms import ErrorBulkForm, HealthFilterForm, RetentionForm, ScheduleForm
-from integrations.source_settings import SourceContext, settings_section_for
+from integrations.source_settings import SettingsSection, SourceContext, settings_section_for
 from integrations.views.mixins import PAGES, ConnectionMixin
 
 # Settings pages with a form of their own (no onboarding step).
@@ -100,11 +100,11 @@ class SourceSettingsView(ConnectionMixin, FormView):
         )
 
     @property
-    def step(self):
-        """The onboarding step this page edits the choices of (None for Schedule and Data retention)."""
+    def section(self) -> SettingsSection | None:
+        """The onboarding step whose choices this page edits (None for Schedule and Data retention)."""
         return settings_section_for(self.page)
 
-    def step_context(self) -> SourceContext:
+    def section_context(self) -> SourceContext:
         if not hasattr(self, "ctx"):
             self.ctx = SourceContext(
                 workspace=self.workspace, connection=self.get_connection(), request=self.request
@@ -115,14 +115,14 @@ class SourceSettingsView(ConnectionMixin, FormView):
         return [f"integrations/sources/{self.page.replace('-', '_')}.html"]
 
     def get_form_class(self):
-        if self.step:
-            return self.step.form_class
+        if self.section:
+            return self.section.form_class
         return RetentionForm if self.page == "retention" else ScheduleForm
 
     def get_form_kwargs(self):
-        ctx = self.step_context()
-        if self.step:
-            kwargs = self.step.get_form_kwargs(ctx)
+        ctx = self.section_context()
+        if self.section:
+            kwargs = self.section.get_form_kwargs(ctx)
         elif self.page == "retention":
             connection = self.get_connection()
             kwargs = {
@@ -159,17 +159,17 @@ class SourceSettingsView(ConnectionMixin, FormView):
                 else "Nothing to delete: every stored activity is within the setting.",
             )
             return redirect("integrations:source_page", connection_id=connection.pk, page=self.page)
-        if "_preview" in request.POST and self.step is not None:
+        if "_preview" in request.POST and self.section is not None:
             form = self.get_form()
-            extra = self.step.preview(self.step_context(), form) if form.is_valid() else {}
+            extra = self.section.preview(self.section_context(), form) if form.is_valid() else {}
             return self.render_to_response(self.get_context_data(form=form, **extra))
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
-        ctx = self.step_context()
+        ctx = self.section_context()
         try:
-            if self.step:
-                self.step.save_settings(ctx, form)
+            if self.section:
+                self.section.save_settings(ctx, form)
             elif self.page == "retention":
                 data = form.cleaned_data
                 sync_settings.activity_retention_set(
@@ -188,11 +188,11 @@ class SourceSettingsView(ConnectionMixin, FormView):
 
     def get_context_data(self, **kwargs):
         data = {**super().get_context_data(**kwargs), **self.nav_context()}
-        if self.step:
+        if self.section:
             data.update(
-                {k: v for k, v in self.step.get_context(self.step_context()).items() if k not in data}
+                {k: v for k, v in self.section.get_context(self.section_context()).items() if k not in data}
             )
-            data["step"] = self.step
+            data["section"] = self.section
         data["catalog_read_at"] = catalog_offers.catalog_read_at.get()
         if self.page == "retention":
             data["activities_stored"] = sync_selectors.activities_stored(
