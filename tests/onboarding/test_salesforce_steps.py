@@ -454,7 +454,9 @@ def test_settings_pages_reuse_the_step_forms(owner_client, sf_workspace, connect
     overview = owner_client.get(base).content.decode()
     assert "Last 14 days" in overview and "<svg" in overview and "Sync now" in overview
     assert f'href="/sources/salesforce/{connection.pk}/authorization/"' in overview  # Manage authorization
-    assert "Import and overwrite any records that exist" in owner_client.get(base + "merge/").content.decode()
+    merge = owner_client.get(base + "merge/").content.decode()
+    assert "Import and overwrite any records that exist" in merge
+    assert "Use Preview to see what the first sync would do before you start it." in merge  # the step's lead
 
     response = owner_client.post(
         base + "merge/", {"merge_strategy": "ignore", "record_scope": "all", "find_strategy": "any"}
