@@ -1,7 +1,10 @@
-"""The home page's people and organizations over time: a server-side SVG line chart (no JavaScript, no CDN),
-its numbers also given as text for screen readers."""
+"""Server-side SVG charts (no JavaScript, no CDN), their numbers also given as text for screen readers: the
+home page's people and organizations over time (lines), and a data source's records and activities per day
+(bars)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -9,6 +12,9 @@ from django.utils.safestring import SafeString, mark_safe
 WIDTH, HEIGHT = 700, 200
 LEFT, BOTTOM, TOP, RIGHT = 56, 26, 12, 10
 PEOPLE_COLOUR, ORGANIZATIONS_COLOUR = "#3b5bdb", "#b35c00"
+BAR_WIDTH, BAR_HEIGHT = 700, 220
+BAR_LEFT, BAR_BOTTOM, BAR_TOP = 40, 28, 12
+RECORD_COLOUR, ACTIVITY_COLOUR = "#3b5bdb", "#8aa2f0"
 
 
 def _nice_max(value: int) -> int:
@@ -59,5 +65,49 @@ def growth_chart_svg(days) -> SafeString:
     for attr, colour in (("people", PEOPLE_COLOUR), ("organizations", ORGANIZATIONS_COLOUR)):
         points = " ".join(point(i, getattr(d, attr)) for i, d in enumerate(days))
         parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped or a number
+
+
+def bar_chart_svg(days: list[tuple[date, int, int]], *, title: str) -> SafeString:
+    """Grouped bars per day: records (dark) and activities (light), with a y axis and day labels."""
+    top = _nice_max(max([max(r, a) for _, r, a in days] + [0]))
+    plot_w = BAR_WIDTH - BAR_LEFT - 8
+    plot_h = BAR_HEIGHT - BAR_BOTTOM - BAR_TOP
+    slot = plot_w / max(len(days), 1)
+    bar = max(slot / 2 - 3, 2)
+    parts = [
+        f'<svg class="chart-svg" viewBox="0 0 {BAR_WIDTH} {BAR_HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="chart-title">{escape(title)}</title>',
+        '<desc id="chart-desc">'
+        + escape("; ".join(f"{d:%d %b}: {r:,} records synced, {a:,} activities" for d, r, a in days))
+        + "</desc>",
+    ]
+    for i in range(5):
+        value = top * i // 4
+        y = BAR_TOP + plot_h - plot_h * i / 4
+        parts.append(
+            f'<line x1="{BAR_LEFT}" x2="{BAR_WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e9ecef"/>'
+        )
+        parts.append(
+            f'<text x="{BAR_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#5c636a">{value:,}</text>'
+        )
+    for index, (day, records, activities) in enumerate(days):
+        x = BAR_LEFT + index * slot + 3
+        for offset, value, colour, what in (
+            (0, records, RECORD_COLOUR, "records synced"),
+            (bar + 1, activities, ACTIVITY_COLOUR, "activities"),
+        ):
+            h = plot_h * value / top if top else 0
+            y = BAR_TOP + plot_h - h
+            parts.append(
+                f'<rect x="{x + offset:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}" rx="2">'
+                f"<title>{day:%d %b}: {value:,} {what}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{x + bar:.1f}" y="{BAR_HEIGHT - 10}" text-anchor="middle" font-size="11" fill="#5c636a">'
+            f"{day:%d %b}</text>"
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped or a number

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
 from cdp.services import workspace_create
 
 WORKSPACE_NAME_MAX = 100
+
+
+def add_validation_error(form: forms.Form, error: ValidationError) -> None:
+    """A service's ValidationError on the form: each field's message next to that field, the rest on top."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
 
 
 class WorkspaceNameField(forms.CharField):

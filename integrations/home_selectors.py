@@ -115,7 +115,7 @@ def attention_list(*, workspace: Workspace, cards: list[SourceCard]) -> list[Att
                 Attention(
                     f"{card.open_errors:,} {noun} sync errors in {card.name}.",
                     "warning",
-                    reverse("onboarding:source_health", args=[connection.pk]),
+                    reverse("integrations:source_health", args=[connection.pk]),
                     "Review errors",
                 )
             )
@@ -125,7 +125,7 @@ def attention_list(*, workspace: Workspace, cards: list[SourceCard]) -> list[Att
                 Attention(
                     f"The last sync of {card.name} paused: {last.state_reason or 'it will go on later'}.",
                     "info",
-                    reverse("onboarding:source_page", args=[connection.pk, "schedule"]),
+                    reverse("integrations:source_page", args=[connection.pk, "schedule"]),
                     "Schedule and budget",
                 )
             )

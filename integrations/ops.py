@@ -3,8 +3,8 @@
 Each one wraps the existing service or engine entry point (`tasks.sync_request`, `sync.retry_errors`,
 `services.connection_*`) and adds only what an operator acting on many rows across workspaces needs:
 a refusal in plain words when a connection is in the wrong state, so nothing is written and the
-operator learns why. The admin (integrations/admin.py) and the commands call these; the pages of a
-workspace keep calling `onboarding.services`, which wraps the same engine functions.
+operator learns why. The admin (integrations/admin.py), the commands and the Sync health page call
+these; the other pages of a workspace call `integrations.services` and the settings services.
 """
 
 from __future__ import annotations

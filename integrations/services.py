@@ -30,7 +30,7 @@ from integrations.salesforce.errors import (
     SalesforceOAuthError,
     SalesforceUnavailable,
 )
-from integrations.salesforce.tasks import schedule_ensure_on_commit
+from integrations.salesforce.tasks import schedule_ensure_on_commit, sync_request
 
 logger = logging.getLogger(__name__)
 
@@ -313,6 +313,20 @@ def connection_disconnect(*, connection: Connection, reason: str = "", force: bo
 
 
 @transaction.atomic
+def connection_sync_now(*, connection: Connection) -> tuple[str, bool]:
+    """ "Sync now": a run of whatever kind is due, or the one already running. Returns (what to tell the
+    user, whether a new run started); a run that waits (its task queue down, its task lost and queued
+    again) says why."""
+    with transaction.atomic():
+        run, created = sync_request(connection=connection)
+    if run.state == run.State.SKIPPED:
+        raise ValidationError(run.state_reason.removeprefix("skipped: ").capitalize())
+    run.refresh_from_db()
+    if run.state == run.State.QUEUED and run.state_reason:
+        return f"The sync is queued, {run.state_reason}.", created
+    return ("Sync started." if created else "A sync is already running; it picks up every change."), created
+
+
 def connection_delete(*, connection: Connection) -> None:
     """Removes a disconnected connection and its sync configuration (cascade); CDP data stays."""
     locked = Connection.objects.select_for_update().get(pk=connection.pk)

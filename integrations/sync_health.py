@@ -143,45 +143,23 @@ def connections_for_health(*, connection_ids: list[int] | None = None):
 
 def error_groups(*, connection_ids: list[int] | None = None, per_type: int = 20) -> list[dict]:
     """Open errors by type, biggest first: count, connections affected, the fix, the newest affected records."""
-    from django.db.models import Count
-
     from integrations.models import SyncError
+    from integrations.sync_selectors import open_errors_by_type
 
     open_errors = SyncError.objects.filter(resolved=False)
     if connection_ids is not None:
         open_errors = open_errors.filter(connection_id__in=connection_ids)
-    labels = dict(SyncError.Type.choices)
-    groups = (
-        open_errors.order_by()
-        .values("error_type")
-        .annotate(
-            n=Count("pk"),
-            connections=Count("connection", distinct=True),
-            records=Count("sf_id", distinct=True),
-        )
-        .order_by("-n", "error_type")
-    )
     out = []
-    for group in groups:
+    for group in open_errors_by_type(open_errors):
         newest = list(
-            open_errors.filter(error_type=group["error_type"])
+            open_errors.filter(error_type=group["type"])
             .select_related("connection")
             .defer(
                 "payload_excerpt", "connection__access_token_encrypted", "connection__refresh_token_encrypted"
             )
             .order_by("-created_at", "-id")[:per_type]
         )
-        out.append(
-            {
-                "type": group["error_type"],
-                "label": labels.get(group["error_type"], group["error_type"]),
-                "count": group["n"],
-                "connections": group["connections"],
-                "records": group["records"],
-                "fix": FIXES.get(group["error_type"], "See each error's message."),
-                "errors": newest,
-            }
-        )
+        out.append({**group, "fix": FIXES.get(group["type"], "See each error's message."), "errors": newest})
     return out
 
 

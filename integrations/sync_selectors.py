@@ -49,17 +49,31 @@ def sync_errors(
     return qs.order_by("-created_at", "-id")
 
 
-def sync_error_summary(*, workspace, connection: Connection | None = None) -> list[dict]:
-    """Open errors grouped by type (HubSpot-style Sync Health): [{"error_type", "label", "count"}]."""
-    qs = sync_errors(workspace=workspace, connection=connection).order_by()
+def open_errors_by_type(errors: QuerySet[SyncError]) -> list[dict]:
+    """Open errors grouped by type, biggest first (HubSpot-style Sync Health):
+    [{"type", "label", "count", "connections", "records"}]. The caller passes the errors it may see: a
+    workspace's (`sync_errors`), or, for the operator, every workspace's."""
     labels = dict(SyncError.Type.choices)
+    groups = (
+        errors.filter(resolved=False)
+        .order_by()
+        .values("error_type")
+        .annotate(
+            n=Count("pk"),
+            connections=Count("connection", distinct=True),
+            records=Count("sf_id", distinct=True),
+        )
+        .order_by("-n", "error_type")
+    )
     return [
         {
-            "error_type": row["error_type"],
-            "label": labels.get(row["error_type"], row["error_type"]),
-            "count": row["n"],
+            "type": group["error_type"],
+            "label": labels.get(group["error_type"], group["error_type"]),
+            "count": group["n"],
+            "connections": group["connections"],
+            "records": group["records"],
         }
-        for row in qs.values("error_type").annotate(n=Count("id")).order_by("-n", "error_type")
+        for group in groups
     ]
 
 

@@ -1,4 +1,5 @@
-"""Forms for the Salesforce steps; the data source's settings pages reuse them unchanged."""
+"""Forms for the Salesforce steps; the data source's settings pages reuse them unchanged (their Schedule
+and Data retention forms, which no step has, are in `integrations.source_forms`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from integrations.catalog_offers import PERMISSION_FIELD_TYPES, ObjectOffer
 from integrations.connection_settings import merge_settings_problem
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from integrations.salesforce import mapping
-from onboarding.salesforce import PERMISSION_FIELD_TYPES, ObjectOffer
 
 
 def _field_key(api_name: str) -> str:
@@ -577,27 +578,6 @@ class MergeForm(forms.Form):
         return MERGE_CHOICES
 
 
-class ScheduleForm(forms.Form):
-    schedule_interval_minutes = forms.TypedChoiceField(
-        label="Sync changes from Salesforce",
-        choices=Connection.ScheduleInterval.choices,
-        coerce=int,
-        widget=forms.RadioSelect,
-    )
-    api_budget_percent = forms.IntegerField(
-        label="API budget (% of the org's daily API requests)",
-        min_value=1,
-        max_value=100,
-        help_text="Inflow pauses syncing when it has used this share of the org's daily requests.",
-    )
-    streaming_enabled = forms.BooleanField(
-        label="Live updates",
-        required=False,
-        help_text="Apply each Salesforce change within seconds (Change Data Capture). The schedule above "
-        "still runs and catches anything the stream missed.",
-    )
-
-
 # ------------------------------------------------------------------------------------- selective sync
 
 SYNC_FILTER_CHOICES = [
@@ -729,41 +709,3 @@ class SelectiveSyncForm(forms.Form):
                 }
             )
         return out
-
-
-# ------------------------------------------------------------------------------------- data retention
-
-
-class RetentionForm(forms.Form):
-    activity_retention = forms.ChoiceField(
-        label="Activity data to store",
-        choices=Connection.ActivityRetention.choices,
-        widget=forms.RadioSelect,
-    )
-    activity_retention_days = forms.IntegerField(
-        label="Time frame (days)",
-        min_value=1,
-        max_value=36500,
-        required=False,
-        help_text="Used with “Keep a time frame I choose”: activities older than this are not stored.",
-    )
-    activity_kinds = forms.MultipleChoiceField(
-        label="Activities to store",
-        choices=[],
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one kind of activity to store."},
-    )
-
-    def __init__(self, *args, **kwargs):
-        from integrations.salesforce import objects
-
-        super().__init__(*args, **kwargs)
-        self.fields["activity_kinds"].choices = [(a.id, a.name) for a in objects.ACTIVITIES.values()]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("activity_retention") == Connection.ActivityRetention.WINDOW and not data.get(
-            "activity_retention_days"
-        ):
-            self.add_error("activity_retention_days", "Give the time frame in days.")
-        return data

@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from integrations import sync_settings
+from cdp.forms import add_validation_error
+from integrations import catalog_offers, source_selectors, sync_settings
 from integrations.forms import ConnectForm, default_login_choice
 from onboarding import salesforce as sf
 from onboarding import salesforce_forms as sf_forms
@@ -81,9 +82,11 @@ class _PickerStep(SalesforceStep):
     locked: tuple[str, ...] = ()
     defaults_only = True
 
-    def offers(self, ctx: StepContext) -> list[sf.ObjectOffer]:
+    def offers(self, ctx: StepContext) -> list[catalog_offers.ObjectOffer]:
         if "offers" not in ctx.memo:
-            offers = sf.object_offers(workspace=ctx.workspace, connection=ctx.connection, samples=True)
+            offers = catalog_offers.object_offers(
+                workspace=ctx.workspace, connection=ctx.connection, samples=True
+            )
             ctx.memo["offers"] = offers
         return [o for o in ctx.memo["offers"] if o.default == self.defaults_only]
 
@@ -126,8 +129,13 @@ class PermissionsStep(SalesforceStep):
     template_name = "onboarding/step_permissions.html"
 
     def get_form_kwargs(self, ctx):
-        offers = {o.api_name: o for o in sf.object_offers(workspace=ctx.workspace, connection=ctx.connection)}
-        objects = sf.permission_objects(workspace=ctx.workspace, connection=ctx.connection, offers=offers)
+        offers = {
+            o.api_name: o
+            for o in catalog_offers.object_offers(workspace=ctx.workspace, connection=ctx.connection)
+        }
+        objects = catalog_offers.permission_objects(
+            workspace=ctx.workspace, connection=ctx.connection, offers=offers
+        )
         field_types = {
             obj.api_name: {f.name: f.type for f in offers[obj.api_name].fields}
             if obj.api_name in offers
@@ -173,8 +181,8 @@ class IdentifiersStep(SalesforceStep):
     form_class = sf_forms.IdentifiersForm
     template_name = "onboarding/step_identifiers.html"
 
-    def _objects(self, ctx: StepContext) -> tuple[list[sf.ObjectOffer], list[str]]:
-        offers = sf.object_offers(workspace=ctx.workspace, connection=ctx.connection)
+    def _objects(self, ctx: StepContext) -> tuple[list[catalog_offers.ObjectOffer], list[str]]:
+        offers = catalog_offers.object_offers(workspace=ctx.workspace, connection=ctx.connection)
         selected = [o for o in offers if o.synced is not None and o.synced.enabled]
         return [o for o in selected if o.needs_identifiers], [o.api_name for o in selected]
 
@@ -257,9 +265,7 @@ class FiltersStep(SalesforceStep):
         try:
             return {"filter_preview": sf.filter_preview(connection=ctx.connection, choices=form.choices)}
         except ValidationError as error:
-            from onboarding.views import _add_errors
-
-            _add_errors(form, error)
+            add_validation_error(form, error)
             return {}
         except SalesforceError as error:
             return {
@@ -304,8 +310,19 @@ class CongratulationsStep(SalesforceStep):
     def get_context(self, ctx) -> dict[str, Any]:
         return {
             "connection": ctx.connection,
-            "progress": sf.progress(workspace=ctx.workspace, connection=ctx.connection),
+            "progress": source_selectors.progress(workspace=ctx.workspace, connection=ctx.connection),
             "progress_url": reverse(
-                "onboarding:source_progress", kwargs={"connection_id": ctx.connection.pk}
+                "integrations:source_progress", kwargs={"connection_id": ctx.connection.pk}
             ),
         }
+
+
+# The data source's settings pages (Data sources › Salesforce) that edit what these steps chose.
+SETTINGS_PAGES = {
+    "fields": FieldsStep(),
+    "permissions": PermissionsStep(),
+    "custom-objects": CustomObjectsStep(),
+    "identifiers": IdentifiersStep(),
+    "merge": MergeStep(),
+    "filters": FiltersStep(),
+}

@@ -133,50 +133,6 @@ def salesforce_filters_save_and_start(*, connection, choices) -> dict[str, int]:
     return counts
 
 
-def salesforce_retention_save(*, connection, retention: str, days: int | None, kinds) -> None:
-    from integrations import sync_settings
-
-    sync_settings.activity_retention_set(connection=connection, retention=retention, days=days, kinds=kinds)
-
-
-def salesforce_activities_prune(*, connection) -> int:
-    """Delete the stored activities the retention setting would not store now; returns how many."""
-    from integrations import sync_settings
-
-    return sync_settings.activities_prune(connection=connection)
-
-
-def salesforce_sync_now(*, connection) -> tuple[str, bool]:
-    """ "Sync now": a run of whatever kind is due, or the one already running. Returns (what to tell the
-    user, whether a new run started); a run that waits (its task queue down, its task lost and queued
-    again) says why."""
-    from integrations.salesforce.tasks import sync_request
-
-    with transaction.atomic():
-        run, created = sync_request(connection=connection)
-    if run.state == run.State.SKIPPED:
-        raise ValidationError(run.state_reason.removeprefix("skipped: ").capitalize())
-    run.refresh_from_db()
-    if run.state == run.State.QUEUED and run.state_reason:
-        return f"The sync is queued, {run.state_reason}.", created
-    return ("Sync started." if created else "A sync is already running; it picks up every change."), created
-
-
-def salesforce_schedule_save(
-    *, connection, schedule_interval_minutes: int, api_budget_percent: int, streaming_enabled: bool = True
-):
-    """The Schedule page: interval, API budget and live updates together; the django-q2 schedule follows
-    after commit."""
-    from integrations.connection_settings import connection_settings_update
-
-    return connection_settings_update(
-        connection=connection,
-        schedule_interval_minutes=schedule_interval_minutes,
-        api_budget_percent=api_budget_percent,
-        streaming_enabled=streaming_enabled,
-    )
-
-
 def _field_choice(offer, chosen):
     """A picked field as the selection service takes it: the offer's defaults, then what the picker posted."""
     if isinstance(chosen, str):  # a field name alone: the offer's own CDP field, order and rule

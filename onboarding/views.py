@@ -13,6 +13,7 @@ from django.views import View
 from django.views.generic import FormView
 
 from cdp import roles
+from cdp.forms import add_validation_error
 from cdp.mixins import WorkspaceRequiredMixin
 from onboarding import services
 from onboarding.settings_sections import SECTIONS, SECTIONS_BY_KEY
@@ -124,7 +125,7 @@ class StepView(WorkspaceRequiredMixin, FormView):
         try:
             response = self.step.save(ctx, form)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
             return self.form_invalid(form)
         if response is not None:
             return response
@@ -157,14 +158,6 @@ def _draft_initial(draft: dict[str, list[str]]) -> dict[str, Any]:
     return {name: values[0] if len(values) == 1 else values for name, values in draft.items()}
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 class SettingsView(WorkspaceRequiredMixin, FormView):
     """Workspace Settings: the onboarding's address, email, brand, links and plan forms, editable any time."""
 
@@ -195,7 +188,7 @@ class SettingsView(WorkspaceRequiredMixin, FormView):
         try:
             self.section.step.save(self.ctx, form)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_validation_error(form, error)
             return self.form_invalid(form)
         messages.success(self.request, f"{self.section.title} saved.")
         return redirect("onboarding:settings_section", section=self.section.key)

@@ -58,7 +58,7 @@ def check_every_page(page, base: str, connection) -> None:
         ("activities", "/activities/", True),
         ("objects", "/objects/", True),
         ("fields", "/fields/", False),  # the catalogue page shows field ids on purpose
-        ("data-sources", "/integrations/", True),
+        ("data-sources", "/sources/", True),
         ("source-overview", f"{source}/", True),
         ("source-fields", f"{source}/fields/", False),  # the picker names Salesforce's API names
         ("source-permissions", f"{source}/permissions/", False),

@@ -169,13 +169,13 @@ def describes():
 @pytest.fixture
 def catalogue(monkeypatch):
     """The org's catalogue built by the real catalogue code from describe JSON; samples from a fixed row."""
+    from integrations import catalog_offers
     from integrations.salesforce import catalog
-    from onboarding import salesforce as sf
 
     objects = [catalog.catalog_object(d) for d in describes()]
     monkeypatch.setattr(catalog, "objects_for", lambda *, connection, refresh=False: objects)
     monkeypatch.setattr(
-        sf,
+        catalog_offers,
         "_read_samples",
         lambda connection, offer: (
             {"Email": "ada@example.com", "FirstName": "Ada"} if offer.api_name == "Contact" else {}

@@ -120,7 +120,7 @@ def test_free_plan_allows_one_connection_and_the_connect_page_says_so(
 
 def test_the_schedule_page_shows_the_limit_next_to_the_interval(workspace, connection, owner_client):
     profile_update(workspace=workspace, data={"plan": "free"})
-    page = reverse("onboarding:source_page", args=[connection.pk, "schedule"])
+    page = reverse("integrations:source_page", args=[connection.pk, "schedule"])
     response = owner_client.post(page, {"schedule_interval_minutes": "1", "api_budget_percent": "30"})
     assert response.status_code == 200
     assert "The Free plan syncs at most every 15 minutes." in response.content.decode()

@@ -47,7 +47,7 @@ def test_connect_step_posts_to_the_oauth_view_and_comes_back_to_onboarding(owner
 
     html = owner_client.get("/onboarding/salesforce-connect/").content.decode()
 
-    assert 'action="/integrations/salesforce/connect/"' in html
+    assert 'action="/sources/salesforce/connect/"' in html
     assert 'name="next" value="/onboarding/"' in html
     assert "Production (login.salesforce.com)" in html and "Sandbox (test.salesforce.com)" in html
     assert "My Domain URL" in html
@@ -453,8 +453,10 @@ def test_settings_pages_reuse_the_step_forms(owner_client, sf_workspace, connect
 
     overview = owner_client.get(base).content.decode()
     assert "Last 14 days" in overview and "<svg" in overview and "Sync now" in overview
-    assert f'href="/integrations/salesforce/{connection.pk}/"' in overview  # Manage authorization
-    assert "Import and overwrite any records that exist" in owner_client.get(base + "merge/").content.decode()
+    assert f'href="/sources/salesforce/{connection.pk}/authorization/"' in overview  # Manage authorization
+    merge = owner_client.get(base + "merge/").content.decode()
+    assert "Import and overwrite any records that exist" in merge
+    assert "Use Preview to see what the first sync would do before you start it." in merge  # the step's lead
 
     response = owner_client.post(
         base + "merge/", {"merge_strategy": "ignore", "record_scope": "all", "find_strategy": "any"}

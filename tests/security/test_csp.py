@@ -22,7 +22,7 @@ INLINE = [
 
 
 def test_every_page_sends_a_strict_policy(client, owner_client, data):  # noqa: F811
-    for url in ["/", "/accounts/login/", "/dashboard/", "/people/", "/integrations/"]:
+    for url in ["/", "/accounts/login/", "/dashboard/", "/people/", "/sources/"]:
         policy = owner_client.get(url)["Content-Security-Policy"]
         directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
         assert directives["script-src"] == "'self'"
@@ -44,7 +44,7 @@ def test_the_pages_hold_no_inline_script_or_style(owner_client, data):  # noqa: 
         "/objects/",
         f"/objects/{data['subscription'].pk}/",
         "/fields/",
-        "/integrations/",
+        "/sources/",
         "/settings/",
         "/onboarding/",
     ]

@@ -66,7 +66,7 @@ PAGES = {
     "/activities/": ["type", "since", "until", "after"],
     "/objects/{obj}/": ["after"],
     "/sources/salesforce/{conn}/health/": ["type", "page"],
-    "/integrations/salesforce/connect/": ["login", "domain", "next"],
+    "/sources/salesforce/connect/": ["login", "domain", "next"],
     "/integrations/salesforce/callback/": ["code", "state", "error", "error_description"],
 }
 # Paths whose id is hostile: only integers reach the view (the URL converter), so only huge ones.
@@ -77,7 +77,7 @@ ID_PATHS = [
     "/sources/salesforce/{id}/",
     "/sources/salesforce/{id}/health/",
     "/sources/salesforce/{id}/progress.json",
-    "/integrations/salesforce/{id}/",
+    "/sources/salesforce/{id}/authorization/",
 ]
 HUGE_IDS = ["0", "2147483648", "9223372036854775808", "9" * 30]
 

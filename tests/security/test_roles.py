@@ -51,7 +51,7 @@ def _writes(connection, error):
         (f"{source}/health/errors/", {"one": f"retry:{error.pk}"}),
         ("/settings/address/", {"address_line1": "1 Main St", "city": "X", "country": "US"}),
         ("/onboarding/business/", {"business_type": "b2c", "crm": "other"}),
-        (f"/integrations/salesforce/{connection.pk}/disconnect/", {}),
+        (f"/sources/salesforce/{connection.pk}/disconnect/", {}),
     ]
 
 
@@ -83,7 +83,7 @@ def test_a_member_reads_every_page_without_write_buttons(as_role, connection, op
     assert "Save changes" not in schedule and "Only the workspace's owners and admins" in html.unescape(
         schedule
     )
-    manage = client.get(f"/integrations/salesforce/{connection.pk}/").content.decode()
+    manage = client.get(f"/sources/salesforce/{connection.pk}/authorization/").content.decode()
     assert "Disconnect" not in manage and "Reconnect" not in manage
     # Exporting reads: allowed.
     export = client.post(f"{source}/health/errors/", {"action": "export", "ids": [str(open_error.pk)]})

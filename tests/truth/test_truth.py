@@ -37,10 +37,10 @@ CHURN = {
 
 def configure_like_the_onboarding(workspace, connection) -> None:
     """What the Fields step saves when the user keeps every default (default objects, default fields)."""
-    from onboarding import salesforce as sf
+    from integrations import catalog_offers
     from onboarding import services as onboarding_services
 
-    offers = sf.object_offers(workspace=workspace, connection=connection)
+    offers = catalog_offers.object_offers(workspace=workspace, connection=connection)
     choices = [(o, o.default, [f.name for f in o.fields if f.default_selected]) for o in offers]
     onboarding_services.salesforce_objects_save(connection=connection, choices=choices)
 

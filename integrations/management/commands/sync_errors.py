@@ -52,10 +52,12 @@ class Command(BaseCommand):
                     f"{outcome.resolved} error(s) resolved, {outcome.not_retryable} not retryable."
                 )
                 continue
-            summary = sync_selectors.sync_error_summary(workspace=ws, connection=connection)
+            summary = sync_selectors.open_errors_by_type(
+                sync_selectors.sync_errors(workspace=ws, connection=connection)
+            )
             self.stdout.write(f"Connection {connection.pk}: {sum(s['count'] for s in summary)} open error(s)")
             for s in summary:
-                self.stdout.write(f"  {s['label']} ({s['error_type']}): {s['count']}")
+                self.stdout.write(f"  {s['label']} ({s['type']}): {s['count']}")
             for err in errors[: options["limit"]]:
                 self.stdout.write(f"  [{err.error_type}] {err.object_name} {err.sf_id}: {err.message}")
                 if err.fix:

@@ -54,7 +54,9 @@ class Command(BaseCommand):
                     f"merged {run.merged:>6,} archived {run.archived:>5,} failed {run.failed:>4,} "
                     f"API {run.api_calls:>4,} {(run.seconds or 0):6.1f}s {run.state_reason}"
                 )
-            summary = sync_selectors.sync_error_summary(workspace=ws, connection=connection)
+            summary = sync_selectors.open_errors_by_type(
+                sync_selectors.sync_errors(workspace=ws, connection=connection)
+            )
             if summary:
                 self.stdout.write(
                     "  open errors: " + ", ".join(f"{s['label']} {s['count']}" for s in summary)

@@ -37,10 +37,10 @@ def test_connect_salesforce_in_a_browser(live_server, page, owner, make_sandbox_
         [{**c, "domain": "localhost"} for c in page.context.cookies() if c["domain"] == "127.0.0.1"]
     )
 
-    page.goto(base + "/integrations/")
+    page.goto(base + "/sources/")
     assert page.get_by_role("heading", name="No data sources yet").is_visible()
     page.get_by_role("link", name="Connect Salesforce").first.click()
-    page.wait_for_url("**/integrations/salesforce/connect/")
+    page.wait_for_url("**/sources/salesforce/connect/")
     # In development the local org is the default choice: the form is ready, Enter submits it.
     local = page.get_by_role("radio", name="Local sandbox org")
     assert local.is_checked()
@@ -53,7 +53,7 @@ def test_connect_salesforce_in_a_browser(live_server, page, owner, make_sandbox_
     page.get_by_label("Password").press("Enter")
     page.get_by_role("button", name="Allow").click()
 
-    page.wait_for_url("**/integrations/salesforce/*/")
+    page.wait_for_url("**/sources/salesforce/*/authorization/")
     assert page.get_by_role("heading", name="Manage Salesforce authorization").is_visible()
     assert page.get_by_text("Salesforce connected: demo@inflow.local").is_visible()
     assert page.locator("#live-check").inner_text().startswith("Working.")
@@ -61,6 +61,6 @@ def test_connect_salesforce_in_a_browser(live_server, page, owner, make_sandbox_
     connection = Connection.objects.get()
     assert (connection.username, connection.status) == ("demo@inflow.local", "connected")
 
-    page.goto(base + "/integrations/")
+    page.goto(base + "/sources/")
     row = page.get_by_role("row", name=org.url)
     assert row.get_by_text("Connected").is_visible()

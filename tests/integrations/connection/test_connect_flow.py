@@ -16,7 +16,7 @@ import responses
 from django.urls import reverse
 
 from integrations.models import Connection
-from integrations.views import FLOW_SESSION_KEY
+from integrations.views.connect import FLOW_SESSION_KEY
 from tests.integrations.connection.conftest import (
     CLIENT_ID,
     INSTANCE,

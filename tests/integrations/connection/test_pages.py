@@ -40,6 +40,24 @@ def test_sources_lists_connections_of_this_workspace_only(
     assert '<span class="badge text-bg-warning">Needs reconnecting</span>' in html
 
 
+def test_the_old_integrations_addresses_lead_to_the_data_source_pages(owner_client, connection, sf_settings):
+    pk = connection.pk
+    moved = {
+        "/integrations/": "/sources/",
+        "/integrations/salesforce/connect/?login=sandbox": "/sources/salesforce/connect/?login=sandbox",
+        f"/integrations/salesforce/{pk}/": f"/sources/salesforce/{pk}/authorization/",
+        f"/integrations/salesforce/{pk}/reconnect/": f"/sources/salesforce/{pk}/reconnect/",
+        f"/integrations/salesforce/{pk}/disconnect/": f"/sources/salesforce/{pk}/disconnect/",
+        f"/integrations/salesforce/{pk}/delete/": f"/sources/salesforce/{pk}/delete/",
+    }
+    for old, new in moved.items():
+        response = owner_client.get(old)
+        assert (response.status_code, response["Location"]) == (301, new), old
+
+    html = owner_client.get("/integrations/", follow=True).content.decode()
+    assert f'href="/sources/salesforce/{pk}/authorization/"' in html
+
+
 def test_another_workspaces_connection_is_not_found(owner_client, make_connection, make_workspace):
     foreign = make_connection(make_workspace(name="Other"))
 
@@ -72,8 +90,8 @@ def test_manage_page_shows_the_authorization_health_and_guidance(owner_client, c
     assert "Setup → Apps → Connected Apps → Connected Apps OAuth Usage" in html
     assert "Relax IP restrictions" in html
     assert "at most five authorizations per user" in html
-    assert f'href="/integrations/salesforce/{connection.pk}/reconnect/">Reconnect</a>' in html
-    assert f'href="/integrations/salesforce/{connection.pk}/disconnect/">Disconnect</a>' in html
+    assert f'href="/sources/salesforce/{connection.pk}/reconnect/">Reconnect</a>' in html
+    assert f'href="/sources/salesforce/{connection.pk}/disconnect/">Disconnect</a>' in html
     connection.refresh_from_db()
     assert (connection.api_usage_used, connection.api_usage_max) == (750, 15000)
 
@@ -112,7 +130,7 @@ def test_needs_reauth_puts_a_banner_with_reconnect_on_every_page(owner_client, m
             "Salesforce (admin@acme.example) needs to be reconnected: Salesforce refused the refresh token: "
             "invalid_grant (expired access/refresh token) Syncing from this org is paused until you reconnect."
         ) in html
-        assert f'href="/integrations/salesforce/{connection.pk}/reconnect/">Reconnect</a>' in html
+        assert f'href="/sources/salesforce/{connection.pk}/reconnect/">Reconnect</a>' in html
 
 
 def test_no_banner_when_everything_is_connected(owner_client, connection):

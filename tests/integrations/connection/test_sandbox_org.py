@@ -19,7 +19,7 @@ from integrations.models import Connection
 from integrations.salesforce import catalog, oauth
 from integrations.salesforce.client import SalesforceAuthError, SalesforceClient
 from integrations.salesforce.errors import SalesforceOAuthError
-from integrations.views import FLOW_SESSION_KEY
+from integrations.views.connect import FLOW_SESSION_KEY
 from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 # One of the callbacks the test orgs' connected app registers (tests/sandbox_org.py CALLBACKS).

@@ -41,7 +41,7 @@ def schedule_names() -> set[str]:
 
 
 def overview_schedule(web, connection) -> str:  # noqa: F811
-    html = web.get(reverse("onboarding:source_overview", args=[connection.pk])).content.decode()
+    html = web.get(reverse("integrations:source_overview", args=[connection.pk])).content.decode()
     start_at = html.index("data-schedule>") + len("data-schedule>")
     text = re.sub(r"<[^>]+>", "", html[start_at : html.index("</dd>", start_at)])
     return text.removesuffix("change").strip().removesuffix("·").strip()

@@ -174,13 +174,13 @@ def test_the_schedule_page_and_the_admin_go_through_the_same_rules(
     plain_connection, owner_client, admin_client, django_capture_on_commit_callbacks
 ):
     # A connected connection without its Schedule row (made before schedules followed the lifecycle) says so.
-    overview = owner_client.get(reverse("onboarding:source_overview", args=[plain_connection.pk]))
+    overview = owner_client.get(reverse("integrations:source_overview", args=[plain_connection.pk]))
     assert (
         "Not scheduled: the schedule is missing; save the Schedule page to create it"
         in overview.content.decode()
     )
 
-    page = reverse("onboarding:source_page", args=[plain_connection.pk, "schedule"])
+    page = reverse("integrations:source_page", args=[plain_connection.pk, "schedule"])
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(page, {"schedule_interval_minutes": "1", "api_budget_percent": "30"})
     assert response.status_code == 302

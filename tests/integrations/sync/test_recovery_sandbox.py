@@ -91,14 +91,14 @@ def test_a_task_just_enqueued_is_not_presumed_lost(broker, connection):
 
 
 def test_a_broker_down_when_the_run_is_requested_keeps_the_run_and_says_why(broker, connection, sandbox_org):
-    from onboarding import services
+    from integrations import services
 
     broker.down()
     run, created = tasks.sync_request(connection=connection)
     run.refresh_from_db()
     assert created and run.state == "queued" and run.task_id == ""
     assert run.reason_code == SyncRun.ReasonCode.BROKER_UNAVAILABLE
-    message, created_again = services.salesforce_sync_now(connection=connection)
+    message, created_again = services.connection_sync_now(connection=connection)
     assert not created_again
     assert (
         message

@@ -1,4 +1,5 @@
-"""Data sources pages and the Salesforce OAuth connect flow. Views parse input, call one service, respond."""
+"""Connecting Salesforce: the connect page and the OAuth flow (start, callback), for a new connection or
+to reconnect one."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views import View
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView
 
 from cdp import roles
 from cdp.mixins import WorkspaceRequiredMixin
@@ -24,7 +25,6 @@ from integrations.forms import (
     LOCAL,
     LOGIN_HOSTS,
     CallbackForm,
-    ConfirmDeleteForm,
     ConnectForm,
     default_login_choice,
     local_login_url,
@@ -69,28 +69,16 @@ def callback_url(request: HttpRequest) -> str:
     return configured or request.build_absolute_uri(reverse("integrations:salesforce_callback"))
 
 
-class _ManageRequired:
-    """Connecting, disconnecting and deleting are for the workspace's owners and admins."""
-
-    def require_manager(self) -> None:
-        roles.require_role(self.request.user, self.workspace, *roles.MANAGERS)
-
-
-class SourcesView(WorkspaceRequiredMixin, TemplateView):
-    template_name = "integrations/sources.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(
-            connections=selectors.connection_list(workspace=self.workspace), **kwargs
-        )
-
-
-class SalesforceConnectView(WorkspaceRequiredMixin, _ManageRequired, FormView):
+class SalesforceConnectView(WorkspaceRequiredMixin, FormView):
     """GET: choose Production / Sandbox / My Domain. POST: start OAuth at that host."""
 
-    template_name = "integrations/salesforce_connect.html"
+    template_name = "integrations/sources/salesforce_connect.html"
     form_class = ConnectForm
     reconnect: Connection | None = None
+
+    def require_manager(self) -> None:
+        """Connecting is for the workspace's owners and admins."""
+        roles.require_role(self.request.user, self.workspace, *roles.MANAGERS)
 
     def get(self, request, *args, **kwargs):
         self.require_manager()
@@ -164,7 +152,9 @@ class SalesforceConnectView(WorkspaceRequiredMixin, _ManageRequired, FormView):
 class SalesforceReconnectView(SalesforceConnectView):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.workspace:
-            self.reconnect = selectors.connection_get(workspace=request.workspace, connection_id=kwargs["pk"])
+            self.reconnect = selectors.connection_get(
+                workspace=request.workspace, connection_id=kwargs["connection_id"]
+            )
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -198,7 +188,7 @@ class SalesforceCallbackView(WorkspaceRequiredMixin, View):
             if data["error"] == "access_denied":
                 return render(
                     request,
-                    "integrations/salesforce_denied.html",
+                    "integrations/sources/salesforce_denied.html",
                     {"retry_url": retry, "description": data["error_description"]},
                 )
             detail = f"Salesforce said: {data['error']}" + (
@@ -249,88 +239,7 @@ class SalesforceCallbackView(WorkspaceRequiredMixin, View):
     def failure(self, message: str, retry_url: str | None = None, *, status: int) -> HttpResponse:
         return render(
             self.request,
-            "integrations/salesforce_error.html",
+            "integrations/sources/salesforce_error.html",
             {"message": message, "retry_url": retry_url or reverse("integrations:salesforce_connect")},
             status=status,
         )
-
-
-class ConnectionMixin(WorkspaceRequiredMixin):
-    _connection: Connection | None = None
-
-    def get_connection(self) -> Connection:
-        if self._connection is None:
-            self._connection = selectors.connection_get(
-                workspace=self.workspace, connection_id=self.kwargs["pk"]
-            )
-        return self._connection
-
-
-class SalesforceManageView(ConnectionMixin, TemplateView):
-    """The seed's "Manage Salesforce authorization" page."""
-
-    template_name = "integrations/salesforce_manage.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        connection = self.get_connection()
-        check = None
-        # A connection whose refresh token was refused is not checked: a still-valid access token
-        # would report "working" for a link that cannot survive its next expiry.
-        if connection.status in (Connection.Status.CONNECTED, Connection.Status.PAUSED):
-            check = selectors.connection_live_check(workspace=self.workspace, connection=connection)
-            connection.refresh_from_db()
-        return super().get_context_data(connection=connection, check=check, **kwargs)
-
-
-class SalesforceDisconnectView(ConnectionMixin, _ManageRequired, TemplateView):
-    template_name = "integrations/salesforce_disconnect.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(connection=self.get_connection(), **kwargs)
-
-    def post(self, request, *args, **kwargs):
-        self.require_manager()
-        connection = self.get_connection()
-        try:
-            services.connection_disconnect(
-                connection=connection, reason=f"Disconnected by {request.user.email or request.user}."
-            )
-        except SalesforceOAuthError as exc:
-            messages.error(
-                request,
-                f"Salesforce could not revoke the authorization ({exc.description or exc.error}). "
-                "The connection was not changed; try again.",
-            )
-            return redirect("integrations:salesforce_manage", pk=connection.pk)
-        messages.success(
-            request,
-            f"Disconnected {connection.username}. The authorization was revoked at Salesforce; "
-            "synced data and settings are kept.",
-        )
-        return redirect("integrations:salesforce_manage", pk=connection.pk)
-
-
-class SalesforceDeleteView(ConnectionMixin, _ManageRequired, FormView):
-    template_name = "integrations/salesforce_delete.html"
-    form_class = ConfirmDeleteForm
-
-    def get_form_kwargs(self) -> dict[str, Any]:
-        self.require_manager()
-        return {**super().get_form_kwargs(), "connection": self.get_connection()}
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        connection = self.get_connection()
-        summary = selectors.connection_delete_summary(workspace=self.workspace, connection=connection)
-        return super().get_context_data(connection=connection, removed=summary, **kwargs)
-
-    def form_valid(self, form: ConfirmDeleteForm) -> HttpResponse:
-        connection = self.get_connection()
-        try:
-            services.connection_delete(connection=connection)
-        except ValidationError as exc:
-            form.add_error(None, " ".join(exc.messages))
-            return self.form_invalid(form)
-        messages.success(
-            self.request, f"Deleted the Salesforce connection {connection.username} ({connection.org_id})."
-        )
-        return redirect("integrations:sources")

@@ -1,10 +1,12 @@
-"""Reads for Data sources › Salesforce › Overview and Sync health. Every selector takes the workspace first."""
+"""Reads for Data sources › Salesforce › Overview, progress and Sync health. Every selector takes the workspace
+first."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
@@ -15,6 +17,7 @@ from cdp import selectors as cdp_selectors
 from cdp.models import Activity, Identity, Workspace
 from integrations import home_selectors
 from integrations.models import Connection, SourceRecord, SyncError, SyncRun
+from integrations.sync_selectors import sync_progress
 
 CHART_DAYS = 14
 
@@ -96,21 +99,6 @@ def sync_run_list(*, workspace: Workspace, connection: Connection, limit: int = 
 
 
 ERRORS_PER_PAGE = 50
-
-
-def sync_error_types(*, workspace: Workspace, connection: Connection) -> list[dict]:
-    """Open errors per type, biggest first: [{"type", "label", "count"}]."""
-    labels = dict(SyncError.Type.choices)
-    rows = (
-        SyncError.objects.filter(workspace=workspace, connection=connection, resolved=False)
-        .values("error_type")
-        .annotate(n=Count("id"))
-        .order_by("-n", "error_type")
-    )
-    return [
-        {"type": r["error_type"], "label": labels.get(r["error_type"], r["error_type"]), "count": r["n"]}
-        for r in rows
-    ]
 
 
 def sync_open_errors(*, workspace: Workspace, connection: Connection, error_type: str = ""):
@@ -228,3 +216,53 @@ def stored_sync_settings(*, workspace: Workspace, connection: Connection) -> lis
         }
         for obj in objects
     ]
+
+
+STATE_LABELS = {
+    "none": "Waiting to start",
+    "queued": "Queued",
+    "running": "Syncing",
+    "paused": "Paused",
+    "succeeded": "Sync complete",
+    "failed": "Sync failed",
+    "skipped": "Skipped",
+}
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return "less than a minute left" if seconds > 0 else ""
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''} left"
+    return f"about {minutes // 60} h {minutes % 60:02d} min left"
+
+
+def progress(*, workspace: Workspace, connection: Connection) -> dict[str, Any]:
+    """The latest run as the progress bars show it (the sync engine's `sync_progress`), with the words
+    the page needs: a state label, a one-line summary, an ETA per object and whether polling can stop."""
+    data = sync_progress(workspace=workspace, connection=connection)
+    # PostgreSQL's jsonb does not keep key order: sort so the bars never jump around between polls.
+    data["objects"] = sorted(data["objects"], key=lambda obj: obj["label"].lower())
+    rate = data.get("rate") or 0
+    for obj in data["objects"]:
+        # Totals are counted when an object starts; records changed meanwhile can push "done" past them.
+        if obj["total"] is not None and (obj["done"] > obj["total"] or obj["state"] == "done"):
+            obj["total"] = max(obj["total"], obj["done"])
+        remaining = (obj["total"] or 0) - obj["done"]
+        running = obj["state"] not in ("done",) and data["state"] == "running"
+        obj["eta"] = _duration(int(remaining / rate)) if running and rate > 0 and obj["total"] else ""
+    data["total"] = max(data["total"], data["done"]) if data["total"] else data["total"]
+    data["state_label"] = STATE_LABELS.get(data["state"], data["state"].title())
+    data["finished"] = data["state"] in ("succeeded", "failed", "paused", "skipped")
+    parts = [f"{data['done']:,} of {data['total']:,} records" if data["total"] else ""]
+    if data["state"] == "running":
+        parts.append(_duration(data.get("eta_seconds")))
+    if data.get("errors"):
+        parts.append(f"{data['errors']} record{'s' if data['errors'] != 1 else ''} with errors")
+    if data["state"] in ("failed", "paused", "skipped") and data.get("state_reason"):
+        parts.append(data["state_reason"])
+    data["summary"] = " · ".join(p for p in parts if p)
+    return data

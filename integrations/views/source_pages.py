@@ -1,12 +1,11 @@
-"""Data sources › Salesforce: the connection's pages after onboarding.
+"""Data sources › Salesforce: a connection's pages after onboarding (overview, settings, sync health).
 
-Every onboarding choice stays editable here with the same form and the same save as its step.
-Every page looks the connection up within the user's workspace: another workspace's id is a 404.
+Every onboarding choice stays editable here with the same form and the same save as its step (the step is
+this page's settings section, see `integrations.source_settings`). Every page looks the connection up
+within the user's workspace: another workspace's id is a 404.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,77 +15,23 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from cdp import roles
-from cdp.mixins import WorkspaceRequiredMixin
-from integrations import ops, sync_selectors
+from cdp.charts import bar_chart_svg
+from cdp.forms import add_validation_error
+from integrations import catalog_offers, ops, services, source_selectors, sync_selectors, sync_settings
+from integrations.connection_settings import connection_settings_update
 from integrations.models import SyncError
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.objects import ACTIVITIES
-from onboarding import salesforce as sf
-from onboarding import salesforce_steps as sf_steps
-from onboarding import services, source_selectors
-from onboarding.charts import bar_chart_svg
-from onboarding.salesforce_forms import RetentionForm, ScheduleForm
-from onboarding.source_forms import ErrorBulkForm, HealthFilterForm
-from onboarding.steps import StepContext
+from integrations.source_forms import ErrorBulkForm, HealthFilterForm, RetentionForm, ScheduleForm
+from integrations.source_settings import SettingsSection, SourceContext, settings_section_for
+from integrations.views.mixins import PAGES, ConnectionMixin
 
-PAGES: tuple[tuple[str, str], ...] = (
-    ("overview", "Overview"),
-    ("fields", "Fields"),
-    ("permissions", "Permissions"),
-    ("custom-objects", "Custom objects"),
-    ("identifiers", "Identifiers"),
-    ("merge", "Merge"),
-    ("filters", "Selective sync"),
-    ("retention", "Data retention"),
-    ("schedule", "Schedule"),
-    ("health", "Sync health"),
-)
-STEP_PAGES = {
-    "fields": sf_steps.FieldsStep(),
-    "permissions": sf_steps.PermissionsStep(),
-    "custom-objects": sf_steps.CustomObjectsStep(),
-    "identifiers": sf_steps.IdentifiersStep(),
-    "merge": sf_steps.MergeStep(),
-    "filters": sf_steps.FiltersStep(),
-}
 # Settings pages with a form of their own (no onboarding step).
 OWN_PAGES = ("schedule", "retention")
 
 
-class ConnectionPageMixin(WorkspaceRequiredMixin):
-    page = "overview"
-
-    def get_connection(self):
-        if not hasattr(self, "connection"):
-            self.connection = sf.connection_get(
-                workspace=self.workspace, connection_id=self.kwargs["connection_id"]
-            )
-        return self.connection
-
-    def step_context(self) -> StepContext:
-        if not hasattr(self, "ctx"):
-            self.ctx = StepContext(workspace=self.workspace, request=self.request)
-            self.ctx.__dict__["connection"] = self.get_connection()
-        return self.ctx
-
-    def require_manager(self) -> None:
-        """Changing a source's settings and running its actions are for owners and admins; members read."""
-        roles.require_role(self.request.user, self.workspace, *roles.MANAGERS)
-
-    def nav_context(self) -> dict[str, Any]:
-        connection = self.get_connection()
-        return {
-            "connection": connection,
-            "pages": PAGES,
-            "page": self.page,
-            "page_title": dict(PAGES).get(self.page, ""),
-            "manage_url": reverse("integrations:salesforce_manage", args=[connection.pk]),
-        }
-
-
-class OverviewView(ConnectionPageMixin, TemplateView):
-    template_name = "onboarding/sources/overview.html"
+class OverviewView(ConnectionMixin, TemplateView):
+    template_name = "integrations/sources/overview.html"
 
     def get_context_data(self, **kwargs):
         connection = self.get_connection()
@@ -98,39 +43,41 @@ class OverviewView(ConnectionPageMixin, TemplateView):
             "chart": bar_chart_svg(
                 overview.chart, title="Records and activities from Salesforce, last 14 days"
             ),
-            "progress": sf.progress(workspace=self.workspace, connection=connection),
-            "progress_url": reverse("onboarding:source_progress", kwargs={"connection_id": connection.pk}),
+            "progress": source_selectors.progress(workspace=self.workspace, connection=connection),
+            "progress_url": reverse("integrations:source_progress", kwargs={"connection_id": connection.pk}),
             "schedule": sync_selectors.sync_schedule_state(workspace=self.workspace, connection=connection),
             "live": sync_selectors.live_status(workspace=self.workspace, connection=connection),
         }
 
 
-class SyncNowView(ConnectionPageMixin, View):
+class SyncNowView(ConnectionMixin, View):
     def post(self, request, *args, **kwargs):
         connection = self.get_connection()
         self.require_manager()
         try:
-            message, _created = services.salesforce_sync_now(connection=connection)
+            message, _created = services.connection_sync_now(connection=connection)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, message)
-        return redirect("onboarding:source_overview", connection_id=connection.pk)
+        return redirect("integrations:source_overview", connection_id=connection.pk)
 
 
-class ProgressJsonView(ConnectionPageMixin, View):
+class ProgressJsonView(ConnectionMixin, View):
     def get(self, request, *args, **kwargs):
-        return JsonResponse(sf.progress(workspace=self.workspace, connection=self.get_connection()))
+        return JsonResponse(
+            source_selectors.progress(workspace=self.workspace, connection=self.get_connection())
+        )
 
 
-class SourceSettingsView(ConnectionPageMixin, FormView):
+class SourceSettingsView(ConnectionMixin, FormView):
     """Fields, Permissions, Custom objects, Identifiers, Merge (the steps' forms) and Schedule."""
 
     def dispatch(self, request, *args, **kwargs):
         self.page = kwargs["page"]
-        if self.page not in STEP_PAGES and self.page not in OWN_PAGES:
+        if settings_section_for(self.page) is None and self.page not in OWN_PAGES:
             raise Http404("No such page.")
-        sf.catalog_read_at.set(None)
+        catalog_offers.catalog_read_at.set(None)
         try:
             return super().dispatch(request, *args, **kwargs)
         except SalesforceError as error:
@@ -141,7 +88,7 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         connection = self.get_connection()
         return render(
             self.request,
-            "onboarding/sources/unreachable.html",
+            "integrations/sources/unreachable.html",
             {
                 **self.nav_context(),
                 "reason": type(error).__name__,
@@ -153,21 +100,29 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         )
 
     @property
-    def step(self):
-        return STEP_PAGES.get(self.page)
+    def section(self) -> SettingsSection | None:
+        """The onboarding step whose choices this page edits (None for Schedule and Data retention)."""
+        return settings_section_for(self.page)
+
+    def section_context(self) -> SourceContext:
+        if not hasattr(self, "ctx"):
+            self.ctx = SourceContext(
+                workspace=self.workspace, connection=self.get_connection(), request=self.request
+            )
+        return self.ctx
 
     def get_template_names(self):
-        return [f"onboarding/sources/{self.page.replace('-', '_')}.html"]
+        return [f"integrations/sources/{self.page.replace('-', '_')}.html"]
 
     def get_form_class(self):
-        if self.step:
-            return self.step.form_class
+        if self.section:
+            return self.section.form_class
         return RetentionForm if self.page == "retention" else ScheduleForm
 
     def get_form_kwargs(self):
-        ctx = self.step_context()
-        if self.step:
-            kwargs = self.step.get_form_kwargs(ctx)
+        ctx = self.section_context()
+        if self.section:
+            kwargs = self.section.get_form_kwargs(ctx)
         elif self.page == "retention":
             connection = self.get_connection()
             kwargs = {
@@ -195,7 +150,7 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         self.require_manager()
         if "_prune" in request.POST and self.page == "retention":
             connection = self.get_connection()
-            pruned = services.salesforce_activities_prune(connection=connection)
+            pruned = sync_settings.activities_prune(connection=connection)
             messages.success(
                 request,
                 f"Deleted {pruned:,} stored activit{'y' if pruned == 1 else 'ies'} the retention setting does "
@@ -203,44 +158,42 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
                 if pruned
                 else "Nothing to delete: every stored activity is within the setting.",
             )
-            return redirect("onboarding:source_page", connection_id=connection.pk, page=self.page)
-        if "_preview" in request.POST and self.step is not None:
+            return redirect("integrations:source_page", connection_id=connection.pk, page=self.page)
+        if "_preview" in request.POST and self.section is not None:
             form = self.get_form()
-            extra = self.step.preview(self.step_context(), form) if form.is_valid() else {}
+            extra = self.section.preview(self.section_context(), form) if form.is_valid() else {}
             return self.render_to_response(self.get_context_data(form=form, **extra))
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
-        ctx = self.step_context()
+        ctx = self.section_context()
         try:
-            if self.step:
-                self.step.save_settings(ctx, form)
+            if self.section:
+                self.section.save_settings(ctx, form)
             elif self.page == "retention":
                 data = form.cleaned_data
-                services.salesforce_retention_save(
+                sync_settings.activity_retention_set(
                     connection=self.get_connection(),
                     retention=data["activity_retention"],
                     days=data.get("activity_retention_days"),
                     kinds=data["activity_kinds"],
                 )
             else:
-                services.salesforce_schedule_save(connection=self.get_connection(), **form.cleaned_data)
+                connection_settings_update(connection=self.get_connection(), **form.cleaned_data)
         except ValidationError as error:
-            from onboarding.views import _add_errors
-
-            _add_errors(form, error)
+            add_validation_error(form, error)
             return self.form_invalid(form)
         messages.success(self.request, f"{dict(PAGES)[self.page]} saved.")
-        return redirect("onboarding:source_page", connection_id=self.get_connection().pk, page=self.page)
+        return redirect("integrations:source_page", connection_id=self.get_connection().pk, page=self.page)
 
     def get_context_data(self, **kwargs):
         data = {**super().get_context_data(**kwargs), **self.nav_context()}
-        if self.step:
+        if self.section:
             data.update(
-                {k: v for k, v in self.step.get_context(self.step_context()).items() if k not in data}
+                {k: v for k, v in self.section.get_context(self.section_context()).items() if k not in data}
             )
-            data["step"] = self.step
-        data["catalog_read_at"] = sf.catalog_read_at.get()
+            data["section"] = self.section
+        data["catalog_read_at"] = catalog_offers.catalog_read_at.get()
         if self.page == "retention":
             data["activities_stored"] = sync_selectors.activities_stored(
                 workspace=self.workspace, connection=self.get_connection()
@@ -248,11 +201,11 @@ class SourceSettingsView(ConnectionPageMixin, FormView):
         return data
 
 
-class HealthView(ConnectionPageMixin, TemplateView):
+class HealthView(ConnectionMixin, TemplateView):
     """Open errors page by page, filtered by type; tick some (or all that match) to retry, ignore or
     export them. The run table counts the same open errors."""
 
-    template_name = "onboarding/sources/health.html"
+    template_name = "integrations/sources/health.html"
     page = "health"
 
     def get_context_data(self, **kwargs):
@@ -260,7 +213,9 @@ class HealthView(ConnectionPageMixin, TemplateView):
         form = HealthFilterForm(self.request.GET or None)
         filters = form.cleaned_data if form.is_valid() else {}
         error_type = filters.get("type") or ""
-        types = source_selectors.sync_error_types(workspace=self.workspace, connection=connection)
+        types = sync_selectors.open_errors_by_type(
+            sync_selectors.sync_errors(workspace=self.workspace, connection=connection)
+        )
         errors = source_selectors.sync_error_page(
             workspace=self.workspace,
             connection=connection,
@@ -280,13 +235,13 @@ class HealthView(ConnectionPageMixin, TemplateView):
         }
 
 
-class ErrorBulkView(ConnectionPageMixin, View):
+class ErrorBulkView(ConnectionMixin, View):
     """Retry, ignore or export (CSV) the ticked errors, or every open error of the type shown."""
 
     def post(self, request, *args, **kwargs):
         connection = self.get_connection()
         form = ErrorBulkForm(request.POST)
-        back = reverse("onboarding:source_health", kwargs={"connection_id": connection.pk})
+        back = reverse("integrations:source_health", kwargs={"connection_id": connection.pk})
         if not form.is_valid():
             messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
             return redirect(back)
