@@ -34,37 +34,18 @@ from integrations.models import (
     SyncError,
     SyncRun,
 )
+from integrations.palette import connection_status_tone, console_badge, sync_run_state_tone
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 
 TOKEN_FIELDS = ("access_token_encrypted", "refresh_token_encrypted")
 # The most sync errors one "Retry" click re-reads inside the request (a few REST pages at most).
 ADMIN_RETRY_LIMIT = 1000
 
-STATUS_TONES = {
-    Connection.Status.CONNECTED: "green",
-    Connection.Status.NEEDS_REAUTH: "orange",
-    Connection.Status.PAUSED: "slate",
-    Connection.Status.DISCONNECTED: "grey",
-}
-RUN_STATE_TONES = {
-    SyncRun.State.QUEUED: "blue",
-    SyncRun.State.RUNNING: "blue",
-    SyncRun.State.PAUSED: "orange",
-    SyncRun.State.SUCCEEDED: "green",
-    SyncRun.State.FAILED: "red",
-    SyncRun.State.SKIPPED: "grey",
-}
-
-
-def badge(label: str, tone: str, *, title: str = ""):
-    """A coloured label; its colours are classes of static/css/admin_console.css (no inline style)."""
-    return format_html('<span class="inflow-badge inflow-badge-{}" title="{}">{}</span>', tone, title, label)
-
 
 def status_badge(connection: Connection):
-    return badge(
+    return console_badge(
         connection.get_status_display(),
-        STATUS_TONES.get(connection.status, STATUS_TONES[Connection.Status.DISCONNECTED]),
+        connection_status_tone(connection.status),
         title=connection.status_reason,
     )
 
@@ -725,9 +706,9 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, obj):
-        return badge(
+        return console_badge(
             obj.get_state_display(),
-            RUN_STATE_TONES.get(obj.state, "slate"),
+            sync_run_state_tone(obj.state),
             title=obj.state_reason,
         )
 
