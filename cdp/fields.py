@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -318,7 +319,8 @@ class FieldType:
     convert: Callable[[object], object]
     to_json: Callable[[object], object] = _identity
     from_json: Callable[[object], object] = _identity
-    display: Callable[[object], str] = _display_text
+    # Given only values of this type (what `convert` made), so each type's display takes its own value type.
+    display: Callable[[Any], str] = _display_text
     # Types a person can pick for a new custom field; the others come only from the built-in catalogue.
     creatable: bool = True
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Lower
@@ -31,7 +31,7 @@ from cdp.models import (
 )
 
 
-def workspace_for_user(*, user: AbstractBaseUser, workspace_id: int | None = None) -> Workspace | None:
+def workspace_for_user(*, user: User, workspace_id: int | None = None) -> Workspace | None:
     """The workspace the user works in: the one asked for if they are a member of it, else their first."""
     memberships = Membership.objects.filter(user=user).select_related("workspace").order_by("created_at")
     if workspace_id is not None:
@@ -42,7 +42,7 @@ def workspace_for_user(*, user: AbstractBaseUser, workspace_id: int | None = Non
     return first.workspace if first else None
 
 
-def membership_get(*, workspace: Workspace, user: AbstractBaseUser) -> Membership | None:
+def membership_get(*, workspace: Workspace, user: User) -> Membership | None:
     return Membership.objects.filter(workspace=workspace, user=user).first()
 
 
@@ -216,7 +216,7 @@ def namespace_title(namespace: str) -> str:
     return NAMESPACE_TITLES.get(namespace, "Other fields")
 
 
-def _shown_reference(value: str, references: dict[str, display.Shown]) -> display.Shown | None:
+def _shown_reference(value: object, references: dict[str, display.Shown]) -> display.Shown | None:
     return references.get(value) if isinstance(value, str) else None
 
 
