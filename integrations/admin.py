@@ -40,6 +40,19 @@ from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 TOKEN_FIELDS = ("access_token_encrypted", "refresh_token_encrypted")
 # The most sync errors one "Retry" click re-reads inside the request (a few REST pages at most).
 ADMIN_RETRY_LIMIT = 1000
+# The action buttons a connection's page shows, by its status: only what makes sense in that status.
+ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    Connection.Status.CONNECTED: (
+        "sync_now",
+        "full_resync",
+        "reconcile",
+        "refresh_token",
+        "pause",
+        "disconnect",
+    ),
+    Connection.Status.PAUSED: ("resume", "refresh_token", "disconnect"),
+    Connection.Status.NEEDS_REAUTH: ("disconnect",),
+}
 
 
 def status_badge(connection: Connection):
@@ -180,20 +193,8 @@ class ConnectionAdmin(admin.ModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        # Buttons for the actions that make sense in the connection's current status.
         connection = self.get_object(request, object_id)
-        wanted = {
-            Connection.Status.CONNECTED: (
-                "sync_now",
-                "full_resync",
-                "reconcile",
-                "refresh_token",
-                "pause",
-                "disconnect",
-            ),
-            Connection.Status.PAUSED: ("resume", "refresh_token", "disconnect"),
-            Connection.Status.NEEDS_REAUTH: ("disconnect",),
-        }.get(connection.status if connection else "", ())
+        wanted = ACTIONS_BY_STATUS.get(connection.status, ()) if connection else ()
         available = self.get_actions(request)
         extra_context = {
             **(extra_context or {}),
@@ -324,7 +325,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         source records, and the confirmation page must stay one page."""
         from integrations import selectors
 
-        model_count = {}
+        model_count: dict[str, int] = {}
         for connection in objs:
             for name, count in selectors.connection_delete_summary(
                 workspace=connection.workspace, connection=connection

@@ -25,12 +25,13 @@ class SyncHealthView(TemplateView):
 
     def dispatch(self, request, *args, **kwargs):
         # admin_view lets any active staff user in; this page also needs permission to view connections.
-        if not self.model_admin.has_view_permission(request):
+        if self.model_admin is None or not self.model_admin.has_view_permission(request):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         model_admin = self.model_admin
+        assert model_admin is not None  # dispatch refused the page without one
         pk = self.kwargs.get("pk")
         ids = None
         connection = None

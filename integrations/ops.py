@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,10 +22,18 @@ from django.utils import timezone
 
 from integrations.models import Connection, SyncError, SyncRun
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
 logger = logging.getLogger(__name__)
 
 # Where a workspace member goes to fix a connection; spelled once so every message agrees.
 MANAGE_PATH = "Data sources › Salesforce › Manage authorization"
+# What an operator's sync request would have done, for the message saying why it did not.
+SYNC_KIND_DOING: dict[str, str] = {
+    SyncRun.Kind.RESYNC: "start a full resync of",
+    SyncRun.Kind.RECONCILE: "reconcile",
+}
 
 
 def connection_state_problem(connection: Connection, *, doing: str) -> str:
@@ -57,10 +65,7 @@ def connection_sync_start(
     from integrations.salesforce.tasks import sync_request
 
     connection.refresh_from_db()
-    doing = {
-        SyncRun.Kind.RESYNC: "start a full resync of",
-        SyncRun.Kind.RECONCILE: "reconcile",
-    }.get(kind or "", "sync")
+    doing = SYNC_KIND_DOING.get(kind or "", "sync")
     problem = connection_state_problem(connection, doing=doing)
     if problem:
         raise ValidationError(problem, code="wrong_state")
@@ -160,7 +165,7 @@ CSV_COLUMNS = (
 )
 
 
-def sync_errors_write_csv(*, errors, out: IO[str]) -> int:
+def sync_errors_write_csv(*, errors, out: SupportsWrite[str]) -> int:
     """Write `errors` (a queryset) as CSV in one query, streaming; returns the number of rows written."""
     writer = csv.writer(out)
     writer.writerow([name for name, _ in CSV_COLUMNS])

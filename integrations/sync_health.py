@@ -47,7 +47,7 @@ def stuck_sync_runs() -> dict:
     rows = list(stuck_runs().order_by("pk").values_list("pk", "state")[:50])
     running = [pk for pk, state in rows if state == SyncRun.State.RUNNING]
     queued = [pk for pk, state in rows if state == SyncRun.State.QUEUED]
-    body = {
+    body: dict[str, object] = {
         "sync_runs": {
             "stuck": len(running),
             "queued_too_long": len(queued),

@@ -11,6 +11,14 @@ from django.utils.timesince import timesince
 
 from integrations.models import Connection, FieldSelection, SyncedObject, SyncError, SyncRun
 
+# Why a connection has no sync schedule, said as what to do about it.
+WHY_NOT_SCHEDULED: dict[str, str] = {
+    Connection.Status.CONNECTED: "the schedule is missing; save the Schedule page to create it",
+    Connection.Status.PAUSED: "syncing is paused; resume it to sync again",
+    Connection.Status.NEEDS_REAUTH: "the connection needs reconnecting to Salesforce",
+    Connection.Status.DISCONNECTED: "the connection is disconnected; reconnect it to sync again",
+}
+
 
 def synced_objects(*, workspace, connection: Connection) -> QuerySet[SyncedObject]:
     return SyncedObject.objects.filter(workspace=workspace, connection=connection).order_by("api_name")
@@ -186,12 +194,9 @@ def sync_schedule_state(*, workspace, connection: Connection) -> ScheduleState:
             why_not="",
             waiting_for_first_sync=not first_sync.exists(),
         )
-    why = {
-        Connection.Status.CONNECTED: "the schedule is missing; save the Schedule page to create it",
-        Connection.Status.PAUSED: "syncing is paused; resume it to sync again",
-        Connection.Status.NEEDS_REAUTH: "the connection needs reconnecting to Salesforce",
-        Connection.Status.DISCONNECTED: "the connection is disconnected; reconnect it to sync again",
-    }.get(connection.status, f"the connection is {connection.get_status_display().lower()}")
+    why = WHY_NOT_SCHEDULED.get(
+        connection.status, f"the connection is {connection.get_status_display().lower()}"
+    )
     return ScheduleState(
         scheduled=False, every=every, next_run=None, why_not=why, waiting_for_first_sync=False
     )

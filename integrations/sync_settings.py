@@ -23,6 +23,8 @@ from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from integrations.salesforce import mapping, objects
 
+# The longest activity retention window one can type: a hundred years.
+ACTIVITY_RETENTION_MAX_DAYS = 36_500
 # Email permission defaults to HasOptedOutOfEmail on the person objects (DESIGN "Permissions").
 DEFAULT_EMAIL_RULE = {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
 
@@ -81,10 +83,8 @@ def synced_object_ensure(
     if kind not in SyncedObject.Becomes.values:
         raise ValidationError({"becomes": f"'{kind}' is not something an object can become."})
     email_rule = DEFAULT_EMAIL_RULE if kind == objects.PERSON and objects.spec_for(api_name) else {}
-    if objects.person_account_for(api_name) is not None:
-        email_rule = dict(
-            objects.person_account_for(api_name).email_permission
-        )  # its Person Accounts' people
+    if (person_account := objects.person_account_for(api_name)) is not None:
+        email_rule = dict(person_account.email_permission)  # its Person Accounts' people
     obj, created = SyncedObject.objects.get_or_create(
         connection=connection,
         api_name=api_name,
@@ -379,7 +379,7 @@ def permission_rules_set(
     return synced_object
 
 
-_IDENTIFIER_REQUIRED = {
+_IDENTIFIER_REQUIRED: dict[str, tuple[str, ...]] = {
     SyncedObject.IdentifierKind.AUTOMATIC: (),
     SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER: ("field", "cdp_field"),
     SyncedObject.IdentifierKind.PARENT: ("field", "parent_object"),
@@ -578,8 +578,12 @@ def activity_retention_set(
     errors: dict[str, str] = {}
     if retention not in Connection.ActivityRetention.values:
         errors["activity_retention"] = "Choose 90 days, a time frame, or everything."
-    if retention == Connection.ActivityRetention.WINDOW and (days is None or not 1 <= int(days) <= 36500):
-        errors["activity_retention_days"] = "Give the time frame in days, from 1 to 36,500."
+    if retention == Connection.ActivityRetention.WINDOW and (
+        days is None or not 1 <= int(days) <= ACTIVITY_RETENTION_MAX_DAYS
+    ):
+        errors["activity_retention_days"] = (
+            f"Give the time frame in days, from 1 to {ACTIVITY_RETENTION_MAX_DAYS:,}."
+        )
     unknown = [k for k in kinds if k not in objects.ACTIVITIES]
     if unknown:
         errors["activity_kinds"] = f"Unknown activity kinds: {', '.join(unknown)}."
@@ -588,7 +592,7 @@ def activity_retention_set(
     if errors:
         raise ValidationError(errors)
     connection.activity_retention = retention
-    if retention == Connection.ActivityRetention.WINDOW:
+    if retention == Connection.ActivityRetention.WINDOW and days is not None:
         connection.activity_retention_days = int(days)
     # Every kind ticked is stored as [] ("every kind"), so kinds Inflow learns later are kept too.
     connection.activity_kinds = [] if set(kinds) >= set(objects.ACTIVITIES) else kinds
@@ -626,9 +630,10 @@ def activities_prune(*, connection: Connection) -> int:
     than the window, or of a kind not chosen). Returns how many were deleted."""
     from cdp import merge as cdp_merge
 
+    kept = activity_kinds_kept(connection)
     return cdp_merge.activities_prune(
         workspace=connection.workspace,
         source=f"salesforce:{connection.pk}",
         before=activity_retention_cutoff(connection),
-        keep_kinds=activity_kinds_kept(connection),
+        keep_kinds=None if kept is None else sorted(kept),
     )

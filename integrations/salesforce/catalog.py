@@ -225,7 +225,7 @@ def catalog_object(describe: dict[str, Any]) -> CatalogObject:
         f
         for f in describe.get("fields", [])
         # A name that is not an API name could never be queried: it is not offered.
-        if isinstance(f, dict) and is_api_name(f.get("name")) and _is_selectable(f)
+        if isinstance(f, dict) and is_api_name(f.get("name") or "") and _is_selectable(f)
     ]
     if spec is not None:
         wanted = set(spec.selected_by_default)

@@ -307,7 +307,7 @@ class SalesforceClient(BaseApiClient):
                 raise SalesforceAuthError(expired.error_code, reason, expired.status) from None
 
     @sensitive_variables()
-    def _refresh(self, stale_access_token: str) -> None:
+    def _refresh(self, stale_access_token: str | None) -> None:
         from integrations.services import connection_refresh_access_token
 
         self._access_token = connection_refresh_access_token(
@@ -438,7 +438,7 @@ class SalesforceClient(BaseApiClient):
             body = self._json(self.request("GET", url, params=params, headers=headers, endpoint=endpoint))
             page = self._query_page(body)
             yield page
-            if page.done:
+            if page.done or page.next_url is None:
                 return
             if page.next_url == url:
                 # A locator that points at itself would loop forever.

@@ -198,7 +198,7 @@ def criteria_clean(
 def describe_condition(condition: Mapping[str, Any]) -> str:
     """`LeadSource equals Web or Phone`, for pages and messages."""
     values = " or ".join(str(v) for v in condition.get("values") or ())
-    return f"{condition.get('field')} {OPERATOR_LABELS.get(condition.get('operator'), '?')} {values}"
+    return f"{condition.get('field')} {OPERATOR_LABELS.get(str(condition.get('operator')), '?')} {values}"
 
 
 def matching_count(client, object_name: str, sync_filter: str, criteria: list[dict[str, Any]]) -> int:

@@ -245,9 +245,9 @@ class ConnectionListener:
                 logger.warning(
                     "Streaming: connection %s skipped a malformed change event: %s", self.connection_id, exc
                 )
-                replay = replay_of(message)
-                if replay is not None:
-                    last_replay = max(last_replay or replay, replay)
+                skipped = replay_of(message)
+                if skipped is not None:
+                    last_replay = max(last_replay or skipped, skipped)
                 continue
             last_replay = max(last_replay or replay, replay)
             stamp = header.get("commitTimestamp")

@@ -60,7 +60,7 @@ class PersonAccountSpec:
 
     @property
     def engine_fields(self) -> tuple[str, ...]:
-        fields = dict.fromkeys((self.flag, *self.person_targets, self.email_permission["field"]))
+        fields = dict.fromkeys((self.flag, *self.person_targets, str(self.email_permission["field"])))
         return tuple(fields)
 
 

@@ -269,7 +269,7 @@ def sync_request(
         if connection.status_reason:
             reason += f" ({connection.status_reason})"
         logger.info("Sync of connection %s %s", connection.pk, reason)
-        code = (
+        code: str = (
             SyncRun.ReasonCode.NEEDS_REAUTH
             if connection.status == Connection.Status.NEEDS_REAUTH
             else SyncRun.ReasonCode.CONNECTION_NOT_CONNECTED
@@ -428,7 +428,7 @@ def schedules_ensure_all() -> int:
     named salesforce-* is removed. Returns how many connections are scheduled."""
     from django_q.models import Schedule
 
-    keep = []
+    keep: list[str] = []
     for connection_id in Connection.objects.filter(status=Connection.Status.CONNECTED).values_list(
         "pk", flat=True
     ):
