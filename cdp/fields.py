@@ -407,12 +407,3 @@ def display_value(code: str, value: object) -> str:
     if is_empty(value):
         return ""
     return FIELD_TYPES[code].display(value)
-
-
-def creatable_type_choices() -> list[tuple[str, str]]:
-    return [(t.code, t.label) for t in FIELD_TYPES.values() if t.creatable]
-
-
-def name_to_slug(name: str) -> str:
-    """Ortto's kebab-case: "Job Title" -> "job-title"."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100]

@@ -42,10 +42,6 @@ def workspace_for_user(*, user: User, workspace_id: int | None = None) -> Worksp
     return first.workspace if first else None
 
 
-def membership_get(*, workspace: Workspace, user: User) -> Membership | None:
-    return Membership.objects.filter(workspace=workspace, user=user).first()
-
-
 # ---------------------------------------------------------------------------------------------------
 # Customer data. Lists page by keyset (`id < after`, newest first) so page N costs what page 1 costs at
 # a million people, and never COUNT the whole table.

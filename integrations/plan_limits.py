@@ -84,10 +84,6 @@ def check_object(workspace: Workspace, api_name: str) -> None:
         raise _refuse(limits, f"does not include custom objects ({api_name})")
 
 
-def interval_allowed(workspace: Workspace, minutes: int) -> bool:
-    return minutes >= limits_for(workspace).shortest_interval_minutes
-
-
 def plan_change_problems(workspace: Workspace, limits: PlanLimits) -> list[str]:
     """What the workspace uses that `limits` would not allow, in words; empty when it fits."""
     from integrations.models import Connection, SyncedObject

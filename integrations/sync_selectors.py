@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from integrations.models import Connection, FieldSelection, SyncedObject, SyncError, SyncRun
+from integrations.models import Connection, SyncedObject, SyncError, SyncRun
 
 # Why a connection has no sync schedule, said as what to do about it.
 WHY_NOT_SCHEDULED: dict[str, str] = {
@@ -22,13 +22,6 @@ WHY_NOT_SCHEDULED: dict[str, str] = {
 
 def synced_objects(*, workspace, connection: Connection) -> QuerySet[SyncedObject]:
     return SyncedObject.objects.filter(workspace=workspace, connection=connection).order_by("api_name")
-
-
-def field_selections(
-    *, workspace, synced_object: SyncedObject, active_only: bool = True
-) -> QuerySet[FieldSelection]:
-    qs = FieldSelection.objects.filter(synced_object__workspace=workspace, synced_object=synced_object)
-    return qs.filter(active=True) if active_only else qs
 
 
 def sync_runs(*, workspace, connection: Connection | None = None, limit: int = 20) -> QuerySet[SyncRun]:

@@ -189,10 +189,6 @@ def _payload_name(payload: dict) -> str:
     return " ".join(str(payload[k]) for k in ("FirstName", "LastName") if payload.get(k))
 
 
-def sync_error_get(*, workspace: Workspace, connection: Connection, error_id: int) -> SyncError | None:
-    return SyncError.objects.filter(workspace=workspace, connection=connection, pk=error_id).first()
-
-
 def sync_errors_chosen(
     *, workspace: Workspace, connection: Connection, ids, every: bool, error_type: str = ""
 ):

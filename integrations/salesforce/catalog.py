@@ -114,10 +114,6 @@ class CatalogObject:
         return spec.companions if spec is not None else ()
 
     @property
-    def recommended_selection(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields or () if f.recommended or f.selected_by_default)
-
-    @property
     def default_selection(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields or () if f.selected_by_default)
 
@@ -146,10 +142,6 @@ class Catalog:
 
     def get(self, name: str) -> CatalogObject | None:
         return next((o for o in (*self.default_objects, *self.other_objects) if o.name == name), None)
-
-    @property
-    def needing_identifiers(self) -> tuple[CatalogObject, ...]:
-        return tuple(o for o in self.other_objects if o.needs_identifiers)
 
 
 def is_offered(sobject: dict[str, Any]) -> bool:

@@ -322,12 +322,6 @@ class SalesforceClient(BaseApiClient):
             parts = urlsplit(instance)
             self._origin = f"{parts.scheme}://{parts.netloc}"
 
-    def refresh_now(self) -> None:
-        """Forces one refresh (the `salesforce_refresh` command and the manage page)."""
-        if self.connection is None:
-            raise SalesforceNotConnected("NOT_CONNECTED", "No connection to refresh.", None)
-        self._refresh(stale_access_token=None)
-
     # --- Helpers ----------------------------------------------------------------------------------
     def data_path(self, suffix: str) -> str:
         return f"/services/data/v{self.api_version}/{suffix}"

@@ -10,7 +10,7 @@ recorded: their fields are built from recorded fields of the same type (fields.p
 from __future__ import annotations
 
 from .fields import build_field, relabel
-from .recorded import recorded_field, recorded_global, recorded_object
+from .recorded import recorded_field, recorded_object
 
 STAGES = [
     # (StageName, Probability, ForecastCategoryName, IsClosed, IsWon)
@@ -653,7 +653,3 @@ def standard_objects() -> list[dict]:
             "labelPlural": "Users",
         },
     ]
-
-
-def global_entry(name: str) -> dict | None:
-    return recorded_global(name)
