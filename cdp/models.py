@@ -13,7 +13,8 @@ class Workspace(models.Model):
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=120, unique=True)
-    # When on, a re-subscribe from a source never undoes an unsubscribe (seed step 4, PEERS "sticky").
+    # When on, a re-subscribe from a source never undoes an unsubscribe: a person who said no in one place
+    # is not emailed again because another system still says yes.
     sticky_unsubscribe = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -71,7 +71,8 @@ def person_permission_set(
 
 
 def workspace_sticky_unsubscribe_set(*, workspace: Workspace, sticky: bool) -> None:
-    """Whether a source's re-subscribe may undo an unsubscribe made in Inflow (seed step 4)."""
+    """Whether a source's re-subscribe may undo an unsubscribe made in Inflow (the onboarding's
+    permissions step asks)."""
     Workspace.objects.filter(pk=workspace.pk).update(sticky_unsubscribe=sticky)
     workspace.sticky_unsubscribe = sticky
 

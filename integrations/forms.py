@@ -103,7 +103,7 @@ class ConnectForm(forms.Form):
 
 
 class CallbackForm(forms.Form):
-    """What Salesforce appends to the callback URL (WIRE §1.2)."""
+    """What Salesforce appends to the callback URL: a code and our state, or an error and its description."""
 
     state = forms.CharField(max_length=200)
     code = forms.CharField(required=False, max_length=2000)

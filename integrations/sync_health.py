@@ -74,7 +74,7 @@ def stuck_sync_runs() -> dict:
 # ------------------------------------------------------------------ reads for the admin's Sync health
 # Operator pages span workspaces, so these take connection ids rather than a workspace.
 
-# Plain-language fix per error type (PEERS "Sync Health at HubSpot level or better").
+# What a person can do about each type of sync error, in plain words, shown beside the error.
 FIXES = {
     "mapping": "A Salesforce value does not fit the CDP field it feeds (text into a number field, say). Map the "
     "Salesforce field to a CDP field of the same type in the object's field selection, then retry.",

@@ -1,5 +1,5 @@
 """Per-object sync configuration: which objects and fields sync, their rules, permissions and identifiers
-(DESIGN seed steps 3–6). The connection's own settings (merge, schedule, budget, precedence) are written by
+(the onboarding's object, field, permission and identifier steps write through here). The connection's own settings (merge, schedule, budget, precedence) are written by
 integrations.connection_settings, the one write path for Connection columns.
 
 Every write here is a typed service with keyword-only arguments; each validates before it writes and
@@ -25,7 +25,7 @@ from integrations.salesforce import mapping, objects
 
 # The longest activity retention window one can type: a hundred years.
 ACTIVITY_RETENTION_MAX_DAYS = 36_500
-# Email permission defaults to HasOptedOutOfEmail on the person objects (DESIGN "Permissions").
+# Email permission defaults to HasOptedOutOfEmail on the person objects: Salesforce's own opt-out flag.
 DEFAULT_EMAIL_RULE = {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
 
 
@@ -122,7 +122,7 @@ def synced_object_disable(*, synced_object: SyncedObject) -> SyncedObject:
 
 
 def synced_object_becomes_set(*, synced_object: SyncedObject, becomes: str) -> SyncedObject:
-    """An Organization-like custom object can be synced as an organization or as a contact (seed step 5)."""
+    """An Organization-like custom object can be synced as an organization or as a contact."""
     allowed = {
         SyncedObject.Becomes.ORGANIZATION,
         SyncedObject.Becomes.PERSON,
@@ -392,7 +392,9 @@ _IDENTIFIER_REQUIRED: dict[str, tuple[str, ...]] = {
 def identifier_rule_set(
     *, synced_object: SyncedObject, kind: str, config: Mapping[str, Any] | None = None
 ) -> SyncedObject:
-    """How an object that cannot link on its own finds its person (seed step 5, Ortto's four rules)."""
+    """How an object that cannot link on its own finds its person: automatically, by a unique identifier
+    field, through a parent object, by a reference id, or through a junction object (`_IDENTIFIER_REQUIRED`
+    lists what each rule needs)."""
     if kind not in _IDENTIFIER_REQUIRED:
         raise ValidationError({"identifier_kind": f"'{kind}' is not an identifier rule."})
     config = {k: v for k, v in dict(config or {}).items() if v not in (None, "")}

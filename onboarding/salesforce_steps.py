@@ -1,6 +1,7 @@
-"""The Salesforce steps of the onboarding (seed steps 1–9). Each saves through the integration services.
+"""The Salesforce steps of the onboarding, from connecting to launching the first sync. Each saves through
+the integration services.
 
-They apply only to a B2B business on Salesforce. The Allow Access page (seed step 2) is Salesforce's own;
+They apply only to a B2B business on Salesforce. The Allow Access page between them is Salesforce's own;
 the Connect step hands over to it through the connection's OAuth view and gets the user back here.
 """
 

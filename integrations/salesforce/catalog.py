@@ -1,6 +1,6 @@
 """From Salesforce describes to what Inflow offers for sync: objects, fields, default mappings.
 
-Pure functions over describe JSON (WIRE §2) returning plain dataclasses; `build_catalog` fetches the
+Pure functions over describe JSON (the sobjects list and each object's describe) returning plain dataclasses; `build_catalog` fetches the
 describes through a client. The sync engine persists the user's selections (SyncedObject /
 FieldSelection); nothing here writes.
 """

@@ -63,7 +63,8 @@ def _audit_fields() -> list[dict]:
 
 
 def _person_opt_outs() -> list[dict]:
-    # Hidden by field-level security in the recordings; flags from the Object Reference (WIRE §2.4).
+    # Field-level security hid these in the recordings, so their flags are the ones Salesforce's Object
+    # Reference documents for them.
     return [
         build_field("boolean", "HasOptedOutOfEmail", "Email Opt Out", permissionable=True),
         build_field("boolean", "HasOptedOutOfFax", "Fax Opt Out", permissionable=True),
