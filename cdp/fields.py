@@ -31,6 +31,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DECIMAL_MAX_DIGITS = 30
 PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 5, 15
 MULTI_SELECT_MAX_ITEMS = 100
+# How much of a rejected value an error message quotes.
+PREVIEW_CHARS = 40
 
 
 class FieldValueError(ValueError):
@@ -42,8 +44,9 @@ def is_empty(value: object) -> bool:
 
 
 def _preview(value: object) -> str:
+    """The value as an error message quotes it: short enough that a huge value does not swamp the message."""
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 3] + "..."
 
 
 # ---------------------------------------------------------------- converters (raw -> Python)

@@ -47,6 +47,8 @@ def workspace_for_user(*, user: User, workspace_id: int | None = None) -> Worksp
 # a million people, and never COUNT the whole table.
 
 PAGE_SIZE = 50
+# A record's archive history shows its latest changes; older ones are in the operator console.
+ARCHIVE_HISTORY_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -321,7 +323,9 @@ def archive_history(
     """When a record was archived or restored and why, newest first, each with `.text` in words
     ("Archived: the Contact in Acme was deleted." / "Restored: the Lead in Acme is live again.")."""
     changes = list(
-        ArchiveChange.objects.filter(workspace=workspace, person=person, organization=organization)[:50]
+        ArchiveChange.objects.filter(workspace=workspace, person=person, organization=organization)[
+            :ARCHIVE_HISTORY_SHOWN
+        ]
         if person is not None or organization is not None
         else []
     )

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import SyncRun
 
+# /healthz names at most this many stuck runs per kind; the sync health page lists them all.
+STUCK_RUNS_READ = 50
+STUCK_RUN_IDS_NAMED = 10
+
 
 def stale_after() -> dt.timedelta:
-    from integrations.salesforce.sync import conf
-
-    return dt.timedelta(seconds=conf("HEARTBEAT_STALE_SECONDS", 300))
+    # Read at use, so a test's override_settings applies.
+    return dt.timedelta(seconds=settings.SYNC_HEARTBEAT_STALE_SECONDS)
 
 
 def queued_after() -> dt.timedelta:
-    from integrations.salesforce.sync import conf
-
-    return dt.timedelta(seconds=conf("QUEUED_STALE_SECONDS", 600))
+    return dt.timedelta(seconds=settings.SYNC_QUEUED_STALE_SECONDS)
 
 
 def stuck_runs():
@@ -44,7 +46,7 @@ def stuck_runs():
 
 
 def stuck_sync_runs() -> dict:
-    rows = list(stuck_runs().order_by("pk").values_list("pk", "state")[:50])
+    rows = list(stuck_runs().order_by("pk").values_list("pk", "state")[:STUCK_RUNS_READ])
     running = [pk for pk, state in rows if state == SyncRun.State.RUNNING]
     queued = [pk for pk, state in rows if state == SyncRun.State.QUEUED]
     body: dict[str, object] = {
@@ -59,12 +61,12 @@ def stuck_sync_runs() -> dict:
     if running:
         problems.append(
             f"{len(running)} sync run(s) stuck past their heartbeat: "
-            + ", ".join(f"#{i}" for i in running[:10])
+            + ", ".join(f"#{i}" for i in running[:STUCK_RUN_IDS_NAMED])
         )
     if queued:
         problems.append(
             f"{len(queued)} sync run(s) queued too long without a worker: "
-            + ", ".join(f"#{i}" for i in queued[:10])
+            + ", ".join(f"#{i}" for i in queued[:STUCK_RUN_IDS_NAMED])
         )
     if problems:
         body["problems"] = problems
