@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from cdp.display import Shown
+from cdp.fields import FIELD_TYPES
 
 
 class Workspace(models.Model):
@@ -83,8 +84,6 @@ class FieldDefinition(models.Model):
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
-
-        from cdp.fields import FIELD_TYPES
 
         if self.display_type not in FIELD_TYPES:
             raise ValidationError({"display_type": f"Unknown field type {self.display_type!r}."})

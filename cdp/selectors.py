@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from cdp import display, extensions, fields
+from cdp.merge import ORGANIZATION, PERSON
 from cdp.models import (
     Activity,
     ActivityDefinition,
@@ -221,7 +222,6 @@ def _shown_reference(value: object, references: dict[str, display.Shown]) -> dis
 def record_field_groups(*, workspace: Workspace, record: Person | Organization) -> list[FieldGroup]:
     """A person's or organization's values, grouped built-in / custom / one group per source namespace,
     each named from the field catalogue and shown by its type; an id naming a known record shows its name."""
-    from cdp.merge import ORGANIZATION, PERSON
 
     spec = PERSON if isinstance(record, Person) else ORGANIZATION
     definitions = {

@@ -21,7 +21,16 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from cdp.admin import ReadOnlyAdmin, yes_no_badge
-from integrations import admin_views, connection_settings, ops, services, sync_health, sync_settings
+from integrations import (
+    admin_views,
+    connection_settings,
+    ops,
+    selectors,
+    services,
+    sync_health,
+    sync_selectors,
+    sync_settings,
+)
 from integrations.models import (
     ChangeStream,
     Connection,
@@ -34,6 +43,7 @@ from integrations.models import (
     SyncError,
     SyncRun,
 )
+from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from integrations.palette import connection_status_tone, console_badge, sync_run_state_tone
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 
@@ -297,8 +307,6 @@ class ConnectionAdmin(admin.ModelAdmin):
     # --- saving and deleting through the services --------------------------------------------
     @admin.display(description="Live updates")
     def live_updates(self, obj):
-        from integrations import sync_selectors
-
         status = sync_selectors.live_status(workspace=obj.workspace, connection=obj)
         stream = getattr(obj, "change_stream", None) if hasattr(obj, "change_stream") else None
         held = (
@@ -323,7 +331,6 @@ class ConnectionAdmin(admin.ModelAdmin):
     def get_deleted_objects(self, objs, request):
         """Counts in SQL instead of Django's list of every related row: a connection may own millions of
         source records, and the confirmation page must stay one page."""
-        from integrations import selectors
 
         model_count: dict[str, int] = {}
         for connection in objs:
@@ -504,8 +511,6 @@ class ActiveFieldsFilter(admin.SimpleListFilter):
         return (("full", "At the 50-field limit"), ("none", "No active field"))
 
     def queryset(self, request, queryset):
-        from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-
         if self.value() == "full":
             return queryset.filter(active_field_count__gte=MAX_ACTIVE_FIELDS_PER_OBJECT)
         if self.value() == "none":
@@ -577,8 +582,6 @@ class SyncedObjectAdmin(admin.ModelAdmin):
 
     @admin.display(description="Active fields", ordering="active_field_count")
     def active_fields(self, obj):
-        from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-
         return f"{obj.active_field_count or 0} / {MAX_ACTIVE_FIELDS_PER_OBJECT}"
 
     @admin.display(description="Backfill done", boolean=True)

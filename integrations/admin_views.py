@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 
 from integrations import admin_charts, services, sync_health
 from integrations.models import Connection, SyncRun
+from integrations.ops import connection_state_problem
 from integrations.salesforce.errors import SalesforceOAuthError
 
 
@@ -120,7 +121,6 @@ def disconnect_confirm(model_admin, request, queryset):
                 "index": request.POST.get("index", "0"),
             },
         )
-    from integrations.ops import connection_state_problem
 
     for connection in connections:
         name = f"{connection.username} ({connection.org_id})"

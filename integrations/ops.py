@@ -21,6 +21,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import Connection, SyncError, SyncRun
+from integrations.salesforce import sync
+from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.tasks import sync_request
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -62,7 +65,6 @@ def connection_sync_start(
     """ "Sync now" / "Full resync" / "Reconcile" for an operator: `tasks.sync_request`, refused up front
     (nothing written) when the connection is not connected. Returns (run, created); created is False
     when the connection's active run was joined."""
-    from integrations.salesforce.tasks import sync_request
 
     connection.refresh_from_db()
     doing = SYNC_KIND_DOING.get(kind or "", "sync")
@@ -111,8 +113,6 @@ def sync_errors_retry(*, errors: Iterable[SyncError]) -> RetryOutcome:
     counted and left open; a connection that is not connected, or that Salesforce refuses, is reported
     in `refused` and its errors stay open.
     """
-    from integrations.salesforce import sync
-    from integrations.salesforce.errors import SalesforceError
 
     outcome = RetryOutcome()
     by_connection: dict[int, list[SyncError]] = defaultdict(list)

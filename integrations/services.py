@@ -20,9 +20,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from cdp.models import Workspace
-from integrations import plan_limits
+from integrations import crypto, plan_limits
 from integrations.models import Connection
 from integrations.salesforce import oauth
+from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
     SalesforceError,
@@ -67,7 +68,6 @@ def connection_connect_via_oauth(
             raise SalesforceOAuthError(
                 "identity_failed", "The identity response is for a different org or user."
             )
-        from integrations.salesforce.client import SalesforceClient
 
         with SalesforceClient(
             instance_url=grant.instance_url, access_token=grant.access_token, max_retries=1
@@ -338,7 +338,6 @@ def connection_set_paused(*, connection: Connection, paused: bool, reason: str =
 @sensitive_variables()
 def connection_rotate_encryption(*, batch_size: int = 200) -> int:
     """Re-encrypts every stored token with the first key of ENCRYPTION_KEYS; returns rows rewritten."""
-    from integrations import crypto
 
     rewritten = 0
     ids = list(Connection.objects.order_by("pk").values_list("pk", flat=True))

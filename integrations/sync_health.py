@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.models import SyncRun
+from integrations.models import Connection, SyncError, SyncRun
 
 # /healthz names at most this many stuck runs per kind; the sync health page lists them all.
 STUCK_RUNS_READ = 50
@@ -112,8 +112,6 @@ def connections_for_health(*, connection_ids: list[int] | None = None):
     """Connections with their open-error count and latest run, needing reconnection first."""
     from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 
-    from integrations.models import Connection, SyncError
-
     errors = (
         SyncError.objects.filter(connection=OuterRef("pk"), resolved=False)
         .order_by()
@@ -146,8 +144,6 @@ def connections_for_health(*, connection_ids: list[int] | None = None):
 def error_groups(*, connection_ids: list[int] | None = None, per_type: int = 20) -> list[dict]:
     """Open errors by type, biggest first: count, connections affected, the fix, the newest affected records."""
     from django.db.models import Count
-
-    from integrations.models import SyncError
 
     open_errors = SyncError.objects.filter(resolved=False)
     if connection_ids is not None:

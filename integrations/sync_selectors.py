@@ -9,7 +9,10 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from integrations.models import Connection, SyncedObject, SyncError, SyncRun
+from cdp.models import Activity
+from integrations import sync_settings
+from integrations.models import ChangeStream, Connection, SyncedObject, SyncError, SyncRun
+from integrations.salesforce.tasks import SYNC_SCHEDULE_NAME
 
 # Why a connection has no sync schedule, said as what to do about it.
 WHY_NOT_SCHEDULED: dict[str, str] = {
@@ -168,8 +171,6 @@ class ScheduleState:
 def sync_schedule_state(*, workspace, connection: Connection) -> ScheduleState:
     from django_q.models import Schedule
 
-    from integrations.salesforce.tasks import SYNC_SCHEDULE_NAME
-
     if connection.workspace_id != workspace.pk:
         raise Connection.DoesNotExist
     every = connection.get_schedule_interval_minutes_display()
@@ -200,9 +201,6 @@ def activities_stored(*, workspace, connection: Connection) -> dict:
     current setting would not keep (what "Delete" removes), and the oldest one's date."""
     from django.db.models import Min, Q
 
-    from cdp.models import Activity
-    from integrations import sync_settings
-
     source = f"salesforce:{connection.pk}"
     stored = Activity.objects.filter(workspace=workspace, source=source)
     outside = Q()
@@ -231,8 +229,6 @@ class LiveStatus:
 
 
 def live_status(*, workspace, connection: Connection) -> LiveStatus:
-    from integrations.models import ChangeStream
-
     if connection.workspace_id != workspace.pk:
         raise ValueError("connection of another workspace")
     if not connection.streaming_enabled:

@@ -17,11 +17,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from cdp import merge as cdp_merge
 from cdp.models import FieldDefinition
 from integrations import plan_limits
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-from integrations.salesforce import mapping, objects
+from integrations.salesforce import filters, mapping, objects
+from integrations.salesforce.client import SalesforceClient
 
 # The longest activity retention window one can type: a hundred years.
 ACTIVITY_RETENTION_MAX_DAYS = 36_500
@@ -478,7 +480,6 @@ def _filters_checked(
 ) -> list[tuple[SyncedObject, FilterChoice, list[dict], int]]:
     """Each choice checked against its object's describe, with the number of records it matches now
     (a `COUNT()` per object). Raises ValidationError keyed `<object>__sync_filter`, naming every problem."""
-    from integrations.salesforce import filters
 
     by_name = {o.api_name: o for o in filterable_objects(connection=connection)}
     errors: dict[str, list[str]] = {}
@@ -520,7 +521,6 @@ def selective_sync_preview(
     *, connection: Connection, choices: Iterable[FilterChoice], client=None
 ) -> dict[str, int]:
     """How many records each object's (unsaved) choice matches in Salesforce now. Nothing is stored."""
-    from integrations.salesforce.client import SalesforceClient
 
     own = client is None
     client = client or SalesforceClient.for_connection(connection)
@@ -539,8 +539,6 @@ def selective_sync_set(
     the records that stopped matching and brings in those that now match. Returns what each matches now;
     0 is saved, and the caller warns that it matches nothing."""
     from django.utils import timezone
-
-    from integrations.salesforce.client import SalesforceClient
 
     own = client is None
     client = client or SalesforceClient.for_connection(connection)
@@ -630,7 +628,6 @@ def activity_kinds_kept(connection: Connection) -> frozenset[str] | None:
 def activities_prune(*, connection: Connection) -> int:
     """Delete this connection's stored activities that the retention setting would not store now (older
     than the window, or of a kind not chosen). Returns how many were deleted."""
-    from cdp import merge as cdp_merge
 
     kept = activity_kinds_kept(connection)
     return cdp_merge.activities_prune(

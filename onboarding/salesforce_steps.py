@@ -15,10 +15,11 @@ from django.urls import reverse
 
 from integrations import sync_settings
 from integrations.forms import ConnectForm, default_login_choice
+from integrations.salesforce.errors import SalesforceError
 from onboarding import salesforce as sf
 from onboarding import salesforce_forms as sf_forms
 from onboarding import services
-from onboarding.stepkit import Step, StepContext
+from onboarding.stepkit import Step, StepContext, add_service_errors
 
 LOCKED_OBJECTS = ("Contact",)
 
@@ -253,14 +254,10 @@ class FiltersStep(SalesforceStep):
     def preview(self, ctx, form):
         from django.core.exceptions import ValidationError
 
-        from integrations.salesforce.errors import SalesforceError
-
         try:
             return {"filter_preview": sf.filter_preview(connection=ctx.connection, choices=form.choices)}
         except ValidationError as error:
-            from onboarding.views import _add_errors
-
-            _add_errors(form, error)
+            add_service_errors(form, error)
             return {}
         except SalesforceError as error:
             return {

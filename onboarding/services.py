@@ -11,7 +11,11 @@ from django.utils import timezone
 
 from cdp import services as cdp_services
 from cdp.models import Workspace
-from integrations import plan_limits
+from integrations import plan_limits, sync_settings
+from integrations.connection_settings import connection_settings_update
+from integrations.models import SyncRun
+from integrations.salesforce import objects
+from integrations.salesforce.tasks import sync_request
 from onboarding.models import WorkspaceProfile
 from onboarding.plans import PLANS_BY_KEY, TRIAL_DAYS
 
@@ -105,7 +109,6 @@ def onboarding_launch(*, workspace: Workspace) -> WorkspaceProfile:
 
 def salesforce_merge_settings_save(*, connection, settings: dict[str, Any]):
     """The Merge step: store the merge settings (the first sync starts after Selective sync)."""
-    from integrations.connection_settings import connection_settings_update
 
     return connection_settings_update(connection=connection, **settings)
 
@@ -113,7 +116,6 @@ def salesforce_merge_settings_save(*, connection, settings: dict[str, Any]):
 def salesforce_filters_save(*, connection, choices) -> dict[str, int]:
     """Selective sync from the source's settings: store every object's choice (all or none); returns how
     many records each matches now, so the page can warn about a choice that matches nothing."""
-    from integrations import sync_settings
 
     return sync_settings.selective_sync_set(connection=connection, choices=choices)
 
@@ -121,9 +123,6 @@ def salesforce_filters_save(*, connection, choices) -> dict[str, int]:
 def salesforce_filters_save_and_start(*, connection, choices) -> dict[str, int]:
     """The Selective sync step's Next: store the choices, then start the first sync (once; a second submit
     joins the run already queued). The sync engine enqueues its task after this transaction commits."""
-    from integrations import sync_settings
-    from integrations.models import SyncRun
-    from integrations.salesforce.tasks import sync_request
 
     with transaction.atomic():
         counts = sync_settings.selective_sync_set(connection=connection, choices=choices)
@@ -134,14 +133,11 @@ def salesforce_filters_save_and_start(*, connection, choices) -> dict[str, int]:
 
 
 def salesforce_retention_save(*, connection, retention: str, days: int | None, kinds) -> None:
-    from integrations import sync_settings
-
     sync_settings.activity_retention_set(connection=connection, retention=retention, days=days, kinds=kinds)
 
 
 def salesforce_activities_prune(*, connection) -> int:
     """Delete the stored activities the retention setting would not store now; returns how many."""
-    from integrations import sync_settings
 
     return sync_settings.activities_prune(connection=connection)
 
@@ -150,7 +146,6 @@ def salesforce_sync_now(*, connection) -> tuple[str, bool]:
     """ "Sync now": a run of whatever kind is due, or the one already running. Returns (what to tell the
     user, whether a new run started); a run that waits (its task queue down, its task lost and queued
     again) says why."""
-    from integrations.salesforce.tasks import sync_request
 
     with transaction.atomic():
         run, created = sync_request(connection=connection)
@@ -167,7 +162,6 @@ def salesforce_schedule_save(
 ):
     """The Schedule page: interval, API budget and live updates together; the django-q2 schedule follows
     after commit."""
-    from integrations.connection_settings import connection_settings_update
 
     return connection_settings_update(
         connection=connection,
@@ -204,8 +198,6 @@ def salesforce_objects_save(*, connection, choices) -> None:
     """The field picker's save: for each (object offer, selected?, field names) select the object with
     exactly those fields, or stop syncing it. All or nothing: a refused 51st field on one object leaves
     every other object as it was."""
-    from integrations import sync_settings
-    from integrations.salesforce import objects
 
     # A junction another selected object needs (Opportunity's contact roles) stays selected.
     needed = set(objects.companions_for([offer.api_name for offer, selected, _ in choices if selected]))
@@ -228,7 +220,6 @@ def salesforce_permissions_save(
     *, workspace: Workspace, rules: dict, objects, sticky_unsubscribe: bool
 ) -> None:
     """Email and SMS rules per person object, and the workspace's sticky-unsubscribe switch, together."""
-    from integrations import sync_settings
 
     for synced in objects:
         chosen = rules.get(synced.api_name, {})
@@ -241,7 +232,6 @@ def salesforce_permissions_save(
 @transaction.atomic
 def salesforce_identifiers_save(*, offers, rules: dict) -> None:
     """Identifier rules (and organization-or-contact) for the objects that cannot link by themselves."""
-    from integrations import sync_settings
 
     for offer in offers:
         rule = rules.get(offer.api_name)

@@ -12,9 +12,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from cdp import selectors as cdp_selectors
-from cdp.models import Activity, Identity, Workspace
+from cdp.models import Activity, FieldDefinition, Identity, Workspace
 from integrations import home_selectors
-from integrations.models import Connection, SourceRecord, SyncError, SyncRun
+from integrations.models import Connection, SourceRecord, SyncedObject, SyncError, SyncRun
 
 CHART_DAYS = 14
 
@@ -140,8 +140,6 @@ _SF_ID = re.compile(r"\b[a-zA-Z0-9]{3}(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{12}(?:[A-Za-
 
 
 def _field_names_in(workspace: Workspace, messages: list[str]) -> dict[str, str]:
-    from cdp.models import FieldDefinition
-
     ids = {m for message in messages for m in _FIELD_ID.findall(message or "")}
     if not ids:
         return {}
@@ -200,8 +198,6 @@ def sync_errors_chosen(
 def stored_sync_settings(*, workspace: Workspace, connection: Connection) -> list[dict]:
     """What this connection syncs, from Inflow's own tables (no call to Salesforce): each object with its
     fields (and the Inflow field each feeds, by name), permission and identifier rules."""
-    from cdp.models import FieldDefinition
-    from integrations.models import SyncedObject
 
     objects = list(
         SyncedObject.objects.filter(workspace=workspace, connection=connection)

@@ -7,19 +7,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 
 from cdp.models import Workspace
+from integrations.models import Connection
 from onboarding import forms as step_forms
 from onboarding import services
 from onboarding.models import WorkspaceProfile
+from onboarding.salesforce import onboarding_connection
 from onboarding.selectors import profile_get
 
-if TYPE_CHECKING:
-    from integrations.models import Connection
+
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """A service's ValidationError onto the form that asked: each field's errors on that field when the form
+    has it, everything else at the top of the form."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
 
 
 @dataclass
@@ -37,8 +47,6 @@ class StepContext:
 
     @cached_property
     def connection(self) -> Connection | None:
-        from onboarding.salesforce import onboarding_connection
-
         return onboarding_connection(workspace=self.workspace)
 
     def refresh(self) -> None:

@@ -16,6 +16,7 @@ from cdp import roles
 from cdp.mixins import WorkspaceRequiredMixin
 from onboarding import services
 from onboarding.settings_sections import SECTIONS, SECTIONS_BY_KEY
+from onboarding.stepkit import add_service_errors
 from onboarding.steps import (
     STEPS_BY_KEY,
     Step,
@@ -124,7 +125,7 @@ class StepView(WorkspaceRequiredMixin, FormView):
         try:
             response = self.step.save(ctx, form)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
             return self.form_invalid(form)
         if response is not None:
             return response
@@ -157,14 +158,6 @@ def _draft_initial(draft: dict[str, list[str]]) -> dict[str, Any]:
     return {name: values[0] if len(values) == 1 else values for name, values in draft.items()}
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 class SettingsView(WorkspaceRequiredMixin, FormView):
     """Workspace Settings: the onboarding's address, email, brand, links and plan forms, editable any time."""
 
@@ -195,7 +188,7 @@ class SettingsView(WorkspaceRequiredMixin, FormView):
         try:
             self.section.step.save(self.ctx, form)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, f"{self.section.title} saved.")
         return redirect("onboarding:settings_section", section=self.section.key)
@@ -210,3 +203,7 @@ class SettingsView(WorkspaceRequiredMixin, FormView):
         )
         data.update(self.section.step.get_context(self.ctx))
         return data
+
+
+# The data-source pages still import the helper by its old name.
+_add_errors = add_service_errors

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.salesforce import objects
+from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.mapping import default_target_field, is_api_name
 
 EXCLUDED_SUFFIXES: tuple[str, ...] = ("ChangeEvent", "History", "Share", "Feed")
@@ -295,8 +296,6 @@ def build_catalog(client, *, describe: Iterable[str] | None = None) -> Catalog:
 def objects_for(*, connection, refresh: bool = False) -> list[CatalogObject]:
     """The described objects of a connection's org (defaults first), cached for ten minutes."""
     from django.core.cache import cache
-
-    from integrations.salesforce.client import SalesforceClient
 
     key = f"integrations:catalog:{connection.pk}:{connection.api_version}"
     catalog = None if refresh else cache.get(key)

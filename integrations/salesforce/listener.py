@@ -45,6 +45,7 @@ from integrations.salesforce.streaming import (
     BayeuxError,
     parse_event,
 )
+from integrations.salesforce.sync import RunState, object_context
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +119,6 @@ class ConnectionListener:
 
     # -- setup -----------------------------------------------------------------------------------------
     def _build_contexts(self) -> None:
-        from integrations.salesforce.sync import RunState, object_context
-
         self.connection.refresh_from_db()
         objects = list(SyncedObject.objects.filter(connection=self.connection, enabled=True))
         run = SyncRun(connection=self.connection, workspace_id=self.connection.workspace_id)

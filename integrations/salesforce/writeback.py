@@ -28,9 +28,10 @@ from django.utils import timezone
 
 from cdp.models import PERMISSION_SOURCE_CDP, Identity, PermissionChange
 from integrations.models import Connection, PermissionWriteback, SourceRecord, SyncedObject, SyncError
-from integrations.salesforce import mapping, objects
+from integrations.salesforce import mapping, objects, tasks
 from integrations.salesforce.client import MAX_COLLECTION_RECORDS, parse_sf_datetime
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
+from integrations.salesforce.pages import sync_errors_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +139,6 @@ def enqueue_for_change(*, change: PermissionChange) -> int:
 
 
 def _enqueue_drain(connection_id: int) -> None:
-    from integrations.salesforce import tasks
-
     tasks.enqueue_writeback(connection_id)
 
 
@@ -359,8 +358,6 @@ def _drain_chunk(connection, client, run, object_name, rows, rules, result: Drai
                 )
             )
         if errors:
-            from integrations.salesforce.pages import sync_errors_upsert
-
             sync_errors_upsert(errors)
 
 
