@@ -23,7 +23,7 @@ from cdp.models import Workspace
 from integrations import crypto, plan_limits
 from integrations.models import Connection
 from integrations.salesforce import oauth
-from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.client import RefreshedSession, SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
     SalesforceError,
@@ -266,6 +266,28 @@ def connection_record_api_usage(*, connection: Connection, used: int, limit: int
     Connection.objects.filter(pk=connection.pk).update(
         api_usage_used=used, api_usage_max=limit, api_usage_seen_at=timezone.now()
     )
+
+
+@dataclass
+class ConnectionTokenStore:
+    """A connection's tokens and API usage in the database: the token store of its SalesforceClient
+    (`client.TokenStore`). The connection object is refreshed in place, so whoever holds it sees the new
+    session too."""
+
+    connection: Connection
+
+    def refreshed_session(self, *, stale_access_token: str | None) -> RefreshedSession:
+        token = connection_refresh_access_token(
+            connection=self.connection, stale_access_token=stale_access_token
+        )
+        self.connection.refresh_from_db()
+        return RefreshedSession(access_token=token, instance_url=self.connection.instance_url)
+
+    def api_usage_save(self, *, used: int, limit: int) -> None:
+        connection_record_api_usage(connection=self.connection, used=used, limit=limit)
+
+    def needs_reauth_save(self, *, reason: str) -> None:
+        connection_mark_needs_reauth(connection=self.connection, reason=reason)
 
 
 def connection_refresh_now(*, connection: Connection) -> Connection:
