@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from cdp import roles
+from cdp.charts import bar_chart_svg
 from cdp.mixins import WorkspaceRequiredMixin
 from integrations import ops, sync_selectors
 from integrations.models import SyncError
@@ -25,7 +26,6 @@ from integrations.salesforce.objects import ACTIVITIES
 from onboarding import salesforce as sf
 from onboarding import salesforce_steps as sf_steps
 from onboarding import services, source_selectors
-from onboarding.charts import bar_chart_svg
 from onboarding.salesforce_forms import RetentionForm, ScheduleForm
 from onboarding.source_forms import ErrorBulkForm, HealthFilterForm
 from onboarding.steps import StepContext

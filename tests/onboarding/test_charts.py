@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from onboarding.charts import bar_chart_svg
+from cdp.charts import bar_chart_svg
 
 
 def test_bars_scale_to_a_round_maximum_and_describe_every_day():
