@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from cdp.admin import ReadOnlyAdmin, yes_no_badge
+from cdp.palette import console_badge
 from integrations import (
     admin_views,
     connection_settings,
@@ -44,7 +45,7 @@ from integrations.models import (
     SyncRun,
 )
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-from integrations.palette import connection_status_tone, console_badge, sync_run_state_tone
+from integrations.palette import connection_status_tone, sync_run_state_tone
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 
 TOKEN_FIELDS = ("access_token_encrypted", "refresh_token_encrypted")

@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, minutes: int, run_now: bool, **options):
         if not 1 <= minutes <= MINUTES_PER_DAY:
-            raise CommandError(f"--minutes must be between 1 and {MINUTES_PER_DAY} (once a day).")
+            raise CommandError(f"--minutes must be between 1 and {MINUTES_PER_DAY}.")
         alerts.alert_schedule_ensure(minutes=minutes)
         if options["verbosity"] >= 1:
             self.stdout.write(f"Schedule {alerts.ALERT_SCHEDULE_NAME}: every {minutes} min.")
