@@ -52,6 +52,8 @@ test: install browser
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check config cdp integrations onboarding salesforce_sandbox tests bench
+	$(BIN)/lint-imports
+	DEBUG=1 $(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -65,6 +65,21 @@ class AnyLookup(models.Lookup):
 models.Field.register_lookup(AnyLookup)
 
 
+def _concrete_field(model: type[models.Model], name: str) -> models.Field:
+    """The field named `name`, which must be stored in a column of the model's own table."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{name} is not a column of {model._meta.db_table}")
+    return field
+
+
+def _column(field: models.Field) -> str:
+    """The column of a concrete field (only a field that is not stored has none)."""
+    if field.column is None:
+        raise ValueError(f"{field} has no column")
+    return field.column
+
+
 def bulk_update_rows(
     model: type[models.Model], rows: list[dict], columns: list[str], *, unless_changed: str | None = None
 ) -> int:
@@ -76,9 +91,9 @@ def bulk_update_rows(
     """
     if not rows:
         return 0
-    fields = [model._meta.get_field(name) for name in columns]
-    guard = model._meta.get_field(unless_changed) if unless_changed else None
-    expected = f"expected_{guard.column}" if guard else ""
+    fields = [_concrete_field(model, name) for name in columns]
+    guard = _concrete_field(model, unless_changed) if unless_changed else None
+    expected = f"expected_{_column(guard)}" if guard else ""
 
     sqlite_datetimes = (
         {f.attname for f in [*fields, *([guard] if guard else [])] if isinstance(f, models.DateTimeField)}
@@ -87,10 +102,10 @@ def bulk_update_rows(
     )
 
     def encode(row):
-        data = {"id": row["id"]}
+        data: dict[str, object] = {"id": row["id"]}
         for f in fields:
             value = row[f.attname]
-            data[f.column] = (
+            data[_column(f)] = (
                 _sqlite_datetime(value) if value is not None and f.attname in sqlite_datetimes else value
             )
         if guard:
@@ -101,21 +116,21 @@ def bulk_update_rows(
     payload = _dumps([encode(row) for row in rows])
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+    assignments = ", ".join(f"{quote(_column(f))} = v.{quote(_column(f))}" for f in fields)
     if connection.vendor == "postgresql":
-        declared = [f"{quote(f.column)} {f.db_type(connection)}" for f in fields]
+        declared = [f"{quote(_column(f))} {f.db_type(connection)}" for f in fields]
         if guard:
             declared.append(f"{quote(expected)} {guard.db_type(connection)}")
-        condition = f" AND t.{quote(guard.column)} = v.{quote(expected)}" if guard else ""
+        condition = f" AND t.{quote(_column(guard))} = v.{quote(expected)}" if guard else ""
         sql = (
             f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 - identifiers come from model metadata
             f'FROM jsonb_to_recordset(%s::jsonb) AS v("id" bigint, {", ".join(declared)}) '
             f'WHERE t."id" = v."id"{condition}'
         )
     elif connection.vendor == "sqlite":
-        names = [f.column for f in fields] + ([expected] if guard else [])
+        names = [_column(f) for f in fields] + ([expected] if guard else [])
         extracts = ", ".join(f"json_extract(value, '$.\"{name}\"') AS {quote(name)}" for name in names)
-        condition = f" AND {table}.{quote(guard.column)} = v.{quote(expected)}" if guard else ""
+        condition = f" AND {table}.{quote(_column(guard))} = v.{quote(expected)}" if guard else ""
         sql = (
             f"UPDATE {table} SET {assignments} "  # noqa: S608 - identifiers come from model metadata
             f"FROM (SELECT json_extract(value, '$.id') AS id, {extracts} FROM json_each(%s)) AS v "
@@ -123,7 +138,7 @@ def bulk_update_rows(
         )
     else:  # pragma: no cover - Inflow supports PostgreSQL and SQLite
         objs = [model(**{"pk": row["id"], **{c: row[c] for c in columns}}) for row in rows]
-        return model.objects.bulk_update(objs, columns)
+        return model._default_manager.bulk_update(objs, columns)
     with connection.cursor() as cursor:
         cursor.execute(sql, [payload])
         return cursor.rowcount
@@ -145,11 +160,11 @@ def _row_encoder(model: type[models.Model], vendor: str):
             kind = "sqlite_datetime"
         else:
             kind = "raw"  # str, int, bool, date and JSON values travel as they are
-        plan.append((f.column, f.attname, kind, f.get_default() if f.has_default() else None))
+        plan.append((_column(f), f.attname, kind, f.get_default() if f.has_default() else None))
 
     def encode(pk: int, row) -> dict:
         values = row if isinstance(row, dict) else row.__dict__
-        data = {"id": pk}
+        data: dict[str, object] = {"id": pk}
         for column, attname, kind, default in plan:
             value = values.get(attname, default)
             if kind == "now":
@@ -167,8 +182,8 @@ def _copy_insert(
     model: type[models.Model], cursor, pks: list[int], rows: list, *, ignore_conflicts: bool
 ) -> None:
     """PostgreSQL: COPY the rows straight into the table, or, when conflicts are to be ignored, into a
-    session temp table and then `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (PERFORMANCE.md §2.1: COPY
-    is the fastest way in; no JSON document for the server to parse)."""
+    session temp table and then `INSERT ... SELECT ... ON CONFLICT DO NOTHING`. COPY is the fastest way
+    in: no SQL per row and no JSON document for the server to parse."""
     now = timezone.now()
     quote = connection.ops.quote_name
     plan = []
@@ -182,7 +197,9 @@ def _copy_insert(
         else:
             kind = 0  # as it is: psycopg adapts str, int, bool, Decimal, date and datetime
         plan.append((f.attname, kind, f.get_default() if f.has_default() else None))
-    names = ", ".join(['"id"', *(quote(f.column) for f in model._meta.concrete_fields if not f.primary_key)])
+    names = ", ".join(
+        ['"id"', *(quote(_column(f)) for f in model._meta.concrete_fields if not f.primary_key)]
+    )
     table = quote(model._meta.db_table)
     target = table
     if ignore_conflicts:
@@ -195,7 +212,7 @@ def _copy_insert(
             write_row = copy.write_row
             for pk, row in zip(pks, rows, strict=True):
                 values = row if isinstance(row, dict) else row.__dict__
-                out = [pk]
+                out: list[object] = [pk]
                 for attname, kind, default in plan:
                     value = values.get(attname, default)
                     if kind == 1:

@@ -17,7 +17,7 @@ SourceNamer = Callable[..., dict[str, str]]  # (*, workspace, sources) -> {sourc
 DashboardProvider = Callable[..., dict[str, Any]]  # (*, workspace) -> extra template context
 # (*, change) -> None: runs inside the transaction that records a permission change made in Inflow, so what
 # the hook writes (a write-back to a source) commits or rolls back with the change itself.
-PermissionChangeHook = Callable[..., None]
+PermissionChangeHook = Callable[..., object]
 # (*, workspace, changes) -> {change id: [line, ...]}: what became of each change elsewhere, for its history.
 PermissionNoteProvider = Callable[..., dict[int, list[str]]]
 

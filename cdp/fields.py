@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -30,6 +31,8 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DECIMAL_MAX_DIGITS = 30
 PHONE_MIN_DIGITS, PHONE_MAX_DIGITS = 5, 15
 MULTI_SELECT_MAX_ITEMS = 100
+# How much of a rejected value an error message quotes.
+PREVIEW_CHARS = 40
 
 
 class FieldValueError(ValueError):
@@ -41,8 +44,9 @@ def is_empty(value: object) -> bool:
 
 
 def _preview(value: object) -> str:
+    """The value as an error message quotes it: short enough that a huge value does not swamp the message."""
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 3] + "..."
 
 
 # ---------------------------------------------------------------- converters (raw -> Python)
@@ -318,7 +322,8 @@ class FieldType:
     convert: Callable[[object], object]
     to_json: Callable[[object], object] = _identity
     from_json: Callable[[object], object] = _identity
-    display: Callable[[object], str] = _display_text
+    # Given only values of this type (what `convert` made), so each type's display takes its own value type.
+    display: Callable[[Any], str] = _display_text
     # Types a person can pick for a new custom field; the others come only from the built-in catalogue.
     creatable: bool = True
 
@@ -405,12 +410,3 @@ def display_value(code: str, value: object) -> str:
     if is_empty(value):
         return ""
     return FIELD_TYPES[code].display(value)
-
-
-def creatable_type_choices() -> list[tuple[str, str]]:
-    return [(t.code, t.label) for t in FIELD_TYPES.values() if t.creatable]
-
-
-def name_to_slug(name: str) -> str:
-    """Ortto's kebab-case: "Job Title" -> "job-title"."""
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100]

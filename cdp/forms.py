@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -97,7 +99,7 @@ class PeopleFilterForm(FilterForm):
     def __init__(self, *args, sources: dict[str, str], **kwargs):
         """`sources`: {source: the name a person reads}."""
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "Any source"), *sources.items()]
+        cast(forms.ChoiceField, self.fields["source"]).choices = [("", "Any source"), *sources.items()]
 
 
 class SearchForm(FilterForm):
@@ -127,17 +129,17 @@ class ActivityFilterForm(FilterForm):
 
     def __init__(self, *args, definitions, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [
+        cast(forms.ChoiceField, self.fields["type"]).choices = [
             ("", "All activities"),
             *((d.activity_id, d.name) for d in definitions),
         ]
 
     def clean(self):
-        cleaned = super().clean()
-        since, until = cleaned.get("since"), cleaned.get("until")
+        super().clean()
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
         if since and until and until < since:
             self.add_error("until", "The end date is before the start date.")
-        return cleaned
+        return self.cleaned_data
 
 
 def cleaned_or_empty(form: forms.Form) -> dict:

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from django.shortcuts import redirect
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The person a login-required view serves (LoginRequiredMixin has turned everyone else away)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 def _missing_workspace(request):

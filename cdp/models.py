@@ -5,13 +5,17 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from cdp.display import Shown
+from cdp.fields import FIELD_TYPES
+
 
 class Workspace(models.Model):
     """The tenant (an Ortto "account"). Every row of CDP and integration data belongs to one."""
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=120, unique=True)
-    # When on, a re-subscribe from a source never undoes an unsubscribe (seed step 4, PEERS "sticky").
+    # When on, a re-subscribe from a source never undoes an unsubscribe: a person who said no in one place
+    # is not emailed again because another system still says yes.
     sticky_unsubscribe = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -80,8 +84,6 @@ class FieldDefinition(models.Model):
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
-
-        from cdp.fields import FIELD_TYPES
 
         if self.display_type not in FIELD_TYPES:
             raise ValidationError({"display_type": f"Unknown field type {self.display_type!r}."})
@@ -226,6 +228,9 @@ class PermissionChange(models.Model):
     )
     changed_at = models.DateTimeField()
 
+    # Not stored: what the sources say about the change, set by `selectors.permission_history` for the page.
+    notes: list[str]
+
     class Meta:
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["person", "-changed_at"], name="permissionchange_person")]
@@ -249,6 +254,9 @@ class ArchiveChange(models.Model):
     source = models.CharField(max_length=100, blank=True)
     object = models.CharField(max_length=100, blank=True)
     changed_at = models.DateTimeField()
+
+    # Not stored: the sentence a person reads, set by the selectors that list archive history.
+    text: str
 
     class Meta:
         ordering = ["-changed_at", "-id"]
@@ -306,6 +314,10 @@ class Activity(models.Model):
     source_key = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Not stored: the attributes as a person reads them and the source's name, set by the activity selectors.
+    details: list[Shown]
+    source_name: str
+
     class Meta:
         verbose_name_plural = "activities"
         constraints = [
@@ -331,6 +343,9 @@ class CustomObject(models.Model):
     # [{"id": "str:soc:plan", "name": "Plan", "display_type": "text"}, ...]: how to show record values.
     fields = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Not stored: the name a person reads for `source`, set by the custom objects page.
+    source_name: str
 
     class Meta:
         ordering = ["name"]

@@ -3,7 +3,7 @@ owners also manage the members. Views and services call `require_role` before a 
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 
 from cdp.models import Membership, Workspace
@@ -13,23 +13,23 @@ ADMIN = Membership.Role.ADMIN
 MEMBER = Membership.Role.MEMBER
 MANAGERS = (OWNER, ADMIN)
 
-REFUSALS = {
+REFUSALS: dict[tuple[str, ...], str] = {
     MANAGERS: "Only the workspace's owners and admins can change this. Ask one of them.",
     (OWNER,): "Only the workspace's owners can do this. Ask one of them.",
 }
 
 
-def role_of(user: AbstractBaseUser, workspace: Workspace) -> str | None:
-    if not getattr(user, "is_authenticated", False) or workspace is None:
+def role_of(user: User | AnonymousUser, workspace: Workspace) -> str | None:
+    if isinstance(user, AnonymousUser) or workspace is None:
         return None
     return Membership.objects.filter(workspace=workspace, user=user).values_list("role", flat=True).first()
 
 
-def has_role(user: AbstractBaseUser, workspace: Workspace, *roles: str) -> bool:
+def has_role(user: User | AnonymousUser, workspace: Workspace, *roles: str) -> bool:
     return role_of(user, workspace) in roles
 
 
-def require_role(user: AbstractBaseUser, workspace: Workspace, *roles: str) -> None:
+def require_role(user: User | AnonymousUser, workspace: Workspace, *roles: str) -> None:
     """Raises PermissionDenied (a 403 page saying why) unless the user has one of `roles` there."""
     if not has_role(user, workspace, *roles):
         raise PermissionDenied(REFUSALS.get(tuple(roles), "Your role in this workspace does not allow this."))

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Lower
@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from cdp import display, extensions, fields
+from cdp.merge import ORGANIZATION, PERSON
 from cdp.models import (
     Activity,
     ActivityDefinition,
@@ -31,7 +32,7 @@ from cdp.models import (
 )
 
 
-def workspace_for_user(*, user: AbstractBaseUser, workspace_id: int | None = None) -> Workspace | None:
+def workspace_for_user(*, user: User, workspace_id: int | None = None) -> Workspace | None:
     """The workspace the user works in: the one asked for if they are a member of it, else their first."""
     memberships = Membership.objects.filter(user=user).select_related("workspace").order_by("created_at")
     if workspace_id is not None:
@@ -42,15 +43,13 @@ def workspace_for_user(*, user: AbstractBaseUser, workspace_id: int | None = Non
     return first.workspace if first else None
 
 
-def membership_get(*, workspace: Workspace, user: AbstractBaseUser) -> Membership | None:
-    return Membership.objects.filter(workspace=workspace, user=user).first()
-
-
 # ---------------------------------------------------------------------------------------------------
 # Customer data. Lists page by keyset (`id < after`, newest first) so page N costs what page 1 costs at
 # a million people, and never COUNT the whole table.
 
 PAGE_SIZE = 50
+# A record's archive history shows its latest changes; older ones are in the operator console.
+ARCHIVE_HISTORY_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -216,14 +215,13 @@ def namespace_title(namespace: str) -> str:
     return NAMESPACE_TITLES.get(namespace, "Other fields")
 
 
-def _shown_reference(value: str, references: dict[str, display.Shown]) -> display.Shown | None:
+def _shown_reference(value: object, references: dict[str, display.Shown]) -> display.Shown | None:
     return references.get(value) if isinstance(value, str) else None
 
 
 def record_field_groups(*, workspace: Workspace, record: Person | Organization) -> list[FieldGroup]:
     """A person's or organization's values, grouped built-in / custom / one group per source namespace,
     each named from the field catalogue and shown by its type; an id naming a known record shows its name."""
-    from cdp.merge import ORGANIZATION, PERSON
 
     spec = PERSON if isinstance(record, Person) else ORGANIZATION
     definitions = {
@@ -325,7 +323,9 @@ def archive_history(
     """When a record was archived or restored and why, newest first, each with `.text` in words
     ("Archived: the Contact in Acme was deleted." / "Restored: the Lead in Acme is live again.")."""
     changes = list(
-        ArchiveChange.objects.filter(workspace=workspace, person=person, organization=organization)[:50]
+        ArchiveChange.objects.filter(workspace=workspace, person=person, organization=organization)[
+            :ARCHIVE_HISTORY_SHOWN
+        ]
         if person is not None or organization is not None
         else []
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +15,7 @@ from cdp.models import PERMISSION_SOURCE_CDP, Membership, PermissionChange, Pers
 
 
 @transaction.atomic
-def workspace_create(*, owner: AbstractBaseUser, name: str) -> Workspace:
+def workspace_create(*, owner: User, name: str) -> Workspace:
     name = name.strip()
     base = slugify(name)[:100] or "workspace"
     slug = base
@@ -34,7 +34,7 @@ PERMISSION_ATTNAMES = {"bol::p": "email_permission", "bol::sp": "sms_permission"
 
 @transaction.atomic
 def person_permission_set(
-    *, workspace: Workspace, person_id: int, field_id: str, value: bool, actor: AbstractBaseUser | None
+    *, workspace: Workspace, person_id: int, field_id: str, value: bool, actor: User | None
 ) -> Person:
     """Subscribe or unsubscribe a person from inside Inflow, with a history row.
 
@@ -71,7 +71,8 @@ def person_permission_set(
 
 
 def workspace_sticky_unsubscribe_set(*, workspace: Workspace, sticky: bool) -> None:
-    """Whether a source's re-subscribe may undo an unsubscribe made in Inflow (seed step 4)."""
+    """Whether a source's re-subscribe may undo an unsubscribe made in Inflow (the onboarding's
+    permissions step asks)."""
     Workspace.objects.filter(pk=workspace.pk).update(sticky_unsubscribe=sticky)
     workspace.sticky_unsubscribe = sticky
 
@@ -80,7 +81,7 @@ def workspace_sticky_unsubscribe_set(*, workspace: Workspace, sticky: bool) -> N
 
 
 def member_invite(
-    *, workspace: Workspace, email: str, role: str, invited_by: AbstractBaseUser, site_url: str
+    *, workspace: Workspace, email: str, role: str, invited_by: User, site_url: str
 ) -> Membership:
     """Adds the person with `email` to the workspace in `role` (an owner's act) and emails them. Someone new
     gets an account without a password and a link to set one; the answer is the same either way."""
@@ -126,9 +127,7 @@ def member_invite(
 
 
 @transaction.atomic
-def membership_role_set(
-    *, workspace: Workspace, membership_id: int, role: str, actor: AbstractBaseUser
-) -> Membership:
+def membership_role_set(*, workspace: Workspace, membership_id: int, role: str, actor: User) -> Membership:
     """An owner sets a member's role. A workspace always keeps an owner."""
     roles.require_role(actor, workspace, roles.OWNER)
     if role not in Membership.Role.values:

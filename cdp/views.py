@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,7 +24,7 @@ from cdp.forms import (
     cleaned_or_empty,
 )
 from cdp.middleware import SESSION_KEY
-from cdp.mixins import WorkspaceRequiredMixin
+from cdp.mixins import WorkspaceRequiredMixin, signed_in_user
 from cdp.models import Membership
 from cdp.services import member_invite, membership_role_set, workspace_create
 
@@ -46,7 +47,7 @@ class WorkspaceCreateView(LoginRequiredMixin, FormView):
     form_class = WorkspaceCreateForm
 
     def form_valid(self, form):
-        workspace = workspace_create(owner=self.request.user, name=form.cleaned_data["name"])
+        workspace = workspace_create(owner=signed_in_user(self.request), name=form.cleaned_data["name"])
         self.request.session[SESSION_KEY] = workspace.pk
         return redirect("cdp:dashboard")
 
@@ -57,10 +58,10 @@ def _query_without_after(request) -> str:
     return query.urlencode()
 
 
-class DataPageMixin(WorkspaceRequiredMixin):
+class DataPageView(WorkspaceRequiredMixin, TemplateView):
     """Workspace pages that show customer data: GET only; filters come from a small form."""
 
-    http_method_names = ["get", "head", "options"]
+    http_method_names: Sequence[str] = ["get", "head", "options"]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -69,7 +70,7 @@ class DataPageMixin(WorkspaceRequiredMixin):
         return context
 
 
-class PeopleView(DataPageMixin, TemplateView):
+class PeopleView(DataPageView):
     template_name = "cdp/people.html"
 
     def get_context_data(self, **kwargs):
@@ -106,7 +107,7 @@ class PeopleView(DataPageMixin, TemplateView):
         return context
 
 
-class PersonView(DataPageMixin, TemplateView):
+class PersonView(DataPageView):
     template_name = "cdp/person.html"
 
     def get_context_data(self, **kwargs):
@@ -129,7 +130,7 @@ class PersonView(DataPageMixin, TemplateView):
         return context
 
 
-class OrganizationsView(DataPageMixin, TemplateView):
+class OrganizationsView(DataPageView):
     template_name = "cdp/organizations.html"
 
     def get_context_data(self, **kwargs):
@@ -148,7 +149,7 @@ class OrganizationsView(DataPageMixin, TemplateView):
         return context
 
 
-class OrganizationView(DataPageMixin, TemplateView):
+class OrganizationView(DataPageView):
     template_name = "cdp/organization.html"
 
     def get_context_data(self, **kwargs):
@@ -166,7 +167,7 @@ class OrganizationView(DataPageMixin, TemplateView):
         return context
 
 
-class ActivitiesView(DataPageMixin, TemplateView):
+class ActivitiesView(DataPageView):
     template_name = "cdp/activities.html"
 
     def get_context_data(self, **kwargs):
@@ -194,7 +195,7 @@ class ActivitiesView(DataPageMixin, TemplateView):
         return context
 
 
-class CustomObjectsView(DataPageMixin, TemplateView):
+class CustomObjectsView(DataPageView):
     template_name = "cdp/custom_objects.html"
 
     def get_context_data(self, **kwargs):
@@ -207,7 +208,7 @@ class CustomObjectsView(DataPageMixin, TemplateView):
         return context
 
 
-class CustomObjectRecordsView(DataPageMixin, TemplateView):
+class CustomObjectRecordsView(DataPageView):
     template_name = "cdp/custom_object_records.html"
 
     def get_context_data(self, **kwargs):
@@ -251,7 +252,7 @@ class CustomObjectRecordsView(DataPageMixin, TemplateView):
         return context
 
 
-class FieldsView(DataPageMixin, TemplateView):
+class FieldsView(DataPageView):
     template_name = "cdp/fields.html"
 
     def get_context_data(self, **kwargs):
@@ -282,17 +283,19 @@ class MembersView(WorkspaceRequiredMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         if "invite" in request.POST:
-            form = MemberInviteForm(request.POST)
-            if not form.is_valid():
-                return self.render_to_response(self.get_context_data(invite_form=form))
+            invite_form = MemberInviteForm(request.POST)
+            if not invite_form.is_valid():
+                return self.render_to_response(self.get_context_data(invite_form=invite_form))
             member_invite(
                 workspace=self.workspace,
-                email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"],
+                email=invite_form.cleaned_data["email"],
+                role=invite_form.cleaned_data["role"],
                 invited_by=request.user,
                 site_url=settings.SITE_URL.rstrip("/") or request.build_absolute_uri("/").rstrip("/"),
             )
-            messages.success(request, f"{form.cleaned_data['email']} is a member now; we emailed them.")
+            messages.success(
+                request, f"{invite_form.cleaned_data['email']} is a member now; we emailed them."
+            )
             return redirect("cdp:members")
         form = MemberRoleForm(request.POST)
         if form.is_valid():

@@ -9,12 +9,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 
+from integrations.salesforce.oauth import SALESFORCE_HOST_SUFFIXES
+
 
 def content_security_policy() -> str:
     """Scripts, styles, images, fonts and requests from this site only: no inline script or style anywhere
     (templates load static files; a progress bar's width is set by static/js/inflow.js). Forms post here,
     or are redirected on to a Salesforce login host (the connect flow), or to a local sandbox org."""
-    from integrations.salesforce.oauth import SALESFORCE_HOST_SUFFIXES
 
     form_targets = [f"https://*{suffix}" for suffix in SALESFORCE_HOST_SUFFIXES]
     for origin in settings.SALESFORCE_LOCAL_ORIGINS:

@@ -21,7 +21,17 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from cdp.admin import ReadOnlyAdmin, yes_no_badge
-from integrations import admin_views, connection_settings, ops, services, sync_health, sync_settings
+from cdp.palette import console_badge
+from integrations import (
+    admin_views,
+    connection_settings,
+    ops,
+    selectors,
+    services,
+    sync_health,
+    sync_selectors,
+    sync_settings,
+)
 from integrations.models import (
     ChangeStream,
     Connection,
@@ -34,37 +44,32 @@ from integrations.models import (
     SyncError,
     SyncRun,
 )
+from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
+from integrations.palette import connection_status_tone, sync_run_state_tone
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 
 TOKEN_FIELDS = ("access_token_encrypted", "refresh_token_encrypted")
 # The most sync errors one "Retry" click re-reads inside the request (a few REST pages at most).
 ADMIN_RETRY_LIMIT = 1000
-
-STATUS_TONES = {
-    Connection.Status.CONNECTED: "green",
-    Connection.Status.NEEDS_REAUTH: "orange",
-    Connection.Status.PAUSED: "slate",
-    Connection.Status.DISCONNECTED: "grey",
+# The action buttons a connection's page shows, by its status: only what makes sense in that status.
+ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    Connection.Status.CONNECTED: (
+        "sync_now",
+        "full_resync",
+        "reconcile",
+        "refresh_token",
+        "pause",
+        "disconnect",
+    ),
+    Connection.Status.PAUSED: ("resume", "refresh_token", "disconnect"),
+    Connection.Status.NEEDS_REAUTH: ("disconnect",),
 }
-RUN_STATE_TONES = {
-    SyncRun.State.QUEUED: "blue",
-    SyncRun.State.RUNNING: "blue",
-    SyncRun.State.PAUSED: "orange",
-    SyncRun.State.SUCCEEDED: "green",
-    SyncRun.State.FAILED: "red",
-    SyncRun.State.SKIPPED: "grey",
-}
-
-
-def badge(label: str, tone: str, *, title: str = ""):
-    """A coloured label; its colours are classes of static/css/admin_console.css (no inline style)."""
-    return format_html('<span class="inflow-badge inflow-badge-{}" title="{}">{}</span>', tone, title, label)
 
 
 def status_badge(connection: Connection):
-    return badge(
+    return console_badge(
         connection.get_status_display(),
-        STATUS_TONES.get(connection.status, STATUS_TONES[Connection.Status.DISCONNECTED]),
+        connection_status_tone(connection.status),
         title=connection.status_reason,
     )
 
@@ -199,20 +204,8 @@ class ConnectionAdmin(admin.ModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        # Buttons for the actions that make sense in the connection's current status.
         connection = self.get_object(request, object_id)
-        wanted = {
-            Connection.Status.CONNECTED: (
-                "sync_now",
-                "full_resync",
-                "reconcile",
-                "refresh_token",
-                "pause",
-                "disconnect",
-            ),
-            Connection.Status.PAUSED: ("resume", "refresh_token", "disconnect"),
-            Connection.Status.NEEDS_REAUTH: ("disconnect",),
-        }.get(connection.status if connection else "", ())
+        wanted = ACTIONS_BY_STATUS.get(connection.status, ()) if connection else ()
         available = self.get_actions(request)
         extra_context = {
             **(extra_context or {}),
@@ -315,8 +308,6 @@ class ConnectionAdmin(admin.ModelAdmin):
     # --- saving and deleting through the services --------------------------------------------
     @admin.display(description="Live updates")
     def live_updates(self, obj):
-        from integrations import sync_selectors
-
         status = sync_selectors.live_status(workspace=obj.workspace, connection=obj)
         stream = getattr(obj, "change_stream", None) if hasattr(obj, "change_stream") else None
         held = (
@@ -341,9 +332,8 @@ class ConnectionAdmin(admin.ModelAdmin):
     def get_deleted_objects(self, objs, request):
         """Counts in SQL instead of Django's list of every related row: a connection may own millions of
         source records, and the confirmation page must stay one page."""
-        from integrations import selectors
 
-        model_count = {}
+        model_count: dict[str, int] = {}
         for connection in objs:
             for name, count in selectors.connection_delete_summary(
                 workspace=connection.workspace, connection=connection
@@ -522,8 +512,6 @@ class ActiveFieldsFilter(admin.SimpleListFilter):
         return (("full", "At the 50-field limit"), ("none", "No active field"))
 
     def queryset(self, request, queryset):
-        from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-
         if self.value() == "full":
             return queryset.filter(active_field_count__gte=MAX_ACTIVE_FIELDS_PER_OBJECT)
         if self.value() == "none":
@@ -595,8 +583,6 @@ class SyncedObjectAdmin(admin.ModelAdmin):
 
     @admin.display(description="Active fields", ordering="active_field_count")
     def active_fields(self, obj):
-        from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-
         return f"{obj.active_field_count or 0} / {MAX_ACTIVE_FIELDS_PER_OBJECT}"
 
     @admin.display(description="Backfill done", boolean=True)
@@ -725,9 +711,9 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="State", ordering="state")
     def state_badge(self, obj):
-        return badge(
+        return console_badge(
             obj.get_state_display(),
-            RUN_STATE_TONES.get(obj.state, "slate"),
+            sync_run_state_tone(obj.state),
             title=obj.state_reason,
         )
 

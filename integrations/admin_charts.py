@@ -11,7 +11,7 @@ from integrations.models import SyncRun
 
 WIDTH, HEIGHT = 760, 250
 LEFT, RIGHT, TOP, BOTTOM = 56, 56, 26, 34
-BAR_COLOURS = {
+BAR_COLOURS: dict[str, str] = {
     SyncRun.State.SUCCEEDED: "#4c6ef5",
     SyncRun.State.FAILED: "#e03131",
     SyncRun.State.PAUSED: "#f59f00",

@@ -13,6 +13,7 @@ from django.views.generic import TemplateView
 
 from integrations import admin_charts, services, sync_health
 from integrations.models import Connection, SyncRun
+from integrations.ops import connection_state_problem
 from integrations.salesforce.errors import SalesforceOAuthError
 
 
@@ -25,12 +26,13 @@ class SyncHealthView(TemplateView):
 
     def dispatch(self, request, *args, **kwargs):
         # admin_view lets any active staff user in; this page also needs permission to view connections.
-        if not self.model_admin.has_view_permission(request):
+        if self.model_admin is None or not self.model_admin.has_view_permission(request):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         model_admin = self.model_admin
+        assert model_admin is not None  # dispatch refused the page without one
         pk = self.kwargs.get("pk")
         ids = None
         connection = None
@@ -119,7 +121,6 @@ def disconnect_confirm(model_admin, request, queryset):
                 "index": request.POST.get("index", "0"),
             },
         )
-    from integrations.ops import connection_state_problem
 
     for connection in connections:
         name = f"{connection.username} ({connection.org_id})"

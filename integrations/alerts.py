@@ -9,7 +9,9 @@ once send one email, and a connection that is reconnected and later loses its to
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -21,9 +23,18 @@ from django.urls import reverse
 from cdp.models import Membership
 from integrations.models import Connection, ConnectionAlert
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 logger = logging.getLogger(__name__)
 
 ALERT_SCHEDULE_NAME = "inflow-reauth-alerts"
+
+
+class _AlertKey(TypedDict):
+    # The status change an alert is for: when the connection entered `needs_reauth` (its creation if never
+    # changed), so a connection that loses its token again later is alerted again.
+    alert_key: dt.datetime
 
 
 def connections_to_alert():
@@ -90,7 +101,7 @@ def reauth_alerts_send() -> int:
     return sent
 
 
-def _alert(connection: Connection) -> int:
+def _alert(connection: WithAnnotations[Connection, _AlertKey]) -> int:
     """Claim and send one connection's alert: 1 when an email went out."""
     recipients = _owner_emails(connection)
     try:

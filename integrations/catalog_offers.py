@@ -21,7 +21,10 @@ from django.utils import timezone
 from cdp.models import Workspace
 from cdp.selectors import builtin_fields
 from integrations.models import Connection, FieldSelection, SyncedObject
+from integrations.salesforce import catalog, mapping
 from integrations.salesforce import objects as sf_objects
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.errors import SalesforceError
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +84,6 @@ LAST_CATALOG_SECONDS = 30 * 24 * 3600
 def _catalog_objects(connection: Connection) -> list[Any]:
     """The org's objects; when Salesforce cannot be reached, the last ones read (and `catalog_read_at`
     says when), so the settings pages still show what is stored. Raises SalesforceError when there is none."""
-    from integrations.salesforce import catalog
-    from integrations.salesforce.errors import SalesforceError
 
     key = f"onboarding:last-catalog:{connection.pk}:{connection.api_version}"
     try:
@@ -191,7 +192,6 @@ _COMPATIBLE = {
 def _target_choices(object_name: str, field, default_target: str, builtins) -> tuple[tuple[str, str], ...]:
     """What one Salesforce field may map to: its default, its own field in the object's namespace, and the
     built-in fields of its entity that take its type (never the permissions: those have their own step)."""
-    from integrations.salesforce import mapping
 
     own = mapping.own_target_field(object_name, field.name, field.type)
     choices = {default_target: "", own: f"Its own field: {field.label}"}
@@ -216,8 +216,6 @@ def _attach_samples(connection: Connection, offer: ObjectOffer) -> None:
 
 def _read_samples(connection: Connection, offer: ObjectOffer) -> dict[str, str]:
     """One cheap query per object: the newest few rows, the first non-empty value of each field."""
-    from integrations.salesforce.client import SalesforceClient
-    from integrations.salesforce.errors import SalesforceError
 
     names = [
         f.name

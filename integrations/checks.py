@@ -7,12 +7,13 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from integrations import crypto
+
 
 @checks.register(checks.Tags.security)
 def encryption_keys_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """Every ENCRYPTION_KEYS entry must be a Fernet key: a malformed one used to pass and fail only when the
     first connection stored its tokens. The message never echoes key material."""
-    from integrations import crypto
 
     keys = crypto._keys()
     if not keys:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlsplit
 
 from crispy_forms.helper import FormHelper
@@ -22,6 +23,11 @@ LOGIN_HOSTS = {
 # The form's choice for the local sandbox org; the connection records it as a login host of its own
 # (login_kind "my_domain" with the sandbox's URL), so nothing else needs to know the choice.
 LOCAL = "local"
+LOGIN_KIND_CHOICES = [
+    (Connection.LoginKind.PRODUCTION, "Production (login.salesforce.com)"),
+    (Connection.LoginKind.SANDBOX, "Sandbox (test.salesforce.com)"),
+    (Connection.LoginKind.MY_DOMAIN, "My Domain (your own login URL)"),
+]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
@@ -47,11 +53,7 @@ def default_login_choice() -> dict[str, str]:
 class ConnectForm(forms.Form):
     login_kind = forms.ChoiceField(
         label="Salesforce environment",
-        choices=[
-            (Connection.LoginKind.PRODUCTION, "Production (login.salesforce.com)"),
-            (Connection.LoginKind.SANDBOX, "Sandbox (test.salesforce.com)"),
-            (Connection.LoginKind.MY_DOMAIN, "My Domain (your own login URL)"),
-        ],
+        choices=LOGIN_KIND_CHOICES,
         widget=forms.RadioSelect,
     )
     my_domain_url = forms.CharField(
@@ -69,16 +71,17 @@ class ConnectForm(forms.Form):
         super().__init__(*args, **kwargs)
         local = local_login_url()
         if local:
-            self.fields["login_kind"].choices = [
+            cast(forms.ChoiceField, self.fields["login_kind"]).choices = [
                 (LOCAL, f"Local sandbox org (Inflow's test org at {urlsplit(local).netloc})"),
-                *self.fields["login_kind"].choices,
+                *LOGIN_KIND_CHOICES,
             ]
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.add_input(Submit("submit", submit_label))
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         kind = cleaned.get("login_kind")
         if kind == Connection.LoginKind.MY_DOMAIN:
             raw = (cleaned.get("my_domain_url") or "").strip()
@@ -100,7 +103,7 @@ class ConnectForm(forms.Form):
 
 
 class CallbackForm(forms.Form):
-    """What Salesforce appends to the callback URL (WIRE §1.2)."""
+    """What Salesforce appends to the callback URL: a code and our state, or an error and its description."""
 
     state = forms.CharField(max_length=200)
     code = forms.CharField(required=False, max_length=2000)
@@ -108,7 +111,8 @@ class CallbackForm(forms.Form):
     error_description = forms.CharField(required=False, max_length=2000)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not self.errors and not cleaned.get("code") and not cleaned.get("error"):
             raise forms.ValidationError("Salesforce's answer has neither an authorization code nor an error.")
         return cleaned

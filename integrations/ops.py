@@ -14,18 +14,29 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import Connection, SyncError, SyncRun
+from integrations.salesforce import sync
+from integrations.salesforce.errors import SalesforceError
+from integrations.salesforce.tasks import sync_request
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 logger = logging.getLogger(__name__)
 
 # Where a workspace member goes to fix a connection; spelled once so every message agrees.
 MANAGE_PATH = "Data sources › Salesforce › Manage authorization"
+# What an operator's sync request would have done, for the message saying why it did not.
+SYNC_KIND_DOING: dict[str, str] = {
+    SyncRun.Kind.RESYNC: "start a full resync of",
+    SyncRun.Kind.RECONCILE: "reconcile",
+}
 
 
 def connection_state_problem(connection: Connection, *, doing: str) -> str:
@@ -54,13 +65,9 @@ def connection_sync_start(
     """ "Sync now" / "Full resync" / "Reconcile" for an operator: `tasks.sync_request`, refused up front
     (nothing written) when the connection is not connected. Returns (run, created); created is False
     when the connection's active run was joined."""
-    from integrations.salesforce.tasks import sync_request
 
     connection.refresh_from_db()
-    doing = {
-        SyncRun.Kind.RESYNC: "start a full resync of",
-        SyncRun.Kind.RECONCILE: "reconcile",
-    }.get(kind or "", "sync")
+    doing = SYNC_KIND_DOING.get(kind or "", "sync")
     problem = connection_state_problem(connection, doing=doing)
     if problem:
         raise ValidationError(problem, code="wrong_state")
@@ -106,8 +113,6 @@ def sync_errors_retry(*, errors: Iterable[SyncError]) -> RetryOutcome:
     counted and left open; a connection that is not connected, or that Salesforce refuses, is reported
     in `refused` and its errors stay open.
     """
-    from integrations.salesforce import sync
-    from integrations.salesforce.errors import SalesforceError
 
     outcome = RetryOutcome()
     by_connection: dict[int, list[SyncError]] = defaultdict(list)
@@ -160,7 +165,7 @@ CSV_COLUMNS = (
 )
 
 
-def sync_errors_write_csv(*, errors, out: IO[str]) -> int:
+def sync_errors_write_csv(*, errors, out: SupportsWrite[str]) -> int:
     """Write `errors` (a queryset) as CSV in one query, streaming; returns the number of rows written."""
     writer = csv.writer(out)
     writer.writerow([name for name, _ in CSV_COLUMNS])

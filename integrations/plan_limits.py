@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from cdp.models import Workspace
+from integrations.connection_settings import connection_settings_update
+from integrations.models import Connection, SyncedObject
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,6 @@ def _refuse(limits: PlanLimits, what: str) -> PlanLimitError:
 def check_new_connection(workspace: Workspace, *, org_id: str = "") -> None:
     """Refuses one connection more than the plan includes; a disconnected connection does not count, and
     neither does the org being connected again."""
-    from integrations.models import Connection
 
     limits = limits_for(workspace)
     if limits.connections is None:
@@ -84,13 +85,8 @@ def check_object(workspace: Workspace, api_name: str, label: str = "") -> None:
         raise _refuse(limits, f"does not include custom objects ({label or api_name})")
 
 
-def interval_allowed(workspace: Workspace, minutes: int) -> bool:
-    return minutes >= limits_for(workspace).shortest_interval_minutes
-
-
 def plan_change_problems(workspace: Workspace, limits: PlanLimits) -> list[str]:
     """What the workspace uses that `limits` would not allow, in words; empty when it fits."""
-    from integrations.models import Connection, SyncedObject
 
     problems = []
     in_use = Connection.objects.filter(workspace=workspace).exclude(status=Connection.Status.DISCONNECTED)
@@ -116,8 +112,6 @@ def plan_change_problems(workspace: Workspace, limits: PlanLimits) -> list[str]:
 def intervals_fit(workspace: Workspace, limits: PlanLimits) -> int:
     """Moves every connection syncing more often than `limits` allow to the shortest interval they allow;
     returns how many moved."""
-    from integrations.connection_settings import connection_settings_update
-    from integrations.models import Connection
 
     moved = 0
     for connection in Connection.objects.filter(

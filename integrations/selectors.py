@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 
 from cdp.models import Workspace
 from integrations.models import Connection
+from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
 
 
@@ -81,7 +82,6 @@ def connection_live_check(*, workspace: Workspace, connection: Connection) -> Li
 
     May refresh the session (and so write the new token) like any API call.
     """
-    from integrations.salesforce.client import SalesforceClient
 
     if connection.workspace_id != workspace.pk:
         raise ValueError("connection is not in this workspace")

@@ -20,9 +20,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from cdp.models import Workspace
-from integrations import plan_limits
+from integrations import crypto, plan_limits
 from integrations.models import Connection
 from integrations.salesforce import oauth
+from integrations.salesforce.client import RefreshedSession, SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
     SalesforceError,
@@ -67,7 +68,6 @@ def connection_connect_via_oauth(
             raise SalesforceOAuthError(
                 "identity_failed", "The identity response is for a different org or user."
             )
-        from integrations.salesforce.client import SalesforceClient
 
         with SalesforceClient(
             instance_url=grant.instance_url, access_token=grant.access_token, max_retries=1
@@ -268,6 +268,28 @@ def connection_record_api_usage(*, connection: Connection, used: int, limit: int
     )
 
 
+@dataclass
+class ConnectionTokenStore:
+    """A connection's tokens and API usage in the database: the token store of its SalesforceClient
+    (`client.TokenStore`). The connection object is refreshed in place, so whoever holds it sees the new
+    session too."""
+
+    connection: Connection
+
+    def refreshed_session(self, *, stale_access_token: str | None) -> RefreshedSession:
+        token = connection_refresh_access_token(
+            connection=self.connection, stale_access_token=stale_access_token
+        )
+        self.connection.refresh_from_db()
+        return RefreshedSession(access_token=token, instance_url=self.connection.instance_url)
+
+    def api_usage_save(self, *, used: int, limit: int) -> None:
+        connection_record_api_usage(connection=self.connection, used=used, limit=limit)
+
+    def needs_reauth_save(self, *, reason: str) -> None:
+        connection_mark_needs_reauth(connection=self.connection, reason=reason)
+
+
 def connection_refresh_now(*, connection: Connection) -> Connection:
     """Forces one token refresh (command and manage page)."""
     connection_refresh_access_token(connection=connection, stale_access_token=None)
@@ -352,7 +374,6 @@ def connection_set_paused(*, connection: Connection, paused: bool, reason: str =
 @sensitive_variables()
 def connection_rotate_encryption(*, batch_size: int = 200) -> int:
     """Re-encrypts every stored token with the first key of ENCRYPTION_KEYS; returns rows rewritten."""
-    from integrations import crypto
 
     rewritten = 0
     ids = list(Connection.objects.order_by("pk").values_list("pk", flat=True))

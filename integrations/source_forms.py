@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from integrations.models import Connection, SyncError
+from integrations.salesforce import objects
 
 
 class HealthFilterForm(forms.Form):
@@ -26,7 +27,9 @@ class ErrorBulkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any integer is a valid id here; the selector keeps only the connection's open errors.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        ids = self.fields["ids"]
+        assert isinstance(ids, forms.TypedMultipleChoiceField)
+        ids.valid_value = lambda value: str(value).isdigit()  # type: ignore[method-assign]
 
     def clean_one(self):
         value = self.cleaned_data.get("one") or ""
@@ -38,7 +41,7 @@ class ErrorBulkForm(forms.Form):
         return action, int(pk)
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not cleaned.get("one") and not cleaned.get("action") and not self.errors:
             raise forms.ValidationError("Choose Retry, Ignore or Export.")
         return cleaned
@@ -86,13 +89,13 @@ class RetentionForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from integrations.salesforce import objects
-
         super().__init__(*args, **kwargs)
-        self.fields["activity_kinds"].choices = [(a.id, a.name) for a in objects.ACTIVITIES.values()]
+        kinds = self.fields["activity_kinds"]
+        assert isinstance(kinds, forms.MultipleChoiceField)
+        kinds.choices = [(a.id, a.name) for a in objects.ACTIVITIES.values()]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("activity_retention") == Connection.ActivityRetention.WINDOW and not data.get(
             "activity_retention_days"
         ):

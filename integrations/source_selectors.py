@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -14,9 +14,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from cdp import selectors as cdp_selectors
-from cdp.models import Activity, Identity, Workspace
+from cdp.models import Activity, FieldDefinition, Identity, Workspace
 from integrations import home_selectors
-from integrations.models import Connection, SourceRecord, SyncError, SyncRun
+from integrations.models import Connection, SourceRecord, SyncedObject, SyncError, SyncRun
 from integrations.sync_selectors import sync_progress
 
 CHART_DAYS = 14
@@ -41,7 +41,7 @@ class Overview:
 
 
 def _day_start(day: date):
-    return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def source_overview(*, workspace: Workspace, connection: Connection) -> Overview:
@@ -128,8 +128,6 @@ _SF_ID = re.compile(r"\b[a-zA-Z0-9]{3}(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{12}(?:[A-Za-
 
 
 def _field_names_in(workspace: Workspace, messages: list[str]) -> dict[str, str]:
-    from cdp.models import FieldDefinition
-
     ids = {m for message in messages for m in _FIELD_ID.findall(message or "")}
     if not ids:
         return {}
@@ -177,10 +175,6 @@ def _payload_name(payload: dict) -> str:
     return " ".join(str(payload[k]) for k in ("FirstName", "LastName") if payload.get(k))
 
 
-def sync_error_get(*, workspace: Workspace, connection: Connection, error_id: int) -> SyncError | None:
-    return SyncError.objects.filter(workspace=workspace, connection=connection, pk=error_id).first()
-
-
 def sync_errors_chosen(
     *, workspace: Workspace, connection: Connection, ids, every: bool, error_type: str = ""
 ):
@@ -192,8 +186,6 @@ def sync_errors_chosen(
 def stored_sync_settings(*, workspace: Workspace, connection: Connection) -> list[dict]:
     """What this connection syncs, from Inflow's own tables (no call to Salesforce): each object with its
     fields (and the Inflow field each feeds, by name), permission and identifier rules."""
-    from cdp.models import FieldDefinition
-    from integrations.models import SyncedObject
 
     objects = list(
         SyncedObject.objects.filter(workspace=workspace, connection=connection)

@@ -12,22 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.models import SyncRun
+from integrations.models import Connection, SyncError, SyncRun
+from integrations.sync_selectors import open_errors_by_type
+
+# /healthz names at most this many stuck runs per kind; the sync health page lists them all.
+STUCK_RUNS_READ = 50
+STUCK_RUN_IDS_NAMED = 10
 
 
 def stale_after() -> dt.timedelta:
-    from integrations.salesforce.sync import conf
-
-    return dt.timedelta(seconds=conf("HEARTBEAT_STALE_SECONDS", 300))
+    # Read at use, so a test's override_settings applies.
+    return dt.timedelta(seconds=settings.SYNC_HEARTBEAT_STALE_SECONDS)
 
 
 def queued_after() -> dt.timedelta:
-    from integrations.salesforce.sync import conf
-
-    return dt.timedelta(seconds=conf("QUEUED_STALE_SECONDS", 600))
+    return dt.timedelta(seconds=settings.SYNC_QUEUED_STALE_SECONDS)
 
 
 def stuck_runs():
@@ -44,10 +47,10 @@ def stuck_runs():
 
 
 def stuck_sync_runs() -> dict:
-    rows = list(stuck_runs().order_by("pk").values_list("pk", "state")[:50])
+    rows = list(stuck_runs().order_by("pk").values_list("pk", "state")[:STUCK_RUNS_READ])
     running = [pk for pk, state in rows if state == SyncRun.State.RUNNING]
     queued = [pk for pk, state in rows if state == SyncRun.State.QUEUED]
-    body = {
+    body: dict[str, object] = {
         "sync_runs": {
             "stuck": len(running),
             "queued_too_long": len(queued),
@@ -59,12 +62,12 @@ def stuck_sync_runs() -> dict:
     if running:
         problems.append(
             f"{len(running)} sync run(s) stuck past their heartbeat: "
-            + ", ".join(f"#{i}" for i in running[:10])
+            + ", ".join(f"#{i}" for i in running[:STUCK_RUN_IDS_NAMED])
         )
     if queued:
         problems.append(
             f"{len(queued)} sync run(s) queued too long without a worker: "
-            + ", ".join(f"#{i}" for i in queued[:10])
+            + ", ".join(f"#{i}" for i in queued[:STUCK_RUN_IDS_NAMED])
         )
     if problems:
         body["problems"] = problems
@@ -74,7 +77,7 @@ def stuck_sync_runs() -> dict:
 # ------------------------------------------------------------------ reads for the admin's Sync health
 # Operator pages span workspaces, so these take connection ids rather than a workspace.
 
-# Plain-language fix per error type (PEERS "Sync Health at HubSpot level or better").
+# What a person can do about each type of sync error, in plain words, shown beside the error.
 FIXES = {
     "mapping": "A Salesforce value does not fit the CDP field it feeds (text into a number field, say). Map the "
     "Salesforce field to a CDP field of the same type in the object's field selection, then retry.",
@@ -110,8 +113,6 @@ def connections_for_health(*, connection_ids: list[int] | None = None):
     """Connections with their open-error count and latest run, needing reconnection first."""
     from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 
-    from integrations.models import Connection, SyncError
-
     errors = (
         SyncError.objects.filter(connection=OuterRef("pk"), resolved=False)
         .order_by()
@@ -143,9 +144,6 @@ def connections_for_health(*, connection_ids: list[int] | None = None):
 
 def error_groups(*, connection_ids: list[int] | None = None, per_type: int = 20) -> list[dict]:
     """Open errors by type, biggest first: count, connections affected, the fix, the newest affected records."""
-    from integrations.models import SyncError
-    from integrations.sync_selectors import open_errors_by_type
-
     open_errors = SyncError.objects.filter(resolved=False)
     if connection_ids is not None:
         open_errors = open_errors.filter(connection_id__in=connection_ids)

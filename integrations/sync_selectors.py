@@ -9,18 +9,22 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from integrations.models import Connection, FieldSelection, SyncedObject, SyncError, SyncRun
+from cdp.models import Activity
+from integrations import sync_settings
+from integrations.models import ChangeStream, Connection, SyncedObject, SyncError, SyncRun
+from integrations.salesforce.tasks import SYNC_SCHEDULE_NAME
+
+# Why a connection has no sync schedule, said as what to do about it.
+WHY_NOT_SCHEDULED: dict[str, str] = {
+    Connection.Status.CONNECTED: "the schedule is missing; save the Schedule page to create it",
+    Connection.Status.PAUSED: "syncing is paused; resume it to sync again",
+    Connection.Status.NEEDS_REAUTH: "the connection needs reconnecting to Salesforce",
+    Connection.Status.DISCONNECTED: "the connection is disconnected; reconnect it to sync again",
+}
 
 
 def synced_objects(*, workspace, connection: Connection) -> QuerySet[SyncedObject]:
     return SyncedObject.objects.filter(workspace=workspace, connection=connection).order_by("api_name")
-
-
-def field_selections(
-    *, workspace, synced_object: SyncedObject, active_only: bool = True
-) -> QuerySet[FieldSelection]:
-    qs = FieldSelection.objects.filter(synced_object__workspace=workspace, synced_object=synced_object)
-    return qs.filter(active=True) if active_only else qs
 
 
 def sync_runs(*, workspace, connection: Connection | None = None, limit: int = 20) -> QuerySet[SyncRun]:
@@ -181,8 +185,6 @@ class ScheduleState:
 def sync_schedule_state(*, workspace, connection: Connection) -> ScheduleState:
     from django_q.models import Schedule
 
-    from integrations.salesforce.tasks import SYNC_SCHEDULE_NAME
-
     if connection.workspace_id != workspace.pk:
         raise Connection.DoesNotExist
     every = connection.get_schedule_interval_minutes_display()
@@ -200,12 +202,9 @@ def sync_schedule_state(*, workspace, connection: Connection) -> ScheduleState:
             why_not="",
             waiting_for_first_sync=not first_sync.exists(),
         )
-    why = {
-        Connection.Status.CONNECTED: "the schedule is missing; save the Schedule page to create it",
-        Connection.Status.PAUSED: "syncing is paused; resume it to sync again",
-        Connection.Status.NEEDS_REAUTH: "the connection needs reconnecting to Salesforce",
-        Connection.Status.DISCONNECTED: "the connection is disconnected; reconnect it to sync again",
-    }.get(connection.status, f"the connection is {connection.get_status_display().lower()}")
+    why = WHY_NOT_SCHEDULED.get(
+        connection.status, f"the connection is {connection.get_status_display().lower()}"
+    )
     return ScheduleState(
         scheduled=False, every=every, next_run=None, why_not=why, waiting_for_first_sync=False
     )
@@ -215,9 +214,6 @@ def activities_stored(*, workspace, connection: Connection) -> dict:
     """What the Data retention page shows: how many activities this connection has stored, how many the
     current setting would not keep (what "Delete" removes), and the oldest one's date."""
     from django.db.models import Min, Q
-
-    from cdp.models import Activity
-    from integrations import sync_settings
 
     source = f"salesforce:{connection.pk}"
     stored = Activity.objects.filter(workspace=workspace, source=source)
@@ -247,8 +243,6 @@ class LiveStatus:
 
 
 def live_status(*, workspace, connection: Connection) -> LiveStatus:
-    from integrations.models import ChangeStream
-
     if connection.workspace_id != workspace.pk:
         raise ValueError("connection of another workspace")
     if not connection.streaming_enabled:

@@ -1,5 +1,5 @@
 """Per-object sync configuration: which objects and fields sync, their rules, permissions and identifiers
-(DESIGN seed steps 3–6). The connection's own settings (merge, schedule, budget, precedence) are written by
+(the onboarding's object, field, permission and identifier steps write through here). The connection's own settings (merge, schedule, budget, precedence) are written by
 integrations.connection_settings, the one write path for Connection columns.
 
 Every write here is a typed service with keyword-only arguments; each validates before it writes and
@@ -17,13 +17,17 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from cdp import merge as cdp_merge
 from cdp.models import FieldDefinition
 from integrations import plan_limits
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-from integrations.salesforce import mapping, objects
+from integrations.salesforce import filters, mapping, objects
+from integrations.salesforce.client import SalesforceClient
 
-# Email permission defaults to HasOptedOutOfEmail on the person objects (DESIGN "Permissions").
+# The longest activity retention window one can type: a hundred years.
+ACTIVITY_RETENTION_MAX_DAYS = 36_500
+# Email permission defaults to HasOptedOutOfEmail on the person objects: Salesforce's own opt-out flag.
 DEFAULT_EMAIL_RULE = {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
 
 
@@ -81,10 +85,8 @@ def synced_object_ensure(
     if kind not in SyncedObject.Becomes.values:
         raise ValidationError({"becomes": f"'{kind}' is not something an object can become."})
     email_rule = DEFAULT_EMAIL_RULE if kind == objects.PERSON and objects.spec_for(api_name) else {}
-    if objects.person_account_for(api_name) is not None:
-        email_rule = dict(
-            objects.person_account_for(api_name).email_permission
-        )  # its Person Accounts' people
+    if (person_account := objects.person_account_for(api_name)) is not None:
+        email_rule = dict(person_account.email_permission)  # its Person Accounts' people
     obj, created = SyncedObject.objects.get_or_create(
         connection=connection,
         api_name=api_name,
@@ -122,7 +124,7 @@ def synced_object_disable(*, synced_object: SyncedObject) -> SyncedObject:
 
 
 def synced_object_becomes_set(*, synced_object: SyncedObject, becomes: str) -> SyncedObject:
-    """An Organization-like custom object can be synced as an organization or as a contact (seed step 5)."""
+    """An Organization-like custom object can be synced as an organization or as a contact."""
     allowed = {
         SyncedObject.Becomes.ORGANIZATION,
         SyncedObject.Becomes.PERSON,
@@ -379,7 +381,7 @@ def permission_rules_set(
     return synced_object
 
 
-_IDENTIFIER_REQUIRED = {
+_IDENTIFIER_REQUIRED: dict[str, tuple[str, ...]] = {
     SyncedObject.IdentifierKind.AUTOMATIC: (),
     SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER: ("field", "cdp_field"),
     SyncedObject.IdentifierKind.PARENT: ("field", "parent_object"),
@@ -392,7 +394,9 @@ _IDENTIFIER_REQUIRED = {
 def identifier_rule_set(
     *, synced_object: SyncedObject, kind: str, config: Mapping[str, Any] | None = None
 ) -> SyncedObject:
-    """How an object that cannot link on its own finds its person (seed step 5, Ortto's four rules)."""
+    """How an object that cannot link on its own finds its person: automatically, by a unique identifier
+    field, through a parent object, by a reference id, or through a junction object (`_IDENTIFIER_REQUIRED`
+    lists what each rule needs)."""
     if kind not in _IDENTIFIER_REQUIRED:
         raise ValidationError({"identifier_kind": f"'{kind}' is not an identifier rule."})
     config = {k: v for k, v in dict(config or {}).items() if v not in (None, "")}
@@ -476,7 +480,6 @@ def _filters_checked(
 ) -> list[tuple[SyncedObject, FilterChoice, list[dict], int]]:
     """Each choice checked against its object's describe, with the number of records it matches now
     (a `COUNT()` per object). Raises ValidationError keyed `<object>__sync_filter`, naming every problem."""
-    from integrations.salesforce import filters
 
     by_name = {o.api_name: o for o in filterable_objects(connection=connection)}
     errors: dict[str, list[str]] = {}
@@ -518,7 +521,6 @@ def selective_sync_preview(
     *, connection: Connection, choices: Iterable[FilterChoice], client=None
 ) -> dict[str, int]:
     """How many records each object's (unsaved) choice matches in Salesforce now. Nothing is stored."""
-    from integrations.salesforce.client import SalesforceClient
 
     own = client is None
     client = client or SalesforceClient.for_connection(connection)
@@ -537,8 +539,6 @@ def selective_sync_set(
     the records that stopped matching and brings in those that now match. Returns what each matches now;
     0 is saved, and the caller warns that it matches nothing."""
     from django.utils import timezone
-
-    from integrations.salesforce.client import SalesforceClient
 
     own = client is None
     client = client or SalesforceClient.for_connection(connection)
@@ -578,8 +578,12 @@ def activity_retention_set(
     errors: dict[str, str] = {}
     if retention not in Connection.ActivityRetention.values:
         errors["activity_retention"] = "Choose 90 days, a time frame, or everything."
-    if retention == Connection.ActivityRetention.WINDOW and (days is None or not 1 <= int(days) <= 36500):
-        errors["activity_retention_days"] = "Give the time frame in days, from 1 to 36,500."
+    if retention == Connection.ActivityRetention.WINDOW and (
+        days is None or not 1 <= int(days) <= ACTIVITY_RETENTION_MAX_DAYS
+    ):
+        errors["activity_retention_days"] = (
+            f"Give the time frame in days, from 1 to {ACTIVITY_RETENTION_MAX_DAYS:,}."
+        )
     unknown = [k for k in kinds if k not in objects.ACTIVITIES]
     if unknown:
         errors["activity_kinds"] = f"Unknown activity kinds: {', '.join(unknown)}."
@@ -588,7 +592,7 @@ def activity_retention_set(
     if errors:
         raise ValidationError(errors)
     connection.activity_retention = retention
-    if retention == Connection.ActivityRetention.WINDOW:
+    if retention == Connection.ActivityRetention.WINDOW and days is not None:
         connection.activity_retention_days = int(days)
     # Every kind ticked is stored as [] ("every kind"), so kinds Inflow learns later are kept too.
     connection.activity_kinds = [] if set(kinds) >= set(objects.ACTIVITIES) else kinds
@@ -624,11 +628,11 @@ def activity_kinds_kept(connection: Connection) -> frozenset[str] | None:
 def activities_prune(*, connection: Connection) -> int:
     """Delete this connection's stored activities that the retention setting would not store now (older
     than the window, or of a kind not chosen). Returns how many were deleted."""
-    from cdp import merge as cdp_merge
 
+    kept = activity_kinds_kept(connection)
     return cdp_merge.activities_prune(
         workspace=connection.workspace,
         source=f"salesforce:{connection.pk}",
         before=activity_retention_cutoff(connection),
-        keep_kinds=activity_kinds_kept(connection),
+        keep_kinds=None if kept is None else sorted(kept),
     )

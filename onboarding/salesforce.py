@@ -7,7 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from cdp.models import Workspace
+from integrations import sync_settings
 from integrations.models import Connection, SyncedObject
+from integrations.salesforce import filters, sync
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.errors import SalesforceError
 
 
 def onboarding_connection(*, workspace: Workspace) -> Connection | None:
@@ -30,8 +34,6 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
     The engine's dry run merges a sample inside a transaction it rolls back; the settings are applied to
     an in-memory copy of the connection only, so nothing is stored.
     """
-    from integrations.salesforce import sync
-    from integrations.salesforce.errors import SalesforceError
 
     candidate = Connection.objects.get(pk=connection.pk)
     for name, value in settings.items():
@@ -68,8 +70,6 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
 def filter_fields(*, connection: Connection, objects: list[SyncedObject]) -> dict[str, dict[str, Any]]:
     """Per object, the fields the Selective sync step offers (its own and its lookups' ones), from the
     org's describes. Raises SalesforceError when Salesforce cannot be reached."""
-    from integrations.salesforce import filters
-    from integrations.salesforce.client import SalesforceClient
 
     if not objects:
         return {}
@@ -82,7 +82,6 @@ def filter_fields(*, connection: Connection, objects: list[SyncedObject]) -> dic
 
 def filter_preview(*, connection: Connection, choices) -> list[dict[str, Any]]:
     """How many records each (unsaved) choice matches now: a `COUNT()` per object. Nothing is stored."""
-    from integrations import sync_settings
 
     counts = sync_settings.selective_sync_preview(connection=connection, choices=choices)
     labels = dict(SyncedObject.objects.filter(connection=connection).values_list("api_name", "label"))

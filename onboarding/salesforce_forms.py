@@ -13,6 +13,8 @@ from integrations.connection_settings import merge_settings_problem
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
 from integrations.salesforce import mapping
+from integrations.salesforce.filters import MAX_CONDITIONS, OPERATOR_LABELS
+from integrations.sync_settings import FilterChoice
 
 
 def _field_key(api_name: str) -> str:
@@ -608,7 +610,6 @@ class SelectiveSyncForm(forms.Form):
     refuses it by name (integrations.salesforce.filters.criteria_clean)."""
 
     def __init__(self, *args, objects: list[SyncedObject], fields: dict[str, dict[str, Any]], **kwargs):
-        from integrations.salesforce.filters import MAX_CONDITIONS, OPERATOR_LABELS
 
         super().__init__(*args, **kwargs)
         self.objects = objects
@@ -658,7 +659,6 @@ class SelectiveSyncForm(forms.Form):
                 )
 
     def clean(self):
-        from integrations.sync_settings import FilterChoice
 
         data = super().clean()
         self.choices: list[FilterChoice] = []

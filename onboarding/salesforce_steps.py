@@ -1,6 +1,7 @@
-"""The Salesforce steps of the onboarding (seed steps 1–9). Each saves through the integration services.
+"""The Salesforce steps of the onboarding, from connecting to launching the first sync. Each saves through
+the integration services.
 
-They apply only to a B2B business on Salesforce. The Allow Access page (seed step 2) is Salesforce's own;
+They apply only to a B2B business on Salesforce. The Allow Access page between them is Salesforce's own;
 the Connect step hands over to it through the connection's OAuth view and gets the user back here.
 """
 
@@ -15,6 +16,7 @@ from django.urls import reverse
 from cdp.forms import add_validation_error
 from integrations import catalog_offers, source_selectors, sync_settings
 from integrations.forms import ConnectForm, default_login_choice
+from integrations.salesforce.errors import SalesforceError
 from onboarding import salesforce as sf
 from onboarding import salesforce_forms as sf_forms
 from onboarding import services
@@ -259,8 +261,6 @@ class FiltersStep(SalesforceStep):
 
     def preview(self, ctx, form):
         from django.core.exceptions import ValidationError
-
-        from integrations.salesforce.errors import SalesforceError
 
         try:
             return {"filter_preview": sf.filter_preview(connection=ctx.connection, choices=form.choices)}

@@ -11,7 +11,11 @@ from django.utils import timezone
 
 from cdp import services as cdp_services
 from cdp.models import Workspace
-from integrations import plan_limits
+from integrations import plan_limits, sync_settings
+from integrations.connection_settings import connection_settings_update
+from integrations.models import SyncRun
+from integrations.salesforce import objects
+from integrations.salesforce.tasks import sync_request
 from onboarding.models import WorkspaceProfile
 from onboarding.plans import PLANS_BY_KEY, TRIAL_DAYS
 
@@ -105,7 +109,6 @@ def onboarding_launch(*, workspace: Workspace) -> WorkspaceProfile:
 
 def salesforce_merge_settings_save(*, connection, settings: dict[str, Any]):
     """The Merge step: store the merge settings (the first sync starts after Selective sync)."""
-    from integrations.connection_settings import connection_settings_update
 
     return connection_settings_update(connection=connection, **settings)
 
@@ -113,7 +116,6 @@ def salesforce_merge_settings_save(*, connection, settings: dict[str, Any]):
 def salesforce_filters_save(*, connection, choices) -> dict[str, int]:
     """Selective sync from the source's settings: store every object's choice (all or none); returns how
     many records each matches now, so the page can warn about a choice that matches nothing."""
-    from integrations import sync_settings
 
     return sync_settings.selective_sync_set(connection=connection, choices=choices)
 
@@ -121,9 +123,6 @@ def salesforce_filters_save(*, connection, choices) -> dict[str, int]:
 def salesforce_filters_save_and_start(*, connection, choices) -> dict[str, int]:
     """The Selective sync step's Next: store the choices, then start the first sync (once; a second submit
     joins the run already queued). The sync engine enqueues its task after this transaction commits."""
-    from integrations import sync_settings
-    from integrations.models import SyncRun
-    from integrations.salesforce.tasks import sync_request
 
     with transaction.atomic():
         counts = sync_settings.selective_sync_set(connection=connection, choices=choices)
@@ -160,8 +159,6 @@ def salesforce_objects_save(*, connection, choices) -> None:
     """The field picker's save: for each (object offer, selected?, field names) select the object with
     exactly those fields, or stop syncing it. All or nothing: a refused 51st field on one object leaves
     every other object as it was."""
-    from integrations import sync_settings
-    from integrations.salesforce import objects
 
     # A junction another selected object needs (Opportunity's contact roles) stays selected.
     needed = set(objects.companions_for([offer.api_name for offer, selected, _ in choices if selected]))
@@ -184,7 +181,6 @@ def salesforce_permissions_save(
     *, workspace: Workspace, rules: dict, objects, sticky_unsubscribe: bool
 ) -> None:
     """Email and SMS rules per person object, and the workspace's sticky-unsubscribe switch, together."""
-    from integrations import sync_settings
 
     for synced in objects:
         chosen = rules.get(synced.api_name, {})
@@ -197,7 +193,6 @@ def salesforce_permissions_save(
 @transaction.atomic
 def salesforce_identifiers_save(*, offers, rules: dict) -> None:
     """Identifier rules (and organization-or-contact) for the objects that cannot link by themselves."""
-    from integrations import sync_settings
 
     for offer in offers:
         rule = rules.get(offer.api_name)

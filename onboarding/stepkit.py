@@ -7,19 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
 
 from cdp.models import Workspace
+from integrations.models import Connection
 from onboarding import forms as step_forms
 from onboarding import services
 from onboarding.models import WorkspaceProfile
+from onboarding.salesforce import onboarding_connection
 from onboarding.selectors import profile_get
-
-if TYPE_CHECKING:
-    from integrations.models import Connection
 
 
 @dataclass
@@ -37,8 +36,6 @@ class StepContext:
 
     @cached_property
     def connection(self) -> Connection | None:
-        from onboarding.salesforce import onboarding_connection
-
         return onboarding_connection(workspace=self.workspace)
 
     def refresh(self) -> None:

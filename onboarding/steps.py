@@ -13,7 +13,7 @@ from typing import Any
 from onboarding import forms as step_forms
 from onboarding import salesforce_steps as sf
 from onboarding import services
-from onboarding.plans import PLANS
+from onboarding.plans import PLANS, PLANS_BY_KEY
 from onboarding.stepkit import Step, StepContext
 
 
@@ -135,8 +135,6 @@ class LaunchStep(Step):
         return ctx.profile.launched_at is not None
 
     def get_context(self, ctx):
-        from onboarding.plans import PLANS_BY_KEY
-
         connection = ctx.connection if ctx.profile.uses_salesforce else None
         return {"plan": PLANS_BY_KEY.get(ctx.profile.plan), "connection": connection}
 

@@ -47,7 +47,3 @@ def to_18(sf_id: str) -> str | None:
     if len(sf_id) == 18 and sf_id[15:].upper() != full[15:]:
         return None
     return full
-
-
-def is_valid_id(sf_id: str) -> bool:
-    return to_18(sf_id) is not None

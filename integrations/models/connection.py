@@ -26,8 +26,8 @@ class Connection(models.Model):
         MY_DOMAIN = "my_domain", "My Domain"
 
     class MergeStrategy(models.TextChoices):
-        # DESIGN "Merge strategies": Ortto's append-only (1), overwrite (2, default), ignore (3). The labels
-        # are the seed's, and the only place they are written (forms, pages, commands, admin read them here).
+        # Append-only, overwrite (the default) and ignore, worded as Ortto words them so people who know Ortto
+        # recognise them. The labels are written here only (forms, pages, commands, admin read them here).
         APPEND = "append", "Import and merge new records only"
         OVERWRITE = "overwrite", "Import and overwrite any records that exist"
         IGNORE = "ignore", "Import new records only"

@@ -1,6 +1,6 @@
 """From Salesforce describes to what Inflow offers for sync: objects, fields, default mappings.
 
-Pure functions over describe JSON (WIRE §2) returning plain dataclasses; `build_catalog` fetches the
+Pure functions over describe JSON (the sobjects list and each object's describe) returning plain dataclasses; `build_catalog` fetches the
 describes through a client. The sync engine persists the user's selections (SyncedObject /
 FieldSelection); nothing here writes.
 """
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.salesforce import objects
+from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.mapping import default_target_field, is_api_name
 
 EXCLUDED_SUFFIXES: tuple[str, ...] = ("ChangeEvent", "History", "Share", "Feed")
@@ -114,10 +115,6 @@ class CatalogObject:
         return spec.companions if spec is not None else ()
 
     @property
-    def recommended_selection(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields or () if f.recommended or f.selected_by_default)
-
-    @property
     def default_selection(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields or () if f.selected_by_default)
 
@@ -146,10 +143,6 @@ class Catalog:
 
     def get(self, name: str) -> CatalogObject | None:
         return next((o for o in (*self.default_objects, *self.other_objects) if o.name == name), None)
-
-    @property
-    def needing_identifiers(self) -> tuple[CatalogObject, ...]:
-        return tuple(o for o in self.other_objects if o.needs_identifiers)
 
 
 def is_offered(sobject: dict[str, Any]) -> bool:
@@ -225,7 +218,7 @@ def catalog_object(describe: dict[str, Any]) -> CatalogObject:
         f
         for f in describe.get("fields", [])
         # A name that is not an API name could never be queried: it is not offered.
-        if isinstance(f, dict) and is_api_name(f.get("name")) and _is_selectable(f)
+        if isinstance(f, dict) and is_api_name(f.get("name") or "") and _is_selectable(f)
     ]
     if spec is not None:
         wanted = set(spec.selected_by_default)
@@ -303,8 +296,6 @@ def build_catalog(client, *, describe: Iterable[str] | None = None) -> Catalog:
 def objects_for(*, connection, refresh: bool = False) -> list[CatalogObject]:
     """The described objects of a connection's org (defaults first), cached for ten minutes."""
     from django.core.cache import cache
-
-    from integrations.salesforce.client import SalesforceClient
 
     key = f"integrations:catalog:{connection.pk}:{connection.api_version}"
     catalog = None if refresh else cache.get(key)

@@ -5,9 +5,9 @@
         ...                                  # page.records, page.next_url (resume point)
     client.calls                             # Counter: endpoint -> requests that reached Salesforce
 
-An expired session (401 INVALID_SESSION_ID) is refreshed once under a row lock on the Connection and the
-call retried once; a refresh token Salesforce refuses (`invalid_grant`) moves the connection to
-`needs_reauth` and raises SalesforceAuthError. Call the client outside database transactions.
+An expired session (401 INVALID_SESSION_ID) is refreshed once through the client's token store (for a
+connection: under a row lock on the Connection) and the call retried once; a refresh token Salesforce refuses
+(`invalid_grant`) moves the connection to `needs_reauth` and raises SalesforceAuthError. Call the client outside database transactions.
 Wire formats: Salesforce's REST API (query/queryMore, sObject describe, limits) and Bulk API 2.0.
 """
 
@@ -20,10 +20,10 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import orjson
@@ -31,6 +31,7 @@ import requests
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from integrations.models import Connection
 from integrations.salesforce.base import BaseApiClient
 from integrations.salesforce.errors import (  # noqa: F401 - re-exported: the contract names them here
     ERROR_CODE_CLASSES,
@@ -176,6 +177,35 @@ def pick_version(available: list[str], ceiling: str) -> str | None:
     return max(allowed, key=_version_key) if allowed else None
 
 
+@dataclass(frozen=True)
+class RefreshedSession:
+    access_token: str
+    instance_url: str  # Salesforce may move an org to another instance; a refresh says where it is now
+
+
+class TokenStore(Protocol):
+    """Where a connection's tokens and API usage are kept. The client asks it for a fresh session when
+    Salesforce says the session expired, reports the API usage Salesforce announces, and tells it when
+    Salesforce refuses even a fresh session."""
+
+    def refreshed_session(self, *, stale_access_token: str | None) -> RefreshedSession: ...
+
+    def api_usage_save(self, *, used: int, limit: int) -> None: ...
+
+    def needs_reauth_save(self, *, reason: str) -> None: ...
+
+
+# How `for_connection` gets a connection's token store. The integrations app registers the database-backed
+# one (`services.ConnectionTokenStore`) when it starts: those services build clients, so the client does
+# not import them.
+_token_store_for: Callable[[Connection], TokenStore] | None = None
+
+
+def token_store_factory_register(factory: Callable[[Connection], TokenStore]) -> None:
+    global _token_store_for
+    _token_store_for = factory
+
+
 class SalesforceClient(BaseApiClient):
     def __init__(
         self,
@@ -183,7 +213,8 @@ class SalesforceClient(BaseApiClient):
         instance_url: str,
         access_token: str,
         api_version: str | None = None,
-        connection=None,
+        connection: Connection | None = None,
+        token_store: TokenStore | None = None,
         **kwargs,
     ) -> None:
         super().__init__(base_url=instance_url, **kwargs)
@@ -192,6 +223,8 @@ class SalesforceClient(BaseApiClient):
         self._access_token = access_token
         self.api_version = api_version or settings.SALESFORCE_API_VERSION
         self.connection = connection
+        # Without a store (a client made from a token just granted) an expired session is not refreshed.
+        self.token_store = token_store
         self.api_usage: ApiUsage | None = None
         self.refreshes = 0
         self._usage_flushed_at: float | None = None
@@ -201,9 +234,9 @@ class SalesforceClient(BaseApiClient):
         return f"<SalesforceClient {self._origin} v{self.api_version} connection={getattr(self.connection, 'pk', None)}>"
 
     @classmethod
-    def for_connection(cls, connection, **kwargs) -> SalesforceClient:
-        from integrations.models import Connection
-
+    def for_connection(cls, connection: Connection, **kwargs) -> SalesforceClient:
+        if _token_store_for is None:
+            raise RuntimeError("No token store is registered: the integrations app has not started.")
         if connection.status == Connection.Status.DISCONNECTED or not connection.refresh_token_encrypted:
             raise SalesforceNotConnected(
                 "NOT_CONNECTED", "This Salesforce connection is disconnected: reconnect it to use it.", None
@@ -213,6 +246,7 @@ class SalesforceClient(BaseApiClient):
             access_token=connection.access_token,
             api_version=connection.api_version or None,
             connection=connection,
+            token_store=_token_store_for(connection),
             **kwargs,
         )
 
@@ -242,13 +276,9 @@ class SalesforceClient(BaseApiClient):
 
     def flush_usage(self) -> None:
         """Stores the last seen `Sforce-Limit-Info` usage on the Connection (throttled; also on close)."""
-        if self.connection is None or self.api_usage is None:
+        if self.token_store is None or self.api_usage is None:
             return
-        from integrations.services import connection_record_api_usage
-
-        connection_record_api_usage(
-            connection=self.connection, used=self.api_usage.used, limit=self.api_usage.max
-        )
+        self.token_store.api_usage_save(used=self.api_usage.used, limit=self.api_usage.max)
         self._usage_flushed_at = time.monotonic()
 
     def close(self) -> None:
@@ -293,40 +323,29 @@ class SalesforceClient(BaseApiClient):
         try:
             return super().request(method, path, **kwargs)
         except SalesforceSessionExpired as expired:
-            if self.connection is None or not kwargs.get("authenticated", True):
+            if self.token_store is None or not kwargs.get("authenticated", True):
                 raise
             stale = self._access_token
             self._refresh(stale)
             try:
                 return super().request(method, path, **kwargs)
             except SalesforceSessionExpired:
-                from integrations.services import connection_mark_needs_reauth
-
                 reason = f"Salesforce rejected a freshly refreshed session: {expired.message}"
-                connection_mark_needs_reauth(connection=self.connection, reason=reason)
+                self.token_store.needs_reauth_save(reason=reason)
                 raise SalesforceAuthError(expired.error_code, reason, expired.status) from None
 
     @sensitive_variables()
-    def _refresh(self, stale_access_token: str) -> None:
-        from integrations.services import connection_refresh_access_token
-
-        self._access_token = connection_refresh_access_token(
-            connection=self.connection, stale_access_token=stale_access_token
-        )
+    def _refresh(self, stale_access_token: str | None) -> None:
+        assert self.token_store is not None  # request() refreshes only a client that has a store
+        session = self.token_store.refreshed_session(stale_access_token=stale_access_token)
+        self._access_token = session.access_token
         self.refreshes += 1
-        self.connection.refresh_from_db()
-        instance = self.connection.instance_url
+        instance = session.instance_url
         if instance and instance.rstrip("/") != self._origin:
             # Salesforce moved the org (instance refresh): follow it.
             self.base_url = instance.rstrip("/") + "/"
             parts = urlsplit(instance)
             self._origin = f"{parts.scheme}://{parts.netloc}"
-
-    def refresh_now(self) -> None:
-        """Forces one refresh (the `salesforce_refresh` command and the manage page)."""
-        if self.connection is None:
-            raise SalesforceNotConnected("NOT_CONNECTED", "No connection to refresh.", None)
-        self._refresh(stale_access_token=None)
 
     # --- Helpers ----------------------------------------------------------------------------------
     def data_path(self, suffix: str) -> str:
@@ -438,7 +457,7 @@ class SalesforceClient(BaseApiClient):
             body = self._json(self.request("GET", url, params=params, headers=headers, endpoint=endpoint))
             page = self._query_page(body)
             yield page
-            if page.done:
+            if page.done or page.next_url is None:
                 return
             if page.next_url == url:
                 # A locator that points at itself would loop forever.

@@ -195,12 +195,6 @@ def criteria_clean(
     return out
 
 
-def describe_condition(condition: Mapping[str, Any]) -> str:
-    """`LeadSource equals Web or Phone`, for pages and messages."""
-    values = " or ".join(str(v) for v in condition.get("values") or ())
-    return f"{condition.get('field')} {OPERATOR_LABELS.get(condition.get('operator'), '?')} {values}"
-
-
 def matching_count(client, object_name: str, sync_filter: str, criteria: list[dict[str, Any]]) -> int:
     """How many records the choice would sync now: `SELECT COUNT() FROM X WHERE ...` (0 for "none")."""
     if sync_filter == "none":

@@ -45,6 +45,7 @@ from integrations.salesforce.streaming import (
     BayeuxError,
     parse_event,
 )
+from integrations.salesforce.sync import RunState, object_context
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +119,6 @@ class ConnectionListener:
 
     # -- setup -----------------------------------------------------------------------------------------
     def _build_contexts(self) -> None:
-        from integrations.salesforce.sync import RunState, object_context
-
         self.connection.refresh_from_db()
         objects = list(SyncedObject.objects.filter(connection=self.connection, enabled=True))
         run = SyncRun(connection=self.connection, workspace_id=self.connection.workspace_id)
@@ -245,9 +244,9 @@ class ConnectionListener:
                 logger.warning(
                     "Streaming: connection %s skipped a malformed change event: %s", self.connection_id, exc
                 )
-                replay = replay_of(message)
-                if replay is not None:
-                    last_replay = max(last_replay or replay, replay)
+                skipped = replay_of(message)
+                if skipped is not None:
+                    last_replay = max(last_replay or skipped, skipped)
                 continue
             last_replay = max(last_replay or replay, replay)
             stamp = header.get("commitTimestamp")

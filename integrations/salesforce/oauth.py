@@ -171,7 +171,8 @@ class TokenGrant:
 
 @sensitive_variables()
 def verify_signature(*, identity_url: str, issued_at: str, signature: str, client_secret: str) -> bool:
-    """Salesforce signs `id + issued_at` with HMAC-SHA256 keyed by the consumer secret (WIRE §1.3)."""
+    """Salesforce signs `id + issued_at` with HMAC-SHA256 keyed by the consumer secret; a token
+    answer whose signature does not match was not made for this app and is refused."""
     expected = base64.b64encode(
         hmac.new(client_secret.encode(), (identity_url + issued_at).encode(), hashlib.sha256).digest()
     ).decode()
@@ -351,7 +352,8 @@ class Identity:
 def fetch_identity(
     *, identity_url: str, access_token: str, session: requests.Session | None = None
 ) -> Identity:
-    """Reads the identity URL (WIRE §1.8); its org and user must match the token's."""
+    """Reads the identity URL the token answer names; its org and user must match the token's, or a token
+    for one org could be stored as another's."""
     url = validate_salesforce_url(identity_url, what="identity URL") + urlsplit(identity_url).path
     http = session or requests.Session()
     try:

@@ -60,7 +60,7 @@ class PersonAccountSpec:
 
     @property
     def engine_fields(self) -> tuple[str, ...]:
-        fields = dict.fromkeys((self.flag, *self.person_targets, self.email_permission["field"]))
+        fields = dict.fromkeys((self.flag, *self.person_targets, str(self.email_permission["field"])))
         return tuple(fields)
 
 
@@ -479,7 +479,7 @@ ACTIVITIES: Mapping[str, ActivitySpec] = MappingProxyType(
     {activity.id: activity for spec in OBJECTS for activity in spec.activities}
 )
 
-# Source precedence (DESIGN "Source precedence"): when several records of one connection describe one CDP
+# Source precedence: when several records of one connection describe one CDP
 # record, the earlier object's value wins; a later one only fills what the earlier ones leave empty. For
 # organizations "Lead" is a lead's Company. A converted lead comes after every other source of people: its
 # values are frozen at conversion, so it only ever fills blanks. Custom objects synced as people or

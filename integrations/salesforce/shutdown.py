@@ -90,7 +90,7 @@ def on_worker_spawn(sender=None, proc_name: str = "", **kwargs) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: where is it stuck?
     try:
-        from integrations.salesforce.tasks import recover_runs
+        from integrations.salesforce.tasks import recover_runs  # tasks imports this module: a cycle
 
         recover_runs(reason="a worker started")
     except Exception:  # noqa: BLE001 - recovery is best effort; the next schedule tick does it too

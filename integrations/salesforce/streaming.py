@@ -20,6 +20,7 @@ from integrations.salesforce.errors import (
     SalesforceError,
     SalesforceUnavailable,
 )
+from integrations.services import connection_refresh_access_token
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,6 @@ class BayeuxClient:
         raise AssertionError("unreachable")
 
     def _refresh(self) -> None:
-        from integrations.services import connection_refresh_access_token
-
         stale = self._access_token
         self._access_token = connection_refresh_access_token(
             connection=self.connection, stale_access_token=stale

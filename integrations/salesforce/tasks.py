@@ -19,6 +19,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Connection, SyncedObject, SyncRun
+from integrations.salesforce import shutdown, writeback
+from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.errors import SalesforceAuthError
+from integrations.salesforce.sync import _owner_is_dead, run_sync
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +136,6 @@ def recover_run(run: SyncRun) -> bool:
     """Re-enqueue an active run that no task will run: a queued run whose task was lost, or a running run
     whose worker is provably gone (its pid absent on this host, or its lease expired). Exactly once per
     lost task, however many callers race. True when it was re-enqueued."""
-    from integrations.salesforce.sync import _owner_is_dead
 
     if run.state == SyncRun.State.QUEUED and _task_lost(run):
         logger.warning("Sync run %s has no task in the queue (%s); enqueuing it again", run.pk, run.task_id)
@@ -269,7 +272,7 @@ def sync_request(
         if connection.status_reason:
             reason += f" ({connection.status_reason})"
         logger.info("Sync of connection %s %s", connection.pk, reason)
-        code = (
+        code: str = (
             SyncRun.ReasonCode.NEEDS_REAUTH
             if connection.status == Connection.Status.NEEDS_REAUTH
             else SyncRun.ReasonCode.CONNECTION_NOT_CONNECTED
@@ -313,9 +316,6 @@ def sync_request(
 
 
 def run_sync_task(run_id: int) -> str:
-    from integrations.salesforce import shutdown
-    from integrations.salesforce.sync import run_sync
-
     try:
         run = run_sync(run_id)
     finally:
@@ -331,9 +331,6 @@ def _first_sync_started(connection: Connection) -> bool:
 
 def writeback_task(connection_id: int) -> str:
     """Drain the connection's write-back outbox now (the next sync run drains it too, before reading)."""
-    from integrations.salesforce import writeback
-    from integrations.salesforce.client import SalesforceClient
-    from integrations.salesforce.errors import SalesforceAuthError
 
     connection = Connection.objects.filter(pk=connection_id).first()
     if connection is None or connection.status != Connection.Status.CONNECTED:
@@ -428,7 +425,7 @@ def schedules_ensure_all() -> int:
     named salesforce-* is removed. Returns how many connections are scheduled."""
     from django_q.models import Schedule
 
-    keep = []
+    keep: list[str] = []
     for connection_id in Connection.objects.filter(status=Connection.Status.CONNECTED).values_list(
         "pk", flat=True
     ):

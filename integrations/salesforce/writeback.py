@@ -28,9 +28,10 @@ from django.utils import timezone
 
 from cdp.models import PERMISSION_SOURCE_CDP, Identity, PermissionChange
 from integrations.models import Connection, PermissionWriteback, SourceRecord, SyncedObject, SyncError
-from integrations.salesforce import mapping, objects
+from integrations.salesforce import mapping, objects, tasks
 from integrations.salesforce.client import MAX_COLLECTION_RECORDS, parse_sf_datetime
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
+from integrations.salesforce.pages import sync_errors_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def enqueue_for_change(*, change: PermissionChange) -> int:
     for connection_id, object_name, sf_id in linked:
         obj = synced.get((connection_id, object_name))
         config = getattr(obj, CHANNEL_ATTR[change.field_id], None) if obj is not None else None
-        if connection_id not in connections or not mapping.rule_writes_back(config):
+        if connection_id not in connections or config is None or not mapping.rule_writes_back(config):
             continue
         source = sources.get((connection_id, object_name, sf_id))
         if source is None or source.deleted:
@@ -138,8 +139,6 @@ def enqueue_for_change(*, change: PermissionChange) -> int:
 
 
 def _enqueue_drain(connection_id: int) -> None:
-    from integrations.salesforce import tasks
-
     tasks.enqueue_writeback(connection_id)
 
 
@@ -359,8 +358,6 @@ def _drain_chunk(connection, client, run, object_name, rows, rules, result: Drai
                 )
             )
         if errors:
-            from integrations.salesforce.pages import sync_errors_upsert
-
             sync_errors_upsert(errors)
 
 
@@ -397,6 +394,7 @@ def echoes_for(*, connection_id: int, object_name: str, ids) -> dict[str, tuple[
         .order_by("id")
         .values_list("sf_id", "written_modstamp", "sf_field", "sf_value")
     ):
+        assert stamp is not None  # the query asks for written_modstamp__isnull=False
         held = out.get(sf_id)
         if held is None or held[0] < stamp:
             out[sf_id] = (stamp, {field: value})
@@ -423,5 +421,6 @@ def permission_notes(*, workspace, changes) -> dict[int, list[str]]:
             text = f"Waiting to be written to {where} (attempt {row.attempts + 1}; last: {row.last_error})"
         else:
             text = f"Waiting to be written to {where}"
+        assert row.permission_change_id is not None  # the query selects rows of the given changes
         notes[row.permission_change_id].append(text)
     return dict(notes)

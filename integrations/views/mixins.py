@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from django.urls import reverse
 
 from cdp import roles
@@ -32,6 +33,9 @@ class ConnectionMixin(WorkspaceRequiredMixin):
 
     page = "overview"
     _connection: Connection | None = None
+    # Set by Django's View before dispatch.
+    request: HttpRequest
+    kwargs: dict[str, Any]
 
     def get_connection(self) -> Connection:
         if self._connection is None:

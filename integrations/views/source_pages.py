@@ -243,7 +243,7 @@ class ErrorBulkView(ConnectionMixin, View):
         form = ErrorBulkForm(request.POST)
         back = reverse("integrations:source_health", kwargs={"connection_id": connection.pk})
         if not form.is_valid():
-            messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+            messages.error(request, " ".join(str(m) for ms in form.errors.values() for m in ms))
             return redirect(back)
         data = form.cleaned_data
         if data["error_type"]:

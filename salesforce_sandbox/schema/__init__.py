@@ -176,9 +176,6 @@ class Schema:
     def get(self, name: str) -> SObjectType | None:
         return self._lower.get(name.lower())
 
-    def by_prefix(self, sf_id: str) -> SObjectType | None:
-        return self._prefix.get(sf_id[:3])
-
     def __iter__(self):
         return iter(self.types.values())
 

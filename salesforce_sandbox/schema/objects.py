@@ -10,7 +10,7 @@ recorded: their fields are built from recorded fields of the same type (fields.p
 from __future__ import annotations
 
 from .fields import build_field, relabel
-from .recorded import recorded_field, recorded_global, recorded_object
+from .recorded import recorded_field, recorded_object
 
 STAGES = [
     # (StageName, Probability, ForecastCategoryName, IsClosed, IsWon)
@@ -63,7 +63,8 @@ def _audit_fields() -> list[dict]:
 
 
 def _person_opt_outs() -> list[dict]:
-    # Hidden by field-level security in the recordings; flags from the Object Reference (WIRE §2.4).
+    # Field-level security hid these in the recordings, so their flags are the ones Salesforce's Object
+    # Reference documents for them.
     return [
         build_field("boolean", "HasOptedOutOfEmail", "Email Opt Out", permissionable=True),
         build_field("boolean", "HasOptedOutOfFax", "Fax Opt Out", permissionable=True),
@@ -653,7 +654,3 @@ def standard_objects() -> list[dict]:
             "labelPlural": "Users",
         },
     ]
-
-
-def global_entry(name: str) -> dict | None:
-    return recorded_global(name)

@@ -1,4 +1,4 @@
-"""Regenerates `recorded.json` from the real describes in ../shared/salesforce/recorded/.
+"""Regenerates `recorded.json` from a folder of describes recorded from real orgs (the DIR argument).
 
 The sandbox's schema reuses real field and object describes verbatim wherever a real org was recorded
 (CumulusCI cassettes, BSD-3-Clause, Copyright Salesforce.com, Inc.), so the keys, their order and the

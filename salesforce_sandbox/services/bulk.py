@@ -45,7 +45,8 @@ def _job_id() -> str:
 
 
 def _unsupported(schema: Schema, soql: str):
-    """Parse and validate, then refuse what Bulk API 2.0 refuses (WIRE §4.1)."""
+    """Parse and validate, then refuse what Bulk API 2.0 refuses (aggregates, relationship subqueries,
+    OFFSET...), with Salesforce's own error, so a client meets the real limits here first."""
     query = soql_query.parse_and_validate(schema, soql)
     t = schema.get(query.sobject.name)
     if query.is_count:

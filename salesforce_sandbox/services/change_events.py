@@ -43,10 +43,6 @@ def retention() -> dt.timedelta:
     return dt.timedelta(seconds=getattr(settings, "SANDBOX_EVENT_RETENTION_SECONDS", 72 * 3600))
 
 
-def channel_for(sobject: str) -> str:
-    return f"/data/{sobject}{SUFFIX}"
-
-
 def object_of(channel: str) -> str | None:
     """`/data/ContactChangeEvent` -> "Contact"; None for anything else (`/data/ChangeEvents` included)."""
     if channel.startswith("/data/") and channel.endswith(SUFFIX) and len(channel) > len("/data/" + SUFFIX):
@@ -63,12 +59,6 @@ def emitting(schema, current: OrgState | None = None) -> list[str]:
 def _emits(sobject: str, current: OrgState) -> bool:
     chosen = json_list(current.change_event_objects)
     return "*" in chosen or sobject in chosen
-
-
-def set_emitting(objects: list[str]) -> None:
-    OrgState.objects.using(db()).filter(pk=state().pk).update(
-        change_event_objects=orjson.dumps(objects).decode()
-    )
 
 
 @dataclass

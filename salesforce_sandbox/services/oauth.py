@@ -286,7 +286,8 @@ def password_exchange(*, app: ConnectedApp, username: str, password: str) -> Iss
 
 
 def token_json(issued: Issued, *, origin: str) -> dict:
-    """Exactly the token endpoint's JSON (WIRE §1.3/§1.4), keys in Salesforce's order."""
+    """Exactly the token endpoint's JSON (for an authorization code and for a refresh), keys in Salesforce's
+    order, so a client parsing it meets what a real org sends."""
     identity = identity_url(origin, issued.user)
     issued_at = str(int(issued.issued_at.timestamp() * 1000))
     body = {"access_token": issued.access_token}

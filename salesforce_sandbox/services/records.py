@@ -356,7 +356,3 @@ def record_delete(*, schema: Schema, sobject: str, sf_id: str) -> dict[str, int]
         if record.is_deleted:
             raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
         return dict(recycle_bin.delete_records(schema=schema, roots=[record], moment=wire_now()))
-
-
-def wire_datetime_now() -> str:
-    return sf_datetime(wire_now())

@@ -1,7 +1,7 @@
 """The SOQL grammar, in Lark's EBNF; kept in Python so it ships wherever the package does."""
 
 GRAMMAR = r"""
-// SOQL as the sandbox org accepts it: the subset real clients send (see WIRE.md §3.4).
+// SOQL as the sandbox org accepts it: the subset real clients (Inflow, simple-salesforce) send.
 // LALR(1); keywords are case-insensitive; AND and OR never mix without parentheses, as in Salesforce.
 
 start: select_clause from_clause where_clause? order_clause? limit_clause? offset_clause?

@@ -1,4 +1,4 @@
-"""OAuth 2.0 endpoints (WIRE §1): the log-in and "Allow Access?" pages, token, revoke, identity, userinfo.
+"""OAuth 2.0 endpoints, as Salesforce's web server flow has them: the log-in and "Allow Access?" pages, token, revoke, identity, userinfo.
 
 The pending authorization request lives in the (signed-cookie) session between the pages; the HTML forms
 are CSRF-protected, the token and revoke endpoints are not (clients post to them directly).

@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integrations import alerts
 
+MINUTES_PER_DAY = 24 * 60
+
 
 class Command(BaseCommand):
     help = (
@@ -20,8 +22,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, minutes: int, run_now: bool, **options):
-        if not 1 <= minutes <= 1440:
-            raise CommandError("--minutes must be between 1 and 1440.")
+        if not 1 <= minutes <= MINUTES_PER_DAY:
+            raise CommandError(f"--minutes must be between 1 and {MINUTES_PER_DAY}.")
         alerts.alert_schedule_ensure(minutes=minutes)
         if options["verbosity"] >= 1:
             self.stdout.write(f"Schedule {alerts.ALERT_SCHEDULE_NAME}: every {minutes} min.")

@@ -63,7 +63,7 @@ class Command(DjangoQCommand):
             return super().handle(*args, **options)
         settings.SECRET_KEY  # noqa: B018 - the cluster signs tasks with it
         cluster = Cluster()
-        stopping = []
+        stopping: list[int] = []
 
         def stop(signum, frame) -> None:
             if stopping:
