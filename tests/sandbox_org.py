@@ -290,6 +290,27 @@ class SandboxOrg:
             view.database_url = f"{self.database_url}_org_{name}"
         return view
 
+    # -- the org's clock -----------------------------------------------------------------------------------
+    def pass_time(self, table: str, *columns: str, seconds: float) -> None:
+        """As if `seconds` had passed for the rows of `table`: their timestamp `columns` move back by that
+        much. Tests of the org's time limits (token lifetimes, idle locators) go forward this way instead
+        of sleeping through them; `table` is a sandbox model's table, e.g. "salesforce_sandbox_grant"."""
+        if self.database_url.startswith("sqlite"):
+            # Django keeps SQLite datetimes as UTC text; strftime keeps that form (to the millisecond).
+            moves = ", ".join(
+                f"{column} = strftime('%Y-%m-%d %H:%M:%f', {column}, '-{float(seconds)} seconds')"
+                for column in columns
+            )
+            with sqlite3.connect(self.db_path, timeout=30) as connection:
+                connection.execute(f"UPDATE {table} SET {moves}")  # noqa: S608 - test-chosen names
+            connection.close()
+            return
+        import psycopg
+
+        moves = ", ".join(f"{column} = {column} - make_interval(secs => %(seconds)s)" for column in columns)
+        with psycopg.connect(self.database_url) as connection:
+            connection.execute(f"UPDATE {table} SET {moves}", {"seconds": float(seconds)})  # noqa: S608
+
     # -- reading the database directly ---------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
         if self.database_url.startswith("sqlite"):
