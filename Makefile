@@ -46,8 +46,11 @@ browser:
 	      || echo "could not install chromium: browser tests will be skipped"; \
 	  else echo "chromium is not installed (apt-get install chromium): browser tests will be skipped"; fi; }
 
+# In parallel: one pytest-xdist worker per core (TEST_WORKERS=0: no workers, this process), each with its own test
+# databases and sandbox orgs; a file's tests stay on one worker, so a module-scoped org starts once.
+TEST_WORKERS ?= auto
 test: install browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -63,30 +63,88 @@ def process_env(org=None, **extra: str) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def qcluster(*, log_path: Path, org=None, **extra_env: str) -> Iterator[subprocess.Popen]:
-    """A real `manage.py qcluster` (workers, scheduler and monitor) on the test database (the ORM broker
-    unless REDIS_URL is set), talking to the sandbox `org` if given; stopped before the test database is
-    flushed. Its output goes to `log_path`."""
-    env = process_env(org, **extra_env)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
+class ManageProcess:
+    """A `manage.py` process of Inflow's (qcluster, listen_salesforce) in its own session, so it and the
+    processes it forks are signalled together; its output goes to `log_path` (appended across restarts)."""
+
+    def __init__(self, *args: str, log_path: Path, env: dict[str, str]):
+        self.args, self.log_path, self.env = args, log_path, env
+        self.process: subprocess.Popen | None = None
+        self.log = None
+
+    def start(self) -> ManageProcess:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", *self.args],
             cwd=BASE_DIR,
-            env=env,
-            stdout=log,
+            env=self.env,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        try:
-            yield process
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        """`sig` to the whole group (SIGKILL if it outlives `timeout`), then SIGKILL to any orphan left."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, sig)
+                try:
+                    self.process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                    self.process.wait()
             try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+                os.killpg(self.process.pid, signal.SIGKILL)  # workers the master left behind, if any
+            except ProcessLookupError:
+                pass
+        if self.log is not None:
+            self.log.close()
+
+    def terminate_group(self) -> float | None:
+        """SIGTERM to every process of the group; seconds until all of them are gone (None: never)."""
+        started = time.monotonic()
+        os.killpg(self.process.pid, signal.SIGTERM)
+        while time.monotonic() - started < 60:
+            self.process.poll()
+            if not self.living():
+                return time.monotonic() - started
+            time.sleep(0.1)
+        return None
+
+    def living(self) -> list[str]:
+        """The group's processes that still run (zombies waiting for a reaper do not count)."""
+        alive = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            fields = stat.rpartition(")")[2].split()
+            if int(fields[2]) == self.process.pid and fields[0] != "Z":
+                alive.append(f"{entry} {stat[:60]}")
+        return alive
+
+    def text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def tail(self, chars: int = 8000) -> str:
+        return self.text()[-chars:]
+
+
+@contextmanager
+def qcluster(*, log_path: Path, org=None, **extra_env: str) -> Iterator[ManageProcess]:
+    """A real `manage.py qcluster` (workers, scheduler and monitor) on the test database (the ORM broker
+    unless REDIS_URL is set), talking to the sandbox `org` if given; stopped before the test database is
+    flushed. Its output goes to `log_path`."""
+    cluster = ManageProcess("qcluster", log_path=log_path, env=process_env(org, **extra_env)).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop(timeout=20)
 
 
 REDIS_URL = "redis://127.0.0.1:6379/5"  # this suite's Redis database (shared server)

@@ -11,8 +11,11 @@ database instead, created from a seeded template database, and dropped at the en
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
+import fcntl
+import itertools
 import json
 import os
 import shutil
@@ -290,6 +293,27 @@ class SandboxOrg:
             view.database_url = f"{self.database_url}_org_{name}"
         return view
 
+    # -- the org's clock -----------------------------------------------------------------------------------
+    def pass_time(self, table: str, *columns: str, seconds: float) -> None:
+        """As if `seconds` had passed for the rows of `table`: their timestamp `columns` move back by that
+        much. Tests of the org's time limits (token lifetimes, idle locators) go forward this way instead
+        of sleeping through them; `table` is a sandbox model's table, e.g. "salesforce_sandbox_grant"."""
+        if self.database_url.startswith("sqlite"):
+            # Django keeps SQLite datetimes as UTC text; strftime keeps that form (to the millisecond).
+            moves = ", ".join(
+                f"{column} = strftime('%Y-%m-%d %H:%M:%f', {column}, '-{float(seconds)} seconds')"
+                for column in columns
+            )
+            with sqlite3.connect(self.db_path, timeout=30) as connection:
+                connection.execute(f"UPDATE {table} SET {moves}")  # noqa: S608 - test-chosen names
+            connection.close()
+            return
+        import psycopg
+
+        moves = ", ".join(f"{column} = {column} - make_interval(secs => %(seconds)s)" for column in columns)
+        with psycopg.connect(self.database_url) as connection:
+            connection.execute(f"UPDATE {table} SET {moves}", {"seconds": float(seconds)})  # noqa: S608
+
     # -- reading the database directly ---------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
         if self.database_url.startswith("sqlite"):
@@ -337,72 +361,129 @@ class SandboxOrg:
         return out
 
 
-class _Templates:
-    """Migrated and seeded databases, built once per (contacts, seed) and copied for each org."""
+def _run_id() -> str:
+    """This test run's id, the same in every xdist worker (the controller sets it before they start)."""
+    return os.environ.setdefault("INFLOW_TEST_RUN_ID", uuid.uuid4().hex[:8])
 
-    def __init__(self, base: Path):
-        self.base = base
-        self.built: dict[tuple[int, int], str] = {}
+
+_database_numbers = itertools.count()
+
+
+def _worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    """Held by one process of this run at a time (xdist workers share the seeded templates)."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _shared_base(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this run sees (a worker's basetemp is a subfolder of the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+class _Templates:
+    """Migrated and seeded databases, built once per (contacts, seed) for the whole run (the first worker
+    to need one builds it under a lock, the others wait for it) and copied for each org."""
+
+    def __init__(self, shared: Path):
+        self.shared = shared / "sandbox-templates"
+        self.shared.mkdir(parents=True, exist_ok=True)
         self.postgres = _postgres_server()
         self.databases: list[str] = []
-        self.prefix = f"sbx_{uuid.uuid4().hex[:8]}"
+        self.run_prefix = f"sbx_{_run_id()}"
+        # The orgs' databases are this worker's; the templates are the run's (dropped by the controller).
+        self.prefix = f"{self.run_prefix}_{_worker_id()}"
 
-    def _new_database(self, template: str | None = None) -> str:
-        name = f"{self.prefix}_{len(self.databases)}"
-        _postgres_admin(
-            self.postgres, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
-        )
+    def _new_database(self, template: str) -> str:
+        name = f"{self.prefix}_{next(_database_numbers)}"
+        _postgres_admin(self.postgres, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         self.databases.append(name)
         return name
 
-    def get(self, contacts: int, seed: int) -> str:
-        """A seeded template: a SQLite file path, or a PostgreSQL database name."""
-        key = (contacts, seed)
-        if key not in self.built:
-            workdir = self.base / f"template-{contacts}-{seed}"
-            workdir.mkdir(parents=True, exist_ok=True)
-            if self.postgres:
-                name = self._new_database()
-                builder = SandboxOrg(workdir, database_url=_postgres_url(self.postgres, name))
-            else:
-                builder = SandboxOrg(workdir)
-            builder.manage("migrate", "--database", "sandbox", "--no-input", "-v", "0")
-            builder.manage("sandbox_seed", "--contacts", str(contacts), "--seed", str(seed))
-            if self.postgres:
-                self.built[key] = name
-            else:
-                with sqlite3.connect(builder.db_path) as connection:
-                    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                self.built[key] = str(builder.db_path)
-        return self.built[key]
+    def _build(self, contacts: int, seed: int, workdir: Path) -> str:
+        if self.postgres:
+            name = f"{self.run_prefix}_template_{contacts}_{seed}"
+            _postgres_admin(self.postgres, f'DROP DATABASE IF EXISTS "{name}"')
+            _postgres_admin(self.postgres, f'CREATE DATABASE "{name}"')
+            builder = SandboxOrg(workdir, database_url=_postgres_url(self.postgres, name))
+        else:
+            builder = SandboxOrg(workdir)
+        builder.manage("migrate", "--database", "sandbox", "--no-input", "-v", "0")
+        builder.manage("sandbox_seed", "--contacts", str(contacts), "--seed", str(seed))
+        if self.postgres:
+            return name
+        with sqlite3.connect(builder.db_path) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.close()
+        return str(builder.db_path)
+
+    @contextlib.contextmanager
+    def get(self, contacts: int, seed: int):
+        """A seeded template (a SQLite file path, or a PostgreSQL database name), locked while in use:
+        PostgreSQL copies a template only while no one else is connected to it."""
+        workdir = self.shared / f"template-{contacts}-{seed}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        ready = workdir / "ready"
+        with _file_lock(workdir / "lock"):
+            if not ready.exists():
+                ready.write_text(self._build(contacts, seed, workdir))
+            yield ready.read_text()
 
     def new_org(self, workdir: Path, *, contacts: int, seed: int, https: bool, env) -> SandboxOrg:
-        template = self.get(contacts, seed)
-        if self.postgres:
-            name = self._new_database(template)
-            return SandboxOrg(workdir, https=https, env=env, database_url=_postgres_url(self.postgres, name))
-        org = SandboxOrg(workdir, https=https, env=env)
-        shutil.copyfile(template, org.db_path)
-        return org
+        with self.get(contacts, seed) as template:
+            if self.postgres:
+                name = self._new_database(template)
+                return SandboxOrg(
+                    workdir, https=https, env=env, database_url=_postgres_url(self.postgres, name)
+                )
+            org = SandboxOrg(workdir, https=https, env=env)
+            shutil.copyfile(template, org.db_path)
+            return org
 
     def drop_all(self) -> None:
-        import psycopg
-
-        # The orgs' own databases, and the databases of any further org a test created in one of them.
-        with psycopg.connect(_postgres_url(self.postgres, "postgres"), autocommit=True) as connection:
-            names = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{self.prefix}%",)
-                )
-            ]
-        for name in sorted(set(names) | set(self.databases), key=len, reverse=True):
+        for name in self.databases:
+            _drop_databases(self.postgres, f"{name}_org_")  # further orgs a test created in this one
             _postgres_admin(self.postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _drop_databases(server: str, prefix: str) -> None:
+    """Every database whose name starts with `prefix`."""
+    import psycopg
+
+    with psycopg.connect(_postgres_url(server, "postgres"), autocommit=True) as connection:
+        names = [
+            row[0]
+            for row in connection.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix.replace("_", r"\_") + "%",)
+            )
+        ]
+    for name in sorted(names, key=len, reverse=True):
+        _postgres_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_configure(config):
+    _run_id()  # before xdist starts its workers, so they inherit it
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # The controller (or a run without xdist) drops the run's templates once every worker is done.
+    server = _postgres_server()
+    if server and not hasattr(session.config, "workerinput"):
+        _drop_databases(server, f"sbx_{_run_id()}_")
 
 
 @pytest.fixture(scope="session")
 def _sandbox_templates(tmp_path_factory):
-    templates = _Templates(tmp_path_factory.mktemp("sandbox-templates"))
+    templates = _Templates(_shared_base(tmp_path_factory))
     yield templates
     if templates.postgres:
         templates.drop_all()

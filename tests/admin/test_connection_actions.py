@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from integrations.models import Connection, SyncRun
-from tests.admin.conftest import ACCESS_TOKEN, REFRESH_TOKEN, messages_of, run_action
+from tests.admin.conftest import messages_of, run_action
+from tests.fixtures import ACCESS_TOKEN, REFRESH_TOKEN
 
 pytestmark = pytest.mark.django_db
 

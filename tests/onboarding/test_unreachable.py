@@ -9,20 +9,10 @@ import pytest
 from django.core.cache import cache
 
 from tests.integrations.sync.conftest import connect, select_objects
-from tests.sandbox_org import LOCAL_SANDBOX_ORIGINS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 PAGES = ("fields/", "permissions/", "custom-objects/", "identifiers/")
-
-
-@pytest.fixture
-def sf_settings(settings):
-    settings.SALESFORCE_CLIENT_ID = "inflow-local-dev"
-    settings.SALESFORCE_CLIENT_SECRET = "inflow-local-dev-secret"
-    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
-    settings.SALESFORCE_API_VERSION = "62.0"
-    return settings
 
 
 def test_settings_pages_render_with_the_org_stopped(make_sandbox_org, sf_settings, workspace, owner_client):

@@ -8,13 +8,16 @@ import hmac
 import json
 import re
 import secrets
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 CALLBACK = "http://localhost:8123/integrations/salesforce/callback/"
 EXPIRED = {"error": "invalid_grant", "error_description": "expired access/refresh token"}
+# The timestamps the org's time limits are measured from, per table (for SandboxOrg.pass_time).
+GRANTS = ("salesforce_sandbox_grant", "created_at", "last_used_at")
+ACCESS_TOKENS = ("salesforce_sandbox_accesstoken", "issued_at", "expires_at")
+LOCATORS = ("salesforce_sandbox_querycursor", "created_at", "last_used_at")
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -368,18 +371,22 @@ def test_refresh_token_policies(make_sandbox_org):
     assert "Immediately expire refresh token" in _app(org, "--refresh-policy", "immediately")
     assert refresh(org, org.token()["refresh_token"]).json() == EXPIRED
 
-    _app(org, "--refresh-policy", "expire_after", "--refresh-ttl", "5")
+    # The org's clock goes forward by moving the grants' timestamps back (GRANTS); the TTLs leave this
+    # test a minute of real time between steps, however slow the machine.
+    _app(org, "--refresh-policy", "expire_after", "--refresh-ttl", "60")
     issued = org.token()
     assert refresh(org, issued["refresh_token"]).status_code == 200
-    time.sleep(5.2)
+    org.pass_time(*GRANTS, seconds=50)
+    assert refresh(org, issued["refresh_token"]).status_code == 200  # a use does not extend it
+    org.pass_time(*GRANTS, seconds=11)
     assert refresh(org, issued["refresh_token"]).json() == EXPIRED
 
-    _app(org, "--refresh-policy", "expire_if_unused", "--refresh-ttl", "5")
+    _app(org, "--refresh-policy", "expire_if_unused", "--refresh-ttl", "60")
     issued = org.token()
-    for _ in range(2):  # each use restarts the idle clock
-        time.sleep(3)
+    for _ in range(2):  # each use restarts the idle clock: 80 s after the grant, it still refreshes
+        org.pass_time(*GRANTS, seconds=40)
         assert refresh(org, issued["refresh_token"]).status_code == 200
-    time.sleep(5.2)
+    org.pass_time(*GRANTS, seconds=61)
     assert refresh(org, issued["refresh_token"]).json() == EXPIRED
 
     _app(org, "--refresh-policy", "until_revoked", "--rotate")
@@ -392,23 +399,26 @@ def test_refresh_token_policies(make_sandbox_org):
 
 def test_session_timeout_expires_access_tokens(make_sandbox_org):
     org = make_sandbox_org()
-    _app(org, "--session-timeout", "5")
+    _app(org, "--session-timeout", "60")
     issued = org.token()
+    org.pass_time(*ACCESS_TOKENS, seconds=50)
     assert api_get(org, issued["access_token"]).status_code == 200
-    time.sleep(5.2)
+    org.pass_time(*ACCESS_TOKENS, seconds=11)
     expired = api_get(org, issued["access_token"])
     assert expired.status_code == 401
     assert expired.json() == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 
 
-def test_idle_locators_expire(make_sandbox_org):
-    org = make_sandbox_org(env={"SANDBOX_LOCATOR_IDLE_SECONDS": "4"})
+def test_idle_locators_expire(sandbox_org):
+    """Salesforce forgets a query locator left unused for 15 minutes (the org's default)."""
+    org = sandbox_org
     token = org.token()["access_token"]
     org.faults(short_page_size=50)
     first = api_get(org, token, "/services/data/v62.0/query?q=SELECT+Id+FROM+Contact").json()
+    org.pass_time(*LOCATORS, seconds=14 * 60 + 50)
     second = api_get(org, token, first["nextRecordsUrl"])
     assert second.status_code == 200
-    time.sleep(4.3)
+    org.pass_time(*LOCATORS, seconds=15 * 60)
     stale = api_get(org, token, second.json()["nextRecordsUrl"])
     assert stale.status_code == 400
     assert stale.json() == [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]

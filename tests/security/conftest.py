@@ -1,3 +1,3 @@
-"""The security findings' tests reuse the operator console's fixtures (staff, connections)."""
+"""The security findings' tests reuse the operator console's fixtures (staff)."""
 
-from tests.admin.conftest import connection, make_connection, staff, staff_client  # noqa: F401 - fixtures
+from tests.admin.conftest import staff, staff_client  # noqa: F401 - fixtures

@@ -59,6 +59,8 @@ def token_body(
 
 @pytest.fixture
 def sf_settings(settings):
+    """Here, unlike elsewhere (tests/fixtures.py), a production-like app talking to login.salesforce.com,
+    whose answers the tests record or fake: no local origins."""
     settings.SALESFORCE_CLIENT_ID = CLIENT_ID
     settings.SALESFORCE_CLIENT_SECRET = CLIENT_SECRET
     settings.SALESFORCE_API_VERSION = "62.0"
@@ -68,10 +70,8 @@ def sf_settings(settings):
 
 
 @pytest.fixture
-def make_connection(sf_settings):
-    from django.utils import timezone
-
-    from integrations.models import Connection
+def make_connection(make_connection, sf_settings):
+    """tests/fixtures.py's factory with this folder's one org and user (the recorded responses' ones)."""
 
     def make(
         workspace,
@@ -81,36 +81,20 @@ def make_connection(sf_settings):
         refresh_token="5Aep.refresh-0",
         **fields,
     ):
-        connection = Connection(
-            workspace=workspace,
-            org_id=org_id,
-            sf_user_id=USER_ID,
-            username="admin@acme.example",
-            instance_url=fields.pop("instance_url", INSTANCE),
-            login_url=fields.pop("login_url", LOGIN),
-            identity_url=f"{LOGIN}/id/{org_id}/{USER_ID}",
-            scopes="refresh_token api id",
-            api_version="62.0",
-            connected_at=timezone.now(),
+        columns = {
+            "sf_user_id": USER_ID,
+            "username": "admin@acme.example",
+            "instance_url": INSTANCE,
+            "login_url": LOGIN,
+            "identity_url": f"{LOGIN}/id/{org_id}/{USER_ID}",
+            "status_changed_at": None,
             **fields,
+        }
+        return make_connection(
+            workspace, org_id=org_id, access_token=access_token, refresh_token=refresh_token, **columns
         )
-        connection.set_tokens(access_token=access_token, refresh_token=refresh_token)
-        connection.save()
-        return connection
 
     return make
 
 
-@pytest.fixture
-def connection(make_connection, workspace):
-    return make_connection(workspace)
-
-
-# The real sandbox org process (tests/sandbox_org.py) for the tests over HTTP.
 from tests.browser import browser, page  # noqa: E402, F401 - fixtures
-from tests.sandbox_org import (  # noqa: E402, F401 - fixtures
-    _sandbox_org_session,
-    _sandbox_templates,
-    make_sandbox_org,
-    sandbox_org,
-)

@@ -4,15 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-# The sandbox org process fixtures (a real org over HTTP) for every test in this directory.
-from tests.sandbox_org import (  # noqa: F401
-    LOCAL_SANDBOX_ORIGINS,
-    _sandbox_org_session,
-    _sandbox_templates,
-    make_sandbox_org,
-    sandbox_org,
-)
-
 
 @pytest.fixture
 def plain_connection(workspace):
@@ -46,15 +37,6 @@ STANDARD_OBJECTS = (
     "OpportunityContactRole",
     "Task",
 )
-
-
-@pytest.fixture
-def sf_settings(settings):
-    settings.SALESFORCE_CLIENT_ID = "inflow-local-dev"
-    settings.SALESFORCE_CLIENT_SECRET = "inflow-local-dev-secret"
-    settings.SALESFORCE_LOCAL_ORIGINS = LOCAL_SANDBOX_ORIGINS
-    settings.SALESFORCE_API_VERSION = "62.0"
-    return settings
 
 
 def connect(workspace, org):

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,75 +16,9 @@ from integrations.models import SyncRun
 from integrations.salesforce import tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, reference, snapshot
-from tests.processes import BASE_DIR, RedisBroker, process_env, wait_for
+from tests.processes import ManageProcess, RedisBroker, process_env, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-class Cluster:
-    """One `manage.py qcluster` in its own process group, on this test's Redis queue."""
-
-    def __init__(self, org, broker: RedisBroker, log_path, **env):
-        self.log_path = log_path
-        self.env = {**process_env(org), **broker.env, "Q_WORKERS": "1", **{k: str(v) for k, v in env.items()}}
-        self.process = None
-
-    def start(self) -> Cluster:
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
-
-    def terminate_group(self) -> float | None:
-        """SIGTERM to every process of the cluster; seconds until all of them are gone (None: never)."""
-        started = time.monotonic()
-        pgid = self.process.pid
-        os.killpg(pgid, signal.SIGTERM)
-        while time.monotonic() - started < 60:
-            self.process.poll()
-            if not self.living(pgid):
-                return time.monotonic() - started
-            time.sleep(0.1)
-        return None
-
-    @staticmethod
-    def living(pgid: int) -> list[str]:
-        """The group's processes that still run (zombies waiting for a reaper do not count)."""
-        alive = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            fields = stat.rpartition(")")[2].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(f"{entry} {stat[:60]}")
-        return alive
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # orphaned workers, if any
-        except (ProcessLookupError, AttributeError):
-            pass
-        self.log.close()
-
-    def tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-8000:]
 
 
 @pytest.fixture
@@ -96,16 +28,26 @@ def drill(sandbox_org, sf_settings, make_workspace, workspace, monkeypatch, tmp_
     settings.SYNC_QUEUED_GRACE_SECONDS = 0
     connection = connect(workspace, sandbox_org)
     select_objects(connection, OBJECTS)
-    clusters: list[Cluster] = []
+    clusters: list[ManageProcess] = []
 
-    def cluster(**env) -> Cluster:
-        made = Cluster(sandbox_org, broker, tmp_path / f"qcluster-{len(clusters)}.log", **env)
+    def cluster(**env) -> ManageProcess:
+        """A `manage.py qcluster` with one worker on this test's Redis queue; `env` adds settings."""
+        made = ManageProcess(
+            "qcluster",
+            log_path=tmp_path / f"qcluster-{len(clusters)}.log",
+            env={
+                **process_env(sandbox_org),
+                **broker.env,
+                "Q_WORKERS": "1",
+                **{k: str(v) for k, v in env.items()},
+            },
+        )
         clusters.append(made)
         return made.start()
 
     yield sandbox_org, connection, expected, broker, cluster
     for made in clusters:
-        made.stop()
+        made.stop(signal.SIGKILL)
     broker.close()
 
 
@@ -200,7 +142,7 @@ def test_sigterm_to_the_group_exits_within_the_grace_period_and_the_run_resumes_
 
     took = workers.terminate_group()
 
-    assert took is not None and took < 20, (Cluster.living(workers.process.pid), workers.tail())
+    assert took is not None and took < 20, (workers.living(), workers.tail())
     run.refresh_from_db()
     assert (run.state, run.reason_code, run.worker) == ("queued", SyncRun.ReasonCode.SHUTDOWN, ""), (
         workers.tail()
@@ -231,7 +173,7 @@ def test_a_sigkilled_worker_run_is_taken_over_within_seconds(drill, workspace):
         30,
     )
     if not ok:
-        for pid in Cluster.living(workers.process.pid):
+        for pid in workers.living():
             os.kill(int(pid.split()[0]), signal.SIGUSR1)
         time.sleep(2)
     assert ok, workers.tail()

@@ -19,6 +19,7 @@ from integrations.models import SourceRecord, SyncedObject, SyncRun
 from integrations.sync_settings import FilterChoice
 from tests.integrations.sync.conftest import connect, run_inline, select_objects
 from tests.integrations.sync.test_sync_sandbox import rest
+from tests.sandbox_org import _launch
 
 pytestmark = pytest.mark.django_db
 
@@ -45,18 +46,32 @@ def other_live_sources(person: Person, but: tuple[str, str]) -> list[tuple[str, 
     ]
 
 
-@pytest.fixture
-def filtered_org(make_sandbox_org, sf_settings, workspace):
-    org = make_sandbox_org(contacts=80, seed=3)
+@pytest.fixture(scope="module")
+def _read_only_org(tmp_path_factory, _sandbox_templates):
+    """One org for this module's tests that only read it (starting an org is the costly part)."""
+    org = _launch(tmp_path_factory, _sandbox_templates, contacts=80, seed=3, https=False)
+    yield org
+    org.stop()
+
+
+def _connected(org, workspace):
     connection = connect(workspace, org)
     select_objects(connection, ("Account", "Contact", "Lead"))
     return org, connection
 
 
+@pytest.fixture
+def filtered_org(_read_only_org, sf_settings, workspace):
+    """The shared org, connected to this test's workspace. Tests that change the org's data use
+    make_sandbox_org instead."""
+    yield _connected(_read_only_org, workspace)
+    _read_only_org.reset_faults()
+
+
 def test_a_criteria_change_archives_what_stopped_matching_and_brings_in_what_now_matches(
-    filtered_org, workspace
+    make_sandbox_org, sf_settings, workspace
 ):
-    org, connection = filtered_org
+    org, connection = _connected(make_sandbox_org(contacts=80, seed=3), workspace)  # it edits Contacts
     counts = sync_settings.selective_sync_set(
         connection=connection,
         choices=[FilterChoice("Contact", "matching", (equals("LeadSource", "Web"),), "archive")],

@@ -7,10 +7,7 @@ the sandbox mid-stream and restarting loses nothing; a replay id past retention 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +18,7 @@ from cdp.models import Activity, Person
 from integrations.models import ChangeStream, SyncRun
 from tests.integrations.sync.conftest import connect, run_inline, select_objects
 from tests.live_changes import CdpWatcher, api, latency_figures, lone_contacts, make_changes
-from tests.processes import process_env, wait_for
+from tests.processes import ManageProcess, process_env, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -36,38 +33,9 @@ FAST = {
 SANDBOX_ENV = {"SANDBOX_COMETD_TIMEOUT_SECONDS": "5", "SANDBOX_COMETD_CLIENT_TIMEOUT_SECONDS": "10"}
 
 
-class Process:
-    """A `manage.py` process of Inflow's (its own session, so it and its children can be signalled)."""
-
-    def __init__(self, org, tmp_path: Path, *args: str, name: str):
-        self.log_path = tmp_path / f"{name}.log"
-        self.args, self.org, self.name = args, org, name
-        self.popen = None
-
-    def start(self) -> Process:
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            [sys.executable, "manage.py", *self.args],
-            cwd=BASE_DIR,
-            env=process_env(self.org, **FAST),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
-
-    def stop(self, sig=signal.SIGTERM) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            os.killpg(self.popen.pid, sig)
-            try:
-                self.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-        self.log.close()
-
-    def text(self) -> str:
-        return self.log_path.read_text(errors="replace")
+def manage_process(org, tmp_path: Path, *args: str, name: str) -> ManageProcess:
+    """A `manage.py` process of Inflow's talking to `org`, with the streaming timings above."""
+    return ManageProcess(*args, log_path=tmp_path / f"{name}.log", env=process_env(org, **FAST))
 
 
 @pytest.fixture
@@ -76,7 +44,7 @@ def streamed(make_sandbox_org, sf_settings, workspace, tmp_path):
     connection = connect(workspace, org)
     select_objects(connection, OBJECTS)
     run_inline(connection)  # the backfill
-    listener = Process(
+    listener = manage_process(
         org, tmp_path, "listen_salesforce", "--connection", str(connection.pk), name="listener"
     )
     yield org, connection, listener
@@ -187,7 +155,7 @@ def test_a_replay_id_past_retention_falls_back_to_polling(streamed, workspace, t
     SyncRun.objects.filter(connection=connection, state=SyncRun.State.QUEUED).update(
         state=SyncRun.State.SKIPPED, state_reason="test: the first start's fallback had no worker"
     )
-    worker = Process(org, tmp_path, "qcluster", name="qcluster").start()
+    worker = manage_process(org, tmp_path, "qcluster", name="qcluster").start()
     try:
         listener.start()
         assert wait_for(
@@ -308,7 +276,8 @@ def test_gaps_expired_sessions_and_unselected_objects_keep_the_listener_live(str
     org.faults(expire_access_tokens=True)
     make_changes(org, api(org), 1, start=3, contacts=contacts, rate=20, sent=sent, changes=changes)
     assert landed(3), listener.text()[-3000:]
-    assert "refreshed its session" in listener.text()
+    # Its log line follows the refresh the event waited on: wait for it rather than race it.
+    assert wait_for(lambda: "refreshed its session" in listener.text(), 10), listener.text()[-3000:]
     # Objects the connection does not sync stream too; they are skipped and the replay id moves on.
     before = ChangeStream.objects.get(connection=connection).replay_id
     opportunity = org.records("Opportunity")[0]["Id"]
