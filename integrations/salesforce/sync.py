@@ -739,6 +739,7 @@ def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> No
         SyncedObject.objects.filter(pk=obj.pk).update(watermark_modstamp=None, watermark_id="", checkpoint={})
         obj.watermark_modstamp, obj.watermark_id, obj.checkpoint = None, "", {}
     ctx, types, fields = object_context(state, obj)
+    ctx.backfill = full or obj.backfill_completed_at is None
     _save_run(state, object_name=name, state="running")
     _budget_check(state)
     read_from = obj.watermark_modstamp
