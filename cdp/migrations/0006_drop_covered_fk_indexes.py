@@ -4,6 +4,18 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def leave_room_for_updates(apps, schema_editor):
+    """PostgreSQL: pages of people keep 20 % free, so the updates a sync makes to a person (first/last seen,
+    values) usually stay on the row's page and skip every index (a HOT update) instead of writing each one."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE cdp_person SET (fillfactor = 80)")
+
+
+def fill_pages(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE cdp_person RESET (fillfactor)")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("cdp", "0005_cache_table"),
@@ -50,4 +62,5 @@ class Migration(migrations.Migration):
                 to="cdp.workspace",
             ),
         ),
+        migrations.RunPython(leave_room_for_updates, fill_pages),
     ]
