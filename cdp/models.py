@@ -126,7 +126,8 @@ class Organization(models.Model):
 class Person(models.Model):
     """A person in the CDP. Built-in fields are indexed columns; custom and source fields live in `values`."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="people")
+    # Not indexed on its own: the (workspace, ...) indexes below lead with it and serve every lookup by it.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="people", db_index=False)
     first_name = models.CharField(max_length=255, blank=True)  # str::first
     last_name = models.CharField(max_length=255, blank=True)  # str::last
     email = models.CharField(max_length=254, blank=True)  # str::email, as the source wrote it
@@ -185,7 +186,10 @@ PERMISSION_SOURCE_CDP = "inflow"
 class Identity(models.Model):
     """A source record (source, object, external id) that names exactly one person or organization."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="identities")
+    # Not indexed on its own: identity_unique_key leads with it and serves every lookup by it.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="identities", db_index=False
+    )
     source = models.CharField(max_length=100)  # e.g. "salesforce:7" (a connection), opaque to the CDP
     object = models.CharField(max_length=100)  # e.g. "Contact"
     external_id = models.CharField(max_length=255)
@@ -302,9 +306,13 @@ class ActivityDefinition(models.Model):
 class Activity(models.Model):
     """Something a person did, at `occurred_at`. `source_key` makes recording the same event twice a no-op."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="activities")
+    # workspace and person are not indexed on their own: the indexes below lead with them and serve every
+    # lookup by them, and each index less is one less write per activity a backfill inserts.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     definition = models.ForeignKey(ActivityDefinition, on_delete=models.CASCADE, related_name="activities")
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="activities")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="activities", db_index=False)
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
     )

@@ -289,7 +289,10 @@ class SyncError(models.Model):
 class SourceRecord(models.Model):
     """The last payload seen of one Salesforce record. Written for every record: keep it lean."""
 
-    connection = models.ForeignKey("integrations.Connection", on_delete=models.CASCADE, related_name="+")
+    # Not indexed on its own: sourcerecord_unique leads with it and serves every lookup by it.
+    connection = models.ForeignKey(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     object_name = models.CharField(max_length=80)
     sf_id = models.CharField(max_length=18)
     system_modstamp = models.DateTimeField()

@@ -19,6 +19,7 @@ import orjson
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from cdp import merge as cdp_merge
@@ -71,6 +72,8 @@ class ObjectContext:
     client: Any = None  # reads the names of the users that own this page's records
     # The selective sync condition every read of the object carries (filters.read_criteria), "" = all.
     criteria: str = ""
+    # A backfill (or full re-read) pass: its pages commit without waiting for the disk (see apply_page).
+    backfill: bool = False
 
     @property
     def source(self) -> str:
@@ -85,7 +88,7 @@ def _previous(ctx: ObjectContext, ids: list[str]) -> tuple[dict[str, tuple], set
     """What was last applied of these ids (sf id -> (SystemModstamp, hash, payload)), and which of them
     were live sources then (not deleted, not out of a selective sync's scope)."""
     rows = SourceRecord.objects.filter(
-        connection_id=ctx.connection.pk, object_name=ctx.synced_object.api_name, sf_id__in=ids
+        connection_id=ctx.connection.pk, object_name=ctx.synced_object.api_name, sf_id__any=ids
     )
     spec = objects.spec_for(ctx.synced_object.api_name)
     previous: dict[str, tuple] = {}
@@ -111,7 +114,7 @@ def _payloads(connection_id: int, object_name: str, ids) -> dict[str, dict]:
         return {}
     return dict(
         SourceRecord.objects.filter(
-            connection_id=connection_id, object_name=object_name, sf_id__in=ids, deleted=False
+            connection_id=connection_id, object_name=object_name, sf_id__any=ids, deleted=False
         ).values_list("sf_id", "payload")
     )
 
@@ -147,7 +150,7 @@ def _contact_roles(connection_id: int, opp_ids: list[str]) -> dict[str, list[tup
     rows = SourceRecord.objects.filter(
         connection_id=connection_id,
         object_name="OpportunityContactRole",
-        ref_id__in=[i for i in opp_ids if i],
+        ref_id__any=[i for i in opp_ids if i],
         deleted=False,
     ).values_list("ref_id", "payload")
     for opp_id, payload in rows:
@@ -170,7 +173,7 @@ def _linked_people(ctx: ObjectContext, records: Sequence[dict]) -> dict[str, tup
     if obj.identifier_kind == "junction":
         ids = [r.get("Id") for r in records if r.get("Id")]
         rows = SourceRecord.objects.filter(
-            connection_id=conn_id, object_name=config["junction_object"], ref_id__in=ids, deleted=False
+            connection_id=conn_id, object_name=config["junction_object"], ref_id__any=ids, deleted=False
         ).values_list("ref_id", "payload")
         found: dict[str, list[tuple[bool, mapping.Key]]] = defaultdict(list)
         for ref, payload in rows:
@@ -268,7 +271,7 @@ def _linked_people_rows(
             continue
         payloads = list(
             SourceRecord.objects.filter(
-                connection_id=ctx.connection.pk, object_name=obj, sf_id__in=list(ids), deleted=False
+                connection_id=ctx.connection.pk, object_name=obj, sf_id__any=list(ids), deleted=False
             ).values_list("payload", flat=True)
         )
         stored = {p.get("Id"): str(p.get("SystemModstamp") or "") for p in payloads}
@@ -334,7 +337,7 @@ def reapply_survivors(
             workspace=ctx.workspace,
             source=ctx.source,
             object=ctx.synced_object.api_name,
-            external_id__in=[k.external_id for k in keys],
+            external_id__any=[k.external_id for k in keys],
             person__isnull=False,
         ).values_list("person_id", flat=True)
     )
@@ -375,11 +378,13 @@ def _replay_history(
             continue
         lookups = Q()
         for name in spec.person_lookups:
-            lookups |= Q(**{f"payload__{name}__in": created})
+            lookups |= Q(**{f"lookup_{name}__any": created})
         payloads = list(
-            SourceRecord.objects.filter(
-                lookups, connection_id=ctx.connection.pk, object_name=other.api_name, deleted=False
-            ).values_list("payload", flat=True)
+            SourceRecord.objects.alias(
+                **{f"lookup_{name}": KT(f"payload__{name}") for name in spec.person_lookups}
+            )
+            .filter(lookups, connection_id=ctx.connection.pk, object_name=other.api_name, deleted=False)
+            .values_list("payload", flat=True)
         )
         if payloads:
             junction = replace(ctx, synced_object=other, mapper=mapper)
@@ -422,12 +427,18 @@ def archivable_keys(
     ids = [k.external_id for k in keys]
     owner = dict(
         Identity.objects.filter(
-            workspace=ctx.workspace, source=ctx.source, object=name, external_id__in=ids, person__isnull=False
+            workspace=ctx.workspace,
+            source=ctx.source,
+            object=name,
+            external_id__any=ids,
+            person__isnull=False,
         ).values_list("external_id", "person_id")
     )
     others = (
-        Identity.objects.filter(workspace=ctx.workspace, source=ctx.source, person_id__in=set(owner.values()))
-        .exclude(object=name, external_id__in=ids)
+        Identity.objects.filter(
+            workspace=ctx.workspace, source=ctx.source, person_id__in=set(owner.values())
+        )
+        .exclude(object=name, external_id__any=ids)
         .values_list("person_id", "object", "external_id")
     )
     by_object: dict[str, dict[str, int]] = defaultdict(dict)
@@ -436,7 +447,7 @@ def archivable_keys(
     alive_people: set[int] = set()
     for obj, ext_map in by_object.items():
         live = SourceRecord.objects.filter(
-            connection_id=ctx.connection.pk, object_name=obj, sf_id__in=list(ext_map), deleted=False
+            connection_id=ctx.connection.pk, object_name=obj, sf_id__any=list(ext_map), deleted=False
         ).values_list("sf_id", flat=True)
         alive_people |= {ext_map[i] for i in live if not (obj == name and i in deleted_now)}
     return [k for k in keys if owner.get(k.external_id) not in alive_people]
@@ -481,7 +492,7 @@ def sync_errors_upsert(rows: list[SyncError]) -> None:
             for e in SyncError.objects.filter(
                 connection_id=first.connection_id,
                 resolved=False,
-                sf_id__in={k[1] for k in latest},
+                sf_id__any={k[1] for k in latest},
             )
         }
         updated = []
@@ -638,6 +649,26 @@ def store_source_records(connection_id: int, object_name: str, rows: Sequence[ma
         cursor.execute("TRUNCATE sync_source_stage")
 
 
+def _lock_connection(ctx: ObjectContext) -> None:
+    """One page of a connection at a time (a scheduled run and the live listener may both apply one):
+    two merges of the same new person in parallel would each create it.
+
+    A backfill page also stops waiting for its commit to reach the disk (same statement, no extra round
+    trip): a crash may lose the last pages committed, but with them their checkpoint (same transaction),
+    so they are read again. A later commit that waits (the end of the object, a heartbeat) makes every
+    earlier one durable too."""
+    model = type(ctx.connection)
+    if db_connection.vendor != "postgresql":
+        model.objects.select_for_update().filter(pk=ctx.connection.pk).values_list("pk", flat=True).first()
+        return
+    relax = "set_config('synchronous_commit', 'off', true), " if ctx.backfill else ""
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {relax}id FROM {model._meta.db_table} WHERE id = %s FOR UPDATE",  # noqa: S608 - fixed names
+            [ctx.connection.pk],
+        )
+
+
 def apply_page(
     ctx: ObjectContext,
     records: Sequence[dict],
@@ -665,9 +696,7 @@ def apply_page(
     stamps = {s.sf_id: s.payload.get("SystemModstamp") or "" for s in result.source_records}
 
     with transaction.atomic():
-        # One page of a connection at a time (a scheduled run and the live listener may both apply one):
-        # two merges of the same new person in parallel would each create it.
-        type(conn).objects.select_for_update().filter(pk=conn.pk).values_list("pk", flat=True).first()
+        _lock_connection(ctx)
         if result.organizations:
             rows = [
                 cdp_merge.OrganizationRow(_key(o.key), o.fields, precedence=o.precedence)

@@ -55,6 +55,7 @@ from integrations.salesforce.pages import (
     archivable_keys,
     reapply_survivors,
 )
+from integrations.salesforce.read_ahead import read_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -739,6 +740,7 @@ def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> No
         SyncedObject.objects.filter(pk=obj.pk).update(watermark_modstamp=None, watermark_id="", checkpoint={})
         obj.watermark_modstamp, obj.watermark_id, obj.checkpoint = None, "", {}
     ctx, types, fields = object_context(state, obj)
+    ctx.backfill = full or obj.backfill_completed_at is None
     _save_run(state, object_name=name, state="running")
     _budget_check(state)
     read_from = obj.watermark_modstamp
@@ -891,7 +893,15 @@ def _refresh_statistics() -> None:
 
 
 def _rest_pages(state: RunState, soql: str) -> Iterator[Any]:
-    yield from state.client.query_pages(soql, include_deleted=True, batch_size=PAGE_SIZE)
+    """The pages of a REST query, each read while the previous one is applied."""
+    yield from read_ahead(
+        state.client,
+        lambda client, next_url: client.query_pages(
+            soql, include_deleted=True, batch_size=PAGE_SIZE, next_url=next_url
+        ),
+        resume_after=lambda page: page.next_url,
+        is_last=lambda page: page.done,
+    )
 
 
 class QueryTimeouts:
@@ -1033,7 +1043,15 @@ def _sync_bulk(
     if cp.get("job_id"):
         kwargs.update(job_id=cp["job_id"], locator=cp.get("locator"))
     try:
-        pages = state.client.bulk_query(soql, **kwargs)
+        # Each result page is read while the previous one is applied; a resume continues the same job.
+        pages = read_ahead(
+            state.client,
+            lambda client, resume: client.bulk_query(
+                soql, **{**kwargs, **({} if resume is None else {"job_id": resume[0], "locator": resume[1]})}
+            ),
+            resume_after=lambda page: (page.job_id, page.next_locator),
+            is_last=lambda page: page.next_locator is None,
+        )
         for page in pages:
             # Bulk rows come unordered; (SystemModstamp, Id) order within a page keeps "latest change wins"
             # for records that merge into one person, and is the same on every re-fetch of the locator.

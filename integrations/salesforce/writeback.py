@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import cdp.bulk  # noqa: F401 - registers the __any lookup
 from cdp.models import PERMISSION_SOURCE_CDP, Identity, PermissionChange
 from integrations.models import Connection, PermissionWriteback, SourceRecord, SyncedObject, SyncError
 from integrations.salesforce import mapping, objects, tasks
@@ -387,7 +388,7 @@ def echoes_for(*, connection_id: int, object_name: str, ids) -> dict[str, tuple[
         PermissionWriteback.objects.filter(
             connection_id=connection_id,
             object_name=object_name,
-            sf_id__in=list(ids),
+            sf_id__any=list(ids),  # one array parameter: a page's 2,000 ids as IN placeholders cost ~60 ms
             state=PermissionWriteback.State.SENT,
             written_modstamp__isnull=False,
         )
