@@ -435,9 +435,7 @@ def archivable_keys(
         ).values_list("external_id", "person_id")
     )
     others = (
-        Identity.objects.filter(
-            workspace=ctx.workspace, source=ctx.source, person_id__in=set(owner.values())
-        )
+        Identity.objects.filter(workspace=ctx.workspace, source=ctx.source, person_id__in=set(owner.values()))
         .exclude(object=name, external_id__any=ids)
         .values_list("person_id", "object", "external_id")
     )

@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from integrations.salesforce.errors import SalesforceSessionExpired
@@ -33,7 +33,7 @@ _PAGE, _ERROR, _LAST = "page", "error", "last"
 
 def read_ahead(
     client: Any,
-    open_pages: Callable[[Any, Any], Iterator[Any]],
+    open_pages: Callable[[Any, Any], Generator[Any, None, None]],
     *,
     resume_after: Callable[[Any], Any],
     is_last: Callable[[Any], bool],
