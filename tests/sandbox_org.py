@@ -85,43 +85,16 @@ def _sf_datetime(text) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
 
-# Runs `manage.py` commands one after another in one Python process with Django set up once, for as long as
-# the org runs: each command line goes through execute_from_command_line, as `manage.py` would run it, but
-# without an interpreter start and a Django setup per command (about a second each on a loaded machine).
-_RUNNER_SOURCE = r"""
-import contextlib, io, json, os, sys, traceback
-import django
-django.setup()
-from django.core.management import execute_from_command_line
-from django.db import connections
-replies = os.fdopen(int(sys.argv[1]), "w")
-for line in sys.stdin:
-    args = json.loads(line)
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            execute_from_command_line(["manage.py", *args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-        finally:
-            connections.close_all()
-    replies.write(json.dumps({"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()}) + "\n")
-    replies.flush()
-"""
-
-
 class _CommandRunner:
-    """One long-lived Python process running an org's `manage.py` commands (one JSON line per command)."""
+    """One long-lived Python process (tests/sandbox_commands.py) running an org's `manage.py` commands for as
+    long as the org runs: each goes through execute_from_command_line as with `manage.py`, without an
+    interpreter start and a Django setup per command (about a second each on a loaded machine)."""
 
     def __init__(self, env: dict[str, str], log_path: Path):
         self.log = open(log_path, "a")  # noqa: SIM115 - closed in close()
         read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _RUNNER_SOURCE, str(write_end)],
+            [sys.executable, "-m", "tests.sandbox_commands", str(write_end)],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
