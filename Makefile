@@ -50,7 +50,7 @@ browser:
 # databases and sandbox orgs; a file's tests stay on one worker, so a module-scoped org starts once.
 TEST_WORKERS ?= auto
 test: install browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -18,6 +18,7 @@ import fcntl
 import itertools
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -84,6 +85,66 @@ def _sf_datetime(text) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
 
+class _CommandRunner:
+    """One long-lived Python process (tests/sandbox_commands.py) running an org's `manage.py` commands for as
+    long as the org runs: each goes through execute_from_command_line as with `manage.py`, without an
+    interpreter start and a Django setup per command (about a second each on a loaded machine)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.log = open(log_path, "a")  # noqa: SIM115 - closed in close()
+        read_end, write_end = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.sandbox_commands", str(write_end)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_end,),
+            text=True,
+        )
+        os.close(write_end)
+        self.replies = os.fdopen(read_end)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def run(self, args: tuple[str, ...], *, timeout: float) -> subprocess.CompletedProcess:
+        self.process.stdin.write(json.dumps(list(args)) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.replies], [], [], timeout)
+        if not ready:
+            self.close()
+            raise subprocess.TimeoutExpired(["manage.py", *args], timeout)
+        line = self.replies.readline()
+        if not line:
+            self.close()
+            raise RuntimeError(f"the command runner exited during manage.py {' '.join(args)}")
+        reply = json.loads(line)
+        return subprocess.CompletedProcess(list(args), reply["code"], reply["stdout"], reply["stderr"])
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.replies.close()
+        self.log.close()
+
+
+_runners: dict[tuple, _CommandRunner] = {}
+
+
+def _close_runners(env: dict[str, str] | None = None) -> None:
+    """The command runners of the org with this environment (all of them without one)."""
+    for key in list(_runners):
+        if env is None or dict(key).get("SANDBOX_DATABASE_URL") == env.get("SANDBOX_DATABASE_URL"):
+            _runners.pop(key).close()
+
+
 class SandboxOrg:
     """One running sandbox org process and handles to drive and inspect it."""
 
@@ -128,16 +189,14 @@ class SandboxOrg:
         return {"org": self.org_name} if self.org_name else {}
 
     def manage(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """`manage.py ARGS` on this org, run by the org's command runner (see _CommandRunner)."""
         if self.org_name and args and args[0].startswith("sandbox_"):
             args = (*args, "--org", self.org_name)
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        key = tuple(sorted(self.env.items()))
+        runner = _runners.get(key)
+        if runner is None or not runner.alive():
+            runner = _runners[key] = _CommandRunner(self.env, self.workdir / "commands.log")
+        result = runner.run(args, timeout=timeout)
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
@@ -201,6 +260,7 @@ class SandboxOrg:
         return self.start(port=self.port)
 
     def stop(self) -> None:
+        _close_runners(self.env)
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -419,6 +479,7 @@ class _Templates:
             builder = SandboxOrg(workdir)
         builder.manage("migrate", "--database", "sandbox", "--no-input", "-v", "0")
         builder.manage("sandbox_seed", "--contacts", str(contacts), "--seed", str(seed))
+        _close_runners(builder.env)
         if self.postgres:
             return name
         with sqlite3.connect(builder.db_path) as connection:
@@ -485,6 +546,7 @@ def pytest_sessionfinish(session, exitstatus):
 def _sandbox_templates(tmp_path_factory):
     templates = _Templates(_shared_base(tmp_path_factory))
     yield templates
+    _close_runners()
     if templates.postgres:
         templates.drop_all()
 
