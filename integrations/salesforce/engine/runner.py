@@ -218,6 +218,3 @@ def _run(state: RunState) -> SyncRun:
             Reason.OBJECT_ERRORS,
         )
     return finish(run, SyncRun.State.SUCCEEDED)
-
-
-# ------------------------------------------------------------------------------------- one object
