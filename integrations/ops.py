@@ -1,6 +1,6 @@
 """Operator services the admin console needs and the other modules did not have yet.
 
-Each one wraps the existing service or engine entry point (`tasks.sync_request`, `retry_errors`,
+Each one wraps the existing service or engine entry point (`tasks.sync_request`, `engine.retry.retry_errors`,
 `services.connection_*`) and adds only what an operator acting on many rows across workspaces needs:
 a refusal in plain words when a connection is in the wrong state, so nothing is written and the
 operator learns why. The admin (integrations/admin.py), the commands and the Sync health page call
