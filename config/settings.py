@@ -306,7 +306,7 @@ SALESFORCE_LOCAL_ORIGINS = env.list("SALESFORCE_LOCAL_ORIGINS", default=[])
 # The OAuth callback registered in the connected app; empty means this site's own callback URL.
 SALESFORCE_CALLBACK_URL = env.str("SALESFORCE_CALLBACK_URL", default="")
 
-# --- Sync engine knobs (integrations.salesforce.sync reads SYNC_<NAME>) ---------------------
+# --- Sync engine knobs (integrations.salesforce.engine reads SYNC_<NAME>) ---------------------
 SYNC_BULK_THRESHOLD = env.int("SYNC_BULK_THRESHOLD", default=10_000)
 SYNC_BULK_MAX_RECORDS = env.int("SYNC_BULK_MAX_RECORDS", default=10_000)
 SYNC_ACTIVITY_BACKFILL_DAYS = env.int("SYNC_ACTIVITY_BACKFILL_DAYS", default=90)

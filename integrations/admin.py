@@ -2,7 +2,7 @@
 
 Every action calls the service the pages and commands call (`integrations.services`,
 `integrations.ops`, `integrations.connection_settings`, `integrations.sync_settings`, the engine's `tasks.sync_request` /
-`sync.retry_errors`) and reports, per connection, what happened or why nothing did. The tokens are
+`engine.retry.retry_errors`) and reports, per connection, what happened or why nothing did. The tokens are
 never shown: their columns are excluded from every form and list. The sync health pages and the
 disconnect confirmation live in `integrations/admin_views.py`.
 """

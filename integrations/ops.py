@@ -1,6 +1,6 @@
 """Operator services the admin console needs and the other modules did not have yet.
 
-Each one wraps the existing service or engine entry point (`tasks.sync_request`, `sync.retry_errors`,
+Each one wraps the existing service or engine entry point (`tasks.sync_request`, `engine.retry.retry_errors`,
 `services.connection_*`) and adds only what an operator acting on many rows across workspaces needs:
 a refusal in plain words when a connection is in the wrong state, so nothing is written and the
 operator learns why. The admin (integrations/admin.py), the commands and the Sync health page call
@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import Connection, SyncError, SyncRun
-from integrations.salesforce import sync
+from integrations.salesforce.engine.retry import retry_errors
 from integrations.salesforce.errors import SalesforceError
 from integrations.salesforce.tasks import sync_request
 
@@ -107,7 +107,7 @@ class RetryOutcome:
 
 
 def sync_errors_retry(*, errors: Iterable[SyncError]) -> RetryOutcome:
-    """Re-read the records behind `errors` from Salesforce now (`sync.retry_errors`), per connection.
+    """Re-read the records behind `errors` from Salesforce now (`retry_errors`), per connection.
 
     Errors that cannot be retried (no Salesforce id, or `retryable=False` such as a deleted field) are
     counted and left open; a connection that is not connected, or that Salesforce refuses, is reported
@@ -133,7 +133,7 @@ def sync_errors_retry(*, errors: Iterable[SyncError]) -> RetryOutcome:
             outcome.refused.append(problem)
             continue
         try:
-            result = sync.retry_errors(connection, batch)
+            result = retry_errors(connection, batch)
         except SalesforceError as exc:
             logger.warning(
                 "Retrying sync errors of connection %s failed: %s", connection.pk, type(exc).__name__

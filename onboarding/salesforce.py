@@ -9,8 +9,9 @@ from typing import Any
 from cdp.models import Workspace
 from integrations import sync_settings
 from integrations.models import Connection, SyncedObject
-from integrations.salesforce import filters, sync
+from integrations.salesforce import filters
 from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.engine import preview
 from integrations.salesforce.errors import SalesforceError
 
 
@@ -39,7 +40,7 @@ def merge_preview(*, connection: Connection, settings: dict[str, Any], sample: i
     for name, value in settings.items():
         setattr(candidate, name, value)
     try:
-        counts = sync.preview(candidate, sample=sample)
+        counts = preview.preview(candidate, sample=sample)
     except SalesforceError as error:
         raise PreviewUnavailable(
             f"Salesforce could not be read for the preview ({type(error).__name__})."

@@ -3,7 +3,7 @@
 `SyncedObject` / `FieldSelection` say *what* to sync; `SyncRun` / `SyncError` record *what happened*;
 `SourceRecord` keeps the last payload of every synced Salesforce record so a run can tell what changed
 (activities) and skip rows it already applied. Writes go through `integrations.sync_settings` and the
-engine (`integrations.salesforce.sync`); reads through `integrations.sync_selectors`.
+engine (`integrations.salesforce.engine`); reads through `integrations.sync_selectors`.
 """
 
 from __future__ import annotations

@@ -36,6 +36,8 @@ from django.utils import timezone
 from integrations.models import ChangeStream, Connection, SyncedObject, SyncRun
 from integrations.salesforce import mapping, planning, tasks
 from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.engine.definitions import object_context
+from integrations.salesforce.engine.runs import RunState
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 from integrations.salesforce.pages import ObjectContext, apply_page
 from integrations.salesforce.streaming import (
@@ -45,7 +47,6 @@ from integrations.salesforce.streaming import (
     BayeuxError,
     parse_event,
 )
-from integrations.salesforce.sync import RunState, object_context
 
 logger = logging.getLogger(__name__)
 

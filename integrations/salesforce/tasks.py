@@ -21,8 +21,9 @@ from django.utils import timezone
 from integrations.models import Connection, SyncedObject, SyncRun
 from integrations.salesforce import shutdown, writeback
 from integrations.salesforce.client import SalesforceClient
+from integrations.salesforce.engine.runner import run_sync
+from integrations.salesforce.engine.runs import owner_is_dead
 from integrations.salesforce.errors import SalesforceAuthError
-from integrations.salesforce.sync import _owner_is_dead, run_sync
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def recover_run(run: SyncRun) -> bool:
                 state_reason="waiting: its queued task was lost; queued again",
             )
         return _enqueue(run.pk, expected_task_id=run.task_id, expected_enqueued_at=run.enqueued_at)
-    if run.state == SyncRun.State.RUNNING and _owner_is_dead(run):
+    if run.state == SyncRun.State.RUNNING and owner_is_dead(run):
         # Once per dead owner: a task enqueued after the owner's last heartbeat is the takeover already
         # under way, unless the broker lost that one too; racing callers are settled by the
         # compare-and-set on enqueued_at.

@@ -341,7 +341,7 @@ def test_merge_page_has_the_seeds_three_labels_and_advanced_options(at_merge):
 
 
 def test_merge_preview_uses_the_unsaved_choice_and_writes_nothing(at_merge, connection, monkeypatch):
-    from integrations.salesforce import sync
+    from integrations.salesforce.engine import preview
 
     seen = {}
 
@@ -349,7 +349,7 @@ def test_merge_preview_uses_the_unsaved_choice_and_writes_nothing(at_merge, conn
         seen.update(strategy=candidate.merge_strategy, skip=candidate.skip_non_existing)
         return {"Contact": {"read": 40, "created": 30, "merged": 8, "ignored": 2, "invalid": 0}}
 
-    monkeypatch.setattr(sync, "preview", fake_preview)
+    monkeypatch.setattr(preview, "preview", fake_preview)
 
     response = at_merge.post(
         "/onboarding/salesforce-merge/",

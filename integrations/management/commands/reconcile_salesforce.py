@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand
 
 from integrations.management.commands._sync_common import add_target_arguments, resolve_connections
 from integrations.models import SyncRun
-from integrations.salesforce import sync, tasks
+from integrations.salesforce import tasks
+from integrations.salesforce.engine.runner import run_sync
 
 
 class Command(BaseCommand):
@@ -31,7 +32,7 @@ class Command(BaseCommand):
                     )
                 )
                 continue
-            result = sync.run_sync(run.pk)
+            result = run_sync(run.pk)
             if result is None:
                 self.stdout.write(
                     f"Connection {connection.pk}: run #{run.pk} is in progress in another worker."

@@ -10,7 +10,9 @@ from integrations.management.commands._sync_common import (
     resolve_connections,
 )
 from integrations.models import SyncedObject, SyncRun
-from integrations.salesforce import sync, tasks
+from integrations.salesforce import tasks
+from integrations.salesforce.engine.preview import preview
+from integrations.salesforce.engine.runner import run_sync
 
 
 class Command(BaseCommand):
@@ -66,7 +68,7 @@ class Command(BaseCommand):
                 )
                 continue
             bar = ProgressBar(self.stderr._out)
-            result = sync.run_sync(run.pk, progress=bar)
+            result = run_sync(run.pk, progress=bar)
             bar.close()
             if result is None:
                 self.stdout.write(
@@ -83,7 +85,7 @@ class Command(BaseCommand):
             )
 
     def _preview(self, connection):
-        counts = sync.preview(connection)
+        counts = preview(connection)
         self.stdout.write(
             f"Connection {connection.pk}: preview under '{connection.merge_label}' (nothing written)"
         )

@@ -93,9 +93,10 @@ def select_objects(connection, names=STANDARD_OBJECTS, *, extra_fields=None):
 
 def run_inline(connection, **kwargs):
     from integrations.models import SyncRun
-    from integrations.salesforce import sync, tasks
+    from integrations.salesforce import tasks
+    from integrations.salesforce.engine.runner import run_sync
 
     run, _ = tasks.sync_request(connection=connection, enqueue=False, **kwargs)
     if run.state == SyncRun.State.SKIPPED:
         return run
-    return sync.run_sync(run.pk)
+    return run_sync(run.pk)

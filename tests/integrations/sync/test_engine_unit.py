@@ -11,7 +11,8 @@ import responses
 from cdp.models import Activity, Organization, Person
 from integrations import sync_settings
 from integrations.models import SourceRecord, SyncedObject, SyncError, SyncRun
-from integrations.salesforce import sync, tasks
+from integrations.salesforce import tasks
+from integrations.salesforce.engine.runner import run_sync
 from tests.integrations.sync.fake_org import INSTANCE, FakeOrg, stamp
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +83,7 @@ def org(plain_connection, settings):
 
 def run(connection):
     r, _ = tasks.sync_request(connection=connection, enqueue=False)
-    return r if r.state == SyncRun.State.SKIPPED else sync.run_sync(r.pk)
+    return r if r.state == SyncRun.State.SKIPPED else run_sync(r.pk)
 
 
 def test_backfill_pages_from_the_watermark_and_a_second_run_costs_two_calls_per_object(

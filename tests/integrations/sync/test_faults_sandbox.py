@@ -9,7 +9,8 @@ import pytest
 
 from cdp.models import Activity, Organization, Person
 from integrations.models import Connection, SourceRecord, SyncError, SyncRun
-from integrations.salesforce import sync, tasks
+from integrations.salesforce import tasks
+from integrations.salesforce.engine.runner import run_sync
 from tests.integrations.sync.conftest import connect, select_objects
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def reference(org, make_workspace, sf_settings):
         ws = make_workspace(name="Reference")
         connection = connect(ws, org)
         select_objects(connection, OBJECTS)
-        run = sync.run_sync(start(connection).pk)
+        run = run_sync(start(connection).pk)
         assert run.state == "succeeded"
         _reference["clean"] = snapshot(ws)
         _reference["stable_people"] = stable_people(ws)
@@ -110,14 +111,14 @@ def setup(sandbox_org, sf_settings, make_workspace, workspace, settings):
 
 def finish(connection):
     """Whatever state the faulted run left, the next run completes the sync."""
-    run = sync.run_sync(start(connection).pk)
+    run = run_sync(start(connection).pk)
     assert (run.state, run.state_reason) == ("succeeded", "")
     return run
 
 
 def test_access_token_expiry_mid_run_refreshes_once_and_loses_nothing(setup, workspace):
     org, connection, expected = setup
-    run = sync.run_sync(
+    run = run_sync(
         start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_access_tokens=True))
     )
     assert (run.state, run.state_reason) == ("succeeded", "")
@@ -129,7 +130,7 @@ def test_access_token_expiry_mid_run_refreshes_once_and_loses_nothing(setup, wor
 def test_revoked_refresh_token_stops_the_run_and_a_reconnect_resumes_it(setup, workspace):
     org, connection, expected = setup
     revoke = lambda: org.faults(expire_access_tokens=True, revoke_refresh_tokens=True)  # noqa: E731
-    run = sync.run_sync(start(connection).pk, progress=after_rows(80, revoke))
+    run = run_sync(start(connection).pk, progress=after_rows(80, revoke))
 
     assert run.state == "failed" and run.state_reason.startswith("needs reconnecting")
     connection.refresh_from_db()
@@ -153,7 +154,7 @@ def test_api_limit_reached_pauses_and_resumes_from_the_checkpoint(setup, workspa
     used, _ = org.api_usage()
     org.faults(api_limit=used + 12)  # the org's daily limit runs out mid-run
 
-    run = sync.run_sync(start(connection).pk)
+    run = run_sync(start(connection).pk)
 
     assert run.state == "paused" and run.state_reason.startswith("paused: API budget")
     assert Person.objects.filter(workspace=workspace).exists()
@@ -164,7 +165,7 @@ def test_api_limit_reached_pauses_and_resumes_from_the_checkpoint(setup, workspa
 
 def test_503s_are_retried(setup, workspace):
     org, connection, expected = setup
-    run = sync.run_sync(
+    run = run_sync(
         start(connection).pk, progress=after_rows(60, lambda: org.faults(fail_next=2, fail_status=503))
     )
     assert (run.state, run.state_reason) == ("succeeded", "")
@@ -177,9 +178,7 @@ def test_an_outage_longer_than_the_retry_window_pauses_and_the_run_after_the_pau
     org, connection, expected = setup
     settings.SYNC_OUTAGE_RETRY_SECONDS = 1
     settings.SYNC_OUTAGE_PAUSE_SECONDS = 600
-    run = sync.run_sync(
-        start(connection).pk, progress=after_rows(60, lambda: org.faults(unreachable_seconds=8))
-    )
+    run = run_sync(start(connection).pk, progress=after_rows(60, lambda: org.faults(unreachable_seconds=8)))
 
     assert (run.state, run.reason_code) == ("paused", SyncRun.ReasonCode.SALESFORCE_UNREACHABLE)
     assert run.resume_after is not None and "resumes from the last saved page" in run.state_reason
@@ -191,7 +190,7 @@ def test_an_outage_longer_than_the_retry_window_pauses_and_the_run_after_the_pau
     org.reset_faults()
     reconcile, _ = tasks.sync_request(connection=connection, kind=SyncRun.Kind.RECONCILE, enqueue=False)
     assert reconcile.kind == SyncRun.Kind.INITIAL
-    resumed = sync.run_sync(reconcile.pk)
+    resumed = run_sync(reconcile.pk)
     assert (resumed.state, resumed.reason_code) == ("succeeded", "")
     assert snapshot(workspace) == expected
 
@@ -203,7 +202,7 @@ def test_query_timeout_that_persists_pauses_at_the_checkpoint_and_the_next_run_r
     settings.SYNC_QUERY_TIMEOUT_WAIT_SECONDS = 3
     org.faults(query_timeout=["Task"])
 
-    run = sync.run_sync(start(connection).pk)
+    run = run_sync(start(connection).pk)
 
     # The run never moves past data it did not read: it pauses at Task's checkpoint and says so.
     assert (run.state, run.reason_code) == ("paused", SyncRun.ReasonCode.QUERY_TIMEOUT)
@@ -229,7 +228,7 @@ def test_a_query_timeout_burst_mid_backfill_is_ridden_out_and_loses_nothing(setu
     org.faults(short_page_size=40)  # several pages per object: the burst starts mid-object
     burst = lambda: org.faults(query_timeout_seconds=20)  # noqa: E731
 
-    run = sync.run_sync(start(connection).pk, progress=after_rows(60, burst))
+    run = run_sync(start(connection).pk, progress=after_rows(60, burst))
 
     assert (run.state, run.reason_code, run.state_reason) == ("succeeded", "", "")
     assert run.seconds >= 15, "the burst was met and waited out"
@@ -245,9 +244,7 @@ def test_a_query_timeout_burst_mid_backfill_is_ridden_out_and_loses_nothing(setu
 def test_expired_locator_requeries_from_the_checkpoint(setup, workspace):
     org, connection, expected = setup
     org.faults(short_page_size=40)  # several pages per object, so a locator is live mid-object (40 accounts)
-    run = sync.run_sync(
-        start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_locators=True))
-    )
+    run = run_sync(start(connection).pk, progress=after_rows(80, lambda: org.faults(expire_locators=True)))
     assert (run.state, run.state_reason) == ("succeeded", "")
     assert (
         SyncError.objects.filter(run=run, message__contains="re-reading from the last saved page").count()
@@ -258,7 +255,7 @@ def test_expired_locator_requeries_from_the_checkpoint(setup, workspace):
 
 def test_malformed_page_is_reported_and_reread(setup, workspace):
     org, connection, expected = setup
-    run = sync.run_sync(start(connection).pk, progress=after_rows(60, lambda: org.faults(malformed_next=1)))
+    run = run_sync(start(connection).pk, progress=after_rows(60, lambda: org.faults(malformed_next=1)))
     assert (run.state, run.state_reason) == ("succeeded", "")
     assert SyncError.objects.filter(run=run, error_type="malformed").count() == 1
     assert snapshot(workspace) == expected
@@ -281,7 +278,7 @@ def test_bulk_backfill_resumes_its_job_after_a_crash_and_equals_the_rest_sync(se
 
     run = start(connection)
     with pytest.raises(Crash):
-        sync.run_sync(run.pk, progress=after_rows(150, crash))
+        run_sync(run.pk, progress=after_rows(150, crash))
     run.refresh_from_db()
     assert run.state == "running"  # as a SIGKILLed worker leaves it
     contact = connection.synced_objects.get(api_name="Contact")
@@ -290,7 +287,7 @@ def test_bulk_backfill_resumes_its_job_after_a_crash_and_equals_the_rest_sync(se
 
     joined, created = tasks.sync_request(connection=connection, enqueue=False)
     assert (joined.pk, created) == (run.pk, False)
-    resumed = sync.run_sync(run.pk)
+    resumed = run_sync(run.pk)
 
     assert (resumed.state, resumed.state_reason, resumed.attempts) == ("succeeded", "", 2)
     got = snapshot(workspace)

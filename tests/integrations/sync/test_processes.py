@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from integrations.models import SyncRun
-from integrations.salesforce import sync, tasks
+from integrations.salesforce import tasks
+from integrations.salesforce.engine.runner import run_sync
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.integrations.sync.test_faults_sandbox import OBJECTS, snapshot
 from tests.processes import process_env, qcluster
@@ -48,7 +49,7 @@ def test_sigkill_at_random_points_then_resume_equals_a_clean_run(
     clean_ws = make_workspace(name="Clean")
     clean = connect(clean_ws, sandbox_org)
     select_objects(clean, OBJECTS)
-    assert sync.run_sync(tasks.sync_request(connection=clean, enqueue=False)[0].pk).state == "succeeded"
+    assert run_sync(tasks.sync_request(connection=clean, enqueue=False)[0].pk).state == "succeeded"
     expected = snapshot(clean_ws)
 
     drill_ws = make_workspace(name="Drill")

@@ -6,12 +6,13 @@ run is requested. One run executes, the user is told why it waits, nothing is lo
 from __future__ import annotations
 
 import datetime as dt
+import socket
 
 import pytest
 from django.utils import timezone
 
 from integrations.models import SourceRecord, SyncRun
-from integrations.salesforce import sync, tasks
+from integrations.salesforce import tasks
 from tests.integrations.sync.conftest import connect, select_objects
 from tests.processes import RedisBroker
 
@@ -120,7 +121,7 @@ def test_a_running_run_whose_worker_is_gone_is_taken_over_at_once(broker, connec
     run, _ = tasks.sync_request(connection=connection, enqueue=False)
     # As a SIGKILLed worker on this host leaves it: claimed, heartbeat fresh, pid gone.
     SyncRun.objects.filter(pk=run.pk).update(
-        state="running", worker=f"{sync.socket.gethostname()}:999999", heartbeat_at=timezone.now()
+        state="running", worker=f"{socket.gethostname()}:999999", heartbeat_at=timezone.now()
     )
 
     assert tasks.recover_runs(reason="a worker started") == 1

@@ -217,7 +217,7 @@ def test_hard_delete_is_archived_by_reconcile(make_sandbox_org, sf_settings, wor
 
 
 def test_a_record_that_fails_again_keeps_one_open_error(sandbox_org, sf_settings, workspace):
-    from integrations.salesforce import sync
+    from integrations.salesforce.engine.retry import retry_errors
 
     connection = connect(workspace, sandbox_org)
     select_objects(connection)
@@ -226,7 +226,7 @@ def test_a_record_that_fails_again_keeps_one_open_error(sandbox_org, sf_settings
     first = sorted(open_errors.values_list("pk", "sf_id"))
     assert first  # the seed has contacts with bad emails
 
-    outcome = sync.retry_errors(connection, list(open_errors))
+    outcome = retry_errors(connection, list(open_errors))
 
     # Re-read and still bad: nothing resolved, no second error, the open one counts the repeat.
     assert (outcome["retried"], outcome["resolved"]) == (len(first), 0)

@@ -190,9 +190,9 @@ def test_a_write_back_salesforce_refuses_is_a_sync_error_and_inflow_keeps_the_us
     assert PermissionWriteback.objects.get(person=person, sf_id=contact["Id"]).state == "failed"
 
     # Retrying writes it again; Salesforce refuses again, so the error stays open (one error, seen twice).
-    from integrations.salesforce import sync
+    from integrations.salesforce.engine.retry import retry_errors
 
-    assert sync.retry_errors(connection, [refused]) == {"retried": 1, "resolved": 0}
+    assert retry_errors(connection, [refused]) == {"retried": 1, "resolved": 0}
     refused.refresh_from_db()
     assert not refused.resolved and refused.occurrences == 2
 
