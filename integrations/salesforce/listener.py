@@ -8,7 +8,7 @@ Each thread subscribes to `/data/ChangeEvents` from the stored replay id and lon
 returns is one batch (everything that arrived while the previous batch was being applied): events for
 objects or fields the connection does not sync are skipped, the records the rest name are read in full
 (one `Id IN (...)` query per object, queryAll so deletes come too), applied through the sync engine's page
-path (`pages.apply_page`, the same mapping, precedence and merge as a scheduled run) in dependency order,
+path (`page_apply.apply_page`, the same mapping, precedence and merge as a scheduled run) in dependency order,
 and the replay id advances in that same transaction. The listener never moves a watermark: polling stays
 the truth, and a record the stream applied is skipped by the next run as already applied.
 
@@ -37,7 +37,7 @@ from integrations.models import ChangeStream, Connection, SyncedObject, SyncRun
 from integrations.salesforce import mapping, planning, tasks
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
-from integrations.salesforce.pages import ObjectContext, apply_page
+from integrations.salesforce.page_apply import ObjectContext, apply_page
 from integrations.salesforce.streaming import (
     ALL_CHANGE_EVENTS,
     REPLAY_NEW,

@@ -32,7 +32,7 @@ from integrations.models import Connection, PermissionWriteback, SourceRecord, S
 from integrations.salesforce import mapping, objects, tasks
 from integrations.salesforce.client import MAX_COLLECTION_RECORDS, parse_sf_datetime
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
-from integrations.salesforce.pages import sync_errors_upsert
+from integrations.salesforce.page_apply import sync_errors_upsert
 
 logger = logging.getLogger(__name__)
 
