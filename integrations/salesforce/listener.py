@@ -34,10 +34,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.models import ChangeStream, Connection, SyncedObject, SyncRun
-from integrations.salesforce import mapping, planning, tasks
+from integrations.salesforce import planning, tasks
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
 from integrations.salesforce.page_apply import ObjectContext, apply_page
+from integrations.salesforce.soql import ID_RE, build_ids_soql
 from integrations.salesforce.streaming import (
     ALL_CHANGE_EVENTS,
     REPLAY_NEW,
@@ -253,7 +254,7 @@ class ConnectionListener:
             if isinstance(stamp, int) and not isinstance(stamp, bool):
                 commit_ms = max(commit_ms or stamp, stamp)
             entity, kind = header["entityName"], header["changeType"]
-            ids = [i for i in header.get("recordIds") or [] if mapping._ID_RE.match(i)]
+            ids = [i for i in header.get("recordIds") or [] if ID_RE.match(i)]
             ctx = self.contexts.get(entity)
             if kind.startswith("GAP_"):
                 gaps.append(f"{kind} on {entity}")
@@ -313,7 +314,7 @@ class ConnectionListener:
             ctx = self.contexts[name]
             found: list[dict] = []
             for start in range(0, len(unique), ID_CHUNK):
-                soql = mapping.build_ids_soql(name, ctx.fields, unique[start : start + ID_CHUNK])
+                soql = build_ids_soql(name, ctx.fields, unique[start : start + ID_CHUNK])
                 for page in self.client.query_pages(soql, include_deleted=True):
                     found += page.records
             records[name] = found

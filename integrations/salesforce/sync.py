@@ -32,7 +32,17 @@ from cdp import fields as field_types
 from cdp import merge as cdp_merge
 from integrations import sync_settings
 from integrations.models import Connection, FieldSelection, SourceRecord, SyncedObject, SyncError, SyncRun
-from integrations.salesforce import filters, mapping, objects, planning, shutdown, writeback
+from integrations.salesforce import (
+    bulk_csv,
+    filters,
+    mapped_page,
+    mapping,
+    objects,
+    planning,
+    shutdown,
+    target_fields,
+    writeback,
+)
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import (
     SalesforceAuthError,
@@ -56,6 +66,14 @@ from integrations.salesforce.page_apply import (
     reapply_survivors,
 )
 from integrations.salesforce.read_ahead import read_ahead
+from integrations.salesforce.soql import (
+    build_count_soql,
+    build_ids_soql,
+    build_soql,
+    build_unmatched_ids_soql,
+    is_api_name,
+    soql_fields,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -564,8 +582,8 @@ def _describe(state: RunState, obj: SyncedObject) -> dict[str, str]:
     described = [f for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name")]
     # A name that is not an API name can never be put in a query: that one field is skipped (a selected
     # one is deselected with an error row), the rest of the object syncs.
-    unusable = sorted({str(f["name"]) for f in described if not mapping.is_api_name(f["name"])})
-    types = {f["name"]: f.get("type", "string") for f in described if mapping.is_api_name(f["name"])}
+    unusable = sorted({str(f["name"]) for f in described if not is_api_name(f["name"])})
+    types = {f["name"]: f.get("type", "string") for f in described if is_api_name(f["name"])}
     formulas = {f["name"] for f in described if f.get("calculated") and f["name"] in types}
     for sel in FieldSelection.objects.filter(synced_object=obj, active=True, sf_field__in=unusable):
         sel.active, sel.inactive_reason = False, "Not a valid Salesforce API name"
@@ -617,7 +635,7 @@ def _ensure_definitions(
                 {
                     "id": s.target_field,
                     "name": s.label or s.sf_field,
-                    "display_type": mapping.cdp_type_for(s.sf_type),
+                    "display_type": target_fields.cdp_type_for(s.sf_type),
                 }
                 for s in selections
             ],
@@ -631,7 +649,7 @@ def _ensure_definitions(
                 workspace=workspace,
                 field_id=sel.target_field,
                 name=f"{sel.label or sel.sf_field} (Salesforce)",
-                display_type=mapping.cdp_type_for(types.get(sel.sf_field, sel.sf_type)),
+                display_type=target_fields.cdp_type_for(types.get(sel.sf_field, sel.sf_type)),
             )
         except ValueError as exc:
             _record_error(
@@ -668,7 +686,7 @@ def object_context(
     selections = list(FieldSelection.objects.filter(synced_object=obj, active=True))
     custom_object = _ensure_definitions(state, obj, selections, types)
     mapper = _mapper(state, obj, selections)
-    fields = mapping.soql_fields(obj.api_name, [s.sf_field for s in selections], types)
+    fields = soql_fields(obj.api_name, [s.sf_field for s in selections], types)
     try:
         criteria = filters.read_criteria(obj)
     except ValueError as exc:
@@ -751,7 +769,7 @@ def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> No
     elif (obj.backfill_completed_at is None or full) and obj.watermark_modstamp is None:
         try:
             total = _reread(
-                state, obj, lambda: state.client.count(mapping.build_count_soql(name, criteria=ctx.criteria))
+                state, obj, lambda: state.client.count(build_count_soql(name, criteria=ctx.criteria))
             )
         except SalesforceQueryTimeout:
             total = None  # too big to count quickly: REST in narrowing windows still gets through
@@ -797,7 +815,7 @@ def settle_unmatched(state: RunState, ctx: ObjectContext, *, since: dt.datetime 
         if not ctx.criteria:
             return 0
         unmatched: set[str] = set()
-        soql = mapping.build_unmatched_ids_soql(name, ctx.criteria, since=since)
+        soql = build_unmatched_ids_soql(name, ctx.criteria, since=since)
         for page in state.client.query_pages(soql, batch_size=PAGE_SIZE):
             ids = [r["Id"] for r in page.records if isinstance(r, dict) and r.get("Id")]
             unmatched.update(live.filter(sf_id__in=ids).values_list("sf_id", flat=True))
@@ -814,7 +832,7 @@ def settle_unmatched(state: RunState, ctx: ObjectContext, *, since: dt.datetime 
                 connection_id=obj.connection_id, object_name=name, sf_id__in=chunk
             ).update(deleted=True, hash="")
             if archive:
-                gone_keys = [mapping.Key(ctx.source, name, sf_id) for sf_id in chunk]
+                gone_keys = [mapped_page.Key(ctx.source, name, sf_id) for sf_id in chunk]
                 keys = archivable_keys(ctx, gone_keys, deleted_now=set(chunk))
                 archived += cdp_merge.archive_records(
                     workspace=obj.workspace, keys=[cdp_merge.IdentityKey(*k) for k in keys]
@@ -826,8 +844,8 @@ def settle_unmatched(state: RunState, ctx: ObjectContext, *, since: dt.datetime 
     return archived
 
 
-def _rest_checkpoint(obj: SyncedObject) -> Callable[[mapping.PageResult], dict]:
-    def checkpoint(result: mapping.PageResult) -> dict:
+def _rest_checkpoint(obj: SyncedObject) -> Callable[[mapped_page.PageResult], dict]:
+    def checkpoint(result: mapped_page.PageResult) -> dict:
         if result.max_cursor is None:
             return {}
         current = (obj.watermark_modstamp, obj.watermark_id) if obj.watermark_modstamp else None
@@ -962,7 +980,7 @@ def _sync_rest(state: RunState, ctx: ObjectContext) -> None:
             until = (since or EPOCH) + window
             if until >= timezone.now():
                 until, window = None, None
-        soql = mapping.build_soql(name, fields, since=since, until=until, criteria=ctx.criteria)
+        soql = build_soql(name, fields, since=since, until=until, criteria=ctx.criteria)
         try:
             for page in _rest_pages(state, soql):
                 if first_total and obj.backfill_completed_at is not None:
@@ -1032,9 +1050,7 @@ def _sync_bulk(
     obj = ctx.synced_object
     name = obj.api_name
     cp = dict(obj.checkpoint) if resume else {}
-    soql = mapping.build_soql(
-        name, fields, since=obj.watermark_modstamp, ordered=False, criteria=ctx.criteria
-    )
+    soql = build_soql(name, fields, since=obj.watermark_modstamp, ordered=False, criteria=ctx.criteria)
     kwargs: dict[str, Any] = {
         "include_deleted": True,
         "max_records": conf("BULK_MAX_RECORDS", 10_000),
@@ -1062,11 +1078,11 @@ def _sync_bulk(
                 else 0
             )
             for start in range(offset, len(rows), PAGE_SIZE):
-                chunk = [mapping.normalize_bulk_row(r, types) for r in rows[start : start + PAGE_SIZE]]
+                chunk = [bulk_csv.normalize_bulk_row(r, types) for r in rows[start : start + PAGE_SIZE]]
                 end = start + len(chunk)
                 last = end >= len(rows)
 
-                def checkpoint(result: mapping.PageResult, page=page, end=end, last=last) -> dict:
+                def checkpoint(result: mapped_page.PageResult, page=page, end=end, last=last) -> dict:
                     best = (cp.get("max_modstamp"), cp.get("max_id", ""))
                     if result.max_cursor is not None:
                         stamp = result.max_cursor[0].isoformat()
@@ -1130,14 +1146,14 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
     has_formulas = FieldSelection.objects.filter(synced_object=obj, active=True, is_formula=True).exists()
     if has_formulas:
         for page in state.client.query_pages(
-            mapping.build_soql(name, fields, criteria=ctx.criteria),
+            build_soql(name, fields, criteria=ctx.criteria),
             include_deleted=False,
             batch_size=PAGE_SIZE,
         ):
             _apply(state, ctx, page.records, None)
     remote: set[str] = set()
     for page in state.client.query_pages(
-        mapping.build_soql(name, ["Id"], ordered=False, criteria=ctx.criteria), batch_size=PAGE_SIZE
+        build_soql(name, ["Id"], ordered=False, criteria=ctx.criteria), batch_size=PAGE_SIZE
     ):
         remote.update(r["Id"] for r in page.records if isinstance(r, dict) and r.get("Id"))
         _budget_check(state)
@@ -1153,7 +1169,7 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
         chunk = gone[start : start + PAGE_SIZE]
         with transaction.atomic():
             if obj.becomes in ARCHIVABLE:
-                gone_keys = [mapping.Key(ctx.source, name, sf_id) for sf_id in chunk]
+                gone_keys = [mapped_page.Key(ctx.source, name, sf_id) for sf_id in chunk]
                 keys = archivable_keys(ctx, gone_keys, deleted_now=set(chunk))
                 archived += cdp_merge.archive_records(
                     workspace=obj.workspace, keys=[cdp_merge.IdentityKey(*k) for k in keys]
@@ -1164,7 +1180,7 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
                 connection_id=obj.connection_id, object_name=name, sf_id__in=chunk
             ).update(deleted=True)
     for start in range(0, len(missing), 200):
-        soql = mapping.build_ids_soql(name, fields, missing[start : start + 200])
+        soql = build_ids_soql(name, fields, missing[start : start + 200])
         for page in state.client.query_pages(soql, batch_size=PAGE_SIZE):
             _apply(state, ctx, page.records, None)
     counts = PageCounts(archived=archived)
@@ -1200,14 +1216,14 @@ def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str
             available = {
                 f["name"]
                 for f in describe.get("fields", [])
-                if isinstance(f, dict) and mapping.is_api_name(f.get("name"))
+                if isinstance(f, dict) and is_api_name(f.get("name"))
             }
             selected = FieldSelection.objects.filter(synced_object=obj, active=True).values_list(
                 "sf_field", flat=True
             )
-            fields = mapping.soql_fields(obj.api_name, selected, available)
+            fields = soql_fields(obj.api_name, selected, available)
             soql = (
-                mapping.build_soql(obj.api_name, fields, ordered=False, criteria=filters.read_criteria(obj))
+                build_soql(obj.api_name, fields, ordered=False, criteria=filters.read_criteria(obj))
                 + f" LIMIT {int(sample)}"
             )
             fetched[obj.api_name] = [
@@ -1292,7 +1308,7 @@ def _retry_reads(connection: Connection, errors: list[SyncError]) -> dict[str, i
                 connection=connection, object_name=obj.api_name, sf_id__in=ids
             ).update(hash="")
             for start in range(0, len(ids), 200):
-                soql = mapping.build_ids_soql(obj.api_name, fields, ids[start : start + 200])
+                soql = build_ids_soql(obj.api_name, fields, ids[start : start + 200])
                 for page in client.query_pages(soql, batch_size=PAGE_SIZE):
                     # A record that fails again updates its open error (last_seen_at) rather than adding one.
                     since = timezone.now()
