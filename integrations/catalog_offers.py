@@ -21,7 +21,7 @@ from django.utils import timezone
 from cdp.models import Workspace
 from cdp.selectors import builtin_fields
 from integrations.models import Connection, FieldSelection, SyncedObject
-from integrations.salesforce import catalog, mapping
+from integrations.salesforce import catalog, target_fields
 from integrations.salesforce import objects as sf_objects
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.errors import SalesforceError
@@ -193,7 +193,7 @@ def _target_choices(object_name: str, field, default_target: str, builtins) -> t
     """What one Salesforce field may map to: its default, its own field in the object's namespace, and the
     built-in fields of its entity that take its type (never the permissions: those have their own step)."""
 
-    own = mapping.own_target_field(object_name, field.name, field.type)
+    own = target_fields.own_target_field(object_name, field.name, field.type)
     choices = {default_target: "", own: f"Its own field: {field.label}"}
     for field_id, name, display_type in builtins:
         if field_id in ("bol::p", "bol::sp") or field.type not in _COMPATIBLE.get(display_type, ()):

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from integrations import plan_limits
 from integrations.models import Connection
-from integrations.salesforce import mapping, objects
+from integrations.salesforce import objects, soql
 from integrations.salesforce.tasks import schedule_ensure_on_commit
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def _clean_source_precedence(order: Mapping[str, Iterable[str]] | None) -> dict[
             )
         for name in names:
             allowed = name in objects.DEFAULT_PRECEDENCE[entity] or (
-                objects.spec_for(name) is None and mapping.is_api_name(name)
+                objects.spec_for(name) is None and soql.is_api_name(name)
             )
             if not allowed:
                 raise ValidationError(f"{name} cannot describe a {entity}, so it has no place in its order.")

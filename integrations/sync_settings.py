@@ -22,7 +22,7 @@ from cdp.models import FieldDefinition
 from integrations import plan_limits
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-from integrations.salesforce import filters, mapping, objects
+from integrations.salesforce import filters, objects, permissions, target_fields
 from integrations.salesforce.client import SalesforceClient
 
 # The longest activity retention window one can type: a hundred years.
@@ -140,11 +140,11 @@ def synced_object_becomes_set(*, synced_object: SyncedObject, becomes: str) -> S
         _lock_connection(synced_object.connection_id)
         # Fields still on their default target follow the object into its new namespace.
         for sel in FieldSelection.objects.filter(synced_object=synced_object):
-            old_default = mapping.default_target_field(
+            old_default = target_fields.default_target_field(
                 synced_object.api_name, sel.sf_field, sel.sf_type, becomes=synced_object.becomes
             )
             if sel.target_field == old_default:
-                sel.target_field = mapping.default_target_field(
+                sel.target_field = target_fields.default_target_field(
                     synced_object.api_name, sel.sf_field, sel.sf_type, becomes=becomes
                 )
                 sel.save(update_fields=["target_field"])
@@ -168,7 +168,7 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
         sf_type = _attr(item, "type", "sf_type", default="string") or "string"
         target = _attr(
             item, "target_field", "cdp_field", "target", default=""
-        ) or mapping.default_target_field(synced_object.api_name, name, sf_type)
+        ) or target_fields.default_target_field(synced_object.api_name, name, sf_type)
         mode = _attr(item, "update_mode", "mode", default="") or ""
         if mode not in FieldSelection.UpdateMode.values:
             raise ValidationError(
@@ -198,7 +198,7 @@ def field_selection_save(*, synced_object: SyncedObject, fields: Iterable[Any]) 
             code="too_many_fields",
         )
     for choice in chosen.values():
-        mapping.validate_target_field(choice.target_field)
+        target_fields.validate_target_field(choice.target_field)
     chosen = _ordered_targets(synced_object, chosen)
 
     with transaction.atomic():
@@ -339,15 +339,15 @@ def _permission_rule(rule: Mapping[str, Any] | None, *, channel: str) -> dict:
         out["subscribed"] = rule["subscribed"]
     if has_unsub:
         out["unsubscribed"] = rule["unsubscribed"]
-    direction = rule.get("direction") or mapping.DIRECTION_FROM_SALESFORCE
-    if direction not in mapping.DIRECTIONS:
+    direction = rule.get("direction") or permissions.DIRECTION_FROM_SALESFORCE
+    if direction not in permissions.DIRECTIONS:
         raise ValidationError(
             {
-                channel: f"{direction!r} is not a sync direction. Choose one of: {', '.join(mapping.DIRECTIONS.values())}."
+                channel: f"{direction!r} is not a sync direction. Choose one of: {', '.join(permissions.DIRECTIONS.values())}."
             }
         )
-    if direction != mapping.DIRECTION_FROM_SALESFORCE:
-        rule_ = mapping.PermissionRule.of(out)
+    if direction != permissions.DIRECTION_FROM_SALESFORCE:
+        rule_ = permissions.PermissionRule.of(out)
         if rule_.value_for(True) is None or rule_.value_for(False) is None:
             raise ValidationError(
                 {
@@ -406,7 +406,7 @@ def identifier_rule_set(
             {"identifier_config": f"{SyncedObject.IdentifierKind(kind).label} needs: {', '.join(missing)}."}
         )
     if kind == SyncedObject.IdentifierKind.UNIQUE_IDENTIFIER:
-        mapping.validate_target_field(config["cdp_field"])
+        target_fields.validate_target_field(config["cdp_field"])
     if kind == SyncedObject.IdentifierKind.REFERENCE_ID:
         config.setdefault("object", "Contact")
         if config["object"] not in ("Contact", "Lead", "Account"):

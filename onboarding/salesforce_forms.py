@@ -12,7 +12,7 @@ from integrations.catalog_offers import PERMISSION_FIELD_TYPES, ObjectOffer
 from integrations.connection_settings import merge_settings_problem
 from integrations.models import Connection, FieldSelection, SyncedObject
 from integrations.models.sync import MAX_ACTIVE_FIELDS_PER_OBJECT
-from integrations.salesforce import mapping
+from integrations.salesforce import permissions
 from integrations.salesforce.filters import MAX_CONDITIONS, OPERATOR_LABELS
 from integrations.sync_settings import FilterChoice
 
@@ -239,8 +239,8 @@ class PermissionsForm(forms.Form):
                 )
                 self.fields[f"{prefix}__direction"] = forms.ChoiceField(
                     label="Sync direction",
-                    choices=list(mapping.DIRECTIONS.items()),
-                    initial=mapping.rule_direction(rule),
+                    choices=list(permissions.DIRECTIONS.items()),
+                    initial=permissions.rule_direction(rule),
                     widget=forms.RadioSelect,
                     required=False,
                     help_text="Updating Salesforce writes an unsubscribe (or subscribe) made in Inflow to every "
@@ -278,10 +278,10 @@ class PermissionsForm(forms.Form):
                     )
                 elif rule.get("subscribed", object()) == rule.get("unsubscribed", object()):
                     self.add_error(f"{prefix}__unsubscribed", "The two values must differ.")
-                direction = data.get(f"{prefix}__direction") or mapping.DIRECTION_FROM_SALESFORCE
-                if direction != mapping.DIRECTION_FROM_SALESFORCE:
+                direction = data.get(f"{prefix}__direction") or permissions.DIRECTION_FROM_SALESFORCE
+                if direction != permissions.DIRECTION_FROM_SALESFORCE:
                     rule["direction"] = direction
-                    written = mapping.PermissionRule.of(rule)
+                    written = permissions.PermissionRule.of(rule)
                     if written.value_for(True) is None or written.value_for(False) is None:
                         self.add_error(
                             f"{prefix}__subscribed",

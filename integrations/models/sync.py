@@ -57,7 +57,7 @@ class SyncedObject(models.Model):
 
     # Selective sync (Ortto's step between Merge and Sync): all records, the records matching
     # `filter_criteria`, or none. Validated against the describe by integrations.salesforce.filters and
-    # rendered into the SOQL WHERE of every read by integrations.salesforce.mapping.criteria_where.
+    # rendered into the SOQL WHERE of every read by integrations.salesforce.soql.criteria_where.
     class SyncFilter(models.TextChoices):
         ALL = "all", "Sync all records"
         MATCHING = "matching", "Sync records matching criteria"

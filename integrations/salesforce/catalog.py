@@ -14,7 +14,8 @@ from typing import Any
 
 from integrations.salesforce import objects
 from integrations.salesforce.client import SalesforceClient
-from integrations.salesforce.mapping import default_target_field, is_api_name
+from integrations.salesforce.soql import is_api_name
+from integrations.salesforce.target_fields import default_target_field
 
 EXCLUDED_SUFFIXES: tuple[str, ...] = ("ChangeEvent", "History", "Share", "Feed")
 MAX_FIELDS_PER_OBJECT = 50

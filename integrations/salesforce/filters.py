@@ -4,7 +4,7 @@ the `COUNT()` preview of how many records they match (Ortto's selective sync ste
 Criteria are structured data stored on `SyncedObject.filter_criteria`: a list of conditions
 `{"field", "type", "operator", "values"}` combined with AND, a condition's several values combined with OR.
 A field is the object's own (`LeadSource`) or one reached through a lookup (`Account.Industry`), one
-level deep, as SOQL allows. `mapping.criteria_where` renders them into the WHERE clause of every read.
+level deep, as SOQL allows. `soql.criteria_where` renders them into the WHERE clause of every read.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from integrations.salesforce import mapping, objects
+from integrations.salesforce import objects, soql
 
 OPERATOR_LABELS = {
     "equals": "equals",
@@ -44,7 +44,7 @@ class FilterField:
     picklist_values: tuple[str, ...] = ()
 
     def operators(self) -> tuple[str, ...]:
-        if self.type in mapping.CRITERIA_TEXT_TYPES:
+        if self.type in soql.CRITERIA_TEXT_TYPES:
             plain = ("equals", "not_equals")
             return plain if self.type in ("id", "reference", "picklist") else (*plain, *TEXT_OPERATORS)
         if self.type == "boolean":
@@ -97,7 +97,7 @@ def filter_fields(client, object_name: str) -> dict[str, FilterField]:
 def _typed(raw: Any, field: FilterField) -> Any:
     """A value as the field's type, or ValueError with what was expected."""
     text = str(raw).strip()
-    if field.type in mapping.CRITERIA_TEXT_TYPES:
+    if field.type in soql.CRITERIA_TEXT_TYPES:
         if field.type in ("id", "reference") and not (
             len(text) in (15, 18) and text.isalnum() and text.isascii()
         ):
@@ -110,7 +110,7 @@ def _typed(raw: Any, field: FilterField) -> Any:
         if lowered in ("false", "no", "0", "unchecked"):
             return False
         raise ValueError("true or false")
-    if field.type in mapping.CRITERIA_NUMBER_TYPES:
+    if field.type in soql.CRITERIA_NUMBER_TYPES:
         try:
             number = Decimal(text.replace(",", ""))
         except InvalidOperation:
@@ -161,7 +161,7 @@ def criteria_clean(
                 f"{where}: Salesforce cannot filter on “{field.label}” ({field.path}, a long text field)."
             )
             continue
-        if field.type not in mapping.CRITERIA_TYPES:
+        if field.type not in soql.CRITERIA_TYPES:
             errors.append(f"{where}: “{field.label}” is a {field.type} field; Inflow cannot filter on those.")
             continue
         operator = condition.get("operator")
@@ -199,12 +199,12 @@ def matching_count(client, object_name: str, sync_filter: str, criteria: list[di
     """How many records the choice would sync now: `SELECT COUNT() FROM X WHERE ...` (0 for "none")."""
     if sync_filter == "none":
         return 0
-    where = mapping.criteria_where(criteria) if sync_filter == "matching" else ""
-    return client.count(mapping.build_count_soql(object_name, criteria=where))
+    where = soql.criteria_where(criteria) if sync_filter == "matching" else ""
+    return client.count(soql.build_count_soql(object_name, criteria=where))
 
 
 def read_criteria(synced_object) -> str:
     """The WHERE condition the engine reads the object with ("" = every record)."""
     if synced_object.sync_filter == "matching" and synced_object.filter_criteria:
-        return mapping.criteria_where(synced_object.filter_criteria)
+        return soql.criteria_where(synced_object.filter_criteria)
     return ""

@@ -8,7 +8,7 @@ Each thread subscribes to `/data/ChangeEvents` from the stored replay id and lon
 returns is one batch (everything that arrived while the previous batch was being applied): events for
 objects or fields the connection does not sync are skipped, the records the rest name are read in full
 (one `Id IN (...)` query per object, queryAll so deletes come too), applied through the sync engine's page
-path (`pages.apply_page`, the same mapping, precedence and merge as a scheduled run) in dependency order,
+path (`page_apply.apply_page`, the same mapping, precedence and merge as a scheduled run) in dependency order,
 and the replay id advances in that same transaction. The listener never moves a watermark: polling stays
 the truth, and a record the stream applied is skipped by the next run as already applied.
 
@@ -34,12 +34,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations.models import ChangeStream, Connection, SyncedObject, SyncRun
-from integrations.salesforce import mapping, planning, tasks
+from integrations.salesforce import planning, tasks
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.engine.definitions import object_context
 from integrations.salesforce.engine.runs import RunState
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
-from integrations.salesforce.pages import ObjectContext, apply_page
+from integrations.salesforce.page_apply import ObjectContext, apply_page
+from integrations.salesforce.soql import ID_RE, build_ids_soql
 from integrations.salesforce.streaming import (
     ALL_CHANGE_EVENTS,
     REPLAY_NEW,
@@ -254,7 +255,7 @@ class ConnectionListener:
             if isinstance(stamp, int) and not isinstance(stamp, bool):
                 commit_ms = max(commit_ms or stamp, stamp)
             entity, kind = header["entityName"], header["changeType"]
-            ids = [i for i in header.get("recordIds") or [] if mapping._ID_RE.match(i)]
+            ids = [i for i in header.get("recordIds") or [] if ID_RE.match(i)]
             ctx = self.contexts.get(entity)
             if kind.startswith("GAP_"):
                 gaps.append(f"{kind} on {entity}")
@@ -314,7 +315,7 @@ class ConnectionListener:
             ctx = self.contexts[name]
             found: list[dict] = []
             for start in range(0, len(unique), ID_CHUNK):
-                soql = mapping.build_ids_soql(name, ctx.fields, unique[start : start + ID_CHUNK])
+                soql = build_ids_soql(name, ctx.fields, unique[start : start + ID_CHUNK])
                 for page in self.client.query_pages(soql, include_deleted=True):
                     found += page.records
             records[name] = found

@@ -13,7 +13,7 @@ Case) become custom object records in the `soc` namespace unless the user says o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -544,7 +544,7 @@ def companions_for(object_names) -> tuple[str, ...]:
     )
 
 
-def precedence_of(order: Mapping[str, tuple[str, ...]], entity: str, object_name: str) -> int:
+def precedence_of(order: Mapping[str, Sequence[str]], entity: str, object_name: str) -> int:
     """A source's place for `entity` (0 first) in a connection's precedence order."""
     names = tuple(order.get(entity) or DEFAULT_PRECEDENCE.get(entity, ()))
     return names.index(object_name) if object_name in names else UNLISTED_PRECEDENCE

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 from integrations.models import Connection, SalesforceUserName
 from integrations.salesforce.errors import SalesforceError
-from integrations.salesforce.mapping import build_ids_soql
+from integrations.salesforce.soql import build_ids_soql
 
 logger = logging.getLogger(__name__)
 

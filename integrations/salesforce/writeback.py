@@ -29,10 +29,10 @@ from django.utils import timezone
 import cdp.bulk  # noqa: F401 - registers the __any lookup
 from cdp.models import PERMISSION_SOURCE_CDP, Identity, PermissionChange
 from integrations.models import Connection, PermissionWriteback, SourceRecord, SyncedObject, SyncError
-from integrations.salesforce import mapping, objects, tasks
+from integrations.salesforce import objects, permissions, tasks, values
 from integrations.salesforce.client import MAX_COLLECTION_RECORDS, parse_sf_datetime
 from integrations.salesforce.errors import SalesforceAuthError, SalesforceError
-from integrations.salesforce.pages import sync_errors_upsert
+from integrations.salesforce.page_apply import sync_errors_upsert
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +97,14 @@ def enqueue_for_change(*, change: PermissionChange) -> int:
     for connection_id, object_name, sf_id in linked:
         obj = synced.get((connection_id, object_name))
         config = getattr(obj, CHANNEL_ATTR[change.field_id], None) if obj is not None else None
-        if connection_id not in connections or config is None or not mapping.rule_writes_back(config):
+        if connection_id not in connections or config is None or not permissions.rule_writes_back(config):
             continue
         source = sources.get((connection_id, object_name, sf_id))
         if source is None or source.deleted:
             continue  # never read, or deleted in Salesforce: nothing to write to
-        if object_name == "Lead" and mapping._truthy(source.payload.get("IsConverted")):
+        if object_name == "Lead" and values.is_true(source.payload.get("IsConverted")):
             continue  # Salesforce refuses edits to a converted lead; its contact carries the person now
-        rule = mapping.PermissionRule.of(config)
+        rule = permissions.PermissionRule.of(config)
         rows.append(
             PermissionWriteback(
                 workspace_id=change.workspace_id,
@@ -214,7 +214,7 @@ def drain(*, connection: Connection, client, run=None) -> DrainResult:
     for row in rows:
         by_object[row.object_name].append(row)
     rules = {
-        (o.api_name, channel): mapping.PermissionRule.of(getattr(o, attr))
+        (o.api_name, channel): permissions.PermissionRule.of(getattr(o, attr))
         for o in SyncedObject.objects.filter(connection=connection, api_name__in=by_object)
         for channel, attr in CHANNEL_ATTR.items()
         if getattr(o, attr).get("field")
@@ -280,12 +280,12 @@ def _drain_chunk(connection, client, run, object_name, rows, rules, result: Drai
             to_write.append(row)  # Salesforce says what is wrong (a deleted record, a removed field)
             continue
         theirs = record[row.sf_field]
-        if mapping._same(theirs, row.sf_value):
+        if permissions.same_value(theirs, row.sf_value):
             _mark_sent(row, now, None)  # already so in Salesforce: nothing to write, no echo to expect
             result.sent += 1
             continue
         last_read = (stored.get(row.sf_id) or {}).get(row.sf_field, theirs)
-        changed_there = not mapping._same(theirs, last_read)
+        changed_there = not permissions.same_value(theirs, last_read)
         if (
             changed_there
             and _conflict_winner(row, theirs, parse_sf_datetime(record.get("SystemModstamp")), rule)

@@ -7,14 +7,15 @@ import datetime as dt
 from typing import Any
 
 from integrations.models import SyncedObject
-from integrations.salesforce import mapping
+from integrations.salesforce import bulk_csv, mapped_page
 from integrations.salesforce.engine.knobs import conf
 from integrations.salesforce.engine.page_writes import PAGE_SIZE, apply_records
 from integrations.salesforce.engine.rest_windows import QueryTimeouts, sync_rest
 from integrations.salesforce.engine.runs import RunState, checkpoint_check
 from integrations.salesforce.errors import SalesforceBulkJobFailed, SalesforceNotFound
-from integrations.salesforce.pages import ObjectContext
+from integrations.salesforce.page_apply import ObjectContext
 from integrations.salesforce.read_ahead import read_ahead
+from integrations.salesforce.soql import build_soql
 
 
 def sync_bulk(
@@ -31,9 +32,7 @@ def sync_bulk(
     obj = ctx.synced_object
     name = obj.api_name
     cp = dict(obj.checkpoint) if resume else {}
-    soql = mapping.build_soql(
-        name, fields, since=obj.watermark_modstamp, ordered=False, criteria=ctx.criteria
-    )
+    soql = build_soql(name, fields, since=obj.watermark_modstamp, ordered=False, criteria=ctx.criteria)
     kwargs: dict[str, Any] = {
         "include_deleted": True,
         "max_records": conf("BULK_MAX_RECORDS", 10_000),
@@ -61,11 +60,11 @@ def sync_bulk(
                 else 0
             )
             for start in range(offset, len(rows), PAGE_SIZE):
-                chunk = [mapping.normalize_bulk_row(r, types) for r in rows[start : start + PAGE_SIZE]]
+                chunk = [bulk_csv.normalize_bulk_row(r, types) for r in rows[start : start + PAGE_SIZE]]
                 end = start + len(chunk)
                 last = end >= len(rows)
 
-                def checkpoint(result: mapping.PageResult, page=page, end=end, last=last) -> dict:
+                def checkpoint(result: mapped_page.PageResult, page=page, end=end, last=last) -> dict:
                     best = (cp.get("max_modstamp"), cp.get("max_id", ""))
                     if result.max_cursor is not None:
                         stamp = result.max_cursor[0].isoformat()

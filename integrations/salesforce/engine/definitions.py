@@ -13,7 +13,7 @@ from cdp import fields as field_types
 from cdp import merge as cdp_merge
 from integrations import sync_settings
 from integrations.models import FieldSelection, SyncedObject, SyncError
-from integrations.salesforce import filters, mapping, objects
+from integrations.salesforce import filters, mapping, objects, target_fields
 from integrations.salesforce.engine.knobs import conf
 from integrations.salesforce.engine.runs import ObjectFailed, RunState, record_error
 from integrations.salesforce.errors import (
@@ -21,7 +21,8 @@ from integrations.salesforce.errors import (
     SalesforceMalformedResponse,
     SalesforceNotFound,
 )
-from integrations.salesforce.pages import ObjectContext
+from integrations.salesforce.page_apply import ObjectContext
+from integrations.salesforce.soql import is_api_name, soql_fields
 
 
 def reread(state: RunState, obj: SyncedObject, call: Callable[[], Any]) -> Any:
@@ -59,8 +60,8 @@ def describe_object(state: RunState, obj: SyncedObject) -> dict[str, str]:
     described = [f for f in describe.get("fields", []) if isinstance(f, dict) and f.get("name")]
     # A name that is not an API name can never be put in a query: that one field is skipped (a selected
     # one is deselected with an error row), the rest of the object syncs.
-    unusable = sorted({str(f["name"]) for f in described if not mapping.is_api_name(f["name"])})
-    types = {f["name"]: f.get("type", "string") for f in described if mapping.is_api_name(f["name"])}
+    unusable = sorted({str(f["name"]) for f in described if not is_api_name(f["name"])})
+    types = {f["name"]: f.get("type", "string") for f in described if is_api_name(f["name"])}
     formulas = {f["name"] for f in described if f.get("calculated") and f["name"] in types}
     for sel in FieldSelection.objects.filter(synced_object=obj, active=True, sf_field__in=unusable):
         sel.active, sel.inactive_reason = False, "Not a valid Salesforce API name"
@@ -112,7 +113,7 @@ def ensure_definitions(
                 {
                     "id": s.target_field,
                     "name": s.label or s.sf_field,
-                    "display_type": mapping.cdp_type_for(s.sf_type),
+                    "display_type": target_fields.cdp_type_for(s.sf_type),
                 }
                 for s in selections
             ],
@@ -126,7 +127,7 @@ def ensure_definitions(
                 workspace=workspace,
                 field_id=sel.target_field,
                 name=f"{sel.label or sel.sf_field} (Salesforce)",
-                display_type=mapping.cdp_type_for(types.get(sel.sf_field, sel.sf_type)),
+                display_type=target_fields.cdp_type_for(types.get(sel.sf_field, sel.sf_type)),
             )
         except ValueError as exc:
             record_error(
@@ -163,7 +164,7 @@ def object_context(
     selections = list(FieldSelection.objects.filter(synced_object=obj, active=True))
     custom_object = ensure_definitions(state, obj, selections, types)
     mapper = _mapper(state, obj, selections)
-    fields = mapping.soql_fields(obj.api_name, [s.sf_field for s in selections], types)
+    fields = soql_fields(obj.api_name, [s.sf_field for s in selections], types)
     try:
         criteria = filters.read_criteria(obj)
     except ValueError as exc:

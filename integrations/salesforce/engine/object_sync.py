@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cdp import merge as cdp_merge
 from integrations.models import SourceRecord, SyncedObject
-from integrations.salesforce import mapping
+from integrations.salesforce import mapped_page
 from integrations.salesforce.engine.bulk_checkpoints import sync_bulk
 from integrations.salesforce.engine.definitions import object_context, reread
 from integrations.salesforce.engine.knobs import conf
@@ -18,7 +18,8 @@ from integrations.salesforce.engine.page_writes import PAGE_SIZE
 from integrations.salesforce.engine.rest_windows import sync_rest
 from integrations.salesforce.engine.runs import RunState, budget_check, save_run
 from integrations.salesforce.errors import SalesforceQueryTimeout
-from integrations.salesforce.pages import ObjectContext, PageCounts, archivable_keys, reapply_survivors
+from integrations.salesforce.page_apply import ObjectContext, PageCounts, archivable_keys, reapply_survivors
+from integrations.salesforce.soql import build_count_soql, build_unmatched_ids_soql
 
 ARCHIVABLE = (
     SyncedObject.Becomes.PERSON,
@@ -45,7 +46,7 @@ def sync_object(state: RunState, obj: SyncedObject, *, full: bool = False) -> No
     elif (obj.backfill_completed_at is None or full) and obj.watermark_modstamp is None:
         try:
             total = reread(
-                state, obj, lambda: state.client.count(mapping.build_count_soql(name, criteria=ctx.criteria))
+                state, obj, lambda: state.client.count(build_count_soql(name, criteria=ctx.criteria))
             )
         except SalesforceQueryTimeout:
             total = None  # too big to count quickly: REST in narrowing windows still gets through
@@ -91,7 +92,7 @@ def settle_unmatched(state: RunState, ctx: ObjectContext, *, since: dt.datetime 
         if not ctx.criteria:
             return 0
         unmatched: set[str] = set()
-        soql = mapping.build_unmatched_ids_soql(name, ctx.criteria, since=since)
+        soql = build_unmatched_ids_soql(name, ctx.criteria, since=since)
         for page in state.client.query_pages(soql, batch_size=PAGE_SIZE):
             ids = [r["Id"] for r in page.records if isinstance(r, dict) and r.get("Id")]
             unmatched.update(live.filter(sf_id__in=ids).values_list("sf_id", flat=True))
@@ -108,7 +109,7 @@ def settle_unmatched(state: RunState, ctx: ObjectContext, *, since: dt.datetime 
                 connection_id=obj.connection_id, object_name=name, sf_id__in=chunk
             ).update(deleted=True, hash="")
             if archive:
-                gone_keys = [mapping.Key(ctx.source, name, sf_id) for sf_id in chunk]
+                gone_keys = [mapped_page.Key(ctx.source, name, sf_id) for sf_id in chunk]
                 keys = archivable_keys(ctx, gone_keys, deleted_now=set(chunk))
                 archived += cdp_merge.archive_records(
                     workspace=obj.workspace, keys=[cdp_merge.IdentityKey(*k) for k in keys]

@@ -1,4 +1,4 @@
-"""Writing a page of records: `pages.apply_page` retried across a database outage, and the planner
+"""Writing a page of records: `page_apply.apply_page` retried across a database outage, and the planner
 statistics refreshed as a backfill grows the tables."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from integrations.salesforce.engine.database import DB_ERRORS, wait_for_database
 from integrations.salesforce.engine.knobs import conf
 from integrations.salesforce.engine.runs import RunState, save_run
-from integrations.salesforce.pages import ObjectContext, PageCounts, apply_page
+from integrations.salesforce.page_apply import ObjectContext, PageCounts, apply_page
 
 logger = logging.getLogger(__name__)
 

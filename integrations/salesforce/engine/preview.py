@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.db import transaction
 
 from integrations.models import Connection, FieldSelection, SyncedObject, SyncRun
-from integrations.salesforce import filters, mapping, planning
+from integrations.salesforce import filters, planning
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.engine.definitions import object_context
 from integrations.salesforce.engine.page_writes import PAGE_SIZE
 from integrations.salesforce.engine.runs import RunState
-from integrations.salesforce.pages import PageCounts, apply_page
+from integrations.salesforce.page_apply import PageCounts, apply_page
+from integrations.salesforce.soql import build_soql, is_api_name, soql_fields
 
 
 def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str, int]]:
@@ -36,14 +37,14 @@ def preview(connection: Connection, *, sample: int = 2000) -> dict[str, dict[str
             available = {
                 f["name"]
                 for f in describe.get("fields", [])
-                if isinstance(f, dict) and mapping.is_api_name(f.get("name", ""))
+                if isinstance(f, dict) and is_api_name(f.get("name", ""))
             }
             selected = FieldSelection.objects.filter(synced_object=obj, active=True).values_list(
                 "sf_field", flat=True
             )
-            fields = mapping.soql_fields(obj.api_name, selected, available)
+            fields = soql_fields(obj.api_name, selected, available)
             soql = (
-                mapping.build_soql(obj.api_name, fields, ordered=False, criteria=filters.read_criteria(obj))
+                build_soql(obj.api_name, fields, ordered=False, criteria=filters.read_criteria(obj))
                 + f" LIMIT {int(sample)}"
             )
             fetched[obj.api_name] = [

@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from cdp import merge as cdp_merge
 from integrations.models import FieldSelection, SourceRecord, SyncedObject
-from integrations.salesforce import mapping
+from integrations.salesforce import mapped_page
 from integrations.salesforce.engine.definitions import object_context
 from integrations.salesforce.engine.object_sync import ARCHIVABLE
 from integrations.salesforce.engine.page_writes import PAGE_SIZE, apply_records
 from integrations.salesforce.engine.runs import RunState, budget_check, save_run
-from integrations.salesforce.pages import PageCounts, archivable_keys, reapply_survivors
+from integrations.salesforce.page_apply import PageCounts, archivable_keys, reapply_survivors
+from integrations.salesforce.soql import build_ids_soql, build_soql
 
 
 def reconcile_object(state: RunState, obj: SyncedObject) -> None:
@@ -29,14 +30,14 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
     has_formulas = FieldSelection.objects.filter(synced_object=obj, active=True, is_formula=True).exists()
     if has_formulas:
         for page in state.client.query_pages(
-            mapping.build_soql(name, fields, criteria=ctx.criteria),
+            build_soql(name, fields, criteria=ctx.criteria),
             include_deleted=False,
             batch_size=PAGE_SIZE,
         ):
             apply_records(state, ctx, page.records, None)
     remote: set[str] = set()
     for page in state.client.query_pages(
-        mapping.build_soql(name, ["Id"], ordered=False, criteria=ctx.criteria), batch_size=PAGE_SIZE
+        build_soql(name, ["Id"], ordered=False, criteria=ctx.criteria), batch_size=PAGE_SIZE
     ):
         remote.update(r["Id"] for r in page.records if isinstance(r, dict) and r.get("Id"))
         budget_check(state)
@@ -52,7 +53,7 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
         chunk = gone[start : start + PAGE_SIZE]
         with transaction.atomic():
             if obj.becomes in ARCHIVABLE:
-                gone_keys = [mapping.Key(ctx.source, name, sf_id) for sf_id in chunk]
+                gone_keys = [mapped_page.Key(ctx.source, name, sf_id) for sf_id in chunk]
                 keys = archivable_keys(ctx, gone_keys, deleted_now=set(chunk))
                 archived += cdp_merge.archive_records(
                     workspace=obj.workspace, keys=[cdp_merge.IdentityKey(*k) for k in keys]
@@ -63,7 +64,7 @@ def reconcile_object(state: RunState, obj: SyncedObject) -> None:
                 connection_id=obj.connection_id, object_name=name, sf_id__in=chunk
             ).update(deleted=True)
     for start in range(0, len(missing), 200):
-        soql = mapping.build_ids_soql(name, fields, missing[start : start + 200])
+        soql = build_ids_soql(name, fields, missing[start : start + 200])
         for page in state.client.query_pages(soql, batch_size=PAGE_SIZE):
             apply_records(state, ctx, page.records, None)
     counts = PageCounts(archived=archived)

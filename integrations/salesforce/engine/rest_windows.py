@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from integrations.models import SyncedObject, SyncError
-from integrations.salesforce import mapping, shutdown
+from integrations.salesforce import mapped_page, shutdown
 from integrations.salesforce.engine.knobs import conf
 from integrations.salesforce.engine.page_writes import PAGE_SIZE, apply_records
 from integrations.salesforce.engine.runs import (
@@ -30,8 +30,9 @@ from integrations.salesforce.errors import (
     SalesforceMalformedResponse,
     SalesforceQueryTimeout,
 )
-from integrations.salesforce.pages import ObjectContext
+from integrations.salesforce.page_apply import ObjectContext
 from integrations.salesforce.read_ahead import read_ahead
+from integrations.salesforce.soql import build_soql
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ logger = logging.getLogger(__name__)
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
-def _rest_checkpoint(obj: SyncedObject) -> Callable[[mapping.PageResult], dict]:
-    def checkpoint(result: mapping.PageResult) -> dict:
+def _rest_checkpoint(obj: SyncedObject) -> Callable[[mapped_page.PageResult], dict]:
+    def checkpoint(result: mapped_page.PageResult) -> dict:
         if result.max_cursor is None:
             return {}
         current = (obj.watermark_modstamp, obj.watermark_id) if obj.watermark_modstamp else None
@@ -120,7 +121,7 @@ def sync_rest(state: RunState, ctx: ObjectContext) -> None:
             until = (since or EPOCH) + window
             if until >= timezone.now():
                 until, window = None, None
-        soql = mapping.build_soql(name, fields, since=since, until=until, criteria=ctx.criteria)
+        soql = build_soql(name, fields, since=since, until=until, criteria=ctx.criteria)
         try:
             for page in _rest_pages(state, soql):
                 if first_total and obj.backfill_completed_at is not None:

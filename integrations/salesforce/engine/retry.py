@@ -12,12 +12,13 @@ from integrations.models import (
     SyncError,
     SyncRun,
 )
-from integrations.salesforce import mapping, writeback
+from integrations.salesforce import writeback
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.engine.definitions import object_context
 from integrations.salesforce.engine.page_writes import PAGE_SIZE
 from integrations.salesforce.engine.runs import RunState
-from integrations.salesforce.pages import apply_page
+from integrations.salesforce.page_apply import apply_page
+from integrations.salesforce.soql import build_ids_soql
 
 
 def retry_errors(connection: Connection, errors: list[SyncError]) -> dict[str, int]:
@@ -76,7 +77,7 @@ def _retry_reads(connection: Connection, errors: list[SyncError]) -> dict[str, i
                 connection=connection, object_name=obj.api_name, sf_id__in=ids
             ).update(hash="")
             for start in range(0, len(ids), 200):
-                soql = mapping.build_ids_soql(obj.api_name, fields, ids[start : start + 200])
+                soql = build_ids_soql(obj.api_name, fields, ids[start : start + 200])
                 for page in client.query_pages(soql, batch_size=PAGE_SIZE):
                     # A record that fails again updates its open error (last_seen_at) rather than adding one.
                     since = timezone.now()

@@ -3,7 +3,7 @@
 `run_sync(run_id)` is what the django-q2 task calls. It claims the run (compare-and-set, so a re-delivered
 task or a second worker cannot run it twice), re-describes the selected objects, syncs them in dependency
 order and records everything on the `SyncRun`. Each page is committed with its checkpoint in one
-transaction (`pages.apply_page`), so a run killed at any point resumes from the last committed page and
+transaction (`page_apply.apply_page`), so a run killed at any point resumes from the last committed page and
 repeats nothing visible.
 
 Reads per object: REST `query`/`queryAll` ordered by `SystemModstamp, Id` from the watermark with `>=`

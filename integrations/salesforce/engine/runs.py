@@ -25,7 +25,7 @@ from integrations.salesforce import mapping, shutdown
 from integrations.salesforce.client import SalesforceClient
 from integrations.salesforce.engine.database import DB_ERRORS, drop_connection
 from integrations.salesforce.engine.knobs import conf
-from integrations.salesforce.pages import PageCounts
+from integrations.salesforce.page_apply import PageCounts
 
 logger = logging.getLogger(__name__)
 

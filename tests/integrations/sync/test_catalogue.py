@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.salesforce import mapping, objects, planning
+from integrations.salesforce import activities, objects, planning, target_fields
 from salesforce_sandbox.schema import build_schema
 from tests.integrations.connection.conftest import recorded
 
@@ -78,12 +78,12 @@ def test_every_standard_object_spec_is_complete(spec):
             re.fullmatch(r"[a-z]{3}:[a-z]{3}:[a-z-]+", field_id) for field_id, _ in activity.attributes
         )
     if spec.activities:
-        assert spec.name in mapping.ACTIVITY_HANDLERS
+        assert spec.name in activities.ACTIVITY_HANDLERS
         assert spec.keeps_payload  # activities are differences against the previous payload
 
 
 def test_every_activity_handler_belongs_to_a_spec_that_lists_its_activities():
-    assert set(mapping.ACTIVITY_HANDLERS) == {s.name for s in objects.OBJECTS if s.activities}
+    assert set(activities.ACTIVITY_HANDLERS) == {s.name for s in objects.OBJECTS if s.activities}
 
 
 def test_ranks_and_precedence_are_consistent():
@@ -113,7 +113,7 @@ def test_the_mapping_and_the_catalogue_agree_on_every_default_field():
     for name in RECORDED:
         entry = catalog.catalog_object(recorded(f"describe_{name}"))
         for field in entry.fields:
-            assert field.cdp_field == mapping.default_target_field(
+            assert field.cdp_field == target_fields.default_target_field(
                 name, field.name, field.type, becomes=entry.kind
             )
 

@@ -11,7 +11,7 @@ import responses
 from cdp.models import Activity, Organization, Person
 from integrations import sync_settings
 from integrations.models import SourceRecord, SyncedObject, SyncError, SyncRun
-from integrations.salesforce import tasks
+from integrations.salesforce import page_apply, tasks
 from integrations.salesforce.engine.runner import run_sync
 from tests.integrations.sync.fake_org import INSTANCE, FakeOrg, stamp
 
@@ -214,9 +214,7 @@ def test_paused_connection_is_skipped_saying_why(org, plain_connection):
 def test_an_unexpected_error_fails_the_run_visibly_and_the_next_run_resumes(
     org, plain_connection, monkeypatch
 ):
-    from integrations.salesforce import pages
-
-    real = pages.store_source_records
+    real = page_apply.store_source_records
     calls = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -225,7 +223,7 @@ def test_an_unexpected_error_fails_the_run_visibly_and_the_next_run_resumes(
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pages, "store_source_records", flaky)
+    monkeypatch.setattr(page_apply, "store_source_records", flaky)
     with pytest.raises(RuntimeError):
         run(plain_connection)
     failed = SyncRun.objects.get()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from integrations.salesforce import mapping
-from integrations.salesforce.mapping import Key, MapContext, ObjectMapper, PermissionRule, Selection
+from integrations.salesforce import bulk_csv, permissions, soql, target_fields, values
+from integrations.salesforce.mapped_page import Key, MapContext
+from integrations.salesforce.mapping import ObjectMapper, Selection
+from integrations.salesforce.permissions import PermissionRule
 
 NOW = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 RECENT = "2026-11-20T10:11:12.000+0000"
@@ -84,8 +86,8 @@ def test_opted_out_contact_is_unsubscribed_and_no_rule_leaves_permission_to_the_
 
 
 def test_only_this_records_own_opt_in_after_an_opt_out_resubscribes():
-    opted_out = mapping.clean_payload(contact(HasOptedOutOfEmail=True))
-    previous = {opted_out["Id"]: (mapping.parse_datetime(RECENT), "old", opted_out)}
+    opted_out = values.clean_payload(contact(HasOptedOutOfEmail=True))
+    previous = {opted_out["Id"]: (values.parse_datetime(RECENT), "old", opted_out)}
     back_in = contact(HasOptedOutOfEmail=False, SystemModstamp="2026-11-26T00:00:00.000+0000")
     [person] = contact_mapper().map_page([back_in], previous).people
     assert person.fields["bol::p"] is True
@@ -115,9 +117,9 @@ def test_sms_only_with_a_chosen_field():
 
 def test_unchanged_record_at_same_modstamp_is_skipped_and_changed_one_is_applied():
     record = contact()
-    payload = mapping.clean_payload(record)
-    stamp = mapping.parse_datetime(RECENT)
-    previous = {record["Id"]: (stamp, mapping.payload_hash(payload), payload)}
+    payload = values.clean_payload(record)
+    stamp = values.parse_datetime(RECENT)
+    previous = {record["Id"]: (stamp, values.payload_hash(payload), payload)}
 
     same = contact_mapper().map_page([record], previous)
     changed = contact_mapper().map_page([contact(FirstName="Janet")], previous)
@@ -189,9 +191,9 @@ def lead_mapper(**kw):
 
 
 def test_lead_status_change_and_conversion_follow_the_contact_when_the_setting_is_on():
-    before = mapping.clean_payload(lead())
-    stamp = mapping.parse_datetime(RECENT)
-    previous = {before["Id"]: (stamp, mapping.payload_hash(before), before)}
+    before = values.clean_payload(lead())
+    stamp = values.parse_datetime(RECENT)
+    previous = {before["Id"]: (stamp, values.payload_hash(before), before)}
     converted = lead(
         SystemModstamp="2026-11-25T09:00:00.000+0000",
         Status="Closed - Converted",
@@ -245,7 +247,7 @@ def test_opportunity_reaches_people_through_contact_roles_primary_first_with_amo
     mapper = ObjectMapper(7, "Opportunity", "activity_source", [], activity_since=NOW - dt.timedelta(days=90))
     context = MapContext(opportunity_contacts={"006RO000000opp1AAA": [("003A", True), ("003B", False)]})
     prev_payload = opportunity()
-    previous = {"006RO000000opp1AAA": (mapping.parse_datetime(RECENT), "old", prev_payload)}
+    previous = {"006RO000000opp1AAA": (values.parse_datetime(RECENT), "old", prev_payload)}
     won = opportunity(
         SystemModstamp="2026-11-26T00:00:00.000+0000", StageName="Closed Won", IsClosed=True, IsWon=True
     )
@@ -291,7 +293,7 @@ def test_campaign_member_added_status_changed_and_responded():
         "Status": "Responded",
         "HasResponded": True,
     }
-    second = mapper.map_page([responded], {member["Id"]: (mapping.parse_datetime(RECENT), "h", member)}, ctx)
+    second = mapper.map_page([responded], {member["Id"]: (values.parse_datetime(RECENT), "h", member)}, ctx)
     assert [a.activity_id for a in second.activities] == [
         "act:sfk:campaign-member-status-changed",
         "act:sfk:campaign-responded",
@@ -331,7 +333,7 @@ def test_bulk_csv_values_are_typed_like_rest():
         "Name": "string",
         "Zip": "string",
     }
-    assert mapping.normalize_bulk_row(row, types) == {
+    assert bulk_csv.normalize_bulk_row(row, types) == {
         "Id": "003A",
         "IsDeleted": False,
         "NumberOfEmployees": 12,
@@ -342,35 +344,41 @@ def test_bulk_csv_values_are_typed_like_rest():
 
 
 def test_default_targets_use_builtins_then_ortto_namespaces():
-    assert mapping.default_target_field("Contact", "Email", "email") == "str::email"
-    assert mapping.default_target_field("Contact", "LeadSource", "picklist") == "str:sfc:lead-source"
-    assert mapping.default_target_field("Contact", "Loyalty_Tier__c", "picklist") == "str:scc:loyalty-tier"
-    assert mapping.default_target_field("Lead", "Rating", "picklist") == "str:sfl:rating"
-    assert mapping.default_target_field("Account", "AnnualRevenue", "currency") == "cur:osa:annual-revenue"
-    assert mapping.default_target_field("Opportunity", "Probability", "percent") == "dec:sfp:probability"
-    assert mapping.default_target_field("Task", "Priority", "picklist") == "str:sft:priority"
-    assert mapping.default_target_field("Campaign", "Budget__c", "currency") == "cur:skc:budget"
-    assert mapping.default_target_field("Loan__c", "Due_Date__c", "date") == "dtz:soc:due-date"
+    assert target_fields.default_target_field("Contact", "Email", "email") == "str::email"
+    assert target_fields.default_target_field("Contact", "LeadSource", "picklist") == "str:sfc:lead-source"
+    assert (
+        target_fields.default_target_field("Contact", "Loyalty_Tier__c", "picklist") == "str:scc:loyalty-tier"
+    )
+    assert target_fields.default_target_field("Lead", "Rating", "picklist") == "str:sfl:rating"
+    assert (
+        target_fields.default_target_field("Account", "AnnualRevenue", "currency") == "cur:osa:annual-revenue"
+    )
+    assert (
+        target_fields.default_target_field("Opportunity", "Probability", "percent") == "dec:sfp:probability"
+    )
+    assert target_fields.default_target_field("Task", "Priority", "picklist") == "str:sft:priority"
+    assert target_fields.default_target_field("Campaign", "Budget__c", "currency") == "cur:skc:budget"
+    assert target_fields.default_target_field("Loan__c", "Due_Date__c", "date") == "dtz:soc:due-date"
 
 
 def test_soql_orders_by_modstamp_and_id_from_the_watermark():
     since = dt.datetime(2026, 11, 20, 10, 11, 12, 345000, tzinfo=dt.UTC)
-    assert mapping.build_soql("Contact", ["Id", "Email"], since=since) == (
+    assert soql.build_soql("Contact", ["Id", "Email"], since=since) == (
         "SELECT Id, Email FROM Contact WHERE SystemModstamp >= 2026-11-20T10:11:12.345Z ORDER BY SystemModstamp, Id"
     )
-    assert mapping.build_soql("Contact", ["Id"], ordered=False) == "SELECT Id FROM Contact"
+    assert soql.build_soql("Contact", ["Id"], ordered=False) == "SELECT Id FROM Contact"
 
 
 def test_bulk_csv_values_normalise_to_what_the_rest_json_of_the_same_record_holds():
     # A record read by Bulk must hash like the same record read over REST, or an unchanged full re-read
     # rewrites it: JSON gives 50000 for a whole-number amount and 50000.5 otherwise.
-    assert mapping.normalize_bulk_value("50000", "currency") == 50000
-    assert isinstance(mapping.normalize_bulk_value("50000", "currency"), int)
-    assert mapping.normalize_bulk_value("-12", "double") == -12
-    assert mapping.normalize_bulk_value("50000.5", "currency") == 50000.5
-    assert mapping.normalize_bulk_value("75.0", "percent") == 75.0
-    assert isinstance(mapping.normalize_bulk_value("75.0", "percent"), float)
-    assert mapping.normalize_bulk_value("not a number", "double") == "not a number"
+    assert bulk_csv.normalize_bulk_value("50000", "currency") == 50000
+    assert isinstance(bulk_csv.normalize_bulk_value("50000", "currency"), int)
+    assert bulk_csv.normalize_bulk_value("-12", "double") == -12
+    assert bulk_csv.normalize_bulk_value("50000.5", "currency") == 50000.5
+    assert bulk_csv.normalize_bulk_value("75.0", "percent") == 75.0
+    assert isinstance(bulk_csv.normalize_bulk_value("75.0", "percent"), float)
+    assert bulk_csv.normalize_bulk_value("not a number", "double") == "not a number"
 
 
 # --- write-back: directions, the value written, our own write coming back --------------------------------
@@ -380,8 +388,8 @@ def test_a_rule_that_only_updates_salesforce_is_not_read():
     config = {"field": "HasOptedOutOfEmail", "subscribed": False, "unsubscribed": True}
     assert PermissionRule.from_config({**config, "direction": "to_salesforce"}) is None
     assert PermissionRule.from_config({**config, "direction": "both"}) is not None
-    assert mapping.rule_writes_back({**config, "direction": "both"})
-    assert not mapping.rule_writes_back(config)
+    assert permissions.rule_writes_back({**config, "direction": "both"})
+    assert not permissions.rule_writes_back(config)
 
 
 def test_the_value_written_is_the_rules_value_for_the_state():
@@ -397,7 +405,7 @@ def test_the_value_written_is_the_rules_value_for_the_state():
 
 def test_our_own_write_coming_back_is_not_a_change_from_salesforce():
     mapper = contact_mapper()
-    stamp = mapping.parse_datetime(RECENT)
+    stamp = values.parse_datetime(RECENT)
     previous = {
         "003RO0000035WQgYAM": (stamp - dt.timedelta(minutes=5), "old", contact(HasOptedOutOfEmail=True))
     }
@@ -445,4 +453,7 @@ def test_a_person_account_row_is_an_organization_and_a_person():
     assert person.fields["str:scc:loyalty-number"] == "L-1" and person.fields["bol::p"] is False
     business = mapper.map_page([{**base, "IsPersonAccount": False, "Loyalty_Number__pc": None}])
     assert business.people == [] and len(business.organizations) == 1
-    assert mapping.default_target_field("Account", "Loyalty_Number__pc", "string") == "str:scc:loyalty-number"
+    assert (
+        target_fields.default_target_field("Account", "Loyalty_Number__pc", "string")
+        == "str:scc:loyalty-number"
+    )

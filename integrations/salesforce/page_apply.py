@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from cdp import merge as cdp_merge
 from integrations.models import SourceRecord, SyncedObject, SyncError
-from integrations.salesforce import mapping, objects, users, writeback
+from integrations.salesforce import mapped_page, mapping, objects, users, values, writeback
 
 _FIELD_PROBLEM_RE = re.compile(r"(?:^|; )([a-z0-9]{2,4}:[a-z0-9]{0,8}:[a-z0-9][a-z0-9_\-!]*): ")
 
@@ -80,7 +80,7 @@ class ObjectContext:
         return self.mapper.source
 
 
-def _key(k: mapping.Key | None) -> cdp_merge.IdentityKey | None:
+def _key(k: mapped_page.Key | None) -> cdp_merge.IdentityKey | None:
     return None if k is None else cdp_merge.IdentityKey(k.source, k.object, k.external_id)
 
 
@@ -119,11 +119,11 @@ def _payloads(connection_id: int, object_name: str, ids) -> dict[str, dict]:
     )
 
 
-def _context(ctx: ObjectContext, records: Sequence[dict]) -> mapping.MapContext:
+def _context(ctx: ObjectContext, records: Sequence[dict]) -> mapped_page.MapContext:
     """Lookups bounded to this page's ids (PERFORMANCE.md §4: never a whole object in memory)."""
     name = ctx.synced_object.api_name
     conn_id = ctx.connection.pk
-    out = mapping.MapContext()
+    out = mapped_page.MapContext()
     if name == "CampaignMember":
         camps = _payloads(conn_id, "Campaign", (r.get("CampaignId") for r in records))
         out.campaign_names = {cid: str(p.get("Name") or "") for cid, p in camps.items()}
@@ -156,30 +156,30 @@ def _contact_roles(connection_id: int, opp_ids: list[str]) -> dict[str, list[tup
     for opp_id, payload in rows:
         contact = payload.get("ContactId")
         if contact:
-            roles[opp_id].append((contact, mapping._truthy(payload.get("IsPrimary"))))
+            roles[opp_id].append((contact, values.is_true(payload.get("IsPrimary"))))
     for opp_id in roles:
         roles[opp_id].sort(key=lambda pair: (not pair[1], pair[0]))  # primary first
     return roles
 
 
-def _linked_people(ctx: ObjectContext, records: Sequence[dict]) -> dict[str, tuple[mapping.Key, ...]]:
+def _linked_people(ctx: ObjectContext, records: Sequence[dict]) -> dict[str, tuple[mapped_page.Key, ...]]:
     """Resolve parent chains and junctions, one query per level for the whole page."""
     obj = ctx.synced_object
     mapper = ctx.mapper
     by_name = {o.api_name: o for o in ctx.all_objects}
     conn_id = ctx.connection.pk
     config = obj.identifier_config or {}
-    result: dict[str, tuple[mapping.Key, ...]] = {}
+    result: dict[str, tuple[mapped_page.Key, ...]] = {}
     if obj.identifier_kind == "junction":
         ids = [r.get("Id") for r in records if r.get("Id")]
         rows = SourceRecord.objects.filter(
             connection_id=conn_id, object_name=config["junction_object"], ref_id__any=ids, deleted=False
         ).values_list("ref_id", "payload")
-        found: dict[str, list[tuple[bool, mapping.Key]]] = defaultdict(list)
+        found: dict[str, list[tuple[bool, mapped_page.Key]]] = defaultdict(list)
         for ref, payload in rows:
             key = mapper.person_key_for_id(payload.get(config["person_field"]))
             if key is not None:
-                primary = mapping._truthy(payload.get(config.get("primary_field") or "", False))
+                primary = values.is_true(payload.get(config.get("primary_field") or "", False))
                 found[ref].append((not primary, key))
         return {ref: tuple(k for _, k in sorted(keys)) for ref, keys in found.items()}
     # parent chain: record -> parent id -> (parent's rule) ... until a person is reached
@@ -242,10 +242,10 @@ def _linked_people_rows(
     ctx: ObjectContext,
     person_ids: set[int],
     *,
-    page: Sequence[mapping.PersonOut] = (),
+    page: Sequence[mapped_page.PersonOut] = (),
     stamps: dict[str, str] | None = None,
     exclude: set[str] = frozenset(),
-) -> list[tuple[int, str, mapping.PersonOut]]:
+) -> list[tuple[int, str, mapped_page.PersonOut]]:
     """(precedence, SystemModstamp, row) of every live record of these people: this page's rows as mapped,
     the others mapped again from their stored payloads."""
     from cdp.models import Identity
@@ -253,7 +253,7 @@ def _linked_people_rows(
     name = ctx.synced_object.api_name
     on_page = {p.sf_id: p for p in page}
     stamps = stamps or {}
-    out: list[tuple[int, str, mapping.PersonOut]] = []
+    out: list[tuple[int, str, mapped_page.PersonOut]] = []
     linked: dict[str, set[str]] = defaultdict(set)
     for obj, ext in Identity.objects.filter(
         workspace=ctx.workspace, source=ctx.source, person_id__in=person_ids
@@ -281,13 +281,13 @@ def _linked_people_rows(
     return out
 
 
-def _values_only(person: mapping.PersonOut) -> cdp_merge.PersonRow:
+def _values_only(person: mapped_page.PersonOut) -> cdp_merge.PersonRow:
     """A record's row without its permissions: they are never re-applied from a record that did not change."""
     fields = {k: v for k, v in person.fields.items() if k not in ("bol::p", "bol::sp")}
     return replace(_person_row(person), fields=fields)
 
 
-def _fill_blanks(merge_people: Callable, candidates: list[tuple[int, str, mapping.PersonOut]]) -> None:
+def _fill_blanks(merge_people: Callable, candidates: list[tuple[int, str, mapped_page.PersonOut]]) -> None:
     """Every record fills what the others left empty: first precedence first, the newest first among
     equals, so a person ends with the best value there is whatever order the records came in."""
     candidates = sorted(candidates, key=lambda c: c[1], reverse=True)
@@ -300,7 +300,7 @@ def _fill_blanks(merge_people: Callable, candidates: list[tuple[int, str, mappin
 
 def _refill_after_clears(
     ctx: ObjectContext,
-    page: list[mapping.PersonOut],
+    page: list[mapped_page.PersonOut],
     rows: list[cdp_merge.PersonRow],
     results: list[cdp_merge.MergeResult],
     stamps: dict[str, str],
@@ -319,10 +319,10 @@ def _refill_after_clears(
 
 def reapply_survivors(
     ctx: ObjectContext,
-    keys: list[mapping.Key],
+    keys: list[mapped_page.Key],
     *,
     deleted_now: set[str],
-    page: Sequence[mapping.PersonOut] = (),
+    page: Sequence[mapped_page.PersonOut] = (),
     stamps: dict[str, str] | None = None,
 ) -> None:
     """A deleted record whose person lives on (through its other records) gives up the values it held:
@@ -357,7 +357,7 @@ def reapply_survivors(
 
 
 def _replay_history(
-    ctx: ObjectContext, people: Sequence[mapping.PersonOut], results, live_before: set[str]
+    ctx: ObjectContext, people: Sequence[mapped_page.PersonOut], results, live_before: set[str]
 ) -> int:
     """A record that becomes a live source now, after its activities were synced without it (an undeleted
     Contact, a Lead that became visible, a Contact that now matches the selective sync, merged into a
@@ -393,7 +393,7 @@ def _replay_history(
     return cdp_merge.record_activities(workspace=ctx.workspace, events=events) if events else 0
 
 
-def _activity_event(ctx: ObjectContext, a: mapping.ActivityOut) -> cdp_merge.ActivityEvent:
+def _activity_event(ctx: ObjectContext, a: mapped_page.ActivityOut) -> cdp_merge.ActivityEvent:
     return cdp_merge.ActivityEvent(
         activity_id=a.activity_id,
         person_key=_key(a.person_key),
@@ -404,7 +404,7 @@ def _activity_event(ctx: ObjectContext, a: mapping.ActivityOut) -> cdp_merge.Act
     )
 
 
-def _person_row(p: mapping.PersonOut) -> cdp_merge.PersonRow:
+def _person_row(p: mapped_page.PersonOut) -> cdp_merge.PersonRow:
     return cdp_merge.PersonRow(
         _key(p.key),
         p.fields,
@@ -415,8 +415,8 @@ def _person_row(p: mapping.PersonOut) -> cdp_merge.PersonRow:
 
 
 def archivable_keys(
-    ctx: ObjectContext, keys: list[mapping.Key], *, deleted_now: set[str] = frozenset()
-) -> list[mapping.Key]:
+    ctx: ObjectContext, keys: list[mapped_page.Key], *, deleted_now: set[str] = frozenset()
+) -> list[mapped_page.Key]:
     """A deleted Lead whose person is also a live Contact (same email, or a conversion) must not archive
     that person: keep only keys whose person has no other live record from this connection."""
     if ctx.synced_object.becomes != SyncedObject.Becomes.PERSON or not keys:
@@ -451,7 +451,7 @@ def archivable_keys(
     return [k for k in keys if owner.get(k.external_id) not in alive_people]
 
 
-def _error_row(ctx: ObjectContext, err: mapping.RecordError) -> SyncError:
+def _error_row(ctx: ObjectContext, err: mapped_page.RecordError) -> SyncError:
     return SyncError(
         workspace_id=ctx.workspace.pk,
         connection_id=ctx.connection.pk,
@@ -534,12 +534,12 @@ def _merge_with_field_retry(
         kept = {k: v for k, v in row.fields.items() if k not in bad}
         if bad and (kept or row.key is not None):
             errors.append(
-                mapping.RecordError(
+                mapped_page.RecordError(
                     sf_ids[i],
                     "mapping",
                     f"{ctx.synced_object.api_name} {sf_ids[i]}: some values were not synced ({res.reason}).",
                     fix="Correct the value in Salesforce, or map the field to a CDP field of a matching type.",
-                    excerpt=mapping._excerpt({k: row.fields[k] for k in bad if k in row.fields}),
+                    excerpt=mapping.excerpt({k: row.fields[k] for k in bad if k in row.fields}),
                 )
             )
             retry_idx.append(i)
@@ -551,7 +551,7 @@ def _merge_with_field_retry(
         if organizations_of_people:
             if res.status == "invalid":
                 errors.append(
-                    mapping.RecordError(
+                    mapped_page.RecordError(
                         sf_ids[i],
                         "invalid",
                         f"{ctx.synced_object.api_name} {sf_ids[i]}: its company was not synced: {res.reason}.",
@@ -568,7 +568,7 @@ def _merge_with_field_retry(
         else:
             counts.failed += 1
             errors.append(
-                mapping.RecordError(
+                mapped_page.RecordError(
                     sf_ids[i],
                     "invalid",
                     f"{ctx.synced_object.api_name} {sf_ids[i]} was not synced: {res.reason}.",
@@ -590,7 +590,7 @@ _SOURCE_COLUMNS = (
 )
 
 
-def store_source_records(connection_id: int, object_name: str, rows: Sequence[mapping.SourceOut]) -> None:
+def store_source_records(connection_id: int, object_name: str, rows: Sequence[mapped_page.SourceOut]) -> None:
     """Upsert the page's SourceRecords. On PostgreSQL: COPY into a session temp table, then one
     INSERT ... ON CONFLICT ... WHERE IS DISTINCT FROM (PERFORMANCE.md §2.1 (c'): ~5x bulk_create, and an
     unchanged row is never rewritten). Elsewhere: bulk_create(update_conflicts)."""
@@ -671,7 +671,7 @@ def apply_page(
     ctx: ObjectContext,
     records: Sequence[dict],
     *,
-    checkpoint: Callable[[mapping.PageResult], dict] | None = None,
+    checkpoint: Callable[[mapped_page.PageResult], dict] | None = None,
     after_write: Callable[[PageCounts], None] | None = None,
 ) -> PageCounts:
     """Map + merge + commit one page. `checkpoint(result)` returns the SyncedObject fields to save with it;
@@ -682,7 +682,7 @@ def apply_page(
     context = _context(ctx, records)
     result = ctx.mapper.map_page(records, previous, context)
     counts.skipped = result.skipped
-    errors: list[mapping.RecordError] = list(result.errors)
+    errors: list[mapped_page.RecordError] = list(result.errors)
     obj = ctx.synced_object
     workspace = ctx.workspace
     conn = ctx.connection
@@ -753,7 +753,7 @@ def apply_page(
                 else:
                     counts.failed += 1
                     errors.append(
-                        mapping.RecordError(
+                        mapped_page.RecordError(
                             c.sf_id, "invalid", f"{obj.api_name} {c.sf_id} was not synced: {res.reason}."
                         )
                     )
