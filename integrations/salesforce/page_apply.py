@@ -52,6 +52,14 @@ class PageCounts:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
+    def count_outcome(self, status: str) -> bool:
+        """Counts one merge result by its status; False when the record failed (the caller says why)."""
+        if status in ("created", "merged", "ignored"):
+            setattr(self, status, getattr(self, status) + 1)
+            return True
+        self.failed += 1
+        return False
+
 
 @dataclass
 class ObjectContext:
@@ -559,14 +567,7 @@ def _merge_with_field_retry(
                     )
                 )
             continue
-        if res.status == "created":
-            counts.created += 1
-        elif res.status == "merged":
-            counts.merged += 1
-        elif res.status == "ignored":
-            counts.ignored += 1
-        else:
-            counts.failed += 1
+        if not counts.count_outcome(res.status):
             errors.append(
                 mapped_page.RecordError(
                     sf_ids[i],
@@ -744,14 +745,7 @@ def apply_page(
                 workspace=workspace, custom_object=ctx.custom_object, rows=rows
             )
             for c, res in zip(result.custom_records, upserted, strict=True):
-                if res.status == "created":
-                    counts.created += 1
-                elif res.status == "merged":
-                    counts.merged += 1
-                elif res.status == "ignored":
-                    counts.ignored += 1
-                else:
-                    counts.failed += 1
+                if not counts.count_outcome(res.status):
                     errors.append(
                         mapped_page.RecordError(
                             c.sf_id, "invalid", f"{obj.api_name} {c.sf_id} was not synced: {res.reason}."
